@@ -1,0 +1,75 @@
+"""Replicated workloads survive a drain (PDBs) and the loss of a node (spread across nodes)."""
+
+from __future__ import annotations
+
+from suites.static.manifest import Obj, Rendered, pod_labels, pod_spec, ref, replicas, selects
+
+HOSTNAME = "kubernetes.io/hostname"
+
+
+def _replicated(rendered: Rendered) -> list[Obj]:
+    return [w for w in rendered.workloads() if replicas(w) > 1]
+
+
+def disruption_budget_violations(rendered: Rendered) -> list[str]:
+    """minAvailable 1 for every replicated workload: a drain never takes the last ready pod."""
+    violations = []
+    for workload in _replicated(rendered):
+        labels = pod_labels(workload)
+        budgets = [
+            pdb for pdb in rendered.of_kind("PodDisruptionBudget")
+            if selects(pdb["spec"].get("selector", {}).get("matchLabels", {}), labels)
+        ]
+        if not budgets:
+            violations.append(f"{ref(workload)} has no PodDisruptionBudget")
+        for pdb in budgets:
+            minimum = pdb["spec"].get("minAvailable")
+            if not isinstance(minimum, int) or not 1 <= minimum < replicas(workload):
+                violations.append(
+                    f"{ref(pdb)} has minAvailable {minimum}; with {replicas(workload)} replicas it "
+                    "must be at least 1 and leave one pod evictable"
+                )
+    return violations
+
+
+def _spreads(workload: Obj) -> bool:
+    spec = pod_spec(workload)
+    labels = pod_labels(workload)
+    for constraint in spec.get("topologySpreadConstraints", []):
+        if (
+            constraint["topologyKey"] == HOSTNAME
+            and constraint["whenUnsatisfiable"] == "ScheduleAnyway"
+            and selects(constraint.get("labelSelector", {}).get("matchLabels", {}), labels)
+        ):
+            return True
+    preferred = (
+        spec.get("affinity", {}).get("podAntiAffinity", {})
+        .get("preferredDuringSchedulingIgnoredDuringExecution", [])
+    )
+    return any(
+        term["podAffinityTerm"]["topologyKey"] == HOSTNAME
+        and selects(term["podAffinityTerm"].get("labelSelector", {}).get("matchLabels", {}), labels)
+        for term in preferred
+    )
+
+
+def _hard_rules(workload: Obj) -> bool:
+    spec = pod_spec(workload)
+    return any(
+        c["whenUnsatisfiable"] == "DoNotSchedule" for c in spec.get("topologySpreadConstraints", [])
+    ) or bool(
+        spec.get("affinity", {}).get("podAntiAffinity", {})
+        .get("requiredDuringSchedulingIgnoredDuringExecution")
+    )
+
+
+def spreading_violations(rendered: Rendered) -> list[str]:
+    """Replicas prefer different nodes, softly, so a one-node cluster still runs them all."""
+    violations = []
+    for workload in _replicated(rendered):
+        if not _spreads(workload):
+            violations.append(f"{ref(workload)} does not spread its replicas across nodes")
+    for workload in rendered.workloads():
+        if _hard_rules(workload):
+            violations.append(f"{ref(workload)} has a hard spreading rule; it would not schedule on one node")
+    return violations
