@@ -1,0 +1,308 @@
+"""Real servers as local processes for the fast suite: PostgreSQL, Redis, moto (SQS),
+FerretDB (MongoDB wire protocol) and the four services.
+
+Each is a ManagedProcess that can be stopped and started again on the same port, which the
+outage tests use. Nothing here is mocked.
+"""
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from suites.waiting import eventually, scaled
+
+REPO = Path(__file__).resolve().parents[2]
+POSTGRES_BIN = Path(os.environ.get("POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
+FERRETDB_CACHE = Path("/var/cache/demo-micro/gobuild/ferretdb-v1.24.2/bin/ferretdb")
+
+
+def free_port() -> int:
+    """A loopback TCP port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def find_ferretdb() -> str:
+    """The FerretDB binary: $FERRETDB_BIN, else `ferretdb` on PATH, else the build cache."""
+    candidates = [os.environ.get("FERRETDB_BIN"), shutil.which("ferretdb"), str(FERRETDB_CACHE)]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    raise RuntimeError(
+        "FerretDB v1.24.2 (the MongoDB-wire server of the fast suite) was not found: set "
+        "FERRETDB_BIN, put `ferretdb` on PATH, or build it from the Go module proxy with "
+        f"airgap/go/build-ferretdb.sh (it installs {FERRETDB_CACHE})."
+    )
+
+
+def _unprivileged_user() -> str | None:
+    """PostgreSQL refuses to run as root: run it as `postgres` when we are root."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError as exc:
+        raise RuntimeError("running as root needs a `postgres` user to run PostgreSQL") from exc
+    return "postgres"
+
+
+@dataclass
+class ManagedProcess:
+    """One server process with a readiness check, a log file and stop/start."""
+
+    name: str
+    argv: list[str]
+    ready: Callable[[], object]
+    log_path: Path
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    user: str | None = None
+    startup_timeout: float = 30.0
+    proc: subprocess.Popen[bytes] | None = None
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it to be ready."""
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=dict(self.env),
+            cwd=REPO,
+            user=self.user,
+            group=self.user,
+            start_new_session=True,
+        )
+        log.close()
+
+    def wait_ready(self) -> None:
+        """Wait for the readiness check, failing early (with the log) if the process dies."""
+
+        def alive_and_ready() -> object:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise ProcessDied(f"{self.name} exited with {self.proc.returncode}")
+            return self.ready()
+
+        try:
+            eventually(
+                alive_and_ready,
+                timeout=self.startup_timeout,
+                interval=0.1,
+                what=f"{self.name} to accept requests",
+                hint=f"its log ({self.log_path}) ends with:\n{self.log_tail()}",
+            )
+        except AssertionError:
+            self.stop()
+            raise
+
+    def start(self) -> None:
+        self.spawn()
+        self.wait_ready()
+
+    def signal(self, sig: signal.Signals) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        """SIGTERM, then SIGKILL after `timeout`; returns the exit code."""
+        if self.proc is None:
+            return None
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=scaled(timeout))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=scaled(5))
+        return proc.returncode
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return "<no log>"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class ProcessDied(Exception):
+    """The process exited while we waited for it to become ready."""
+
+
+def http_ok(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        return httpx.get(url, timeout=1.0).status_code == 200
+
+    return check
+
+
+def postgres(workdir: Path) -> tuple[ManagedProcess, int]:
+    """A throw-away PostgreSQL cluster (trust auth, user `demo`, no fsync)."""
+    user = _unprivileged_user()
+    # pytest's tmp dirs are private to root; PostgreSQL's own user needs its data dir.
+    datadir = Path(tempfile.mkdtemp(prefix="demo-micro-pg-"))
+    if user:
+        entry = pwd.getpwnam(user)
+        os.chown(datadir, entry.pw_uid, entry.pw_gid)
+    subprocess.run(
+        [str(POSTGRES_BIN / "initdb"), "-D", str(datadir), "-U", "demo", "--auth=trust",
+         "--no-sync", "-E", "UTF8", "--locale=C"],
+        check=True, timeout=scaled(60), capture_output=True, user=user, group=user,
+    )  # fmt: skip
+    port = free_port()
+
+    def accepts_connections() -> bool:
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={port} user=demo dbname=postgres"):
+            return True
+
+    process = ManagedProcess(
+        name="postgresql",
+        argv=[
+            str(POSTGRES_BIN / "postgres"),
+            "-D",
+            str(datadir),
+            "-p",
+            str(port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={datadir}",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=300",
+            "-c",
+            "shared_buffers=128MB",
+        ],
+        ready=accepts_connections,
+        log_path=workdir / "postgresql.log",
+        user=user,
+    )
+    return process, port
+
+
+def create_databases(port: int, names: list[str]) -> None:
+    import psycopg
+
+    with psycopg.connect(
+        f"host=127.0.0.1 port={port} user=demo dbname=postgres", autocommit=True
+    ) as conn:
+        for name in names:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def redis(workdir: Path, password: str) -> tuple[ManagedProcess, int]:
+    import redis as redis_client
+
+    port = free_port()
+
+    def pong() -> bool:
+        client = redis_client.Redis(port=port, password=password, socket_timeout=1)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+
+    process = ManagedProcess(
+        name="redis",
+        argv=[
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--requirepass",
+            password,
+            "--dir",
+            str(workdir),
+        ],
+        ready=pong,
+        log_path=workdir / "redis.log",
+    )
+    return process, port
+
+
+def moto(workdir: Path) -> tuple[ManagedProcess, int]:
+    port = free_port()
+    process = ManagedProcess(
+        name="moto (SQS)",
+        argv=[sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        ready=http_ok(f"http://127.0.0.1:{port}/moto-api/data.json"),
+        log_path=workdir / "moto.log",
+    )
+    return process, port
+
+
+def ferretdb(workdir: Path) -> tuple[ManagedProcess, int]:
+    import pymongo
+
+    binary = find_ferretdb()
+    port = free_port()
+    datadir = workdir / "ferretdb"
+    datadir.mkdir(exist_ok=True)
+
+    def pings() -> bool:
+        client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+            "127.0.0.1", port, serverSelectionTimeoutMS=1000
+        )
+        try:
+            return bool(client.admin.command("ping").get("ok"))
+        finally:
+            client.close()
+
+    process = ManagedProcess(
+        name="ferretdb",
+        argv=[
+            binary,
+            "--handler=sqlite",
+            f"--sqlite-url=file:{datadir}/",
+            f"--listen-addr=127.0.0.1:{port}",
+            "--telemetry=disable",
+            "--log-level=warn",
+            "--debug-addr=-",
+        ],
+        ready=pings,
+        log_path=workdir / "ferretdb.log",
+    )
+    return process, port
+
+
+def service(
+    workdir: Path, package: str, env: Mapping[str, str], port: int | None = None
+) -> tuple[ManagedProcess, str]:
+    """One of the four services as `python -m system.<package>` on a free port."""
+    port = port or free_port()
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PG"))}
+    full_env = {**base, **env, "LISTEN_HOST": "127.0.0.1", "LISTEN_PORT": str(port)}
+    url = f"http://127.0.0.1:{port}"
+    process = ManagedProcess(
+        name=package,
+        argv=[sys.executable, "-m", f"system.{package}"],
+        ready=http_ok(f"{url}/readyz"),
+        log_path=workdir / f"{package}-{port}.log",
+        env=full_env,
+    )
+    return process, url

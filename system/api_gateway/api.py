@@ -1,0 +1,165 @@
+"""The public API: /api/... routed to the three backends, validated on the way in."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
+
+from system.api_gateway.redis_gate import RedisGate
+from system.api_gateway.upstream import Upstream, relay
+from system.inventory_service.schemas import Product
+from system.notification_service.schemas import Notification
+from system.order_service.schemas import (
+    IDEMPOTENCY_KEY_PATTERN,
+    SKU_PATTERN,
+    Order,
+    OrderPage,
+    OrderRequest,
+)
+
+
+@dataclass(frozen=True)
+class Backends:
+    inventory: Upstream
+    orders: Upstream
+    notifications: Upstream
+    redis: RedisGate
+    cache_ttl_seconds: float
+    rate_limit_per_minute: int
+
+
+def get_backends(request: Request) -> Backends:
+    backends: Backends = request.app.state.backends
+    return backends
+
+
+BackendsDep = Annotated[Backends, Depends(get_backends)]
+
+
+def client_id(request: Request) -> str:
+    """The caller: first X-Forwarded-For hop (set by the ingress), else the peer address."""
+    forwarded = request.headers.get("x-forwarded-for", "")
+    first = forwarded.split(",")[0].strip()
+    if first:
+        return first[:64]
+    return request.client.host if request.client else "unknown"
+
+
+async def rate_limit(request: Request, backends: BackendsDep) -> None:
+    """429 with Retry-After once a client exceeds its per-minute budget."""
+    limit = backends.rate_limit_per_minute
+    if limit <= 0:
+        return
+    retry_after = await backends.redis.over_limit(client_id(request), limit)
+    if retry_after is not None:
+        raise HTTPException(
+            429,
+            f"rate limit of {limit} requests per minute exceeded",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    429: {"description": "rate limited; see Retry-After"},
+    502: {"description": "a backend failed"},
+    503: {"description": "a backend is unavailable"},
+    504: {"description": "a backend timed out"},
+}
+
+router = APIRouter(prefix="/api", dependencies=[Depends(rate_limit)], responses=ERRORS)
+
+
+async def _cached_catalogue_read(backends: Backends, path: str) -> Response:
+    cached = await backends.redis.cached(path)
+    if cached is not None:
+        return Response(cached, media_type="application/json", headers={"X-Cache": "hit"})
+    response = await backends.inventory.send("GET", path, idempotent=True)
+    if isinstance(response, Response):
+        return response
+    if response.status_code == 200:
+        await backends.redis.cache(path, response.content, backends.cache_ttl_seconds)
+    reply = relay(response)
+    reply.headers["X-Cache"] = "miss"
+    return reply
+
+
+@router.get("/inventory/products", response_model=list[Product])
+async def list_products(backends: BackendsDep) -> Response:
+    """The catalogue with stock (cached for CACHE_TTL_SECONDS)."""
+    return await _cached_catalogue_read(backends, "/products")
+
+
+@router.get(
+    "/inventory/products/{sku}",
+    response_model=Product,
+    responses={404: {"description": "unknown SKU"}},
+)
+async def get_product(
+    backends: BackendsDep, sku: Annotated[str, Path(pattern=SKU_PATTERN)]
+) -> Response:
+    """One product with stock (cached for CACHE_TTL_SECONDS)."""
+    return await _cached_catalogue_read(backends, f"/products/{sku}")
+
+
+@router.post(
+    "/orders",
+    status_code=201,
+    response_model=Order,
+    responses={409: {"description": "Idempotency-Key reused"}, 422: {"description": "invalid"}},
+)
+async def place_order(
+    body: OrderRequest,
+    backends: BackendsDep,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY_PATTERN)
+    ] = None,
+) -> Response:
+    """Place an order; with an Idempotency-Key a retried POST returns the same order."""
+    # A key of our own makes the gateway's retry of this POST safe as well.
+    key = idempotency_key or f"gateway:{uuid.uuid4()}"
+    response = await backends.orders.send(
+        "POST",
+        "/orders",
+        idempotent=True,
+        json=body.model_dump(mode="json"),
+        headers={"Idempotency-Key": key},
+    )
+    if not isinstance(response, Response) and response.status_code == 201:
+        # Stock changed: drop the cached reads that show it.
+        stale = ["/products", *{f"/products/{item.sku}" for item in body.items}]
+        await backends.redis.invalidate(stale)
+    return relay(response)
+
+
+@router.get("/orders/{order_id}", response_model=Order, responses={404: {"description": "none"}})
+async def get_order(order_id: UUID, backends: BackendsDep) -> Response:
+    """One order."""
+    return relay(await backends.orders.send("GET", f"/orders/{order_id}", idempotent=True))
+
+
+@router.get("/orders", response_model=OrderPage)
+async def list_orders(
+    backends: BackendsDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    """Orders, newest first, paged."""
+    params = {"limit": limit, "offset": offset}
+    return relay(await backends.orders.send("GET", "/orders", idempotent=True, params=params))
+
+
+@router.get("/notifications", response_model=list[Notification])
+async def list_notifications(
+    backends: BackendsDep,
+    order_id: UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> Response:
+    """Notifications, optionally of one order."""
+    params: dict[str, Any] = {"limit": limit}
+    if order_id is not None:
+        params["order_id"] = str(order_id)
+    return relay(
+        await backends.notifications.send("GET", "/notifications", idempotent=True, params=params)
+    )

@@ -1,0 +1,26 @@
+"""api-gateway settings (names from system/CONTRACT.md)."""
+
+from pydantic import Field, SecretStr
+
+from system.common.settings import Port, ServiceSettings
+
+
+class Settings(ServiceSettings):
+    listen_port: Port = 8080
+    inventory_service_url: str = "http://inventory-service:9000"
+    order_service_url: str = "http://order-service:9001"
+    notification_service_url: str = "http://notification-service:9002"
+    redis_host: str = "redis"
+    redis_port: Port = 6379
+    redis_password: SecretStr = SecretStr("")
+    cache_ttl_seconds: float = Field(default=5.0, ge=0)
+    # Requests per client per minute; 0 turns the limit off.
+    rate_limit_per_minute: int = Field(default=600, ge=0)
+    # Redis is an optimisation here: a slow or absent Redis must cost at most this much.
+    redis_timeout_seconds: float = 0.25
+    # After a Redis failure, skip Redis for this long instead of paying the timeout each time.
+    redis_cooldown_seconds: float = 5.0
+    upstream_connect_timeout_seconds: float = 1.0
+    # Longer than order-service's own call to inventory-service, so its errors arrive first.
+    upstream_read_timeout_seconds: float = 10.0
+    upstream_max_connections: int = 200

@@ -1,0 +1,52 @@
+"""api-gateway: wiring only."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from system.api_gateway.api import Backends, router
+from system.api_gateway.config import Settings
+from system.api_gateway.redis_gate import RedisGate, redis_client
+from system.api_gateway.upstream import Upstream
+from system.common.app import create_service_app
+from system.common.http_client import pooled_client
+
+SERVICE = "api-gateway"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        http = pooled_client(
+            connect=settings.upstream_connect_timeout_seconds,
+            read=settings.upstream_read_timeout_seconds,
+            pool=2.0,
+            max_connections=settings.upstream_max_connections,
+        )
+        redis = RedisGate(
+            redis_client(
+                settings.redis_host,
+                settings.redis_port,
+                settings.redis_password.get_secret_value(),
+                settings.redis_timeout_seconds,
+            ),
+            settings.redis_cooldown_seconds,
+        )
+        app.state.backends = Backends(
+            inventory=Upstream("inventory-service", settings.inventory_service_url, http),
+            orders=Upstream("order-service", settings.order_service_url, http),
+            notifications=Upstream("notification-service", settings.notification_service_url, http),
+            redis=redis,
+            cache_ttl_seconds=settings.cache_ttl_seconds,
+            rate_limit_per_minute=settings.rate_limit_per_minute,
+        )
+        yield
+        await http.aclose()
+        await redis.close()
+
+    # Readiness is the gateway itself: Redis is optional by design (serving continues without
+    # it), and each backend has its own readiness probe behind its own Service.
+    return create_service_app(
+        service=SERVICE, settings=settings, routers=[router], checks=[], lifespan=lifespan
+    )

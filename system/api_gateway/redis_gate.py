@@ -1,0 +1,97 @@
+"""Redis as an optional helper: catalogue cache and per-client rate limit.
+
+Every Redis call is bounded by a short timeout, and after one failure Redis is skipped for a
+cool-down period. While Redis is away the gateway serves uncached and unlimited.
+"""
+
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+CACHE_PREFIX = "gateway:catalogue:"
+RATE_PREFIX = "gateway:ratelimit:"
+WINDOW_SECONDS = 60
+
+
+def redis_client(host: str, port: int, password: str, timeout: float) -> "Redis":
+    return Redis(
+        host=host,
+        port=port,
+        password=password or None,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        # redis-py retries with backoff by default; here a failure must be cheap, not slow.
+        retry=Retry(NoBackoff(), 0),
+        max_connections=100,
+    )
+
+
+class RedisGate:
+    def __init__(self, client: "Redis", cooldown_seconds: float) -> None:
+        self._client = client
+        self._cooldown = cooldown_seconds
+        self._skip_until = 0.0
+
+    @property
+    def available(self) -> bool:
+        return time.monotonic() >= self._skip_until
+
+    async def _try(self, call: Callable[[], Awaitable[T]]) -> T | None:
+        if not self.available:
+            return None
+        try:
+            return await call()
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._skip_until = time.monotonic() + self._cooldown
+            log.warning(
+                "redis unavailable; serving without cache and rate limit",
+                extra={"error": f"{type(exc).__name__}: {exc}", "retry_in_s": self._cooldown},
+            )
+            return None
+
+    async def cached(self, key: str) -> bytes | None:
+        async def get() -> bytes | None:
+            value = await self._client.get(CACHE_PREFIX + key)
+            return value if isinstance(value, bytes) else None
+
+        return await self._try(get)
+
+    async def cache(self, key: str, value: bytes, ttl_seconds: float) -> None:
+        if ttl_seconds > 0:
+            ttl_ms = int(ttl_seconds * 1000)
+            await self._try(lambda: self._client.set(CACHE_PREFIX + key, value, px=ttl_ms))
+
+    async def invalidate(self, keys: list[str]) -> None:
+        await self._try(lambda: self._client.delete(*(CACHE_PREFIX + k for k in keys)))
+
+    async def over_limit(self, client_id: str, limit: int) -> int | None:
+        """Count a request; seconds until the window resets if over `limit`, else None."""
+        now = time.time()
+        window = int(now // WINDOW_SECONDS)
+        key = f"{RATE_PREFIX}{client_id}:{window}"
+
+        async def count() -> int:
+            async with self._client.pipeline(transaction=False) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, WINDOW_SECONDS + 1)
+                hits, _ = await pipe.execute()
+                return int(hits)
+
+        hits = await self._try(count)
+        if hits is None or hits <= limit:
+            return None
+        return max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+
+    async def close(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,54 @@
+"""/healthz (process alive), /readyz (own dependencies reachable) and /version."""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+
+@dataclass(frozen=True)
+class DependencyCheck:
+    """A named async probe of one dependency; it raises (or times out) when unreachable."""
+
+    name: str
+    probe: Callable[[], Awaitable[object]]
+
+
+async def _run(check: DependencyCheck, limit_seconds: float) -> str:
+    try:
+        await asyncio.wait_for(check.probe(), limit_seconds)
+    except TimeoutError:
+        return f"timed out after {limit_seconds}s"
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"[:300]
+    return "ok"
+
+
+def health_router(
+    service: str, version: str, checks: Sequence[DependencyCheck], timeout: float = 2.0
+) -> APIRouter:
+    """Build the three health endpoints for one service."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """The process is alive and its event loop answers."""
+        return {"status": "alive", "service": service}
+
+    @router.get("/readyz", responses={503: {"description": "a dependency is unreachable"}})
+    async def readyz() -> JSONResponse:
+        """Every dependency of this service answers."""
+        results = await asyncio.gather(*(_run(c, timeout) for c in checks))
+        by_name = {c.name: r for c, r in zip(checks, results, strict=True)}
+        ready = all(r == "ok" for r in results)
+        body = {"status": "ready" if ready else "not ready", "service": service, "checks": by_name}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @router.get("/version")
+    async def version_info() -> dict[str, str]:
+        """The deployed version, from the app-version ConfigMap."""
+        return {"service": service, "version": version}
+
+    return router

@@ -1,0 +1,117 @@
+"""A small async face over boto3's SQS client for one queue.
+
+boto3 is blocking, so calls run in worker threads. The queue is created on first use and
+again whenever it vanished (an emulator restart loses its queues), so a producer or consumer
+recovers from a queue outage by itself. CreateQueue is idempotent.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    body: str
+    receipt_handle: str
+    message_id: str
+    receive_count: int
+
+
+class SqsQueue:
+    def __init__(
+        self,
+        *,
+        queue_name: str,
+        endpoint_url: str | None,
+        region: str,
+        access_key_id: str | None,
+        secret_access_key: str | None,
+        read_timeout: float,
+    ) -> None:
+        self._name = queue_name
+        self._client: SQSClient = boto3.client(
+            "sqs",
+            endpoint_url=endpoint_url or None,
+            region_name=region,
+            aws_access_key_id=access_key_id or None,
+            aws_secret_access_key=secret_access_key or None,
+            config=Config(
+                connect_timeout=2,
+                read_timeout=read_timeout,
+                # One retry inside boto; callers retry on their own schedule after that.
+                retries={"max_attempts": 2, "mode": "standard"},
+                max_pool_connections=10,
+            ),
+        )
+        self._url: str | None = None
+
+    def _queue_url(self) -> str:
+        if self._url is None:
+            self._url = str(self._client.create_queue(QueueName=self._name)["QueueUrl"])
+        return self._url
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._client, method)(QueueUrl=self._queue_url(), **kwargs)
+        except Exception:
+            # Forget the URL so the next call re-creates the queue if it is gone.
+            self._url = None
+            raise
+
+    async def ensure(self) -> str:
+        """Create the queue if needed; raises while SQS is unreachable."""
+        return await asyncio.to_thread(self._queue_url)
+
+    async def send_batch(self, messages: list[tuple[str, str, dict[str, str]]]) -> None:
+        """Send up to 10 (id, body, string attributes); raises unless every one was accepted."""
+        entries = [
+            {
+                "Id": message_id,
+                "MessageBody": body,
+                "MessageAttributes": {
+                    k: {"DataType": "String", "StringValue": v} for k, v in attrs.items() if v
+                },
+            }
+            for message_id, body, attrs in messages
+        ]
+        result = await asyncio.to_thread(self._call, "send_message_batch", Entries=entries)
+        failed = result.get("Failed") or []
+        if failed:
+            raise RuntimeError(f"SQS refused {len(failed)} message(s): {failed[0]}")
+
+    async def receive(self, wait_seconds: int, max_messages: int = 10) -> list[ReceivedMessage]:
+        """Long-poll for up to `wait_seconds`."""
+        result = await asyncio.to_thread(
+            self._call,
+            "receive_message",
+            MaxNumberOfMessages=max_messages,
+            WaitTimeSeconds=wait_seconds,
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            MessageAttributeNames=["All"],
+        )
+        return [
+            ReceivedMessage(
+                body=m["Body"],
+                receipt_handle=m["ReceiptHandle"],
+                message_id=m["MessageId"],
+                receive_count=int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
+            )
+            for m in result.get("Messages", [])
+        ]
+
+    async def delete(self, receipt_handle: str) -> None:
+        await asyncio.to_thread(self._call, "delete_message", ReceiptHandle=receipt_handle)
+
+    async def ping(self) -> None:
+        """Raise unless the queue exists (creating it if needed) and answers."""
+        await asyncio.to_thread(self._call, "get_queue_attributes", AttributeNames=["QueueArn"])

@@ -1,0 +1,43 @@
+"""inventory-service: wiring only."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from system.common import postgres
+from system.common.app import create_service_app
+from system.common.health import DependencyCheck
+from system.inventory_service.api import router
+from system.inventory_service.config import Settings
+from system.inventory_service.store import SCHEMA, InventoryStore
+
+SERVICE = "inventory-service"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    pool = postgres.create_pool(
+        postgres.conninfo(
+            settings.inventory_db_host,
+            settings.inventory_db_port,
+            settings.inventory_db_name,
+            settings.postgres_user,
+            settings.postgres_password.get_secret_value(),
+        ),
+        max_size=settings.db_pool_size,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await postgres.open_with_schema(pool, SCHEMA, settings.db_startup_timeout_seconds)
+        app.state.store = InventoryStore(pool)
+        yield
+        await pool.close()
+
+    return create_service_app(
+        service=SERVICE,
+        settings=settings,
+        routers=[router],
+        checks=[DependencyCheck("inventory-db", lambda: postgres.ping(pool))],
+        lifespan=lifespan,
+    )

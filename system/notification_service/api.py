@@ -1,0 +1,29 @@
+"""HTTP endpoints of notification-service."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from system.notification_service.schemas import Notification
+from system.notification_service.store import NotificationStore
+
+
+def get_store(request: Request) -> NotificationStore:
+    store: NotificationStore = request.app.state.store
+    return store
+
+
+StoreDep = Annotated[NotificationStore, Depends(get_store)]
+
+router = APIRouter()
+
+
+@router.get("/notifications")
+async def list_notifications(
+    store: StoreDep,
+    order_id: Annotated[UUID | None, Query(description="only this order's")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> list[Notification]:
+    """Notifications, newest first; at most one per order."""
+    return await store.for_order(order_id, limit)

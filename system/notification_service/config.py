@@ -1,0 +1,18 @@
+"""notification-service settings (names from system/CONTRACT.md)."""
+
+from pydantic import Field, SecretStr
+
+from system.common.settings import Port, ServiceSettings, SqsSettings
+
+
+class Settings(ServiceSettings, SqsSettings):
+    listen_port: Port = 9002
+    mongodb_host: str = "notification-db"
+    mongodb_port: Port = 27017
+    mongodb_database: str = "noti"
+    mongodb_username: str = ""
+    mongodb_password: SecretStr = SecretStr("")
+    mongodb_auth_source: str = "admin"
+    # SQS long polling: one receive waits up to this long for messages (20 is SQS's maximum).
+    sqs_wait_seconds: int = Field(default=10, ge=0, le=20)
+    consumer_max_backoff_seconds: float = 10.0

@@ -1,0 +1,71 @@
+"""Consumes OrderCreated events from SQS with long polling.
+
+A message is deleted only after its notification is stored, so a crash re-delivers it;
+redelivery and duplicate sends are harmless because the store keeps one per order.
+"""
+
+import asyncio
+import logging
+
+from pydantic import ValidationError
+
+from system.common.request_context import request_id_var
+from system.common.sqs import ReceivedMessage, SqsQueue
+from system.notification_service.schemas import OrderCreated
+from system.notification_service.store import NotificationStore
+
+log = logging.getLogger(__name__)
+
+
+class EventConsumer:
+    def __init__(
+        self, queue: SqsQueue, store: NotificationStore, wait_seconds: int, max_backoff: float
+    ) -> None:
+        self._queue = queue
+        self._store = store
+        self._wait_seconds = wait_seconds
+        self._max_backoff = max_backoff
+
+    async def run(self) -> None:
+        """Consume until cancelled."""
+        backoff = 0.5
+        while True:
+            try:
+                messages = await self._queue.receive(self._wait_seconds)
+            except Exception as exc:
+                log.warning(
+                    "receiving from SQS failed, will retry",
+                    extra={"error": f"{type(exc).__name__}: {exc}", "retry_in_s": backoff},
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+                continue
+            backoff = 0.5
+            for message in messages:
+                await self._handle(message)
+
+    async def _handle(self, message: ReceivedMessage) -> None:
+        token = request_id_var.set(f"sqs:{message.message_id}")
+        try:
+            try:
+                event = OrderCreated.model_validate_json(message.body)
+            except ValidationError as exc:
+                # Redelivering a malformed message can never succeed: drop it, loudly.
+                log.error("dropping malformed message", extra={"error": str(exc)[:500]})
+                await self._queue.delete(message.receipt_handle)
+                return
+            try:
+                created = await self._store.record(event)
+            except Exception as exc:
+                # Not deleted: SQS delivers it again after the visibility timeout.
+                log.warning("storing notification failed", extra={"error": repr(exc)})
+                return
+            log.info(
+                "notification stored" if created else "duplicate event ignored",
+                extra={"order_id": str(event.order.id), "receive_count": message.receive_count},
+            )
+            await self._queue.delete(message.receipt_handle)
+        except Exception as exc:
+            log.warning("deleting message failed; it will be redelivered", exc_info=exc)
+        finally:
+            request_id_var.reset(token)

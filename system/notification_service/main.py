@@ -1,0 +1,76 @@
+"""notification-service: wiring only."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from pymongo import AsyncMongoClient
+
+from system.common.app import create_service_app
+from system.common.health import DependencyCheck
+from system.common.sqs import SqsQueue
+from system.notification_service.api import router
+from system.notification_service.config import Settings
+from system.notification_service.consumer import EventConsumer
+from system.notification_service.store import NotificationStore
+
+SERVICE = "notification-service"
+
+
+def mongo_client(settings: Settings) -> AsyncMongoClient[dict[str, Any]]:
+    credentials: dict[str, Any] = {}
+    if settings.mongodb_username:
+        credentials = {
+            "username": settings.mongodb_username,
+            "password": settings.mongodb_password.get_secret_value(),
+            "authSource": settings.mongodb_auth_source,
+        }
+    return AsyncMongoClient(
+        settings.mongodb_host,
+        settings.mongodb_port,
+        serverSelectionTimeoutMS=3000,
+        connectTimeoutMS=3000,
+        socketTimeoutMS=10000,
+        tz_aware=True,
+        **credentials,
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    client = mongo_client(settings)
+    store = NotificationStore(client, settings.mongodb_database)
+    queue = SqsQueue(
+        queue_name=settings.sqs_queue_name,
+        endpoint_url=settings.aws_endpoint_url,
+        region=settings.aws_default_region,
+        access_key_id=settings.aws_access_key_id,
+        secret_access_key=settings.aws_secret_access_key.get_secret_value(),
+        read_timeout=settings.sqs_wait_seconds + 5,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await store.ensure_indexes()
+        app.state.store = store
+        consumer = EventConsumer(
+            queue, store, settings.sqs_wait_seconds, settings.consumer_max_backoff_seconds
+        )
+        task = asyncio.create_task(consumer.run(), name="sqs-consumer")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await client.close()
+
+    # Readiness is MongoDB only: notifications stay readable while SQS is down, and the
+    # consumer catches up by itself when it returns.
+    return create_service_app(
+        service=SERVICE,
+        settings=settings,
+        routers=[router],
+        checks=[DependencyCheck("notification-db", store.ping)],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,115 @@
+"""HTTP endpoints of order-service."""
+
+import uuid
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+
+from system.common.request_context import current_request_id
+from system.order_service.inventory import InventoryClient, InventoryRefused, InventoryUnavailable
+from system.order_service.relay import OutboxRelay
+from system.order_service.schemas import IDEMPOTENCY_KEY_PATTERN, Order, OrderPage, OrderRequest
+from system.order_service.store import IdempotencyKeyReused, OrderStore
+
+
+def get_store(request: Request) -> OrderStore:
+    store: OrderStore = request.app.state.store
+    return store
+
+
+def get_inventory(request: Request) -> InventoryClient:
+    inventory: InventoryClient = request.app.state.inventory
+    return inventory
+
+
+def get_relay(request: Request) -> OutboxRelay:
+    relay: OutboxRelay = request.app.state.relay
+    return relay
+
+
+StoreDep = Annotated[OrderStore, Depends(get_store)]
+InventoryDep = Annotated[InventoryClient, Depends(get_inventory)]
+RelayDep = Annotated[OutboxRelay, Depends(get_relay)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="a retried POST with the same key returns the same order",
+    ),
+]
+
+router = APIRouter()
+
+
+@router.post(
+    "/orders",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        409: {"description": "Idempotency-Key reused with a different body"},
+        422: {"description": "invalid order, e.g. unknown SKU"},
+        503: {"description": "inventory-service unavailable; retry with the same key"},
+    },
+)
+async def place_order(
+    body: OrderRequest,
+    response: Response,
+    store: StoreDep,
+    inventory: InventoryDep,
+    relay: RelayDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Order:
+    """Reserve stock and record the order as confirmed or rejected (with its event)."""
+    key = idempotency_key or f"generated:{uuid.uuid4()}"
+    try:
+        order, created = await store.claim(key, body)
+    except IdempotencyKeyReused as exc:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"Idempotency-Key {key} was already used for a different request",
+        ) from exc
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    if order.status != "pending":
+        return order
+    # Pending: new, or an earlier attempt stopped half-way. The reservation key is the order
+    # id, so redoing the reservation cannot reserve twice.
+    try:
+        outcome = await inventory.reserve(str(order.id), order.items)
+    except InventoryRefused as exc:
+        await store.discard_pending(order.id)
+        raise HTTPException(exc.status, exc.detail) from exc
+    except InventoryUnavailable as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"{exc}; the order {order.id} is pending, retry with the same Idempotency-Key",
+        ) from exc
+    final = await store.finalize(
+        order.id,
+        "confirmed" if outcome.reserved else "rejected",
+        outcome.reason,
+        current_request_id(),
+    )
+    relay.wake()
+    return final
+
+
+@router.get("/orders/{order_id}", responses={404: {"description": "no such order"}})
+async def get_order(order_id: UUID, store: StoreDep) -> Order:
+    """One order."""
+    order = await store.get(order_id)
+    if order is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no order with id {order_id}")
+    return order
+
+
+@router.get("/orders")
+async def list_orders(
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> OrderPage:
+    """Orders, newest first."""
+    items, total = await store.page(limit, offset)
+    return OrderPage(items=items, total=total, limit=limit, offset=offset)

@@ -1,0 +1,21 @@
+"""order-service settings (names from system/CONTRACT.md)."""
+
+from pydantic import SecretStr
+
+from system.common.settings import Port, ServiceSettings, SqsSettings
+
+
+class Settings(ServiceSettings, SqsSettings):
+    listen_port: Port = 9001
+    order_db_host: str = "order-db"
+    order_db_port: Port = 5432
+    order_db_name: str = "orders"
+    postgres_user: str = "postgres"
+    postgres_password: SecretStr = SecretStr("")
+    inventory_service_url: str = "http://inventory-service:9000"
+    inventory_timeout_seconds: float = 5.0
+    db_pool_size: int = 10
+    db_startup_timeout_seconds: float = 60.0
+    # The relay also wakes immediately after each order; this is the fallback poll.
+    outbox_poll_seconds: float = 1.0
+    outbox_max_backoff_seconds: float = 10.0

@@ -1,0 +1,71 @@
+"""order-service: wiring only."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from system.common import postgres
+from system.common.app import create_service_app
+from system.common.health import DependencyCheck
+from system.common.http_client import pooled_client
+from system.common.sqs import SqsQueue
+from system.order_service.api import router
+from system.order_service.config import Settings
+from system.order_service.inventory import InventoryClient
+from system.order_service.relay import OutboxRelay
+from system.order_service.store import SCHEMA, OrderStore
+
+SERVICE = "order-service"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    pool = postgres.create_pool(
+        postgres.conninfo(
+            settings.order_db_host,
+            settings.order_db_port,
+            settings.order_db_name,
+            settings.postgres_user,
+            settings.postgres_password.get_secret_value(),
+        ),
+        max_size=settings.db_pool_size,
+    )
+    queue = SqsQueue(
+        queue_name=settings.sqs_queue_name,
+        endpoint_url=settings.aws_endpoint_url,
+        region=settings.aws_default_region,
+        access_key_id=settings.aws_access_key_id,
+        secret_access_key=settings.aws_secret_access_key.get_secret_value(),
+        read_timeout=5,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await postgres.open_with_schema(pool, SCHEMA, settings.db_startup_timeout_seconds)
+        http = pooled_client(connect=2.0, read=settings.inventory_timeout_seconds, pool=5.0)
+        store = OrderStore(pool)
+        relay = OutboxRelay(
+            store, queue, settings.outbox_poll_seconds, settings.outbox_max_backoff_seconds
+        )
+        app.state.store = store
+        app.state.inventory = InventoryClient(http, settings.inventory_service_url)
+        app.state.relay = relay
+        relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+        yield
+        relay_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay_task
+        await http.aclose()
+        await pool.close()
+
+    # Readiness is the database only: orders are accepted while SQS is down (the outbox
+    # holds the events), and inventory outages are answered per request with a 503.
+    return create_service_app(
+        service=SERVICE,
+        settings=settings,
+        routers=[router],
+        checks=[DependencyCheck("order-db", lambda: postgres.ping(pool))],
+        lifespan=lifespan,
+    )

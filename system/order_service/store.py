@@ -1,0 +1,203 @@
+"""The orders database: orders keyed by Idempotency-Key, and the transactional outbox.
+
+An order is first claimed as `pending` under its idempotency key, then finalised as
+confirmed or rejected together with its OrderCreated outbox row in one transaction, so an
+event exists exactly when a final order does. Only the request that moves the order out of
+`pending` writes the event.
+"""
+
+import hashlib
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from system.order_service.schemas import Order, OrderItem, OrderRequest
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS orders (
+    id              uuid PRIMARY KEY,
+    idempotency_key text NOT NULL UNIQUE,
+    request_hash    text NOT NULL,
+    customer_email  text NOT NULL,
+    items           jsonb NOT NULL,
+    status          text NOT NULL CHECK (status IN ('pending', 'confirmed', 'rejected')),
+    reason          text,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS orders_newest_first ON orders (created_at DESC, id);
+CREATE TABLE IF NOT EXISTS outbox (
+    id         bigserial PRIMARY KEY,
+    event_id   uuid NOT NULL UNIQUE,
+    event_type text NOT NULL,
+    payload    jsonb NOT NULL,
+    request_id text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    sent_at    timestamptz
+);
+CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (id) WHERE sent_at IS NULL;
+"""
+
+ORDER_COLUMNS = "id, status, reason, customer_email, items, created_at"
+
+
+class IdempotencyKeyReused(Exception):
+    """The key was already used for a different request body."""
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    id: int
+    event_id: UUID
+    payload: dict[str, Any]
+    request_id: str | None
+
+
+def request_hash(body: OrderRequest) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _order(row: dict[str, Any]) -> Order:
+    return Order(
+        id=row["id"],
+        status=row["status"],
+        reason=row["reason"],
+        customer_email=row["customer_email"],
+        items=[OrderItem(**i) for i in row["items"]],
+        created_at=row["created_at"],
+    )
+
+
+def order_created_event(order: Order) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "event_type": "OrderCreated",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "order": order.model_dump(mode="json"),
+    }
+
+
+class OrderStore:
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    async def claim(self, key: str, body: OrderRequest) -> tuple[Order, bool]:
+        """The order for this key, inserted as pending if new; (order, created)."""
+        digest = request_hash(body)
+        items = Jsonb([i.model_dump() for i in body.items])
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                f"""
+                INSERT INTO orders (id, idempotency_key, request_hash, customer_email, items,
+                                    status)
+                VALUES (%s, %s, %s, %s, %s, 'pending')
+                ON CONFLICT (idempotency_key) DO NOTHING
+                RETURNING {ORDER_COLUMNS}
+                """,
+                (uuid.uuid4(), key, digest, body.customer_email, items),
+            )
+            row = await cur.fetchone()
+            if row is not None:
+                return _order(row), True
+            await cur.execute(
+                f"SELECT {ORDER_COLUMNS}, request_hash FROM orders WHERE idempotency_key = %s",
+                (key,),
+            )
+            row = await cur.fetchone()
+            assert row is not None, "a conflicting key implies a committed row"
+            if row["request_hash"] != digest:
+                raise IdempotencyKeyReused(key)
+            return _order(row), False
+
+    async def finalize(
+        self, order_id: UUID, status: str, reason: str | None, request_id: str | None
+    ) -> Order:
+        """Move a pending order to its final status and record OrderCreated, atomically."""
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                f"""
+                UPDATE orders SET status = %s, reason = %s, updated_at = now()
+                WHERE id = %s AND status = 'pending'
+                RETURNING {ORDER_COLUMNS}
+                """,
+                (status, reason, order_id),
+            )
+            row = await cur.fetchone()
+            if row is None:
+                # A concurrent retry of the same request finalised it first.
+                await cur.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = %s", (order_id,))
+                row = await cur.fetchone()
+                assert row is not None
+                return _order(row)
+            order = _order(row)
+            event = order_created_event(order)
+            await cur.execute(
+                """
+                INSERT INTO outbox (event_id, event_type, payload, request_id)
+                VALUES (%s, %s, %s, %s)
+                """,
+                (event["event_id"], event["event_type"], Jsonb(event), request_id),
+            )
+            return order
+
+    async def discard_pending(self, order_id: UUID) -> None:
+        """Forget an order that turned out invalid (e.g. unknown SKU) before it was final."""
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "DELETE FROM orders WHERE id = %s AND status = 'pending'", (order_id,)
+            )
+
+    async def get(self, order_id: UUID) -> Order | None:
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = %s", (order_id,))
+            row = await cur.fetchone()
+            return _order(row) if row else None
+
+    async def page(self, limit: int, offset: int) -> tuple[list[Order], int]:
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                f"""
+                SELECT {ORDER_COLUMNS} FROM orders
+                ORDER BY created_at DESC, id LIMIT %s OFFSET %s
+                """,
+                (limit, offset),
+            )
+            rows = await cur.fetchall()
+            await cur.execute("SELECT count(*) AS n FROM orders")
+            total = await cur.fetchone()
+            assert total is not None
+            return [_order(r) for r in rows], int(total["n"])
+
+    async def relay_outbox(
+        self, publish: Callable[[list[OutboxEvent]], Awaitable[None]], batch_size: int
+    ) -> int:
+        """Publish the oldest unsent events and mark them sent; returns how many.
+
+        Rows stay locked (SKIP LOCKED lets another replica take other rows) until publish
+        succeeded; if it raises, the transaction rolls back and the rows stay unsent.
+        """
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                """
+                SELECT id, event_id, payload, request_id FROM outbox
+                WHERE sent_at IS NULL ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+                """,
+                (batch_size,),
+            )
+            events = [OutboxEvent(**row) for row in await cur.fetchall()]
+            if not events:
+                return 0
+            await publish(events)
+            await cur.execute(
+                "UPDATE outbox SET sent_at = now() WHERE id = ANY(%s)", ([e.id for e in events],)
+            )
+            return len(events)
