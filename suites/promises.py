@@ -193,32 +193,78 @@ OPEN_TO_ANYONE: Final[dict[str, int]] = {"api-gateway": 8080, "kibana": 5601, "l
 
 #: The environment each service needs (CONTRACT.md, "Environment").
 SERVICE_ENVIRONMENT: Final[dict[str, frozenset[str]]] = {
-    "api-gateway": frozenset({
-        "APP_VERSION", "LOG_LEVEL", "INVENTORY_SERVICE_URL", "ORDER_SERVICE_URL",
-        "NOTIFICATION_SERVICE_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD",
-        "CACHE_TTL_SECONDS", "RATE_LIMIT_PER_MINUTE",
-    }),
-    "order-service": frozenset({
-        "APP_VERSION", "LOG_LEVEL", "INVENTORY_SERVICE_URL", "ORDER_DB_HOST", "ORDER_DB_PORT",
-        "ORDER_DB_NAME", "POSTGRES_USER", "POSTGRES_PASSWORD", "SQS_QUEUE_NAME",
-        "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-    }),
-    "inventory-service": frozenset({
-        "APP_VERSION", "LOG_LEVEL", "INVENTORY_DB_HOST", "INVENTORY_DB_PORT",
-        "INVENTORY_DB_NAME", "POSTGRES_USER", "POSTGRES_PASSWORD",
-    }),
-    "notification-service": frozenset({
-        "APP_VERSION", "LOG_LEVEL", "MONGODB_HOST", "MONGODB_PORT", "MONGODB_DATABASE",
-        "MONGODB_USERNAME", "MONGODB_PASSWORD", "SQS_QUEUE_NAME", "AWS_ENDPOINT_URL",
-        "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-    }),
+    "api-gateway": frozenset(
+        {
+            "APP_VERSION",
+            "LOG_LEVEL",
+            "INVENTORY_SERVICE_URL",
+            "ORDER_SERVICE_URL",
+            "NOTIFICATION_SERVICE_URL",
+            "REDIS_HOST",
+            "REDIS_PORT",
+            "REDIS_PASSWORD",
+            "CACHE_TTL_SECONDS",
+            "RATE_LIMIT_PER_MINUTE",
+        }
+    ),
+    "order-service": frozenset(
+        {
+            "APP_VERSION",
+            "LOG_LEVEL",
+            "INVENTORY_SERVICE_URL",
+            "ORDER_DB_HOST",
+            "ORDER_DB_PORT",
+            "ORDER_DB_NAME",
+            "POSTGRES_USER",
+            "POSTGRES_PASSWORD",
+            "SQS_QUEUE_NAME",
+            "AWS_ENDPOINT_URL",
+            "AWS_DEFAULT_REGION",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+        }
+    ),
+    "inventory-service": frozenset(
+        {
+            "APP_VERSION",
+            "LOG_LEVEL",
+            "INVENTORY_DB_HOST",
+            "INVENTORY_DB_PORT",
+            "INVENTORY_DB_NAME",
+            "POSTGRES_USER",
+            "POSTGRES_PASSWORD",
+        }
+    ),
+    "notification-service": frozenset(
+        {
+            "APP_VERSION",
+            "LOG_LEVEL",
+            "MONGODB_HOST",
+            "MONGODB_PORT",
+            "MONGODB_DATABASE",
+            "MONGODB_USERNAME",
+            "MONGODB_PASSWORD",
+            "SQS_QUEUE_NAME",
+            "AWS_ENDPOINT_URL",
+            "AWS_DEFAULT_REGION",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+        }
+    ),
 }
 
 #: Variables that only a Secret may carry.
-SECRET_VARIABLES: Final = frozenset({
-    "POSTGRES_PASSWORD", "MONGODB_PASSWORD", "REDIS_PASSWORD", "AWS_SECRET_ACCESS_KEY",
-    "AWS_ACCESS_KEY_ID", "ELASTIC_PASSWORD", "KIBANA_SYSTEM_PASSWORD",
-})
+SECRET_VARIABLES: Final = frozenset(
+    {
+        "POSTGRES_PASSWORD",
+        "MONGODB_PASSWORD",
+        "REDIS_PASSWORD",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "ELASTIC_PASSWORD",
+        "KIBANA_SYSTEM_PASSWORD",
+    }
+)
 
 #: The services' health endpoints (STYLE.md and CONTRACT.md).
 READINESS_PATH: Final = "/readyz"

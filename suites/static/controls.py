@@ -11,5 +11,6 @@ def assert_holds(violations: list[str]) -> None:
 def assert_caught(violations: list[str], fragment: str) -> None:
     """The check flagged the breakage: some violation mentions `fragment`."""
     assert any(fragment in violation for violation in violations), (
-        f"the check missed the breakage: no violation mentions {fragment!r}; it reported {violations or 'nothing'}"
+        f"the check missed the breakage: no violation mentions {fragment!r}; "
+        f"it reported {violations or 'nothing'}"
     )

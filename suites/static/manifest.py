@@ -151,8 +151,8 @@ def container_port(container: Obj, port: int | str) -> int | None:
     return None
 
 
-_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
-_DECIMAL = {"m": 0.001, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
+_BINARY: dict[str, float] = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+_DECIMAL: dict[str, float] = {"m": 0.001, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
 
 
 def quantity(value: str | int | float) -> float:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped,unused-ignore]
 
 from suites import promises
 
@@ -46,11 +46,17 @@ def spec_directory() -> Path:
     with tempfile.TemporaryDirectory() as outside:
         result = subprocess.run(
             [go, "mod", "download", "-json", module],
-            check=False, timeout=GO_TIMEOUT_SECONDS, capture_output=True, text=True, cwd=outside,
+            check=False,
+            timeout=GO_TIMEOUT_SECONDS,
+            capture_output=True,
+            text=True,
+            cwd=outside,
             env={**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"},
         )
     if result.returncode != 0:
-        raise SchemaMissingError(f"go mod download {module} failed:\n{result.stdout}{result.stderr}")
+        raise SchemaMissingError(
+            f"go mod download {module} failed:\n{result.stdout}{result.stderr}"
+        )
     directory = Path(json.loads(result.stdout)["Dir"]) / "api" / "openapi-spec" / "v3"
     if not directory.is_dir():
         raise SchemaMissingError(f"{module} has no {directory}")
@@ -94,11 +100,15 @@ def _validator(api_version: str, kind: str) -> jsonschema.protocols.Validator:
     group, _, version = api_version.rpartition("/")
     wanted = {"group": group, "version": version, "kind": kind}
     for name, schema in document["components"]["schemas"].items():
-        if name.endswith(f".{kind}") and wanted in schema.get("x-kubernetes-group-version-kind", []):
+        if name.endswith(f".{kind}") and wanted in schema.get(
+            "x-kubernetes-group-version-kind", []
+        ):
             root = {"components": document["components"], "$ref": f"#/components/schemas/{name}"}
             validator: jsonschema.protocols.Validator = jsonschema.Draft7Validator(root)
             return validator
-    raise SchemaMissingError(f"Kubernetes {promises.KUBERNETES_VERSION} has no {api_version} {kind}")
+    raise SchemaMissingError(
+        f"Kubernetes {promises.KUBERNETES_VERSION} has no {api_version} {kind}"
+    )
 
 
 def schema_errors(obj: dict[str, Any]) -> Iterator[str]:

@@ -13,14 +13,20 @@ def test_an_autoscaler_allowing_one_replica_is_caught(broken: Rendered) -> None:
     # arrange
     broken.one("HorizontalPodAutoscaler", "order-service")["spec"]["minReplicas"] = 1
     # act / assert
-    assert_caught(autoscaling_violations(broken), "HorizontalPodAutoscaler/order-service has minReplicas 1")
+    assert_caught(
+        autoscaling_violations(broken), "HorizontalPodAutoscaler/order-service has minReplicas 1"
+    )
 
 
 def test_a_missing_autoscaler_is_caught(broken: Rendered) -> None:
     broken.remove("HorizontalPodAutoscaler", "notification-service")
-    assert_caught(autoscaling_violations(broken), "Deployment/notification-service has 0 autoscalers")
+    assert_caught(
+        autoscaling_violations(broken), "Deployment/notification-service has 0 autoscalers"
+    )
 
 
 def test_cpu_scaling_without_a_cpu_request_is_caught(broken: Rendered) -> None:
     del main_container(broken.one("Deployment", "api-gateway"))["resources"]["requests"]["cpu"]
-    assert_caught(autoscaling_violations(broken), "scales on CPU, but Deployment/api-gateway requests none")
+    assert_caught(
+        autoscaling_violations(broken), "scales on CPU, but Deployment/api-gateway requests none"
+    )

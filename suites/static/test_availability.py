@@ -17,12 +17,17 @@ def test_a_missing_disruption_budget_is_caught(broken: Rendered) -> None:
     # arrange
     broken.remove("PodDisruptionBudget", "inventory-service")
     # act / assert
-    assert_caught(disruption_budget_violations(broken), "Deployment/inventory-service has no PodDisruptionBudget")
+    assert_caught(
+        disruption_budget_violations(broken),
+        "Deployment/inventory-service has no PodDisruptionBudget",
+    )
 
 
 def test_a_budget_that_blocks_every_eviction_is_caught(broken: Rendered) -> None:
     broken.one("PodDisruptionBudget", "api-gateway")["spec"]["minAvailable"] = 2
-    assert_caught(disruption_budget_violations(broken), "PodDisruptionBudget/api-gateway has minAvailable 2")
+    assert_caught(
+        disruption_budget_violations(broken), "PodDisruptionBudget/api-gateway has minAvailable 2"
+    )
 
 
 def test_replicas_without_a_spread_are_caught(broken: Rendered) -> None:
@@ -33,4 +38,6 @@ def test_replicas_without_a_spread_are_caught(broken: Rendered) -> None:
 def test_a_hard_spread_is_caught(broken: Rendered) -> None:
     constraint = pod_spec(broken.one("Deployment", "order-service"))["topologySpreadConstraints"][0]
     constraint["whenUnsatisfiable"] = "DoNotSchedule"
-    assert_caught(spreading_violations(broken), "Deployment/order-service has a hard spreading rule")
+    assert_caught(
+        spreading_violations(broken), "Deployment/order-service has a hard spreading rule"
+    )

@@ -25,12 +25,17 @@ def test_a_password_in_a_configmap_is_caught(broken: Rendered) -> None:
     # arrange
     broken.one("ConfigMap", "order-service-config")["data"]["POSTGRES_PASSWORD"] = "hunter2-hunter2"
     # act / assert
-    assert_caught(secret_in_configmap_violations(broken), "ConfigMap/order-service-config carries POSTGRES_PASSWORD")
+    assert_caught(
+        secret_in_configmap_violations(broken),
+        "ConfigMap/order-service-config carries POSTGRES_PASSWORD",
+    )
 
 
 def test_a_secret_value_under_an_innocent_key_is_caught(broken: Rendered) -> None:
     redis_password = broken.one("Secret", "redis-secret")["stringData"]["REDIS_PASSWORD"]
-    broken.one("ConfigMap", "api-gateway-config")["data"]["REDIS_URL"] = f"redis://:{redis_password}@redis:6379"
+    broken.one("ConfigMap", "api-gateway-config")["data"]["REDIS_URL"] = (
+        f"redis://:{redis_password}@redis:6379"
+    )
     assert_caught(secret_in_configmap_violations(broken), "key REDIS_URL contains a Secret's value")
 
 
@@ -42,7 +47,9 @@ def test_a_literal_password_in_a_container_is_caught(broken: Rendered) -> None:
 
 def test_a_service_missing_its_secret_is_caught(broken: Rendered) -> None:
     container = main_container(broken.one("Deployment", "notification-service"))
-    container["envFrom"] = [s for s in container["envFrom"] if s.get("secretRef", {}).get("name") != "aws-secret"]
+    container["envFrom"] = [
+        s for s in container["envFrom"] if s.get("secretRef", {}).get("name") != "aws-secret"
+    ]
     assert_caught(
         contract_environment_violations(broken),
         "Deployment/notification-service does not receive AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY",

@@ -22,17 +22,25 @@ def test_a_moved_node_port_is_caught(broken: Rendered) -> None:
 
 def test_a_missing_kibana_node_port_is_caught(broken: Rendered) -> None:
     broken.remove("Service", "kibana-nodeport")
-    assert_caught(node_port_violations(broken), "Service/kibana-nodeport (NodePort 30561) is missing")
+    assert_caught(
+        node_port_violations(broken), "Service/kibana-nodeport (NodePort 30561) is missing"
+    )
 
 
 def test_a_node_port_service_selecting_the_wrong_pods_is_caught(broken: Rendered) -> None:
-    broken.one("Service", "api-gateway-nodeport")["spec"]["selector"] = {"app.kubernetes.io/name": "kibana"}
-    assert_caught(node_port_violations(broken), "Service/api-gateway-nodeport does not select api-gateway")
+    broken.one("Service", "api-gateway-nodeport")["spec"]["selector"] = {
+        "app.kubernetes.io/name": "kibana"
+    }
+    assert_caught(
+        node_port_violations(broken), "Service/api-gateway-nodeport does not select api-gateway"
+    )
 
 
 def test_an_ingress_for_another_host_is_caught(broken: Rendered) -> None:
     broken.one("Ingress", "api-gateway")["spec"]["rules"][0]["host"] = "demo-micro.local"
-    assert_caught(ingress_violations(broken), "does not route api.demo-micro.local to api-gateway:8080")
+    assert_caught(
+        ingress_violations(broken), "does not route api.demo-micro.local to api-gateway:8080"
+    )
 
 
 def test_an_ingress_without_a_class_is_caught(broken: Rendered) -> None:

@@ -21,7 +21,10 @@ def test_every_workload_runs_the_image_the_contract_names(rendered: Rendered) ->
         ("redis", ("redis", None, None)),
         ("redis:7.4", ("redis", "7.4", None)),
         ("localhost:5000/redis", ("localhost:5000/redis", None, None)),
-        ("docker.elastic.co/kibana/kibana:8.15.3", ("docker.elastic.co/kibana/kibana", "8.15.3", None)),
+        (
+            "docker.elastic.co/kibana/kibana:8.15.3",
+            ("docker.elastic.co/kibana/kibana", "8.15.3", None),
+        ),
         ("redis@sha256:abc", ("redis", None, "sha256:abc")),
     ],
 )
@@ -50,4 +53,7 @@ def test_pulling_our_images_is_caught(broken: Rendered) -> None:
 
 def test_an_image_other_than_the_contracts_is_caught(broken: Rendered) -> None:
     main_container(broken.one("StatefulSet", "notification-db"))["image"] = "mongo:6.0"
-    assert_caught(contract_image_violations(broken), "StatefulSet/notification-db runs mongo:6.0, the contract says mongo:7.0")
+    assert_caught(
+        contract_image_violations(broken),
+        "StatefulSet/notification-db runs mongo:6.0, the contract says mongo:7.0",
+    )

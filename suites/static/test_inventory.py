@@ -21,7 +21,9 @@ def test_the_overlay_deploys_exactly_the_drawings_workloads(rendered: Rendered) 
     assert_holds(workload_violations(rendered))
 
 
-def test_the_six_configmaps_and_five_secrets_exist_by_the_drawings_names(rendered: Rendered) -> None:
+def test_the_six_configmaps_and_five_secrets_exist_by_the_drawings_names(
+    rendered: Rendered,
+) -> None:
     assert_holds(configuration_violations(rendered))
 
 
@@ -29,7 +31,9 @@ def test_there_are_ten_or_more_services(rendered: Rendered) -> None:
     assert_holds(service_count_violations(rendered))
 
 
-def test_the_full_drawing_runs_fifteen_to_twenty_pods(rendered_overlays: dict[str, Rendered]) -> None:
+def test_the_full_drawing_runs_fifteen_to_twenty_pods(
+    rendered_overlays: dict[str, Rendered],
+) -> None:
     assert_holds(pod_count_violations(rendered_overlays["kind"]))
 
 
@@ -67,7 +71,7 @@ def test_a_renamed_secret_is_caught(broken: Rendered) -> None:
 
 
 def test_too_few_services_are_caught(broken: Rendered) -> None:
-    for service in broken.of_kind("Service")[promises.MIN_SERVICE_COUNT - 1:]:
+    for service in broken.of_kind("Service")[promises.MIN_SERVICE_COUNT - 1 :]:
         broken.objects.remove(service)
     assert_caught(service_count_violations(broken), "the drawing promises 10+")
 

@@ -40,31 +40,38 @@ def test_a_missing_dns_allowance_is_caught(broken: Rendered) -> None:
 
 def test_a_database_open_to_another_service_is_caught(broken: Rendered) -> None:
     policy = broken.one("NetworkPolicy", "order-db")
-    policy["spec"]["ingress"][0]["from"].append({"podSelector": {"matchLabels": {"app.kubernetes.io/name": "api-gateway"}}})
+    policy["spec"]["ingress"][0]["from"].append(
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "api-gateway"}}}
+    )
     broken.one("NetworkPolicy", "api-gateway")["spec"]["egress"].append({})
     assert_caught(database_isolation_violations(broken), "api-gateway may connect to order-db:5432")
 
 
 def test_a_database_open_to_everyone_is_caught(broken: Rendered) -> None:
     del broken.one("NetworkPolicy", "inventory-db")["spec"]["ingress"][0]["from"]
-    assert_caught(database_isolation_violations(broken), "pods outside the namespace may connect to inventory-db:5432")
+    assert_caught(
+        database_isolation_violations(broken),
+        "pods outside the namespace may connect to inventory-db:5432",
+    )
 
 
 def test_a_service_cut_off_from_its_database_is_caught(broken: Rendered) -> None:
     egress = broken.one("NetworkPolicy", "notification-service")["spec"]["egress"]
     broken.one("NetworkPolicy", "notification-service")["spec"]["egress"] = egress[1:]
     violations = database_isolation_violations(broken)
-    assert_caught(violations, "notification-service may not connect to its database notification-db:27017")
+    assert_caught(
+        violations, "notification-service may not connect to its database notification-db:27017"
+    )
 
 
 def test_a_blocked_call_between_services_is_caught(broken: Rendered) -> None:
     ingress = broken.one("NetworkPolicy", "inventory-service")["spec"]["ingress"][0]
     ingress["from"] = ingress["from"][:1]
-    assert_caught(call_violations(broken), "order-service may not connect to inventory-service:9000")
+    assert_caught(
+        call_violations(broken), "order-service may not connect to inventory-service:9000"
+    )
 
 
 def test_a_gateway_closed_to_the_outside_is_caught(broken: Rendered) -> None:
-    broken.one("NetworkPolicy", "api-gateway")["spec"]["ingress"][0]["from"] = [
-        {"podSelector": {}}
-    ]
+    broken.one("NetworkPolicy", "api-gateway")["spec"]["ingress"][0]["from"] = [{"podSelector": {}}]
     assert_caught(call_violations(broken), "api-gateway:8080 is not reachable from outside")

@@ -17,12 +17,17 @@ def test_a_missing_readiness_probe_is_caught(broken: Rendered) -> None:
     # arrange
     del main_container(broken.one("Deployment", "inventory-service"))["readinessProbe"]
     # act / assert
-    assert_caught(probe_violations(broken), "Deployment/inventory-service container inventory-service has no readinessProbe")
+    assert_caught(
+        probe_violations(broken),
+        "Deployment/inventory-service container inventory-service has no readinessProbe",
+    )
 
 
 def test_a_missing_liveness_probe_on_a_database_is_caught(broken: Rendered) -> None:
     del main_container(broken.one("StatefulSet", "order-db"))["livenessProbe"]
-    assert_caught(probe_violations(broken), "StatefulSet/order-db container postgres has no livenessProbe")
+    assert_caught(
+        probe_violations(broken), "StatefulSet/order-db container postgres has no livenessProbe"
+    )
 
 
 def test_a_probe_on_a_port_the_container_does_not_expose_is_caught(broken: Rendered) -> None:
@@ -31,5 +36,9 @@ def test_a_probe_on_a_port_the_container_does_not_expose_is_caught(broken: Rende
 
 
 def test_a_service_readiness_probe_on_healthz_is_caught(broken: Rendered) -> None:
-    main_container(broken.one("Deployment", "order-service"))["readinessProbe"]["httpGet"]["path"] = "/healthz"
-    assert_caught(service_probe_violations(broken), "order-service readinessProbe gets /healthz, not /readyz")
+    main_container(broken.one("Deployment", "order-service"))["readinessProbe"]["httpGet"][
+        "path"
+    ] = "/healthz"
+    assert_caught(
+        service_probe_violations(broken), "order-service readinessProbe gets /healthz, not /readyz"
+    )

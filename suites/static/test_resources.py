@@ -15,14 +15,20 @@ def test_the_whole_overlay_fits_a_two_core_machine(rendered: Rendered) -> None:
 
 def test_a_missing_memory_limit_is_caught(broken: Rendered) -> None:
     # arrange
-    del main_container(broken.one("Deployment", "notification-service"))["resources"]["limits"]["memory"]
+    del main_container(broken.one("Deployment", "notification-service"))["resources"]["limits"][
+        "memory"
+    ]
     # act / assert
     assert_caught(resource_violations(broken), "container notification-service has no memory limit")
 
 
 def test_an_init_container_without_resources_is_caught(broken: Rendered) -> None:
-    del broken.one("Deployment", "kibana")["spec"]["template"]["spec"]["initContainers"][0]["resources"]
-    assert_caught(resource_violations(broken), "container set-kibana-system-password has no cpu request")
+    del broken.one("Deployment", "kibana")["spec"]["template"]["spec"]["initContainers"][0][
+        "resources"
+    ]
+    assert_caught(
+        resource_violations(broken), "container set-kibana-system-password has no cpu request"
+    )
 
 
 def test_a_request_above_its_limit_is_caught(broken: Rendered) -> None:

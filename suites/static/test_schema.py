@@ -13,7 +13,10 @@ def test_an_unknown_field_is_caught(broken: Rendered) -> None:
     # arrange: a typo kubectl --validate=strict would reject
     broken.one("Deployment", "api-gateway")["spec"]["replica"] = 2
     # act / assert
-    assert_caught(schema_violations(broken), "Deployment/api-gateway at spec: Additional properties are not allowed ('replica'")
+    assert_caught(
+        schema_violations(broken),
+        "Deployment/api-gateway at spec: Additional properties are not allowed ('replica'",
+    )
 
 
 def test_a_value_of_the_wrong_type_is_caught(broken: Rendered) -> None:
@@ -23,9 +26,13 @@ def test_a_value_of_the_wrong_type_is_caught(broken: Rendered) -> None:
 
 def test_a_missing_required_field_is_caught(broken: Rendered) -> None:
     del broken.one("Service", "redis")["spec"]["ports"][0]["port"]
-    assert_caught(schema_violations(broken), "Service/redis at spec.ports.0: 'port' is a required property")
+    assert_caught(
+        schema_violations(broken), "Service/redis at spec.ports.0: 'port' is a required property"
+    )
 
 
 def test_a_field_from_a_later_kubernetes_is_caught(broken: Rendered) -> None:
-    main_container(broken.one("Deployment", "order-service"))["lifecycle"]["preStop"]["sleep"]["milliseconds"] = 5
+    main_container(broken.one("Deployment", "order-service"))["lifecycle"]["preStop"]["sleep"][
+        "milliseconds"
+    ] = 5
     assert_caught(schema_violations(broken), "('milliseconds' was unexpected)")

@@ -22,7 +22,9 @@ def test_running_as_root_is_caught(broken: Rendered) -> None:
 
 
 def test_privilege_escalation_is_caught(broken: Rendered) -> None:
-    main_container(broken.one("StatefulSet", "redis"))["securityContext"]["allowPrivilegeEscalation"] = True
+    main_container(broken.one("StatefulSet", "redis"))["securityContext"][
+        "allowPrivilegeEscalation"
+    ] = True
     assert_caught(security_violations(broken), "container redis allows privilege escalation")
 
 
@@ -32,20 +34,33 @@ def test_kept_capabilities_are_caught(broken: Rendered) -> None:
 
 
 def test_an_unexplained_writable_root_is_caught(broken: Rendered) -> None:
-    main_container(broken.one("Deployment", "api-gateway"))["securityContext"]["readOnlyRootFilesystem"] = False
-    assert_caught(security_violations(broken), "container api-gateway has a writable root filesystem and no annotated reason")
+    main_container(broken.one("Deployment", "api-gateway"))["securityContext"][
+        "readOnlyRootFilesystem"
+    ] = False
+    assert_caught(
+        security_violations(broken),
+        "container api-gateway has a writable root filesystem and no annotated reason",
+    )
 
 
 def test_an_exception_without_its_reason_is_caught(broken: Rendered) -> None:
-    del pod_template(broken.one("Deployment", "localstack"))["metadata"]["annotations"][promises.RUNS_AS_ROOT_ANNOTATION]
+    del pod_template(broken.one("Deployment", "localstack"))["metadata"]["annotations"][
+        promises.RUNS_AS_ROOT_ANNOTATION
+    ]
     assert_caught(security_violations(broken), "Deployment/localstack pods may run as root")
 
 
 def test_a_missing_seccomp_profile_is_caught(broken: Rendered) -> None:
     del pod_spec(broken.one("StatefulSet", "notification-db"))["securityContext"]["seccompProfile"]
-    assert_caught(security_violations(broken), "StatefulSet/notification-db pods have no RuntimeDefault seccomp profile")
+    assert_caught(
+        security_violations(broken),
+        "StatefulSet/notification-db pods have no RuntimeDefault seccomp profile",
+    )
 
 
 def test_a_service_without_a_writable_tmp_is_caught(broken: Rendered) -> None:
     main_container(broken.one("Deployment", "inventory-service"))["volumeMounts"] = []
-    assert_caught(writable_tmp_violations(broken), "Deployment/inventory-service container inventory-service has no emptyDir at /tmp")
+    assert_caught(
+        writable_tmp_violations(broken),
+        "Deployment/inventory-service container inventory-service has no emptyDir at /tmp",
+    )

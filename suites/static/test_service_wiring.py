@@ -46,27 +46,40 @@ def test_a_service_on_the_wrong_port_is_caught(broken: Rendered) -> None:
 
 def test_a_reference_to_a_missing_configmap_is_caught(broken: Rendered) -> None:
     broken.remove("ConfigMap", "localstack-config")
-    assert_caught(reference_violations(broken), "reads ConfigMap/localstack-config, which is missing")
+    assert_caught(
+        reference_violations(broken), "reads ConfigMap/localstack-config, which is missing"
+    )
 
 
 def test_a_reference_to_a_missing_secret_key_is_caught(broken: Rendered) -> None:
     del broken.one("Secret", "mongodb-secret")["stringData"]["MONGODB_PASSWORD"]
-    assert_caught(reference_violations(broken), "reads MONGODB_PASSWORD from Secret/mongodb-secret, which is missing")
+    assert_caught(
+        reference_violations(broken),
+        "reads MONGODB_PASSWORD from Secret/mongodb-secret, which is missing",
+    )
 
 
 def test_a_reference_to_a_missing_pvc_is_caught(broken: Rendered) -> None:
     volumes = pod_spec(broken.one("Deployment", "localstack"))["volumes"]
     volumes[0]["persistentVolumeClaim"]["claimName"] = "localstack-data"
-    assert_caught(reference_violations(broken), "mounts PersistentVolumeClaim/localstack-data, which is missing")
+    assert_caught(
+        reference_violations(broken),
+        "mounts PersistentVolumeClaim/localstack-data, which is missing",
+    )
 
 
 def test_a_statefulset_without_its_headless_service_is_caught(broken: Rendered) -> None:
     broken.remove("Service", "order-db-headless")
-    assert_caught(reference_violations(broken), "StatefulSet/order-db is governed by order-db-headless")
+    assert_caught(
+        reference_violations(broken), "StatefulSet/order-db is governed by order-db-headless"
+    )
 
 
 def test_a_pod_without_the_app_label_is_caught(broken: Rendered) -> None:
     workload = broken.one("Deployment", "api-gateway")
     workload["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] = "gateway"
-    assert_caught(label_violations(broken), "Deployment/api-gateway pods are not labelled app.kubernetes.io/name=api-gateway")
+    assert_caught(
+        label_violations(broken),
+        "Deployment/api-gateway pods are not labelled app.kubernetes.io/name=api-gateway",
+    )
     assert main_container(workload)  # the workload is otherwise intact

@@ -34,5 +34,7 @@ def test_a_missing_localstack_pvc_is_caught(broken: Rendered) -> None:
 
 
 def test_a_resized_localstack_pvc_is_caught(broken: Rendered) -> None:
-    broken.one("PersistentVolumeClaim", "localstack-pvc")["spec"]["resources"]["requests"]["storage"] = "5Gi"
+    broken.one("PersistentVolumeClaim", "localstack-pvc")["spec"]["resources"]["requests"][
+        "storage"
+    ] = "5Gi"
     assert_caught(storage_violations(broken), "localstack-pvc requests 5Gi")

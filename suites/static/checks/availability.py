@@ -17,7 +17,8 @@ def disruption_budget_violations(rendered: Rendered) -> list[str]:
     for workload in _replicated(rendered):
         labels = pod_labels(workload)
         budgets = [
-            pdb for pdb in rendered.of_kind("PodDisruptionBudget")
+            pdb
+            for pdb in rendered.of_kind("PodDisruptionBudget")
             if selects(pdb["spec"].get("selector", {}).get("matchLabels", {}), labels)
         ]
         if not budgets:
@@ -43,7 +44,8 @@ def _spreads(workload: Obj) -> bool:
         ):
             return True
     preferred = (
-        spec.get("affinity", {}).get("podAntiAffinity", {})
+        spec.get("affinity", {})
+        .get("podAntiAffinity", {})
         .get("preferredDuringSchedulingIgnoredDuringExecution", [])
     )
     return any(
@@ -58,7 +60,8 @@ def _hard_rules(workload: Obj) -> bool:
     return any(
         c["whenUnsatisfiable"] == "DoNotSchedule" for c in spec.get("topologySpreadConstraints", [])
     ) or bool(
-        spec.get("affinity", {}).get("podAntiAffinity", {})
+        spec.get("affinity", {})
+        .get("podAntiAffinity", {})
         .get("requiredDuringSchedulingIgnoredDuringExecution")
     )
 
@@ -71,5 +74,7 @@ def spreading_violations(rendered: Rendered) -> list[str]:
             violations.append(f"{ref(workload)} does not spread its replicas across nodes")
     for workload in rendered.workloads():
         if _hard_rules(workload):
-            violations.append(f"{ref(workload)} has a hard spreading rule; it would not schedule on one node")
+            violations.append(
+                f"{ref(workload)} has a hard spreading rule; it would not schedule on one node"
+            )
     return violations

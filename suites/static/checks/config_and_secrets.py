@@ -15,7 +15,9 @@ MIN_SECRET_VALUE_LENGTH = 8
 def _secret_values(rendered: Rendered) -> set[str]:
     values: set[str] = set()
     for secret in rendered.of_kind("Secret"):
-        values |= {v for v in secret.get("stringData", {}).values() if len(v) >= MIN_SECRET_VALUE_LENGTH}
+        values |= {
+            v for v in secret.get("stringData", {}).values() if len(v) >= MIN_SECRET_VALUE_LENGTH
+        }
     return values
 
 
@@ -28,7 +30,10 @@ def secret_in_configmap_violations(rendered: Rendered) -> list[str]:
     violations = []
     secret_values = _secret_values(rendered) - {
         # Not secret, just kept together with the credentials that go with it.
-        v for s in rendered.of_kind("Secret") for k, v in s.get("stringData", {}).items() if k.endswith("_URL")
+        v
+        for s in rendered.of_kind("Secret")
+        for k, v in s.get("stringData", {}).items()
+        if k.endswith("_URL")
     }
     for configmap in rendered.of_kind("ConfigMap"):
         for key, value in configmap.get("data", {}).items():
@@ -58,7 +63,9 @@ def _environment(rendered: Rendered, container: Obj) -> set[str]:
         for kind, key in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
             if key in source and (obj := rendered.get(kind, source[key]["name"])) is not None:
                 prefix = source.get("prefix", "")
-                names |= {prefix + name for name in {**obj.get("data", {}), **obj.get("stringData", {})}}
+                names |= {
+                    prefix + name for name in {**obj.get("data", {}), **obj.get("stringData", {})}
+                }
     return names
 
 

@@ -14,7 +14,7 @@ def split_image(image: str) -> tuple[str, str | None, str | None]:
     slash = rest.rfind("/")
     colon = rest.rfind(":")
     if colon > slash:
-        return rest[:colon], rest[colon + 1:], digest or None
+        return rest[:colon], rest[colon + 1 :], digest or None
     return rest, None, digest or None
 
 
@@ -26,7 +26,9 @@ def pinning_violations(rendered: Rendered) -> list[str]:
         if digest is None and (tag is None or tag in FLOATING_TAGS):
             violations.append(f"{where} runs {image}, which is not pinned to a version")
         if container.get("imagePullPolicy") != "IfNotPresent":
-            violations.append(f"{where} pulls {container.get('imagePullPolicy', 'by default')}, not IfNotPresent")
+            violations.append(
+                f"{where} pulls {container.get('imagePullPolicy', 'by default')}, not IfNotPresent"
+            )
     return violations
 
 

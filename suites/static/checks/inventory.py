@@ -34,7 +34,9 @@ def configuration_violations(rendered: Rendered) -> list[str]:
     for kind, promised in (("ConfigMap", promises.CONFIGMAPS), ("Secret", promises.SECRETS)):
         present = rendered.names(kind)
         violations += [f"{kind}/{name} is missing" for name in sorted(set(promised) - present)]
-        violations += [f"{kind}/{name} is not in the drawing" for name in sorted(present - set(promised))]
+        violations += [
+            f"{kind}/{name} is not in the drawing" for name in sorted(present - set(promised))
+        ]
     return violations
 
 

@@ -67,13 +67,16 @@ def _port_matches(rule: Obj, port: int, protocol: str) -> bool:
 
 def _policies(rendered: Rendered, pod: Peer, direction: str) -> list[Obj]:
     return [
-        policy for policy in rendered.of_kind("NetworkPolicy")
+        policy
+        for policy in rendered.of_kind("NetworkPolicy")
         if direction in policy["spec"].get("policyTypes", ["Ingress"])
         and label_selector_matches(policy["spec"]["podSelector"], pod.label_dict)
     ]
 
 
-def _admitted(rendered: Rendered, pod: Peer, other: Peer, port: int, protocol: str, direction: str) -> bool:
+def _admitted(
+    rendered: Rendered, pod: Peer, other: Peer, port: int, protocol: str, direction: str
+) -> bool:
     """Whether `pod`'s policies let traffic in from (Ingress) or out to (Egress) `other`."""
     if not pod.in_namespace:
         return True  # Policies elsewhere are not ours to judge.
@@ -89,7 +92,9 @@ def _admitted(rendered: Rendered, pod: Peer, other: Peer, port: int, protocol: s
     )
 
 
-def allowed(rendered: Rendered, source: Peer, target: Peer, port: int, protocol: str = "TCP") -> bool:
+def allowed(
+    rendered: Rendered, source: Peer, target: Peer, port: int, protocol: str = "TCP"
+) -> bool:
     """Whether the policies let `source` open a connection to `target` on `port`."""
     return _admitted(rendered, source, target, port, protocol, "Egress") and _admitted(
         rendered, target, source, port, protocol, "Ingress"
@@ -114,7 +119,9 @@ def dns_violations(rendered: Rendered) -> list[str]:
         f"{ref(w)} pods may not resolve names (DNS to kube-dns:{DNS_PORT})"
         for w in rendered.workloads()
         for protocol in ("UDP",)
-        if not allowed(rendered, _pod_peer(rendered, w["metadata"]["name"]), KUBE_DNS, DNS_PORT, protocol)
+        if not allowed(
+            rendered, _pod_peer(rendered, w["metadata"]["name"]), KUBE_DNS, DNS_PORT, protocol
+        )
     ]
 
 
@@ -128,7 +135,10 @@ def database_isolation_violations(rendered: Rendered) -> list[str]:
             name = workload["metadata"]["name"]
             may = allowed(rendered, _pod_peer(rendered, name), target, port)
             if may and name not in clients:
-                violations.append(f"{name} may connect to {database}:{port}, which only {', '.join(sorted(clients))} should")
+                violations.append(
+                    f"{name} may connect to {database}:{port}, "
+                    f"which only {', '.join(sorted(clients))} should"
+                )
             if not may and name in clients:
                 violations.append(f"{name} may not connect to its database {database}:{port}")
         if allowed(rendered, OUTSIDER, target, port):
@@ -143,7 +153,9 @@ def call_violations(rendered: Rendered) -> list[str]:
         f"{call.source} may not connect to {call.target}:{call.port}"
         for call in promises.CALLS
         if {call.source, call.target} <= deployed
-        and not allowed(rendered, _pod_peer(rendered, call.source), _pod_peer(rendered, call.target), call.port)
+        and not allowed(
+            rendered, _pod_peer(rendered, call.source), _pod_peer(rendered, call.target), call.port
+        )
     ]
     violations += [
         f"{name}:{port} is not reachable from outside the namespace"

@@ -26,7 +26,9 @@ def resource_violations(rendered: Rendered) -> list[str]:
             request = declared.get("requests", {}).get(resource)
             limit = declared.get("limits", {}).get(resource)
             if request is not None and limit is not None and quantity(request) > quantity(limit):
-                violations.append(f"{where} requests more {resource} ({request}) than its limit ({limit})")
+                violations.append(
+                    f"{where} requests more {resource} ({request}) than its limit ({limit})"
+                )
     return violations
 
 
@@ -39,7 +41,9 @@ def budget_violations(rendered: Rendered) -> list[str]:
         memory += replicas(workload) * quantity(declared.get("limits", {}).get("memory", 0))
     violations = []
     if cpu > CPU_REQUEST_BUDGET_CORES:
-        violations.append(f"CPU requests total {cpu:.2f} cores, over the {CPU_REQUEST_BUDGET_CORES} budget")
+        violations.append(
+            f"CPU requests total {cpu:.2f} cores, over the {CPU_REQUEST_BUDGET_CORES} budget"
+        )
     if memory > MEMORY_LIMIT_BUDGET_BYTES:
         violations.append(
             f"memory limits total {memory / 2**30:.1f} GiB, over the "

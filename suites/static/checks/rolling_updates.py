@@ -19,10 +19,18 @@ def rolling_update_violations(rendered: Rendered) -> list[str]:
         rolling = strategy.get("rollingUpdate", {})
         # The API's defaults are 25% / 25%: both must be written out.
         if not _is_zero(rolling.get("maxUnavailable")):
-            violations.append(f"{ref(deployment)} has maxUnavailable {rolling.get('maxUnavailable')}, not 0")
+            violations.append(
+                f"{ref(deployment)} has maxUnavailable {rolling.get('maxUnavailable')}, not 0"
+            )
         if rolling.get("maxSurge") in (None, 0, "0%"):
-            violations.append(f"{ref(deployment)} has maxSurge {rolling.get('maxSurge')}, so it cannot roll with none unavailable")
+            violations.append(
+                f"{ref(deployment)} has maxSurge {rolling.get('maxSurge')}, "
+                "so it cannot roll with none unavailable"
+            )
     for statefulset in rendered.of_kind("StatefulSet"):
-        if statefulset["spec"].get("updateStrategy", {}).get("type", "RollingUpdate") != "RollingUpdate":
+        if (
+            statefulset["spec"].get("updateStrategy", {}).get("type", "RollingUpdate")
+            != "RollingUpdate"
+        ):
             violations.append(f"{ref(statefulset)} does not update by RollingUpdate")
     return violations

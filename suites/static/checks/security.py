@@ -61,7 +61,10 @@ def writable_tmp_violations(rendered: Rendered) -> list[str]:
         empty_dirs = {v["name"] for v in pod_spec(workload).get("volumes", []) if "emptyDir" in v}
         for container in pod_spec(workload)["containers"]:
             if not any(
-                m["mountPath"] == "/tmp" and m["name"] in empty_dirs for m in container.get("volumeMounts", [])
+                m["mountPath"] == "/tmp" and m["name"] in empty_dirs
+                for m in container.get("volumeMounts", [])
             ):
-                violations.append(f"{ref(workload)} container {container['name']} has no emptyDir at /tmp")
+                violations.append(
+                    f"{ref(workload)} container {container['name']} has no emptyDir at /tmp"
+                )
     return violations

@@ -33,7 +33,8 @@ def selector_violations(rendered: Rendered) -> list[str]:
             for workload in workloads:
                 if not any(container_port(c, target) for c in containers(workload)):
                     violations.append(
-                        f"{ref(service)} port {port['port']} targets {target}, which no container of {ref(workload)} exposes"
+                        f"{ref(service)} port {port['port']} targets {target}, "
+                        f"which no container of {ref(workload)} exposes"
                     )
     return violations
 
@@ -48,9 +49,13 @@ def promised_port_violations(rendered: Rendered) -> list[str]:
             continue
         ports = [p["port"] for p in service["spec"]["ports"]]
         if workload.port not in ports:
-            violations.append(f"{ref(service)} serves {ports}, the drawing promises {workload.port}")
+            violations.append(
+                f"{ref(service)} serves {ports}, the drawing promises {workload.port}"
+            )
         if service["spec"].get("type", "ClusterIP") != "ClusterIP":
-            violations.append(f"{ref(service)} is {service['spec']['type']}, the drawing shows ClusterIP")
+            violations.append(
+                f"{ref(service)} is {service['spec']['type']}, the drawing shows ClusterIP"
+            )
     return violations
 
 
@@ -66,12 +71,17 @@ def reference_violations(rendered: Rendered) -> list[str]:
         for source in container.get("envFrom", []):
             for kind, field in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
                 if field in source and rendered.get(kind, source[field]["name"]) is None:
-                    violations.append(f"{where} reads {kind}/{source[field]['name']}, which is missing")
+                    violations.append(
+                        f"{where} reads {kind}/{source[field]['name']}, which is missing"
+                    )
         for variable in container.get("env", []):
             for kind, field in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
                 selector = variable.get("valueFrom", {}).get(field)
                 if selector and not _key_exists(rendered, kind, selector["name"], selector["key"]):
-                    violations.append(f"{where} reads {selector['key']} from {kind}/{selector['name']}, which is missing")
+                    violations.append(
+                        f"{where} reads {selector['key']} from {kind}/{selector['name']}, "
+                        "which is missing"
+                    )
     for workload in rendered.workloads():
         for volume in pod_spec(workload).get("volumes", []):
             for kind, field, name_key in (
@@ -80,11 +90,16 @@ def reference_violations(rendered: Rendered) -> list[str]:
                 ("PersistentVolumeClaim", "persistentVolumeClaim", "claimName"),
             ):
                 if field in volume and rendered.get(kind, volume[field][name_key]) is None:
-                    violations.append(f"{ref(workload)} mounts {kind}/{volume[field][name_key]}, which is missing")
+                    violations.append(
+                        f"{ref(workload)} mounts {kind}/{volume[field][name_key]}, which is missing"
+                    )
     for statefulset in rendered.of_kind("StatefulSet"):
         governing = rendered.get("Service", statefulset["spec"]["serviceName"])
         if governing is None or governing["spec"].get("clusterIP") != "None":
-            violations.append(f"{ref(statefulset)} is governed by {statefulset['spec']['serviceName']}, which is not a headless Service")
+            violations.append(
+                f"{ref(statefulset)} is governed by {statefulset['spec']['serviceName']}, "
+                "which is not a headless Service"
+            )
     return violations
 
 
@@ -97,7 +112,10 @@ def label_violations(rendered: Rendered) -> list[str]:
         if labels.get(promises.APP_LABEL) != name:
             violations.append(f"{ref(workload)} pods are not labelled {promises.APP_LABEL}={name}")
         if labels.get(promises.PART_OF_LABEL) != promises.NAMESPACE:
-            violations.append(f"{ref(workload)} pods are not labelled {promises.PART_OF_LABEL}={promises.NAMESPACE}")
+            violations.append(
+                f"{ref(workload)} pods are not labelled "
+                f"{promises.PART_OF_LABEL}={promises.NAMESPACE}"
+            )
         if workload["spec"]["selector"] != {"matchLabels": {promises.APP_LABEL: name}}:
             violations.append(f"{ref(workload)} selects on more or other than {promises.APP_LABEL}")
     return violations
