@@ -1,0 +1,155 @@
+"""The running system under test and small typed helpers to observe it."""
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import psycopg
+
+from suites.system import servers
+
+QUEUE_NAME = "order-events"
+REDIS_PASSWORD = "test-redis-password"
+
+
+@dataclass
+class Infra:
+    """The dependency servers: PostgreSQL (two databases), Redis, moto (SQS), FerretDB."""
+
+    workdir: Path
+    postgres: servers.ManagedProcess
+    postgres_port: int
+    redis: servers.ManagedProcess
+    redis_port: int
+    sqs: servers.ManagedProcess
+    sqs_port: int
+    mongo: servers.ManagedProcess
+    mongo_port: int
+
+    @property
+    def sqs_url(self) -> str:
+        return f"http://127.0.0.1:{self.sqs_port}"
+
+    def db(self, name: str) -> psycopg.Connection[Any]:
+        return psycopg.connect(
+            f"host=127.0.0.1 port={self.postgres_port} user=demo dbname={name}", autocommit=True
+        )
+
+    def sqs_client(self) -> Any:
+        return boto3.client(
+            "sqs",
+            endpoint_url=self.sqs_url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+
+
+@dataclass
+class Service:
+    process: servers.ManagedProcess
+    url: str
+    env: Mapping[str, str]
+
+
+@dataclass
+class Stack:
+    infra: Infra
+    inventory: Service
+    orders: Service
+    notifications: Service
+    gateway: Service
+    extra: list[servers.ManagedProcess] = field(default_factory=list)
+
+    def start_extra(
+        self, package: str, base: Service, overrides: Mapping[str, str] | None = None
+    ) -> Service:
+        """Another instance of a service (own port), e.g. to SIGTERM it or to change a setting."""
+        env = {**base.env, **(overrides or {})}
+        process, url = servers.service(self.infra.workdir, package, env)
+        self.extra.append(process)
+        process.start()
+        return Service(process, url, env)
+
+
+def order_body(*items: tuple[str, int], email: str = "ada@example.com") -> dict[str, Any]:
+    return {"customer_email": email, "items": [{"sku": s, "quantity": q} for s, q in items]}
+
+
+def new_product(inventory_url: str, stock: int, price_cents: int = 1000) -> str:
+    """A fresh SKU of its own with `stock` units, so tests do not share stock."""
+    sku = f"T-{uuid.uuid4().hex[:12]}"
+    response = httpx.put(
+        f"{inventory_url}/products/{sku}",
+        json={"name": f"test product {sku}", "price_cents": price_cents, "stock": stock},
+        timeout=5,
+    )
+    response.raise_for_status()
+    return sku
+
+
+def stock_of(inventory_url: str, sku: str) -> int:
+    """Current stock, read from inventory-service itself (not the gateway's cache)."""
+    response = httpx.get(f"{inventory_url}/products/{sku}", timeout=5)
+    response.raise_for_status()
+    stock: int = response.json()["stock"]
+    return stock
+
+
+def order_count(infra: Infra) -> int:
+    with infra.db("orders") as conn:
+        row = conn.execute("SELECT count(*) FROM orders").fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def notifications_for(gateway_url: str, order_id: str) -> list[dict[str, Any]]:
+    response = httpx.get(
+        f"{gateway_url}/api/notifications", params={"order_id": order_id}, timeout=5
+    )
+    response.raise_for_status()
+    found: list[dict[str, Any]] = response.json()
+    return found
+
+
+def queue_is_drained(infra: Infra) -> bool:
+    """No message waiting or in flight in the order-events queue."""
+    sqs = infra.sqs_client()
+    url = sqs.get_queue_url(QueueName=QUEUE_NAME)["QueueUrl"]
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return attrs == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
+
+
+def unsent_outbox_events(infra: Infra) -> int:
+    with infra.db("orders") as conn:
+        row = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+async def _post_all(
+    url: str, bodies: list[dict[str, Any]], headers: list[dict[str, str]] | None
+) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=len(bodies), max_keepalive_connections=len(bodies))
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        return await asyncio.gather(
+            *(
+                client.post(url, json=body, headers=headers[i] if headers else None)
+                for i, body in enumerate(bodies)
+            )
+        )
+
+
+def post_concurrently(
+    url: str, bodies: list[dict[str, Any]], headers: list[dict[str, str]] | None = None
+) -> list[httpx.Response]:
+    """POST every body at once (one connection each) and return the responses in order."""
+    return asyncio.run(_post_all(url, bodies, headers))

@@ -1,0 +1,94 @@
+"""Promise: bad input through the gateway gets a 4xx JSON error naming the problem, never 5xx."""
+
+import httpx
+import pytest
+
+from suites.system.stack import order_body
+
+JSON = {"content-type": "application/json"}
+
+# name: (method, path, raw body, expected status, a word the error must contain)
+BAD_REQUESTS: dict[str, tuple[str, str, bytes | None, int, str]] = {
+    "malformed json": ("POST", "/api/orders", b'{"customer_email": "a@b.io", "items": [', 422, "json"),
+    "body is a list": ("POST", "/api/orders", b"[1, 2]", 422, "body"),
+    "quantity of wrong type": (
+        "POST", "/api/orders",
+        b'{"customer_email": "a@b.io", "items": [{"sku": "SKU-MOUSE", "quantity": "two"}]}',
+        422, "quantity",
+    ),
+    "quantity as a float": (
+        "POST", "/api/orders",
+        b'{"customer_email": "a@b.io", "items": [{"sku": "SKU-MOUSE", "quantity": 1.5}]}',
+        422, "quantity",
+    ),
+    "zero quantity": (
+        "POST", "/api/orders",
+        b'{"customer_email": "a@b.io", "items": [{"sku": "SKU-MOUSE", "quantity": 0}]}',
+        422, "quantity",
+    ),
+    "negative quantity": (
+        "POST", "/api/orders",
+        b'{"customer_email": "a@b.io", "items": [{"sku": "SKU-MOUSE", "quantity": -1}]}',
+        422, "quantity",
+    ),
+    "missing items": ("POST", "/api/orders", b'{"customer_email": "a@b.io"}', 422, "items"),
+    "unknown field": (
+        "POST", "/api/orders",
+        b'{"customer_email": "a@b.io", "items": [{"sku": "SKU-MOUSE", "quantity": 1}], "x": 1}',
+        422, "x",
+    ),
+    "unknown sku": (
+        "POST", "/api/orders",
+        b'{"customer_email": "a@b.io", "items": [{"sku": "NO-SUCH-SKU", "quantity": 1}]}',
+        422, "NO-SUCH-SKU",
+    ),
+    "oversized body": ("POST", "/api/orders", b'{"pad": "' + b"x" * 200_000 + b'"}', 413, "large"),
+    "unknown route": ("GET", "/api/no-such-thing", None, 404, "/api/no-such-thing"),
+    "unknown product": ("GET", "/api/inventory/products/NO-SUCH-SKU", None, 404, "NO-SUCH-SKU"),
+    "order id not a uuid": ("GET", "/api/orders/not-a-uuid", None, 422, "order_id"),
+    "unknown order": ("GET", "/api/orders/00000000-0000-4000-8000-000000000000", None, 404, "order"),
+    "wrong method": ("DELETE", "/api/orders", None, 405, "DELETE"),
+    "page size out of range": ("GET", "/api/orders?limit=100000", None, 422, "limit"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BAD_REQUESTS)
+def test_bad_input_gets_a_4xx_json_error_naming_the_problem(gateway_url: str, case: str) -> None:
+    # arrange
+    method, path, body, expected_status, named = BAD_REQUESTS[case]
+
+    # act
+    response = httpx.request(
+        method, f"{gateway_url}{path}", content=body, headers=JSON, timeout=10
+    )
+
+    # assert
+    assert response.status_code == expected_status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()
+    assert named.lower() in error["detail"].lower(), error
+    assert error["request_id"] == response.headers["x-request-id"]
+
+
+def test_an_oversized_chunked_body_without_content_length_gets_413(gateway_url: str) -> None:
+    # arrange: a streamed body, so the limit cannot rely on Content-Length
+    def chunks() -> object:
+        for _ in range(100):
+            yield b"x" * 4096
+
+    # act
+    response = httpx.post(
+        f"{gateway_url}/api/orders", content=chunks(), headers=JSON, timeout=10  # type: ignore[arg-type]
+    )
+
+    # assert
+    assert response.status_code == 413
+    assert "too large" in response.json()["detail"]
+
+
+def test_a_well_formed_order_is_not_refused_by_the_checks_above(gateway_url: str) -> None:
+    # negative control for the table above: the same endpoint accepts a valid body
+    response = httpx.post(
+        f"{gateway_url}/api/orders", json=order_body(("SKU-CABLE", 1)), timeout=10
+    )
+    assert response.status_code == 201, response.text
