@@ -3,6 +3,7 @@ delivers duplicates and when the queue was down while the orders were placed."""
 
 import json
 from collections.abc import Iterator
+
 import httpx
 import pytest
 
