@@ -32,8 +32,10 @@ fi
 
 work="$cache/go/$name-$version"
 stamp="$work/bin/.complete"
-if [ -f "$stamp" ]; then echo "$work/bin"; exit 0; fi
 mkdir -p "$work/bin"
+exec 9>"$work/.lock"
+flock 9  # one build per component at a time; a second caller waits and reuses it
+if [ -f "$stamp" ]; then echo "$work/bin"; exit 0; fi
 cd "$work"
 if [ "$name" = kubernetes ]; then
   "$here/kubernetes/gen-go-mod.sh" "$version" > go.mod

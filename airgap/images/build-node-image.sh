@@ -20,7 +20,7 @@ step "base image"
 step "Go binaries (cached per version)"
 k8s_bin=$("$airgap/go/build.sh" kubernetes)
 declare -A bin
-for c in kind etcd coredns flannel local-path-provisioner; do bin[$c]=$("$airgap/go/build.sh" "$c"); done
+for c in kind etcd coredns flannel local-path-provisioner metrics-server; do bin[$c]=$("$airgap/go/build.sh" "$c"); done
 
 ctx=$(mktemp -d /var/tmp/node-image.XXXXXX)
 trap 'rm -rf "$ctx"; docker rm -f demo-micro-node-build >/dev/null 2>&1 || true' EXIT
@@ -61,6 +61,8 @@ component_image "demo-micro-airgap/flannel:$FLANNEL_VERSION" /usr/local/bin/flan
   demo-micro-airgap/iptables:bookworm "${bin[flannel]}/flanneld"
 component_image "demo-micro-airgap/local-path-provisioner:$LOCAL_PATH_PROVISIONER_VERSION" \
   /usr/local/bin/local-path-provisioner scratch "${bin[local-path-provisioner]}/local-path-provisioner"
+component_image "demo-micro-airgap/metrics-server:$METRICS_SERVER_VERSION" /usr/local/bin/metrics-server \
+  scratch "${bin[metrics-server]}/metrics-server"
 images+=(demo-micro-airgap/debian:bookworm)
 
 step "node root: kind's base files from the sigs.k8s.io/kind module"

@@ -1,0 +1,204 @@
+"""One lifecycle for the testbed: kind cluster, images, add-ons, the deployed system, readiness."""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import socket
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from pytest_kind import KindCluster
+
+from testbed import images
+from testbed.kube import Kube
+from testbed.settings import REPO, Settings
+from testbed.shell import CommandFailed, progress, run
+from testbed.waiting import NotYet, eventually
+
+REGISTRY_PROBE = "https://registry-1.docker.io/v2/"
+ADDONS = REPO / "testbed" / "addons"
+
+
+class SetupError(RuntimeError):
+    """The host cannot run the testbed as it is; the message says what to change."""
+
+
+def registry_reachable(timeout: float = 3.0) -> bool:
+    """True when a container registry answers at all (any HTTP status counts)."""
+    try:
+        urllib.request.urlopen(REGISTRY_PROBE, timeout=timeout)  # noqa: S310 - fixed https URL
+    except urllib.error.HTTPError:
+        return True
+    except (urllib.error.URLError, OSError):
+        return False
+    return True
+
+
+class Testbed:
+    """The kind cluster named in `settings`, with the demo-micro system deployed in it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.offline = settings.mode == "offline" or (
+            settings.mode == "auto" and not registry_reachable()
+        )
+
+    # -- tools -------------------------------------------------------------------------------
+    def _go_built(self, name: str) -> Path:
+        out = run([str(REPO / "airgap" / "go" / "build.sh"), name], timeout=3600, what=f"Go build of {name}")
+        return Path(out.strip().splitlines()[-1])
+
+    def kind_binary(self) -> Path:
+        on_path = shutil.which("kind")
+        return Path(on_path) if on_path and not self.offline else self._go_built("kind") / "kind"
+
+    def kubectl_binary(self) -> Path:
+        if self.offline:
+            return self._go_built("kubernetes") / "kubectl"
+        on_path = shutil.which("kubectl")
+        return Path(on_path) if on_path else self._go_built("kubernetes") / "kubectl"
+
+    def kind(self) -> KindCluster:
+        self.settings.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
+        return KindCluster(
+            self.settings.cluster_name,
+            kubeconfig=self.settings.kubeconfig,
+            image=self.settings.offline_node_image if self.offline else None,
+            kind_path=self.kind_binary(),
+            kubectl_path=self.kubectl_binary(),
+        )
+
+    def kubectl(self, *args: str, timeout: float = 120, stdin: bytes | None = None) -> str:
+        cmd = [str(self.kubectl_binary()), f"--kubeconfig={self.settings.kubeconfig}", *args]
+        return run(cmd, timeout=timeout, what=f"kubectl {' '.join(args[:3])}", stdin=stdin)
+
+    def kube(self) -> Kube:
+        return Kube(self.settings.kubeconfig, self.settings.namespace)
+
+    # -- checks ------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        out = run([str(self.kind_binary()), "get", "clusters"], timeout=60, what="kind get clusters")
+        return self.settings.cluster_name in out.split()
+
+    def preflight(self) -> None:
+        """Fail early, and say why, when this host cannot create the cluster."""
+        try:
+            run(["docker", "info"], timeout=30, what="docker info")
+        except CommandFailed as failed:
+            raise SetupError(
+                "No Docker engine answers. Start one (on Debian hosts without systemd: "
+                "airgap/host/prepare-docker.sh)."
+            ) from failed
+        free_gib = shutil.disk_usage(self.settings.cache.parent).free / 2**30
+        if free_gib < 15:
+            raise SetupError(f"Only {free_gib:.1f} GiB free under {self.settings.cache.parent}; the testbed needs 15 GiB.")
+        if self.exists():
+            return
+        for port in self.settings.host_ports:
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError as taken:
+                    if taken.errno == errno.EADDRINUSE:
+                        raise SetupError(
+                            f"Port 127.0.0.1:{port} is taken; the kind config maps it. Free it, "
+                            "or delete the cluster that holds it (`python -m testbed down`)."
+                        ) from taken
+                    raise
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def up(self, *, deploy: bool = True) -> None:
+        self.settings.cache.mkdir(parents=True, exist_ok=True)
+        self.preflight()
+        mode = "air-gapped" if self.offline else "online"
+        progress(f"mode: {mode}; cluster: {self.settings.cluster_name}")
+        to_load = images.build_service_images(self.settings, offline=self.offline)
+        if self.offline:
+            to_load += images.build_offline_images(self.settings)
+        cluster = self.kind()
+        if self.exists():
+            progress("reusing the existing cluster")
+            self._export_kubeconfig()
+        else:
+            progress("creating the kind cluster (1 control plane, 2 workers)")
+            cluster.create(config_file=self.settings.kind_config)
+        self.wait_nodes_ready()
+        for image in to_load:
+            progress(f"loading {image}")
+            cluster.load_docker_image(image)
+        self.install_addons()
+        if deploy:
+            self.deploy()
+
+    def _export_kubeconfig(self) -> None:
+        run(
+            [str(self.kind_binary()), "export", "kubeconfig", f"--name={self.settings.cluster_name}",
+             f"--kubeconfig={self.settings.kubeconfig}"],
+            timeout=60, what="kind export kubeconfig",
+        )
+
+    def wait_nodes_ready(self) -> None:
+        kube = self.kube()
+
+        def all_ready() -> dict[str, bool]:
+            ready = kube.nodes_ready()
+            if len(ready) < 3 or not all(ready.values()):
+                raise NotYet(ready)
+            return ready
+
+        eventually(all_ready, timeout=240, interval=2, what="all 3 kind nodes Ready",
+                   hint="look at `docker exec <node> journalctl -u kubelet` and the flannel pods")
+
+    def install_addons(self) -> None:
+        """metrics-server (for the HorizontalPodAutoscalers)."""
+        manifest = (ADDONS / "metrics-server.yaml").read_text()
+        image = (
+            f"demo-micro-airgap/metrics-server:{self.settings.airgap['METRICS_SERVER_VERSION']}"
+            if self.offline
+            else "registry.k8s.io/metrics-server/metrics-server:v0.8.0"
+        )
+        self.kubectl("apply", "-f", "-", stdin=manifest.replace("METRICS_SERVER_IMAGE", image).encode())
+
+    @property
+    def overlay(self) -> Path:
+        return REPO / "manifests" / "overlays" / ("offline" if self.offline else "kind")
+
+    def deploy(self) -> None:
+        progress(f"deploying {self.overlay.relative_to(REPO)}")
+        self.kubectl("apply", "-k", str(self.overlay), timeout=300)
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 600) -> None:
+        kube = self.kube()
+
+        def everything_ready() -> str:
+            workloads = kube.workloads()
+            waiting = [str(w) for w in workloads if not w.rolled_out]
+            pending = {name: phase for name, phase in kube.pvc_phases().items() if phase != "Bound"}
+            if not workloads or waiting or pending:
+                raise NotYet(f"not ready: {waiting or 'no workloads yet'}; PVCs not Bound: {pending}")
+            return f"{len(workloads)} workloads ready"
+
+        progress(eventually(everything_ready, timeout=timeout, interval=3,
+                            what=f"every workload in namespace {self.settings.namespace} ready",
+                            hint="`kubectl -n demo-micro get events --sort-by=.lastTimestamp`"))
+
+    def down(self) -> None:
+        if self.exists():
+            progress(f"deleting cluster {self.settings.cluster_name}")
+            self.kind().delete()
+        else:
+            progress(f"no cluster named {self.settings.cluster_name}")
+
+    def status(self) -> str:
+        if not self.exists():
+            return f"cluster {self.settings.cluster_name}: absent"
+        self._export_kubeconfig()
+        kube = self.kube()
+        lines = [f"cluster {self.settings.cluster_name}: present ({'air-gapped' if self.offline else 'online'} mode)"]
+        lines += [f"  node {name}: {'Ready' if ok else 'NotReady'}" for name, ok in kube.nodes_ready().items()]
+        lines += [f"  {w}" for w in kube.workloads()]
+        lines += [f"  pvc {name}: {phase}" for name, phase in kube.pvc_phases().items()]
+        return "\n".join(lines)

@@ -1,0 +1,82 @@
+"""Building the images the testbed runs: the four services, and offline the stand-ins and node."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from testbed.settings import REPO, SERVICES, Settings
+from testbed.shell import progress, run
+
+ONLINE_PYTHON_BASE = "python:3.11-slim-bookworm"
+OFFLINE_PYTHON_BASE = "demo-micro-airgap/python:3.11-bookworm"
+
+#: Offline stand-ins the `offline` overlay names (system/CONTRACT.md), besides the services.
+OFFLINE_DEPENDENCY_IMAGES = (
+    "demo-micro-airgap/postgres:15",
+    "demo-micro-airgap/redis:7",
+    "demo-micro-airgap/ferretdb:1.24.2",
+    "demo-micro-airgap/moto:5.2.5",
+)
+
+
+def dependency_wheels(settings: Settings) -> Path:
+    """Wheels of the services' dependencies, fetched on the host once per pyproject.toml."""
+    key = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()[:12]
+    wheels = settings.cache / "wheels" / f"system-{key}"
+    if not (wheels / ".complete").exists():
+        progress(f"fetching the services' wheels into {wheels}")
+        wheels.mkdir(parents=True, exist_ok=True)
+        run(
+            [sys.executable, "-m", "pip", "download", "-q", "-d", str(wheels), f"{REPO}[system]"],
+            timeout=900,
+            what="pip download of the services' dependencies",
+        )
+        # pip download also builds our own project into the folder; it is rebuilt per image build.
+        for own in wheels.glob("demo_micro-*"):
+            own.unlink()
+        (wheels / ".complete").touch()
+    return wheels
+
+
+def build_service_images(settings: Settings, *, offline: bool) -> list[str]:
+    """Build demo-micro/<service>:<version> for the four services from one Dockerfile."""
+    base = OFFLINE_PYTHON_BASE if offline else ONLINE_PYTHON_BASE
+    wheels = dependency_wheels(settings)
+    with tempfile.TemporaryDirectory(prefix="demo-micro-images-") as tmp:
+        context = Path(tmp)
+        shutil.copytree(wheels, context / "wheels", ignore=shutil.ignore_patterns(".complete"))
+        run(
+            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(context / "wheels"), str(REPO)],
+            timeout=300,
+            what="building the demo-micro wheel",
+        )
+        shutil.copy(REPO / "system" / "Dockerfile", context / "Dockerfile")
+        images = []
+        for service in SERVICES:
+            image = settings.service_image(service)
+            progress(f"building {image} on {base}")
+            run(
+                [
+                    "docker", "build", "-q", "-t", image,
+                    "--build-arg", f"BASE_IMAGE={base}",
+                    "--build-arg", f"SERVICE={service.replace('-', '_')}",
+                    str(context),
+                ],
+                timeout=900,
+                what=f"docker build of {image}",
+            )
+            images.append(image)
+    return images
+
+
+def build_offline_images(settings: Settings) -> list[str]:
+    """Build (or reuse from the cache) the node image and the dependency stand-ins."""
+    progress("air-gapped images: node image (a cold build takes a while; cached per version)")
+    run([str(REPO / "airgap" / "images" / "build-node-image.sh")], timeout=5400, what="node image build", stream=True)
+    progress("air-gapped images: dependency stand-ins")
+    run([str(REPO / "airgap" / "images" / "build-deps.sh")], timeout=3600, what="dependency images", stream=True)
+    return list(OFFLINE_DEPENDENCY_IMAGES)

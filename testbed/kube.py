@@ -1,0 +1,78 @@
+"""The suites' one way to talk to the cluster: the official client behind a few typed helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from kubernetes import client, config
+
+
+@dataclass(frozen=True)
+class WorkloadState:
+    """Replica counts of a Deployment or StatefulSet, as the controller reports them."""
+
+    kind: str
+    name: str
+    desired: int
+    ready: int
+    updated: int
+    generation_observed: bool
+
+    @property
+    def rolled_out(self) -> bool:
+        return self.generation_observed and self.desired == self.ready == self.updated
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.name} {self.ready}/{self.desired} ready, {self.updated} updated"
+
+
+class Kube:
+    """Typed helpers over the Kubernetes API for one namespace."""
+
+    def __init__(self, kubeconfig: Path, namespace: str) -> None:
+        api_client = config.new_client_from_config(config_file=str(kubeconfig))
+        self.namespace = namespace
+        self.core = client.CoreV1Api(api_client)
+        self.apps = client.AppsV1Api(api_client)
+
+    def workloads(self) -> list[WorkloadState]:
+        """Every Deployment and StatefulSet in the namespace."""
+        states = []
+        for d in self.apps.list_namespaced_deployment(self.namespace).items:
+            states.append(_state("Deployment", d))
+        for s in self.apps.list_namespaced_stateful_set(self.namespace).items:
+            states.append(_state("StatefulSet", s))
+        return states
+
+    def workload(self, kind: str, name: str) -> WorkloadState:
+        if kind == "Deployment":
+            return _state(kind, self.apps.read_namespaced_deployment(name, self.namespace))
+        return _state(kind, self.apps.read_namespaced_stateful_set(name, self.namespace))
+
+    def pvc_phases(self) -> dict[str, str]:
+        """PVC name → phase (Pending/Bound/Lost)."""
+        pvcs = self.core.list_namespaced_persistent_volume_claim(self.namespace).items
+        return {p.metadata.name: p.status.phase for p in pvcs}
+
+    def nodes_ready(self) -> dict[str, bool]:
+        ready = {}
+        for node in self.core.list_node().items:
+            conditions = {c.type: c.status for c in node.status.conditions or []}
+            ready[node.metadata.name] = conditions.get("Ready") == "True"
+        return ready
+
+    def pods(self, selector: str = "") -> list[client.V1Pod]:
+        return list(self.core.list_namespaced_pod(self.namespace, label_selector=selector).items)
+
+
+def _state(kind: str, obj: client.V1Deployment | client.V1StatefulSet) -> WorkloadState:
+    status = obj.status
+    return WorkloadState(
+        kind=kind,
+        name=obj.metadata.name,
+        desired=obj.spec.replicas if obj.spec.replicas is not None else 1,
+        ready=status.ready_replicas or 0,
+        updated=status.updated_replicas or 0,
+        generation_observed=(status.observed_generation or 0) >= (obj.metadata.generation or 0),
+    )

@@ -1,0 +1,67 @@
+"""Typed settings of the testbed, read once from DEMO_MICRO_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+REPO = Path(__file__).resolve().parent.parent
+Mode = Literal["auto", "online", "offline"]
+
+SERVICES = ("api-gateway", "inventory-service", "order-service", "notification-service")
+
+
+def _version() -> str:
+    for line in (REPO / "pyproject.toml").read_text().splitlines():
+        if line.startswith("version = "):
+            return line.split('"')[1]
+    raise RuntimeError("pyproject.toml has no version line")
+
+
+def _airgap_versions() -> dict[str, str]:
+    pairs = (
+        line.split("=", 1)
+        for line in (REPO / "airgap" / "versions.env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the testbed lives and how it is brought up."""
+
+    cluster_name: str = "demo-micro"
+    mode: Mode = "auto"
+    namespace: str = "demo-micro"
+    cache: Path = Path("/var/cache/demo-micro")
+    kind_config: Path = REPO / "testbed" / "kind" / "cluster.yaml"
+    reports: Path = REPO / "reports"
+    version: str = field(default_factory=_version)
+    airgap: dict[str, str] = field(default_factory=_airgap_versions)
+    #: Host ports the kind config maps to 127.0.0.1 (API, Kibana, ingress).
+    host_ports: tuple[int, ...] = (30080, 30561, 30800)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        mode = os.environ.get("DEMO_MICRO_MODE", "auto")
+        if mode not in ("auto", "online", "offline"):
+            raise ValueError(f"DEMO_MICRO_MODE must be auto, online or offline, not {mode!r}")
+        return cls(
+            cluster_name=os.environ.get("DEMO_MICRO_CLUSTER", "demo-micro"),
+            mode=mode,  # type: ignore[arg-type]
+            cache=Path(os.environ.get("DEMO_MICRO_CACHE", "/var/cache/demo-micro")),
+        )
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.cache / "kubeconfig" / self.cluster_name
+
+    def service_image(self, service: str) -> str:
+        return f"demo-micro/{service}:{self.version}"
+
+    @property
+    def offline_node_image(self) -> str:
+        return f"demo-micro-airgap/kind-node:{self.airgap['KUBERNETES_VERSION']}"
