@@ -2,7 +2,8 @@
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,114 @@ class Stack:
         return Service(process, url, env)
 
 
+@contextmanager
+def running_infra(workdir: Path) -> Iterator[Infra]:
+    """PostgreSQL (databases inventory and orders), Redis, moto and FerretDB, started in
+    parallel and stopped on exit."""
+    postgres, postgres_port = servers.postgres(workdir)
+    redis, redis_port = servers.redis(workdir, REDIS_PASSWORD)
+    sqs, sqs_port = servers.moto(workdir)
+    mongo, mongo_port = servers.ferretdb(workdir)
+    processes = [postgres, redis, sqs, mongo]
+    try:
+        for process in processes:
+            process.spawn()
+        for process in processes:
+            process.wait_ready()
+        servers.create_databases(postgres_port, ["inventory", "orders"])
+        yield Infra(
+            workdir, postgres, postgres_port, redis, redis_port, sqs, sqs_port, mongo, mongo_port
+        )
+    finally:
+        for process in reversed(processes):
+            process.stop()
+
+
+def _common_env(infra: Infra) -> dict[str, str]:
+    return {
+        "APP_VERSION": "9.9.9-test",
+        "LOG_LEVEL": "INFO",
+        "GRACEFUL_SHUTDOWN_SECONDS": "15",
+        "POSTGRES_USER": "demo",
+        "POSTGRES_PASSWORD": "unused-with-trust-auth",
+        "SQS_QUEUE_NAME": QUEUE_NAME,
+        "AWS_ENDPOINT_URL": infra.sqs_url,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+    }
+
+
+@contextmanager
+def running_stack(
+    infra: Infra, gateway_overrides: Mapping[str, str] | None = None
+) -> Iterator[Stack]:
+    """The four services as local processes wired to `infra`, stopped on exit."""
+    common = _common_env(infra)
+    inventory_env = {
+        **common,
+        "INVENTORY_DB_HOST": "127.0.0.1",
+        "INVENTORY_DB_PORT": str(infra.postgres_port),
+        "INVENTORY_DB_NAME": "inventory",
+        "DB_POOL_SIZE": "20",
+    }
+    inventory, inventory_url = servers.service(infra.workdir, "inventory_service", inventory_env)
+    order_env = {
+        **common,
+        "ORDER_DB_HOST": "127.0.0.1",
+        "ORDER_DB_PORT": str(infra.postgres_port),
+        "ORDER_DB_NAME": "orders",
+        "INVENTORY_SERVICE_URL": inventory_url,
+        "DB_POOL_SIZE": "20",
+        "OUTBOX_POLL_SECONDS": "0.2",
+        "OUTBOX_MAX_BACKOFF_SECONDS": "1",
+    }
+    orders, orders_url = servers.service(infra.workdir, "order_service", order_env)
+    notification_env = {
+        **common,
+        "MONGODB_HOST": "127.0.0.1",
+        "MONGODB_PORT": str(infra.mongo_port),
+        "MONGODB_DATABASE": "noti",
+        "SQS_WAIT_SECONDS": "1",
+        "CONSUMER_MAX_BACKOFF_SECONDS": "1",
+    }
+    notifications, notifications_url = servers.service(
+        infra.workdir, "notification_service", notification_env
+    )
+    gateway_env = {
+        **common,
+        "INVENTORY_SERVICE_URL": inventory_url,
+        "ORDER_SERVICE_URL": orders_url,
+        "NOTIFICATION_SERVICE_URL": notifications_url,
+        "REDIS_HOST": "127.0.0.1",
+        "REDIS_PORT": str(infra.redis_port),
+        "REDIS_PASSWORD": REDIS_PASSWORD,
+        "CACHE_TTL_SECONDS": "30",
+        # High enough for the load tests; the rate-limit test starts its own gateway.
+        "RATE_LIMIT_PER_MINUTE": "1000000",
+        "REDIS_COOLDOWN_SECONDS": "1",
+        **(gateway_overrides or {}),
+    }
+    gateway, gateway_url = servers.service(infra.workdir, "api_gateway", gateway_env)
+    processes = [inventory, orders, notifications, gateway]
+    running = Stack(
+        infra,
+        Service(inventory, inventory_url, inventory_env),
+        Service(orders, orders_url, order_env),
+        Service(notifications, notifications_url, notification_env),
+        Service(gateway, gateway_url, gateway_env),
+    )
+    try:
+        for process in processes:
+            process.spawn()
+        for process in processes:
+            process.wait_ready()
+        yield running
+    finally:
+        for process in [*running.extra, *reversed(processes)]:
+            process.stop()
+
+
 def order_body(*items: tuple[str, int], email: str = "ada@example.com") -> dict[str, Any]:
     return {"customer_email": email, "items": [{"sku": s, "quantity": q} for s, q in items]}
 
@@ -125,10 +234,11 @@ def queue_is_drained(infra: Infra) -> bool:
         QueueUrl=url,
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
-    return attrs == {
+    drained: bool = attrs == {
         "ApproximateNumberOfMessages": "0",
         "ApproximateNumberOfMessagesNotVisible": "0",
     }
+    return drained
 
 
 def unsent_outbox_events(infra: Infra) -> int:

@@ -83,7 +83,7 @@ def test_an_oversized_chunked_body_without_content_length_gets_413(gateway_url: 
         f"{gateway_url}/api/orders",
         content=chunks(),
         headers=JSON,
-        timeout=10,  # type: ignore[arg-type]
+        timeout=10,
     )
 
     # assert

@@ -43,7 +43,7 @@ def _fuzz(operation: Any, mode: GenerationMode, base_url: str) -> None:
 def test_fuzzed_requests_to_the_gateway_never_get_a_server_error(gateway_url: str) -> None:
     # arrange
     schema = schemathesis.openapi.from_url(f"{gateway_url}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
     assert len(operations) >= 6, "the schema should describe the public API"
 
     # act / assert: each operation in both modes

@@ -1,5 +1,8 @@
 """Promise: a rejected or invalid order request changes nothing (stock, orders)."""
 
+from collections.abc import Callable
+from typing import Any
+
 import httpx
 import pytest
 
@@ -27,7 +30,7 @@ def test_an_order_rejected_for_insufficient_stock_leaves_every_stock_unchanged(
     assert stock_of(inventory_url, scarce) == 2
 
 
-INVALID_ORDERS = {
+INVALID_ORDERS: dict[str, Callable[[str], dict[str, Any]]] = {
     "unknown sku": lambda sku: order_body((sku, 1), ("NO-SUCH-SKU", 1)),
     "zero quantity": lambda sku: order_body((sku, 0)),
     "negative quantity": lambda sku: order_body((sku, -2)),

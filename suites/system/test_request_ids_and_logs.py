@@ -18,6 +18,10 @@ def _log_lines(service: Service) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+def _logged(service: Service, request_id: str) -> bool:
+    return any(line["request_id"] == request_id for line in _log_lines(service))
+
+
 def test_the_callers_request_id_is_echoed_and_logged_by_every_service_on_the_path(
     stack: Stack, gateway_url: str, inventory_url: str
 ) -> None:
@@ -37,9 +41,7 @@ def test_the_callers_request_id_is_echoed_and_logged_by_every_service_on_the_pat
     assert response.headers["x-request-id"] == request_id
     for service in (stack.gateway, stack.orders, stack.inventory):
         eventually(
-            lambda service=service: any(
-                line["request_id"] == request_id for line in _log_lines(service)
-            ),
+            lambda: _logged(service, request_id),  # noqa: B023 - called before the loop moves on
             timeout=5,
             what=f"{service.process.name} to log request id {request_id}",
         )

@@ -72,16 +72,17 @@ router = APIRouter(prefix="/api", dependencies=[Depends(rate_limit)], responses=
 
 
 async def _cached_catalogue_read(backends: Backends, path: str) -> Response:
-    cached = await backends.redis.cached(path)
+    caching = backends.cache_ttl_seconds > 0
+    cached = await backends.redis.cached(path) if caching else None
     if cached is not None:
         return Response(cached, media_type="application/json", headers={"X-Cache": "hit"})
     response = await backends.inventory.send("GET", path, idempotent=True)
     if isinstance(response, Response):
         return response
-    if response.status_code == 200:
+    if caching and response.status_code == 200:
         await backends.redis.cache(path, response.content, backends.cache_ttl_seconds)
     reply = relay(response)
-    reply.headers["X-Cache"] = "miss"
+    reply.headers["X-Cache"] = "miss" if caching else "off"
     return reply
 
 
