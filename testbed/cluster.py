@@ -152,14 +152,13 @@ class Testbed:
                    hint="look at `docker exec <node> journalctl -u kubelet` and the flannel pods")
 
     def install_addons(self) -> None:
-        """metrics-server (for the HorizontalPodAutoscalers)."""
-        manifest = (ADDONS / "metrics-server.yaml").read_text()
-        image = (
-            f"demo-micro-airgap/metrics-server:{self.settings.airgap['METRICS_SERVER_VERSION']}"
-            if self.offline
-            else "registry.k8s.io/metrics-server/metrics-server:v0.8.0"
-        )
-        self.kubectl("apply", "-f", "-", stdin=manifest.replace("METRICS_SERVER_IMAGE", image).encode())
+        """metrics-server (for the HorizontalPodAutoscalers) and Traefik (for the Ingress)."""
+        chosen = images.offline_addon_images(self.settings) if self.offline else images.ONLINE_ADDON_IMAGES
+        for addon in ("metrics-server.yaml", "traefik.yaml"):
+            manifest = (ADDONS / addon).read_text()
+            for placeholder, image in chosen.items():
+                manifest = manifest.replace(placeholder, image)
+            self.kubectl("apply", "-f", "-", stdin=manifest.encode())
 
     @property
     def overlay(self) -> Path:

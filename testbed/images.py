@@ -23,6 +23,20 @@ OFFLINE_DEPENDENCY_IMAGES = (
 )
 
 
+def offline_addon_images(settings: Settings) -> dict[str, str]:
+    """Add-on placeholder → the air-gapped image that fills it."""
+    return {
+        "TRAEFIK_IMAGE": f"demo-micro-airgap/traefik:{settings.airgap['TRAEFIK_VERSION']}",
+        "METRICS_SERVER_IMAGE": f"demo-micro-airgap/metrics-server:{settings.airgap['METRICS_SERVER_VERSION']}",
+    }
+
+
+ONLINE_ADDON_IMAGES = {
+    "TRAEFIK_IMAGE": "traefik:v3.6.12",
+    "METRICS_SERVER_IMAGE": "registry.k8s.io/metrics-server/metrics-server:v0.8.0",
+}
+
+
 def dependency_wheels(settings: Settings) -> Path:
     """Wheels of the services' dependencies, fetched on the host once per pyproject.toml."""
     key = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()[:12]
@@ -79,4 +93,4 @@ def build_offline_images(settings: Settings) -> list[str]:
     run([str(REPO / "airgap" / "images" / "build-node-image.sh")], timeout=5400, what="node image build", stream=True)
     progress("air-gapped images: dependency stand-ins")
     run([str(REPO / "airgap" / "images" / "build-deps.sh")], timeout=3600, what="dependency images", stream=True)
-    return list(OFFLINE_DEPENDENCY_IMAGES)
+    return [*OFFLINE_DEPENDENCY_IMAGES, offline_addon_images(settings)["TRAEFIK_IMAGE"]]

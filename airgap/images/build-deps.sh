@@ -43,4 +43,12 @@ if ! docker image inspect "demo-micro-airgap/moto:$MOTO_VERSION" >/dev/null 2>&1
   cp -r "$wheels" "$ctx/moto/wheels"
   build "demo-micro-airgap/moto:$MOTO_VERSION" "$ctx/moto"
 fi
+traefik_image="demo-micro-airgap/traefik:$TRAEFIK_VERSION"
+if ! docker image inspect "$traefik_image" >/dev/null 2>&1 || [ -n "${REBUILD:-}" ]; then
+  mkdir -p "$ctx/traefik"
+  cp "$("$airgap/go/build.sh" traefik)/traefik" "$ctx/traefik/"
+  printf 'FROM scratch\nCOPY traefik /usr/local/bin/traefik\nUSER 65532:65532\nENTRYPOINT ["/usr/local/bin/traefik"]\n' \
+    > "$ctx/traefik/Dockerfile"
+  build "$traefik_image" "$ctx/traefik"
+fi
 step "dependency images ready"
