@@ -7,11 +7,13 @@ session's temporary directory; a failing test's report ends with the tails of th
 """
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from suites.system.servers import ManagedProcess
 from suites.system.stack import Infra, Stack, running_infra, running_stack
+from suites.waiting import scaled
 
 _started: list[Infra | Stack] = []
 
@@ -38,6 +40,18 @@ def gateway_url(stack: Stack) -> str:
 @pytest.fixture(scope="session")
 def inventory_url(stack: Stack) -> str:
     return stack.inventory.url
+
+
+# No test may hang the suite: each gets this long (scaled) unless it sets its own timeout.
+TEST_TIMEOUT_SECONDS = 180
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        # The hook sees the whole session's items; only this suite's are ours to limit.
+        if item.path.is_relative_to(here) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(scaled(TEST_TIMEOUT_SECONDS)))
 
 
 def _processes() -> list[ManagedProcess]:

@@ -25,6 +25,7 @@ class ReceivedMessage:
     receipt_handle: str
     message_id: str
     receive_count: int
+    attributes: dict[str, str]
 
 
 class SqsQueue:
@@ -105,6 +106,11 @@ class SqsQueue:
                 receipt_handle=m["ReceiptHandle"],
                 message_id=m["MessageId"],
                 receive_count=int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
+                attributes={
+                    name: value["StringValue"]
+                    for name, value in m.get("MessageAttributes", {}).items()
+                    if "StringValue" in value
+                },
             )
             for m in result.get("Messages", [])
         ]

@@ -45,7 +45,9 @@ class EventConsumer:
                 await self._handle(message)
 
     async def _handle(self, message: ReceivedMessage) -> None:
-        token = request_id_var.set(f"sqs:{message.message_id}")
+        # The id of the request that placed the order, so one id traces it end to end.
+        request_id = message.attributes.get("request_id") or f"sqs:{message.message_id}"
+        token = request_id_var.set(request_id)
         try:
             try:
                 event = OrderCreated.model_validate_json(message.body)
