@@ -86,7 +86,7 @@ docker build -q -t "$node_image-unloaded" "$ctx/node" >/dev/null
 
 step "preloading ${#images[@]} images into the node's containerd"
 docker save "${images[@]}" -o "$ctx/images.tar"
-docker run -d --name demo-micro-node-build --privileged --entrypoint /bin/sleep \
+docker run -d --init --name demo-micro-node-build --privileged --entrypoint /bin/sleep \
   "$node_image-unloaded" infinity >/dev/null
 docker exec demo-micro-node-build bash -c \
   'containerd >/tmp/containerd.log 2>&1 & for i in $(seq 1 50); do ctr version >/dev/null 2>&1 && exit 0; sleep 0.2; done; cat /tmp/containerd.log; exit 1'
@@ -98,9 +98,11 @@ for image in "${images[@]}"; do
     io.cri-containerd.pinned=pinned >/dev/null
 done
 docker exec demo-micro-node-build bash -c 'pkill containerd; while pgrep -x containerd >/dev/null; do sleep 0.2; done; rm -f /tmp/containerd.log'
+# STOPSIGNAL is kept from the image's config (docker 20.10 cannot set it with --change).
 docker commit \
   --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' --change 'CMD []' \
-  --change 'STOPSIGNAL SIGRTMIN+3' --change 'ENV container=docker' \
+  --change 'ENV container=docker' \
   demo-micro-node-build "$node_image" >/dev/null
+docker rm -f demo-micro-node-build >/dev/null
 docker rmi "$node_image-unloaded" >/dev/null
 step "$node_image built"
