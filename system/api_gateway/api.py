@@ -79,8 +79,8 @@ async def _cached_catalogue_read(backends: Backends, path: str) -> Response:
     response = await backends.inventory.send("GET", path, idempotent=True)
     if isinstance(response, Response):
         return response
-    if caching and response.status_code == 200:
-        await backends.redis.cache(path, response.content, backends.cache_ttl_seconds)
+    if caching and response.status == 200:
+        await backends.redis.cache(path, response.body, backends.cache_ttl_seconds)
     reply = relay(response)
     reply.headers["X-Cache"] = "miss" if caching else "off"
     return reply
@@ -127,7 +127,7 @@ async def place_order(
         json=body.model_dump(mode="json"),
         headers={"Idempotency-Key": key},
     )
-    if not isinstance(response, Response) and response.status_code == 201:
+    if not isinstance(response, Response) and response.status == 201:
         # Stock changed: drop the cached reads that show it.
         stale = ["/products", *{f"/products/{item.sku}" for item in body.items}]
         await backends.redis.invalidate(stale)

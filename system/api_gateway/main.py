@@ -5,12 +5,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from system.api_gateway import upstream
 from system.api_gateway.api import Backends, router
 from system.api_gateway.config import Settings
 from system.api_gateway.redis_gate import RedisGate, redis_client
 from system.api_gateway.upstream import Upstream
 from system.common.app import create_service_app
-from system.common.http_client import pooled_client
 
 SERVICE = "api-gateway"
 
@@ -18,10 +18,10 @@ SERVICE = "api-gateway"
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        http = pooled_client(
-            connect=settings.upstream_connect_timeout_seconds,
-            read=settings.upstream_read_timeout_seconds,
-            pool=2.0,
+        http = upstream.session(
+            connect_seconds=settings.upstream_connect_timeout_seconds,
+            read_seconds=settings.upstream_read_timeout_seconds,
+            pool_wait_seconds=2.0,
             max_connections=settings.upstream_max_connections,
         )
         redis = RedisGate(
@@ -42,7 +42,7 @@ def create_app(settings: Settings) -> FastAPI:
             rate_limit_per_minute=settings.rate_limit_per_minute,
         )
         yield
-        await http.aclose()
+        await http.close()
         await redis.close()
 
     # Readiness is the gateway itself: Redis is optional by design (serving continues without
