@@ -13,21 +13,35 @@ its Redis cache on (as deployed) and off (the pure hop). The load generator is a
 asyncio HTTP/1.1 client so that it costs as little CPU as possible: on a 2-core machine it
 shares the cores with everything it measures.
 
+Scenarios that are compared are measured in alternating rounds, and between rounds the run
+waits until every order event has been relayed and consumed, so background work from one
+scenario does not land on the next.
+
 Run: python -m benchmarks.gateway_hop [--requests 2000] [--connections 16] [--seconds 8]
 """
 
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from suites.system.stack import new_product, running_infra, running_stack
+from suites.system.stack import (
+    Infra,
+    new_product,
+    queue_is_drained,
+    running_infra,
+    running_stack,
+    unsent_outbox_events,
+)
+from suites.waiting import eventually
 
 
 @dataclass(frozen=True)
@@ -83,7 +97,7 @@ class Connection:
         self.writer.close()
 
 
-def percentile(samples: list[float], q: float) -> float:
+def percentile(samples: list[float], q: int) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[q - 1] if samples else 0.0
 
 
@@ -124,22 +138,55 @@ async def closed_loop(
     return len(latencies), latencies, errors
 
 
-async def measure(scenario: Scenario, requests: int, connections: int, seconds: float) -> Result:
-    await sequential(scenario, max(50, requests // 10))  # warm-up: pools, caches, JIT-less paths
-    latencies, errors = await sequential(scenario, requests)
+@dataclass
+class Samples:
+    latencies: list[float] = field(default_factory=list)
+    loaded: list[float] = field(default_factory=list)
+    done: int = 0
+    seconds: float = 0.0
+    errors: int = 0
+
+
+async def measure_round(scenario: Scenario, samples: Samples, args: argparse.Namespace) -> None:
+    latencies, errors = await sequential(scenario, args.requests // args.rounds)
     started = time.perf_counter()
-    done, loaded, load_errors = await closed_loop(scenario, connections, seconds)
-    elapsed = time.perf_counter() - started
+    done, loaded, load_errors = await closed_loop(
+        scenario, args.connections, args.seconds / args.rounds
+    )
+    samples.seconds += time.perf_counter() - started
+    samples.latencies += latencies
+    samples.loaded += loaded
+    samples.done += done
+    samples.errors += errors + load_errors
+
+
+def result(scenario: Scenario, samples: Samples) -> Result:
     return Result(
         name=scenario.name,
         route=scenario.route,
-        p50_ms=round(percentile(latencies, 50), 2),
-        p99_ms=round(percentile(latencies, 99), 2),
-        rps=round(done / elapsed, 1),
-        loaded_p50_ms=round(percentile(loaded, 50), 2),
-        loaded_p99_ms=round(percentile(loaded, 99), 2),
-        errors=errors + load_errors,
+        p50_ms=round(percentile(samples.latencies, 50), 2),
+        p99_ms=round(percentile(samples.latencies, 99), 2),
+        rps=round(samples.done / samples.seconds, 1),
+        loaded_p50_ms=round(percentile(samples.loaded, 50), 2),
+        loaded_p99_ms=round(percentile(samples.loaded, 99), 2),
+        errors=samples.errors,
     )
+
+
+def run_group(
+    scenarios: list[Scenario], args: argparse.Namespace, settle: Callable[[], None]
+) -> list[Result]:
+    """Measure scenarios in alternating rounds, so that drifting background load (other
+    processes, the notification pipeline catching up) falls on all of them alike."""
+    samples = {s: Samples() for s in scenarios}
+    for scenario in scenarios:
+        asyncio.run(sequential(scenario, 200))  # warm-up: connection pools, caches
+    for round_number in range(args.rounds):
+        order = scenarios if round_number % 2 == 0 else scenarios[::-1]
+        for scenario in order:
+            settle()
+            asyncio.run(measure_round(scenario, samples[scenario], args))
+    return [result(s, samples[s]) for s in scenarios]
 
 
 def report(results: list[Result]) -> str:
@@ -167,35 +214,58 @@ def report(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def wait_until_idle(infra: Infra) -> None:
+    """Every order event relayed and consumed: no notification work left running."""
+
+    def idle() -> bool:
+        unsent = unsent_outbox_events(infra)
+        assert unsent == 0, f"{unsent} events not yet relayed"
+        assert queue_is_drained(infra), "messages waiting or in flight in the queue"
+        return True
+
+    eventually(
+        idle,
+        timeout=300,
+        interval=0.5,
+        what="the outbox and the queue to drain between measurements",
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000, help="sequential requests")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
     parser.add_argument("--seconds", type=float, default=8.0, help="closed-loop duration")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per scenario")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="demo-micro-bench-"))
+    load_before = os.getloadavg()
     with running_infra(workdir) as infra, running_stack(infra) as stack:
         uncached = stack.start_extra("api_gateway", stack.gateway, {"CACHE_TTL_SECONDS": "0"})
         sku = new_product(stack.inventory.url, 1_000_000_000)
         order = json.dumps(
             {"customer_email": "bench@example.com", "items": [{"sku": sku, "quantity": 1}]}
         ).encode()
-        scenarios = [
+        reads = [
             Scenario("catalogue read", "direct", "GET", f"{stack.inventory.url}/products/{sku}"),
             Scenario("catalogue read", "gateway (no cache)", "GET",
                      f"{uncached.url}/api/inventory/products/{sku}"),
             Scenario("catalogue read", "gateway (cache)", "GET",
                      f"{stack.gateway.url}/api/inventory/products/{sku}"),
+        ]  # fmt: skip
+        orders = [
             Scenario("place order", "direct", "POST", f"{stack.orders.url}/orders", order),
             Scenario("place order", "gateway", "POST", f"{stack.gateway.url}/api/orders", order),
-        ]  # fmt: skip
-        results = [
-            asyncio.run(measure(s, args.requests, args.connections, args.seconds))
-            for s in scenarios
         ]
+        settle = lambda: wait_until_idle(infra)  # noqa: E731
+        results = run_group(reads, args, settle) + run_group(orders, args, settle)
     print(report(results))
+    print(
+        f"load average before/after: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} CPUs"
+    )
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
     return 0

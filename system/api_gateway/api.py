@@ -30,7 +30,8 @@ class Backends:
     rate_limit_per_minute: int
 
 
-def get_backends(request: Request) -> Backends:
+# async: FastAPI would run a plain `def` dependency in a worker thread, per request.
+async def get_backends(request: Request) -> Backends:
     backends: Backends = request.app.state.backends
     return backends
 

@@ -82,11 +82,12 @@ class RedisGate:
         key = f"{RATE_PREFIX}{client_id}:{window}"
 
         async def count() -> int:
-            async with self._client.pipeline(transaction=False) as pipe:
-                pipe.incr(key)
-                pipe.expire(key, WINDOW_SECONDS + 1)
-                hits, _ = await pipe.execute()
-                return int(hits)
+            hits = int(await self._client.incr(key))
+            if hits == 1:
+                # Only the window's first request pays for the expiry. Should that call be
+                # lost, the key is still never read after its window (the name has the window).
+                await self._client.expire(key, WINDOW_SECONDS + 1)
+            return hits
 
         hits = await self._try(count)
         if hits is None or hits <= limit:

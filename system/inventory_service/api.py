@@ -14,7 +14,8 @@ from system.inventory_service.schemas import (
 from system.inventory_service.store import InventoryStore, UnknownSkus
 
 
-def get_store(request: Request) -> InventoryStore:
+# async: FastAPI would run a plain `def` dependency in a worker thread, per request.
+async def get_store(request: Request) -> InventoryStore:
     store: InventoryStore = request.app.state.store
     return store
 

@@ -9,7 +9,8 @@ from system.notification_service.schemas import Notification
 from system.notification_service.store import NotificationStore
 
 
-def get_store(request: Request) -> NotificationStore:
+# async: FastAPI would run a plain `def` dependency in a worker thread, per request.
+async def get_store(request: Request) -> NotificationStore:
     store: NotificationStore = request.app.state.store
     return store
 

@@ -13,17 +13,18 @@ from system.order_service.schemas import IDEMPOTENCY_KEY_PATTERN, Order, OrderPa
 from system.order_service.store import IdempotencyKeyReused, OrderStore
 
 
-def get_store(request: Request) -> OrderStore:
+# async: FastAPI would run a plain `def` dependency in a worker thread, per request.
+async def get_store(request: Request) -> OrderStore:
     store: OrderStore = request.app.state.store
     return store
 
 
-def get_inventory(request: Request) -> InventoryClient:
+async def get_inventory(request: Request) -> InventoryClient:
     inventory: InventoryClient = request.app.state.inventory
     return inventory
 
 
-def get_relay(request: Request) -> OutboxRelay:
+async def get_relay(request: Request) -> OutboxRelay:
     relay: OutboxRelay = request.app.state.relay
     return relay
 
