@@ -126,11 +126,38 @@ class Testbed:
             cluster.create(config_file=self.settings.kind_config)
         self.wait_nodes_ready()
         for image in to_load:
-            progress(f"loading {image}")
-            cluster.load_docker_image(image)
+            self.load_image(image)
         self.install_addons()
         if deploy:
             self.deploy()
+
+    def nodes(self) -> list[str]:
+        out = run([str(self.kind_binary()), "get", "nodes", f"--name={self.settings.cluster_name}"],
+                  timeout=60, what="kind get nodes")
+        return out.split()
+
+    def node_image_id(self, node: str, image: str) -> str:
+        """The image ID (config digest) a node's containerd holds for `image`, or ''."""
+        ref = image if image.count("/") >= 2 or "." in image.split("/")[0] else f"docker.io/{image}"
+        script = (
+            f'd=$(ctr -n k8s.io images ls "name=={ref}" | awk \'NR==2 {{print $3}}\'); '
+            '[ -n "$d" ] && ctr -n k8s.io content get "$d" | jq -r .config.digest || true'
+        )
+        return run(["docker", "exec", node, "sh", "-c", script], timeout=60, what="image check").strip()
+
+    def load_image(self, image: str) -> None:
+        """Load a local Docker image into the nodes that lack this exact image ID.
+
+        (kind itself asks crictl, which the air-gapped node image has no registry route for.)
+        """
+        wanted = run(["docker", "image", "inspect", "-f", "{{.Id}}", image], timeout=60,
+                     what=f"docker image inspect {image}").strip()
+        missing = [node for node in self.nodes() if self.node_image_id(node, image) != wanted]
+        if not missing:
+            return
+        progress(f"loading {image} into {', '.join(missing)}")
+        run([str(self.kind_binary()), "load", "docker-image", f"--name={self.settings.cluster_name}",
+             f"--nodes={','.join(missing)}", image], timeout=900, what=f"kind load {image}")
 
     def _export_kubeconfig(self) -> None:
         run(
