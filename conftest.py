@@ -22,6 +22,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run the live suites: bring up (or reuse) the kind testbed first")
     group.addoption("--testbed-mode", choices=["auto", "online", "offline"], default=None,
                     help="online (pull upstream images) or offline (air-gapped build); default auto")
+    group.addoption("--testbed-reuse", action="store_true",
+                    help="use the running testbed as it is: no image builds, loads or redeploys")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -49,7 +51,10 @@ def testbed(request: pytest.FixtureRequest) -> Iterator[object]:
     if overrides:
         settings = Settings(**{**settings.__dict__, **overrides})
     bed = Testbed(settings)
-    bed.up()
+    if request.config.getoption("--testbed-reuse"):
+        bed.attach()
+    else:
+        bed.up()
     yield bed
     if not request.config.getoption("--keep-cluster", default=False):
         bed.down()

@@ -131,6 +131,13 @@ class Testbed:
         if deploy:
             self.deploy()
 
+    def attach(self) -> None:
+        """Use a running testbed as it is (for iterating on suites): check it is ready."""
+        if not self.exists():
+            raise SetupError(f"no cluster named {self.settings.cluster_name}: run `python -m testbed up` first")
+        self._export_kubeconfig()
+        self.wait_ready(timeout=120)
+
     def nodes(self) -> list[str]:
         out = run([str(self.kind_binary()), "get", "nodes", f"--name={self.settings.cluster_name}"],
                   timeout=60, what="kind get nodes")
