@@ -18,18 +18,30 @@ REPO = Path(__file__).resolve().parent
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("demo-micro")
-    group.addoption("--cluster", action="store_true",
-                    help="run the live suites: bring up (or reuse) the kind testbed first")
-    group.addoption("--testbed-mode", choices=["auto", "online", "offline"], default=None,
-                    help="online (pull upstream images) or offline (air-gapped build); default auto")
-    group.addoption("--testbed-reuse", action="store_true",
-                    help="use the running testbed as it is: no image builds, loads or redeploys")
+    group.addoption(
+        "--cluster",
+        action="store_true",
+        help="run the live suites: bring up (or reuse) the kind testbed first",
+    )
+    group.addoption(
+        "--testbed-mode",
+        choices=["auto", "online", "offline"],
+        default=None,
+        help="online (pull upstream images) or offline (air-gapped build); default auto",
+    )
+    group.addoption(
+        "--testbed-reuse",
+        action="store_true",
+        help="use the running testbed as it is: no image builds, loads or redeploys",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("--cluster"):
         return
-    skip = pytest.mark.skip(reason="needs the live kind testbed: run with --cluster (or tox -e e2e)")
+    skip = pytest.mark.skip(
+        reason="needs the live kind testbed: run with --cluster (or tox -e e2e)"
+    )
     for item in items:
         if "cluster" in item.keywords:
             item.add_marker(skip)

@@ -14,8 +14,12 @@ from testbed.shell import CommandFailed, progress
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m testbed", description=__doc__)
     parser.add_argument("command", choices=["up", "down", "status"])
-    parser.add_argument("--mode", choices=["auto", "online", "offline"], help="default: DEMO_MICRO_MODE or auto")
-    parser.add_argument("--no-deploy", action="store_true", help="up: create the cluster but deploy nothing")
+    parser.add_argument(
+        "--mode", choices=["auto", "online", "offline"], help="default: DEMO_MICRO_MODE or auto"
+    )
+    parser.add_argument(
+        "--no-deploy", action="store_true", help="up: create the cluster but deploy nothing"
+    )
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.mode:

@@ -28,7 +28,7 @@ class SetupError(RuntimeError):
 def registry_reachable(timeout: float = 3.0) -> bool:
     """True when a container registry answers at all (any HTTP status counts)."""
     try:
-        urllib.request.urlopen(REGISTRY_PROBE, timeout=timeout)  # noqa: S310 - fixed https URL
+        urllib.request.urlopen(REGISTRY_PROBE, timeout=timeout)
     except urllib.error.HTTPError:
         return True
     except (urllib.error.URLError, OSError):
@@ -47,7 +47,11 @@ class Testbed:
 
     # -- tools -------------------------------------------------------------------------------
     def _go_built(self, name: str) -> Path:
-        out = run([str(REPO / "airgap" / "go" / "build.sh"), name], timeout=3600, what=f"Go build of {name}")
+        out = run(
+            [str(REPO / "airgap" / "go" / "build.sh"), name],
+            timeout=3600,
+            what=f"Go build of {name}",
+        )
         return Path(out.strip().splitlines()[-1])
 
     def kind_binary(self) -> Path:
@@ -79,7 +83,9 @@ class Testbed:
 
     # -- checks ------------------------------------------------------------------------------
     def exists(self) -> bool:
-        out = run([str(self.kind_binary()), "get", "clusters"], timeout=60, what="kind get clusters")
+        out = run(
+            [str(self.kind_binary()), "get", "clusters"], timeout=60, what="kind get clusters"
+        )
         return self.settings.cluster_name in out.split()
 
     def preflight(self) -> None:
@@ -93,7 +99,10 @@ class Testbed:
             ) from failed
         free_gib = shutil.disk_usage(self.settings.cache.parent).free / 2**30
         if free_gib < 15:
-            raise SetupError(f"Only {free_gib:.1f} GiB free under {self.settings.cache.parent}; the testbed needs 15 GiB.")
+            raise SetupError(
+                f"Only {free_gib:.1f} GiB free under {self.settings.cache.parent}; "
+                "the testbed needs 15 GiB."
+            )
         if self.exists():
             return
         for port in self.settings.host_ports:
@@ -134,43 +143,69 @@ class Testbed:
     def attach(self) -> None:
         """Use a running testbed as it is (for iterating on suites): check it is ready."""
         if not self.exists():
-            raise SetupError(f"no cluster named {self.settings.cluster_name}: run `python -m testbed up` first")
+            raise SetupError(
+                f"no cluster named {self.settings.cluster_name}: run `python -m testbed up` first"
+            )
         self._export_kubeconfig()
         self.wait_ready(timeout=120)
 
     def nodes(self) -> list[str]:
-        out = run([str(self.kind_binary()), "get", "nodes", f"--name={self.settings.cluster_name}"],
-                  timeout=60, what="kind get nodes")
+        out = run(
+            [str(self.kind_binary()), "get", "nodes", f"--name={self.settings.cluster_name}"],
+            timeout=60,
+            what="kind get nodes",
+        )
         return out.split()
 
     def node_image_id(self, node: str, image: str) -> str:
         """The image ID (config digest) a node's containerd holds for `image`, or ''."""
         ref = image if image.count("/") >= 2 or "." in image.split("/")[0] else f"docker.io/{image}"
         script = (
-            f'd=$(ctr -n k8s.io images ls "name=={ref}" | awk \'NR==2 {{print $3}}\'); '
+            f"d=$(ctr -n k8s.io images ls \"name=={ref}\" | awk 'NR==2 {{print $3}}'); "
             '[ -n "$d" ] && ctr -n k8s.io content get "$d" | jq -r .config.digest || true'
         )
-        return run(["docker", "exec", node, "sh", "-c", script], timeout=60, what="image check").strip()
+        return run(
+            ["docker", "exec", node, "sh", "-c", script], timeout=60, what="image check"
+        ).strip()
 
     def load_image(self, image: str) -> None:
         """Load a local Docker image into the nodes that lack this exact image ID.
 
         (kind itself asks crictl, which the air-gapped node image has no registry route for.)
         """
-        wanted = run(["docker", "image", "inspect", "-f", "{{.Id}}", image], timeout=60,
-                     what=f"docker image inspect {image}").strip()
+        wanted = run(
+            ["docker", "image", "inspect", "-f", "{{.Id}}", image],
+            timeout=60,
+            what=f"docker image inspect {image}",
+        ).strip()
         missing = [node for node in self.nodes() if self.node_image_id(node, image) != wanted]
         if not missing:
             return
         progress(f"loading {image} into {', '.join(missing)}")
-        run([str(self.kind_binary()), "load", "docker-image", f"--name={self.settings.cluster_name}",
-             f"--nodes={','.join(missing)}", image], timeout=900, what=f"kind load {image}")
+        run(
+            [
+                str(self.kind_binary()),
+                "load",
+                "docker-image",
+                f"--name={self.settings.cluster_name}",
+                f"--nodes={','.join(missing)}",
+                image,
+            ],
+            timeout=900,
+            what=f"kind load {image}",
+        )
 
     def _export_kubeconfig(self) -> None:
         run(
-            [str(self.kind_binary()), "export", "kubeconfig", f"--name={self.settings.cluster_name}",
-             f"--kubeconfig={self.settings.kubeconfig}"],
-            timeout=60, what="kind export kubeconfig",
+            [
+                str(self.kind_binary()),
+                "export",
+                "kubeconfig",
+                f"--name={self.settings.cluster_name}",
+                f"--kubeconfig={self.settings.kubeconfig}",
+            ],
+            timeout=60,
+            what="kind export kubeconfig",
         )
 
     def wait_nodes_ready(self) -> None:
@@ -182,12 +217,21 @@ class Testbed:
                 raise NotYet(ready)
             return ready
 
-        eventually(all_ready, timeout=240, interval=2, what="all 3 kind nodes Ready",
-                   hint="look at `docker exec <node> journalctl -u kubelet` and the flannel pods")
+        eventually(
+            all_ready,
+            timeout=240,
+            interval=2,
+            what="all 3 kind nodes Ready",
+            hint="look at `docker exec <node> journalctl -u kubelet` and the flannel pods",
+        )
 
     def install_addons(self) -> None:
         """metrics-server (for the HorizontalPodAutoscalers) and Traefik (for the Ingress)."""
-        chosen = images.offline_addon_images(self.settings) if self.offline else images.ONLINE_ADDON_IMAGES
+        chosen = (
+            images.offline_addon_images(self.settings)
+            if self.offline
+            else images.ONLINE_ADDON_IMAGES
+        )
         for addon in ("metrics-server.yaml", "traefik.yaml"):
             manifest = (ADDONS / addon).read_text()
             for placeholder, image in chosen.items():
@@ -211,12 +255,20 @@ class Testbed:
             waiting = [str(w) for w in workloads if not w.rolled_out]
             pending = {name: phase for name, phase in kube.pvc_phases().items() if phase != "Bound"}
             if not workloads or waiting or pending:
-                raise NotYet(f"not ready: {waiting or 'no workloads yet'}; PVCs not Bound: {pending}")
+                raise NotYet(
+                    f"not ready: {waiting or 'no workloads yet'}; PVCs not Bound: {pending}"
+                )
             return f"{len(workloads)} workloads ready"
 
-        progress(eventually(everything_ready, timeout=timeout, interval=3,
-                            what=f"every workload in namespace {self.settings.namespace} ready",
-                            hint="`kubectl -n demo-micro get events --sort-by=.lastTimestamp`"))
+        progress(
+            eventually(
+                everything_ready,
+                timeout=timeout,
+                interval=3,
+                what=f"every workload in namespace {self.settings.namespace} ready",
+                hint="`kubectl -n demo-micro get events --sort-by=.lastTimestamp`",
+            )
+        )
 
     def down(self) -> None:
         if self.exists():
@@ -230,8 +282,14 @@ class Testbed:
             return f"cluster {self.settings.cluster_name}: absent"
         self._export_kubeconfig()
         kube = self.kube()
-        lines = [f"cluster {self.settings.cluster_name}: present ({'air-gapped' if self.offline else 'online'} mode)"]
-        lines += [f"  node {name}: {'Ready' if ok else 'NotReady'}" for name, ok in kube.nodes_ready().items()]
+        lines = [
+            f"cluster {self.settings.cluster_name}: present "
+            f"({'air-gapped' if self.offline else 'online'} mode)"
+        ]
+        lines += [
+            f"  node {name}: {'Ready' if ok else 'NotReady'}"
+            for name, ok in kube.nodes_ready().items()
+        ]
         lines += [f"  {w}" for w in kube.workloads()]
         lines += [f"  pvc {name}: {phase}" for name, phase in kube.pvc_phases().items()]
         return "\n".join(lines)

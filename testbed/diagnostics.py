@@ -25,8 +25,12 @@ def collect(bed: Testbed, folder: Path) -> Path:
     for pod in bed.kube().pods():
         pod_name = pod.metadata.name
         log = _kubectl(bed, "logs", "-n", ns, pod_name, "--all-containers", "--tail=300")
-        previous = _kubectl(bed, "logs", "-n", ns, pod_name, "--all-containers", "--previous", "--tail=100")
-        (folder / "logs" / f"{pod_name}.log").write_text(log + "\n--- previous container ---\n" + previous)
+        previous = _kubectl(
+            bed, "logs", "-n", ns, pod_name, "--all-containers", "--previous", "--tail=100"
+        )
+        (folder / "logs" / f"{pod_name}.log").write_text(
+            log + "\n--- previous container ---\n" + previous
+        )
     return folder
 
 

@@ -25,9 +25,10 @@ OFFLINE_DEPENDENCY_IMAGES = (
 
 def offline_addon_images(settings: Settings) -> dict[str, str]:
     """Add-on placeholder → the air-gapped image that fills it."""
+    traefik, metrics_server = (settings.airgap[k] for k in ("TRAEFIK_VERSION", "METRICS_SERVER_VERSION"))
     return {
-        "TRAEFIK_IMAGE": f"demo-micro-airgap/traefik:{settings.airgap['TRAEFIK_VERSION']}",
-        "METRICS_SERVER_IMAGE": f"demo-micro-airgap/metrics-server:{settings.airgap['METRICS_SERVER_VERSION']}",
+        "TRAEFIK_IMAGE": f"demo-micro-airgap/traefik:{traefik}",
+        "METRICS_SERVER_IMAGE": f"demo-micro-airgap/metrics-server:{metrics_server}",
     }
 
 
@@ -64,7 +65,17 @@ def build_service_images(settings: Settings, *, offline: bool) -> list[str]:
         context = Path(tmp)
         shutil.copytree(wheels, context / "wheels", ignore=shutil.ignore_patterns(".complete"))
         run(
-            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(context / "wheels"), str(REPO)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "-q",
+                "--no-deps",
+                "-w",
+                str(context / "wheels"),
+                str(REPO),
+            ],
             timeout=300,
             what="building the demo-micro wheel",
         )
@@ -75,9 +86,15 @@ def build_service_images(settings: Settings, *, offline: bool) -> list[str]:
             progress(f"building {image} on {base}")
             run(
                 [
-                    "docker", "build", "-q", "-t", image,
-                    "--build-arg", f"BASE_IMAGE={base}",
-                    "--build-arg", f"SERVICE={service.replace('-', '_')}",
+                    "docker",
+                    "build",
+                    "-q",
+                    "-t",
+                    image,
+                    "--build-arg",
+                    f"BASE_IMAGE={base}",
+                    "--build-arg",
+                    f"SERVICE={service.replace('-', '_')}",
                     str(context),
                 ],
                 timeout=900,
@@ -90,7 +107,17 @@ def build_service_images(settings: Settings, *, offline: bool) -> list[str]:
 def build_offline_images(settings: Settings) -> list[str]:
     """Build (or reuse from the cache) the node image and the dependency stand-ins."""
     progress("air-gapped images: node image (a cold build takes a while; cached per version)")
-    run([str(REPO / "airgap" / "images" / "build-node-image.sh")], timeout=5400, what="node image build", stream=True)
+    run(
+        [str(REPO / "airgap" / "images" / "build-node-image.sh")],
+        timeout=5400,
+        what="node image build",
+        stream=True,
+    )
     progress("air-gapped images: dependency stand-ins")
-    run([str(REPO / "airgap" / "images" / "build-deps.sh")], timeout=3600, what="dependency images", stream=True)
+    run(
+        [str(REPO / "airgap" / "images" / "build-deps.sh")],
+        timeout=3600,
+        what="dependency images",
+        stream=True,
+    )
     return [*OFFLINE_DEPENDENCY_IMAGES, offline_addon_images(settings)["TRAEFIK_IMAGE"]]

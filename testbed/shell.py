@@ -30,10 +30,14 @@ def run(
             done = subprocess.run(cmd, input=stdin, timeout=timeout, check=False)
             out, err = b"", b""
         else:
-            done = subprocess.run(cmd, input=stdin, timeout=timeout, capture_output=True, check=False)
+            done = subprocess.run(
+                cmd, input=stdin, timeout=timeout, capture_output=True, check=False
+            )
             out, err = done.stdout, done.stderr
     except subprocess.TimeoutExpired as expired:
-        raise CommandFailed(f"{what}: still running after {timeout:.0f} s: {' '.join(cmd)}") from expired
+        raise CommandFailed(
+            f"{what}: still running after {timeout:.0f} s: {' '.join(cmd)}"
+        ) from expired
     except FileNotFoundError as missing:
         raise CommandFailed(f"{what}: {cmd[0]} is not installed") from missing
     if done.returncode != 0:

@@ -48,8 +48,8 @@ def eventually(
             last = str(failed) or repr(failed)
         if time.monotonic() >= deadline:
             message = (
-                f"Timed out after {timeout * TIMEOUT_FACTOR:.0f} s ({attempts} checks) waiting for: "
-                f"{what}\nLast observed: {last}"
+                f"Timed out after {timeout * TIMEOUT_FACTOR:.0f} s ({attempts} checks) "
+                f"waiting for: {what}\nLast observed: {last}"
             )
             if hint:
                 message += f"\nHint: {hint}"

@@ -70,6 +70,10 @@ def test_an_order_is_confirmed_decreases_stock_and_is_notified(gateway_url: str)
                 raise NotYet(found)
             return list(notes)
 
-        eventually(one_notification, timeout=60, interval=1,
-                   what=f"exactly one notification for order {order_id}",
-                   hint="check notification-service logs and the queue (localstack) pod")
+        eventually(
+            one_notification,
+            timeout=60,
+            interval=1,
+            what=f"exactly one notification for order {order_id}",
+            hint="check notification-service logs and the queue (localstack) pod",
+        )
