@@ -25,7 +25,8 @@ OFFLINE_DEPENDENCY_IMAGES = (
 
 def offline_addon_images(settings: Settings) -> dict[str, str]:
     """Add-on placeholder → the air-gapped image that fills it."""
-    traefik, metrics_server = (settings.airgap[k] for k in ("TRAEFIK_VERSION", "METRICS_SERVER_VERSION"))
+    traefik = settings.airgap["TRAEFIK_VERSION"]
+    metrics_server = settings.airgap["METRICS_SERVER_VERSION"]
     return {
         "TRAEFIK_IMAGE": f"demo-micro-airgap/traefik:{traefik}",
         "METRICS_SERVER_IMAGE": f"demo-micro-airgap/metrics-server:{metrics_server}",
