@@ -64,12 +64,17 @@ class Testbed:
         on_path = shutil.which("kubectl")
         return Path(on_path) if on_path else self._go_built("kubernetes") / "kubectl"
 
+    @property
+    def node_image(self) -> str:
+        offline, online = self.settings.offline_node_image, self.settings.online_node_image
+        return offline if self.offline else online
+
     def kind(self) -> KindCluster:
         self.settings.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
         return KindCluster(
             self.settings.cluster_name,
             kubeconfig=self.settings.kubeconfig,
-            image=self.settings.offline_node_image if self.offline else None,
+            image=self.node_image,
             kind_path=self.kind_binary(),
             kubectl_path=self.kubectl_binary(),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kubernetes import client, config
 
@@ -64,6 +65,58 @@ class Kube:
 
     def pods(self, selector: str = "") -> list[client.V1Pod]:
         return list(self.core.list_namespaced_pod(self.namespace, label_selector=selector).items)
+
+    def ready_pods(self, selector: str) -> list[client.V1Pod]:
+        """Pods matching `selector` that are Ready and not terminating."""
+        return [p for p in self.pods(selector) if is_ready(p)]
+
+    def delete_pod(self, name: str, grace_seconds: int | None = None) -> None:
+        self.core.delete_namespaced_pod(name, self.namespace, grace_period_seconds=grace_seconds)
+
+    def deployment(self, name: str) -> client.V1Deployment:
+        return self.apps.read_namespaced_deployment(name, self.namespace)
+
+    def deployment_template(self, name: str) -> dict[str, Any]:
+        """The Deployment's pod template as plain JSON, e.g. to restore it later."""
+        template: dict[str, Any] = self.apps.api_client.sanitize_for_serialization(
+            self.deployment(name).spec.template
+        )
+        return template
+
+    def patch_deployment(self, name: str, patch: object) -> None:
+        """A strategic-merge patch, or a JSON patch when `patch` is a list of operations."""
+        self.apps.patch_namespaced_deployment(name, self.namespace, patch)
+
+    def restore_deployment(self, name: str, template: dict[str, Any], replicas: int) -> None:
+        """Put back a template and replica count saved earlier (a JSON patch: no merging)."""
+        self.patch_deployment(
+            name,
+            [
+                {"op": "replace", "path": "/spec/template", "value": template},
+                {"op": "replace", "path": "/spec/replicas", "value": replicas},
+            ],
+        )
+
+    def scale(self, kind: str, name: str, replicas: int) -> None:
+        body = {"spec": {"replicas": replicas}}
+        if kind == "Deployment":
+            self.apps.patch_namespaced_deployment_scale(name, self.namespace, body)
+        else:
+            self.apps.patch_namespaced_stateful_set_scale(name, self.namespace, body)
+
+    def endpoint_addresses(self, service: str) -> list[str]:
+        """Ready pod IPs behind a Service."""
+        endpoints = self.core.read_namespaced_endpoints(service, self.namespace)
+        return [a.ip for subset in endpoints.subsets or [] for a in subset.addresses or []]
+
+
+def is_ready(pod: client.V1Pod) -> bool:
+    """Ready condition true and not being deleted."""
+    if pod.metadata.deletion_timestamp is not None:
+        return False
+    conditions = {c.type: c.status for c in (pod.status.conditions or [])}
+    return conditions.get("Ready") == "True"
+
 
 
 def _state(kind: str, obj: client.V1Deployment | client.V1StatefulSet) -> WorkloadState:

@@ -62,6 +62,9 @@ class Settings:
     def service_image(self, service: str) -> str:
         return f"demo-micro/{service}:{self.version}"
 
+    #: The stock node image of kind v0.30.0 for Kubernetes 1.34 (online mode).
+    online_node_image: str = "kindest/node:v1.34.0"
+
     @property
     def offline_node_image(self) -> str:
         return f"demo-micro-airgap/kind-node:{self.airgap['KUBERNETES_VERSION']}"
