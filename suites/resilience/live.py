@@ -1,0 +1,61 @@
+"""What the live suites share: pod selectors, bounded waits on workloads, recorded figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from suites import promises
+from testbed.kube import Kube
+from testbed.waiting import NotYet, eventually
+
+#: Figures the live suites measure (time-to-ready, failures during rollouts), for the docs.
+MEASUREMENTS = promises.REPO_ROOT / "reports" / "measurements.json"
+
+#: A Deployment of ours: new pod scheduled, started, Ready (startup + readiness probes).
+ROLLOUT_TIMEOUT = 90.0
+
+#: Above the manifests' terminationGracePeriodSeconds (30 s).
+TERMINATION_TIMEOUT = 45.0
+
+
+def selector(workload: str) -> str:
+    """The label selector of a workload's pods."""
+    return f"{promises.APP_LABEL}={workload}"
+
+
+def wait_rolled_out(kube: Kube, name: str, kind: str = "Deployment") -> None:
+    """Until observedGeneration caught up and updated == ready == replicas."""
+
+    def rolled_out() -> None:
+        state = kube.workload(kind, name)
+        if not state.rolled_out:
+            raise NotYet(state)
+
+    eventually(
+        rolled_out,
+        timeout=ROLLOUT_TIMEOUT,
+        interval=0.5,
+        what=f"{kind}/{name} rolled out",
+        hint=f"kubectl -n {promises.NAMESPACE} describe {kind.lower()} {name}",
+    )
+
+
+def wait_pod_gone(kube: Kube, name: str) -> None:
+    """Until the pod no longer exists (preStop, SIGTERM and shutdown all done)."""
+
+    def gone() -> None:
+        left = [p.metadata.name for p in kube.pods() if p.metadata.name == name]
+        if left:
+            raise NotYet(f"{name} still exists")
+
+    eventually(gone, timeout=TERMINATION_TIMEOUT, interval=0.5, what=f"pod {name} gone",
+               hint="terminationGracePeriodSeconds bounds this; see the pod's events")
+
+
+def record(key: str, value: object, path: Path = MEASUREMENTS) -> None:
+    """Merge one figure into reports/measurements.json."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figures = json.loads(path.read_text()) if path.exists() else {}
+    figures[key] = value
+    path.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
