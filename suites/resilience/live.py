@@ -53,6 +53,18 @@ def wait_pod_gone(kube: Kube, name: str) -> None:
                hint="terminationGracePeriodSeconds bounds this; see the pod's events")
 
 
+def wait_pods_gone(kube: Kube, names: set[str]) -> None:
+    """Until none of these pods exists any more."""
+
+    def gone() -> None:
+        left = sorted(p.metadata.name for p in kube.pods() if p.metadata.name in names)
+        if left:
+            raise NotYet(f"still there: {left}")
+
+    eventually(gone, timeout=TERMINATION_TIMEOUT * 2, interval=0.5, what=f"pods {sorted(names)} gone",
+               hint="terminationGracePeriodSeconds bounds each; see the pods' events")
+
+
 def record(key: str, value: object, path: Path = MEASUREMENTS) -> None:
     """Merge one figure into reports/measurements.json."""
     path.parent.mkdir(parents=True, exist_ok=True)

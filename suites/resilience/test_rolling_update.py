@@ -1,0 +1,134 @@
+"""Rolling updates: every Deployment moves to a new version under load without a failed request.
+
+The negative control removes what makes a rollout safe (the preStop sleep, the readiness and
+startup probes) from the api-gateway and shows the same check then sees failed requests.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from suites import promises
+from suites.resilience.live import record, selector, wait_pods_gone, wait_rolled_out
+from testbed.kube import Kube, is_ready
+from testbed.traffic import EVERY_BACKEND, TrafficProbe
+
+pytestmark = pytest.mark.cluster
+
+#: The issue's load for a rollout.
+RATE = 55.0
+MIN_ACHIEVED_RATE = 50.0
+ROLLOUT_ANNOTATION = "demo-micro.dev/rollout"
+
+
+def new_version_patch(container: str, version: str) -> dict[str, object]:
+    """A new pod template: a rollout marker and an APP_VERSION that overrides the ConfigMap's."""
+    return {
+        "spec": {
+            "template": {
+                "metadata": {"annotations": {ROLLOUT_ANNOTATION: version}},
+                "spec": {
+                    "containers": [
+                        {"name": container, "env": [{"name": "APP_VERSION", "value": version}]}
+                    ]
+                },
+            }
+        }
+    }
+
+
+@pytest.fixture
+def restored(kube: Kube, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The Deployment's template and replicas put back (and rolled out) after the test."""
+    name: str = request.param
+    wait_rolled_out(kube, name)
+    template = kube.deployment_template(name)
+    replicas = kube.deployment(name).spec.replicas
+    yield name
+    kube.restore_deployment(name, template, replicas)
+    wait_rolled_out(kube, name)
+
+
+def container_name(kube: Kube, deployment: str) -> str:
+    name: str = kube.deployment(deployment).spec.template.spec.containers[0].name
+    return name
+
+
+def rollout_under_traffic(kube: Kube, gateway_url: str, name: str, version: str) -> TrafficProbe:
+    """Roll `name` out to `version` while the probe runs; return the finished probe."""
+    old_pods = {p.metadata.name for p in kube.pods(selector(name))}
+    with TrafficProbe(gateway_url, EVERY_BACKEND, rate=RATE, workers=16) as probe:
+        kube.patch_deployment(name, new_version_patch(container_name(kube, name), version))
+        wait_rolled_out(kube, name)
+        # Keep the traffic on until every old pod has shut down: their exits are the risk.
+        wait_pods_gone(kube, old_pods)
+    return probe
+
+
+def pod_versions(kube: Kube, name: str) -> set[str]:
+    versions = set()
+    for pod in kube.pods(selector(name)):
+        if not is_ready(pod):
+            continue
+        env = {e.name: e.value for e in pod.spec.containers[0].env or []}
+        versions.add(env.get("APP_VERSION", "from ConfigMap"))
+    return versions
+
+
+@pytest.mark.parametrize(
+    "restored", [s.name for s in promises.SERVICES], indirect=True, ids=lambda n: n
+)
+def test_a_rolling_update_to_a_new_version_fails_no_request_at_50_per_second(
+    kube: Kube, gateway_url: str, restored: str
+) -> None:
+    # arrange: a version no pod runs yet
+    name = restored
+    version = f"rollout-{uuid.uuid4().hex[:8]}"
+
+    # act: roll out under steady traffic through the NodePort
+    summary = rollout_under_traffic(kube, gateway_url, name, version).summary()
+
+    # assert: every replica updated and on the new version, the load held, nothing failed
+    print(f"\n{name} rollout: {summary}")
+    record(f"rolling_update_traffic.{name}", str(summary))
+    state = kube.workload("Deployment", name)
+    assert state.rolled_out, str(state)
+    assert pod_versions(kube, name) == {version}
+    assert summary.rps >= MIN_ACHIEVED_RATE, f"the probe only reached {summary}"
+    assert summary.failures == [], summary.timeline()
+
+
+UNSAFE = "api-gateway"
+
+
+@pytest.mark.parametrize("restored", [UNSAFE], indirect=True, ids=lambda n: n)
+def test_negative_control_a_rollout_without_prestop_and_probes_fails_requests(
+    kube: Kube, gateway_url: str, restored: str
+) -> None:
+    # arrange: pods without the preStop sleep, readiness and startup probes (the unsafe recipe)
+    container = container_name(kube, UNSAFE)
+    spec = kube.deployment(UNSAFE).spec.template.spec.containers[0]
+    unsafe = [
+        {"op": "remove", "path": f"/spec/template/spec/containers/0/{field}"}
+        for field, value in (
+            ("lifecycle", spec.lifecycle),
+            ("readinessProbe", spec.readiness_probe),
+            ("startupProbe", spec.startup_probe),
+        )
+        if value is not None
+    ]
+    assert kube.deployment(UNSAFE).spec.template.spec.containers[0].name == container
+    kube.patch_deployment(UNSAFE, unsafe)
+    wait_rolled_out(kube, UNSAFE)
+
+    # act: the same rollout check as above
+    summary = rollout_under_traffic(kube, gateway_url, UNSAFE, f"unsafe-{uuid.uuid4().hex[:8]}")
+    result = summary.summary()
+
+    # assert: the check notices
+    print(f"\nunsafe {UNSAFE} rollout: {result.timeline()}")
+    record("negative_control_unsafe_rollout", str(result))
+    assert result.failures, f"the unsafe rollout failed no request: {result}"
