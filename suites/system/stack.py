@@ -146,6 +146,10 @@ def running_stack(
         "MONGODB_HOST": "127.0.0.1",
         "MONGODB_PORT": str(infra.mongo_port),
         "MONGODB_DATABASE": "noti",
+        # As the offline overlay would: credentials, and the one mechanism FerretDB 1.x speaks.
+        "MONGODB_USERNAME": "noti",
+        "MONGODB_PASSWORD": "test-mongo-password",
+        "MONGODB_AUTH_MECHANISM": "PLAIN",
         "SQS_WAIT_SECONDS": "1",
         "CONSUMER_MAX_BACKOFF_SECONDS": "1",
     }

@@ -9,6 +9,7 @@ import pytest
 
 from suites.system import servers
 from suites.system.stack import Service, Stack
+from suites.waiting import scaled
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def test_an_unreachable_backend_gives_a_prompt_503_json_error(broken_gateway: Se
     # assert
     assert response.status_code == 503
     assert "order-service" in response.json()["detail"]
-    assert elapsed < 2
+    assert elapsed < scaled(2)
 
 
 def test_a_backend_that_does_not_answer_gives_a_504_after_the_read_timeout(
@@ -57,4 +58,4 @@ def test_a_backend_that_does_not_answer_gives_a_504_after_the_read_timeout(
     # assert
     assert response.status_code == 504
     assert "inventory-service" in response.json()["detail"]
-    assert elapsed < 3
+    assert elapsed < scaled(3)

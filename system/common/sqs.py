@@ -115,8 +115,15 @@ class SqsQueue:
             for m in result.get("Messages", [])
         ]
 
-    async def delete(self, receipt_handle: str) -> None:
-        await asyncio.to_thread(self._call, "delete_message", ReceiptHandle=receipt_handle)
+    async def delete(self, receipt_handles: list[str]) -> None:
+        """Delete up to 10 received messages in one call; raises unless all were deleted."""
+        if not receipt_handles:
+            return
+        entries = [{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(receipt_handles)]
+        result = await asyncio.to_thread(self._call, "delete_message_batch", Entries=entries)
+        failed = result.get("Failed") or []
+        if failed:
+            raise RuntimeError(f"SQS did not delete {len(failed)} message(s): {failed[0]}")
 
     async def ping(self) -> None:
         """Raise unless the queue exists (creating it if needed) and answers."""

@@ -13,6 +13,9 @@ class Settings(ServiceSettings, SqsSettings):
     mongodb_username: str = ""
     mongodb_password: SecretStr = SecretStr("")
     mongodb_auth_source: str = "admin"
+    # Empty: the driver negotiates (SCRAM with mongo:7). FerretDB 1.x on SQLite (the offline
+    # stand-in) only speaks PLAIN; PLAIN authenticates against "$external".
+    mongodb_auth_mechanism: str = ""
     # SQS long polling: one receive waits up to this long for messages (20 is SQS's maximum).
     sqs_wait_seconds: int = Field(default=10, ge=0, le=20)
     consumer_max_backoff_seconds: float = 10.0

@@ -22,7 +22,7 @@ class EventConsumer:
         self, queue: SqsQueue, store: NotificationStore, wait_seconds: int, max_backoff: float
     ) -> None:
         self._queue = queue
-        self._store = store
+        self._notifications = store
         self._wait_seconds = wait_seconds
         self._max_backoff = max_backoff
 
@@ -41,10 +41,17 @@ class EventConsumer:
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
             backoff = 0.5
-            for message in messages:
-                await self._handle(message)
+            # The batch is stored concurrently, then what was stored is deleted in one call.
+            stored = await asyncio.gather(*(self._store(m) for m in messages))
+            done = [m.receipt_handle for m, ok in zip(messages, stored, strict=True) if ok]
+            try:
+                await self._queue.delete(done)
+            except Exception as exc:
+                # Stored but not deleted: redelivered later and recognised as a duplicate.
+                log.warning("deleting messages failed", extra={"error": repr(exc)})
 
-    async def _handle(self, message: ReceivedMessage) -> None:
+    async def _store(self, message: ReceivedMessage) -> bool:
+        """Store the message's notification; True when the message may be deleted."""
         # The id of the request that placed the order, so one id traces it end to end.
         request_id = message.attributes.get("request_id") or f"sqs:{message.message_id}"
         token = request_id_var.set(request_id)
@@ -54,20 +61,17 @@ class EventConsumer:
             except ValidationError as exc:
                 # Redelivering a malformed message can never succeed: drop it, loudly.
                 log.error("dropping malformed message", extra={"error": str(exc)[:500]})
-                await self._queue.delete(message.receipt_handle)
-                return
+                return True
             try:
-                created = await self._store.record(event)
+                created = await self._notifications.record(event)
             except Exception as exc:
                 # Not deleted: SQS delivers it again after the visibility timeout.
                 log.warning("storing notification failed", extra={"error": repr(exc)})
-                return
+                return False
             log.info(
                 "notification stored" if created else "duplicate event ignored",
                 extra={"order_id": str(event.order.id), "receive_count": message.receive_count},
             )
-            await self._queue.delete(message.receipt_handle)
-        except Exception as exc:
-            log.warning("deleting message failed; it will be redelivered", exc_info=exc)
+            return True
         finally:
             request_id_var.reset(token)

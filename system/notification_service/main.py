@@ -23,11 +23,14 @@ SERVICE = "notification-service"
 def mongo_client(settings: Settings) -> AsyncMongoClient[dict[str, Any]]:
     credentials: dict[str, Any] = {}
     if settings.mongodb_username:
+        mechanism = settings.mongodb_auth_mechanism.upper()
         credentials = {
             "username": settings.mongodb_username,
             "password": settings.mongodb_password.get_secret_value(),
-            "authSource": settings.mongodb_auth_source,
+            "authSource": "$external" if mechanism == "PLAIN" else settings.mongodb_auth_source,
         }
+        if mechanism:
+            credentials["authMechanism"] = mechanism
     return AsyncMongoClient(
         settings.mongodb_host,
         settings.mongodb_port,
