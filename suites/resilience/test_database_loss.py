@@ -1,0 +1,101 @@
+"""Losing order-db: no acknowledged order is lost, and requests during the outage fail cleanly."""
+
+from __future__ import annotations
+
+
+import httpx
+import pytest
+
+from suites.resilience.live import record, selector, wait_rolled_out
+from testbed.kube import Kube, is_ready
+from testbed.traffic import Outcome, Target, TrafficProbe, order_target
+from testbed.waiting import NotYet, eventually
+
+pytestmark = pytest.mark.cluster
+
+DATABASE = "order-db"
+#: Orders use up stock for good, so the order rate stays low; reads fill in the timeline.
+RATE = 10.0
+ORDER_SKU = "SKU-CABLE"
+RECOVERY_TIMEOUT = 90.0
+
+
+def acknowledged_id(outcome: Outcome) -> str:
+    assert isinstance(outcome.response, dict), outcome
+    order_id: str = outcome.response["id"]
+    return order_id
+
+
+def is_clean_failure(outcome: Outcome) -> bool:
+    """An HTTP error status with a JSON error body, as opposed to no answer at all."""
+    return (
+        outcome.status is not None
+        and outcome.status >= 400
+        and isinstance(outcome.response, dict)
+        and "detail" in outcome.response
+    )
+
+
+def test_killing_order_db_loses_no_acknowledged_order_and_fails_requests_cleanly(
+    kube: Kube, gateway_url: str
+) -> None:
+    # arrange: order-db ready, orders and order reads flowing
+    wait_rolled_out(kube, DATABASE, kind="StatefulSet")
+    targets = (order_target(ORDER_SKU), Target("orders", "GET", "/api/orders?limit=1", frozenset({200})))
+    (victim,) = [p.metadata.name for p in kube.ready_pods(selector(DATABASE))]
+    old_uid = kube.pods(selector(DATABASE))[0].metadata.uid
+
+    with TrafficProbe(gateway_url, targets, rate=RATE, workers=4) as probe:
+        eventually(lambda: _an_order_acknowledged_after(probe, 0.0), timeout=30,
+                   what="orders acknowledged before the fault", hint="is the system healthy?")
+
+        # act: kill the database pod without a grace period (a crash, not a shutdown)
+        killed_at = probe.elapsed()
+        kube.delete_pod(victim, grace_seconds=0)
+
+        def replaced_and_ready() -> None:
+            pods = kube.pods(selector(DATABASE))
+            if not any(p.metadata.uid != old_uid and is_ready(p) for p in pods):
+                raise NotYet({p.metadata.uid: p.status.phase for p in pods})
+
+        eventually(replaced_and_ready, timeout=RECOVERY_TIMEOUT, interval=0.5,
+                   what=f"a new {victim} Ready", hint="look at the StatefulSet's events and PVC")
+        ready_at = probe.elapsed()
+        eventually(lambda: _an_order_acknowledged_after(probe, ready_at), timeout=RECOVERY_TIMEOUT,
+                   what="orders acknowledged again after order-db came back",
+                   hint="order-service must reconnect to the database by itself")
+        recovered_at = probe.elapsed()
+
+    # assert: every acknowledged order readable; failures were prompt JSON errors, never hangs
+    summary = probe.summary()
+    orders = [o for o in summary.outcomes if o.target == "order"]
+    acknowledged = [acknowledged_id(o) for o in orders if o.status == 201]
+    unanswered = [o for o in summary.outcomes if o.status is None]
+    unclean = [o for o in summary.failures if o.status is not None and not is_clean_failure(o)]
+    with httpx.Client(base_url=gateway_url, timeout=10) as api:
+        lost = [i for i in acknowledged if api.get(f"/api/orders/{i}").status_code != 200]
+
+    figures = (
+        f"order-db killed at t={killed_at:.1f}s, Ready at t={ready_at:.1f}s, orders "
+        f"acknowledged again at t={recovered_at:.1f}s; {len(acknowledged)} acknowledged, "
+        f"{len(lost)} lost, {len(unanswered)} unanswered (indeterminate), "
+        f"failures by status: {_by_status(summary.failures)}; {summary}"
+    )
+    print(f"\n{figures}")
+    record("order_db_loss", figures)
+    assert lost == [], f"acknowledged but not readable: {lost}"
+    assert unanswered == [], "requests hung until the client gave up:\n" + summary.timeline()
+    assert unclean == [], f"failures without a JSON error body: {unclean[:5]}"
+
+
+def _an_order_acknowledged_after(probe: TrafficProbe, since: float) -> None:
+    if not any(o.status == 201 and o.at > since for o in probe.snapshot().outcomes):
+        raise NotYet(f"no order acknowledged since t={since:.1f}s; {probe.snapshot()}")
+
+
+def _by_status(outcomes: list[Outcome]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        key = str(outcome.status) if outcome.status is not None else outcome.error
+        counts[key] = counts.get(key, 0) + 1
+    return counts
