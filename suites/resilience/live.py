@@ -61,7 +61,8 @@ def wait_pods_gone(kube: Kube, names: set[str]) -> None:
         if left:
             raise NotYet(f"still there: {left}")
 
-    eventually(gone, timeout=TERMINATION_TIMEOUT * 2, interval=0.5, what=f"pods {sorted(names)} gone",
+    eventually(gone, timeout=TERMINATION_TIMEOUT * 2, interval=0.5,
+               what=f"pods {sorted(names)} gone",
                hint="terminationGracePeriodSeconds bounds each; see the pods' events")
 
 

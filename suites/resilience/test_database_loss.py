@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import httpx
 import pytest
 
@@ -41,7 +40,8 @@ def test_killing_order_db_loses_no_acknowledged_order_and_fails_requests_cleanly
 ) -> None:
     # arrange: order-db ready, orders and order reads flowing
     wait_rolled_out(kube, DATABASE, kind="StatefulSet")
-    targets = (order_target(ORDER_SKU), Target("orders", "GET", "/api/orders?limit=1", frozenset({200})))
+    reads = Target("orders", "GET", "/api/orders?limit=1", frozenset({200}))
+    targets = (order_target(ORDER_SKU), reads)
     (victim,) = [p.metadata.name for p in kube.ready_pods(selector(DATABASE))]
     old_uid = kube.pods(selector(DATABASE))[0].metadata.uid
 

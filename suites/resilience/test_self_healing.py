@@ -38,7 +38,7 @@ def test_a_killed_pod_is_replaced_by_a_ready_one_without_failed_requests(
             fresh = [p.metadata.name for p in pods if p.metadata.name not in before and is_ready(p)]
             if not fresh:
                 raise NotYet({p.metadata.name: p.status.phase for p in pods})
-            return fresh[0]
+            return str(fresh[0])
 
         replacement = eventually(
             replacement_ready,
@@ -59,5 +59,6 @@ def test_a_killed_pod_is_replaced_by_a_ready_one_without_failed_requests(
     record(f"time_to_ready_seconds.{service.name}", round(time_to_ready, 2))
     record(f"self_healing_traffic.{service.name}", str(summary))
     names = {p.metadata.name for p in kube.ready_pods(selector(service.name))}
-    assert len(names) == service.replicas and victim not in names, names
+    assert len(names) == service.replicas, names
+    assert victim not in names, names
     assert summary.failures == [], summary.timeline()
