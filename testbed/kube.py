@@ -56,6 +56,17 @@ class Kube:
         pvcs = self.core.list_namespaced_persistent_volume_claim(self.namespace).items
         return {p.metadata.name: p.status.phase for p in pvcs}
 
+    def pvc_capacities(self) -> dict[str, str]:
+        """PVC name → capacity the volume was bound with (e.g. "5Gi"); "" while unbound."""
+        pvcs = self.core.list_namespaced_persistent_volume_claim(self.namespace).items
+        return {p.metadata.name: (p.status.capacity or {}).get("storage", "") for p in pvcs}
+
+    def pod_log(self, name: str, since_seconds: int | None = None) -> str:
+        log: str = self.core.read_namespaced_pod_log(
+            name, self.namespace, since_seconds=since_seconds
+        )
+        return log
+
     def nodes_ready(self) -> dict[str, bool]:
         ready = {}
         for node in self.core.list_node().items:

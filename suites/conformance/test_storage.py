@@ -1,0 +1,70 @@
+"""Persistent storage: every claim Bound at its promised size; data outlives its database pod."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from suites import promises
+from suites.resilience.live import selector, wait_rolled_out
+from testbed.kube import Kube
+from testbed.waiting import NotYet, eventually
+
+pytestmark = pytest.mark.cluster
+
+OVERLAY = "offline"
+
+
+@pytest.mark.parametrize("volume", promises.volumes_in(OVERLAY), ids=lambda v: v.drawing_name)
+def test_every_volume_claim_is_bound_at_its_promised_size(
+    kube: Kube, volume: promises.Volume
+) -> None:
+    # act
+    phases, capacities = kube.pvc_phases(), kube.pvc_capacities()
+
+    # assert
+    assert phases.get(volume.pvc_name) == "Bound", phases
+    assert capacities[volume.pvc_name] == volume.size, capacities
+
+
+def test_an_order_written_through_the_api_survives_deleting_the_order_database_pod(
+    kube: Kube, gateway_url: str
+) -> None:
+    with httpx.Client(base_url=gateway_url, timeout=10) as api:
+        # arrange: one order written through the API
+        order = api.post(
+            "/api/orders",
+            json={"customer_email": "storage@example.com",
+                  "items": [{"sku": "SKU-CABLE", "quantity": 1}]},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert order.status_code == 201, order.text
+        order_id = order.json()["id"]
+        (pod,) = kube.pods(selector("order-db"))
+
+        # act: delete the database pod; the StatefulSet brings it back on the same claim
+        kube.delete_pod(pod.metadata.name)
+        wait_pod_gone_or_replaced(kube, pod.metadata.uid)
+        wait_rolled_out(kube, "order-db", kind="StatefulSet")
+
+        # assert: the order reads back unchanged
+        def readable() -> httpx.Response:
+            response = api.get(f"/api/orders/{order_id}")
+            assert response.status_code == 200, response.text
+            return response
+
+        again = eventually(readable, timeout=60, what=f"order {order_id} readable again",
+                           hint="order-service reconnects to order-db by itself")
+        assert again.json() == order.json()
+
+
+def wait_pod_gone_or_replaced(kube: Kube, uid: str) -> None:
+    """A StatefulSet reuses the pod name, so wait on the uid."""
+    def replaced() -> None:
+        uids = {p.metadata.uid for p in kube.pods(selector("order-db"))}
+        if uid in uids:
+            raise NotYet("the old pod still exists")
+
+    eventually(replaced, timeout=90, what="the old order-db pod gone", hint="see its events")
