@@ -79,7 +79,8 @@ def test_killing_order_db_loses_no_acknowledged_order_and_fails_requests_cleanly
         f"order-db killed at t={killed_at:.1f}s, Ready at t={ready_at:.1f}s, orders "
         f"acknowledged again at t={recovered_at:.1f}s; {len(acknowledged)} acknowledged, "
         f"{len(lost)} lost, {len(unanswered)} unanswered (indeterminate), "
-        f"failures by status: {_by_status(summary.failures)}; {summary}"
+        f"failures by status: {_by_status(summary.failures)}; {summary}; "
+        f"failure details: {_details(summary.failures)}"
     )
     print(f"\n{figures}")
     record("order_db_loss", figures)
@@ -99,3 +100,13 @@ def _by_status(outcomes: list[Outcome]) -> dict[str, int]:
         key = str(outcome.status) if outcome.status is not None else outcome.error
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+def _details(outcomes: list[Outcome]) -> list[str]:
+    """The distinct error details, to tell a database outage from other failures."""
+    details = {
+        f"{o.status}: {o.response.get('detail')}"
+        for o in outcomes
+        if isinstance(o.response, dict)
+    }
+    return sorted(details)[:5]
