@@ -39,6 +39,26 @@ def wait_rolled_out(kube: Kube, name: str, kind: str = "Deployment") -> None:
         what=f"{kind}/{name} rolled out",
         hint=f"kubectl -n {promises.NAMESPACE} describe {kind.lower()} {name}",
     )
+    wait_settled(kube, name, kind)
+
+
+def wait_settled(kube: Kube, name: str, kind: str = "Deployment") -> None:
+    """Until no pod of the workload is terminating: one test's leftovers are not the next's fault.
+
+    A rollout is complete before its old pods have exited (preStop, graceful shutdown); their
+    exit would otherwise fall into the next test's traffic.
+    """
+
+    def settled() -> None:
+        pods = kube.pods(selector(name))
+        leaving = [p.metadata.name for p in pods if p.metadata.deletion_timestamp is not None]
+        desired = kube.workload(kind, name).desired
+        if leaving or len(pods) != desired:
+            raise NotYet(f"{len(pods)} pods for {desired} desired, terminating: {leaving}")
+
+    eventually(settled, timeout=TERMINATION_TIMEOUT * 2, interval=0.5,
+               what=f"{kind}/{name} without terminating pods",
+               hint="terminationGracePeriodSeconds bounds each pod's exit")
 
 
 def wait_pod_gone(kube: Kube, name: str) -> None:

@@ -73,7 +73,8 @@ def test_killing_order_db_loses_no_acknowledged_order_and_fails_requests_cleanly
     unanswered = [o for o in summary.outcomes if o.status is None]
     unclean = [o for o in summary.failures if o.status is not None and not is_clean_failure(o)]
     with httpx.Client(base_url=gateway_url, timeout=10) as api:
-        lost = [i for i in acknowledged if api.get(f"/api/orders/{i}").status_code != 200]
+        answers = {i: _definite_status(api, i) for i in acknowledged}
+    lost = [i for i, status in answers.items() if status != 200]
 
     figures = (
         f"order-db killed at t={killed_at:.1f}s, Ready at t={ready_at:.1f}s, orders "
@@ -110,3 +111,16 @@ def _details(outcomes: list[Outcome]) -> list[str]:
         if isinstance(o.response, dict)
     }
     return sorted(details)[:5]
+
+
+def _definite_status(api: httpx.Client, order_id: str) -> int:
+    """200 or 404 for an order; a 5xx means "cannot tell yet" and is asked again."""
+
+    def ask() -> int:
+        status = api.get(f"/api/orders/{order_id}").status_code
+        if status >= 500:
+            raise NotYet(f"GET /api/orders/{order_id} answered {status}")
+        return status
+
+    return eventually(ask, timeout=30, interval=0.5, what=f"a definite answer for order {order_id}",
+                      hint="order-service should have reconnected to order-db by now")

@@ -60,7 +60,7 @@ def container_name(kube: Kube, deployment: str) -> str:
 def rollout_under_traffic(kube: Kube, gateway_url: str, name: str, version: str) -> TrafficProbe:
     """Roll `name` out to `version` while the probe runs; return the finished probe."""
     old_pods = {p.metadata.name for p in kube.pods(selector(name))}
-    with TrafficProbe(gateway_url, EVERY_BACKEND, rate=RATE, workers=16) as probe:
+    with TrafficProbe(gateway_url, EVERY_BACKEND, rate=RATE, workers=32) as probe:
         kube.patch_deployment(name, new_version_patch(container_name(kube, name), version))
         wait_rolled_out(kube, name)
         # Keep the traffic on until every old pod has shut down: their exits are the risk.
