@@ -42,8 +42,9 @@ def find_ferretdb() -> str:
             return candidate
     raise RuntimeError(
         "FerretDB v1.24.2 (the MongoDB-wire server of the fast suite) was not found: set "
-        "FERRETDB_BIN, put `ferretdb` on PATH, or build it from the Go module proxy with "
-        f"airgap/go/build-ferretdb.sh (it installs {FERRETDB_CACHE})."
+        "FERRETDB_BIN, put `ferretdb` on PATH, or build it from the Go module proxy: "
+        'FERRETDB_BIN="$(airgap/go/build.sh ferretdb)/ferretdb" (as .ci/run does; the '
+        f"default cache location is {FERRETDB_CACHE})."
     )
 
 
