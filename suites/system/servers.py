@@ -23,7 +23,11 @@ from suites.waiting import eventually, scaled
 
 REPO = Path(__file__).resolve().parents[2]
 POSTGRES_BIN = Path(os.environ.get("POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
-FERRETDB_CACHE = Path("/var/cache/demo-micro/gobuild/ferretdb-v1.24.2/bin/ferretdb")
+# Where airgap/go/build.sh puts it (DEMO_MICRO_CACHE, default /var/cache/demo-micro).
+FERRETDB_CACHE = (
+    Path(os.environ.get("DEMO_MICRO_CACHE", "/var/cache/demo-micro"))
+    / "go/ferretdb-v1.24.2/bin/ferretdb"
+)
 
 
 def free_port() -> int:
