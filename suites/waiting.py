@@ -1,22 +1,16 @@
-"""The one wait helper of the suites: poll a check until it holds, or fail saying why.
+"""The fast suite's form of the project's one wait (testbed.waiting): a check that returns a
+truthy value when the awaited state is reached, and whose errors (a server still starting)
+count as "not yet"."""
 
-Every timeout in the suites goes through `scaled()`, so a slow machine can stretch them all
-with one factor: DEMO_MICRO_TIME_FACTOR=2 pytest ...
-"""
-
-import os
-import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from testbed.waiting import NotYet, scaled
+from testbed.waiting import eventually as _eventually
+
 T = TypeVar("T")
 
-TIME_FACTOR = float(os.environ.get("DEMO_MICRO_TIME_FACTOR", "1"))
-
-
-def scaled(seconds: float) -> float:
-    """A timeout stretched by DEMO_MICRO_TIME_FACTOR."""
-    return seconds * TIME_FACTOR
+__all__ = ["eventually", "scaled"]
 
 
 def eventually(
@@ -27,29 +21,15 @@ def eventually(
     what: str,
     hint: str = "",
 ) -> T:
-    """Call `check` until it returns a truthy value (returned) without raising.
+    """Call `check` until it returns a truthy value, which is returned."""
 
-    On timeout, raises AssertionError naming what was awaited, the deadline, the last value
-    or exception seen, and a hint.
-    """
-    deadline = time.monotonic() + scaled(timeout)
-    last: object = "<never ran>"
-    attempts = 0
-    while True:
-        attempts += 1
+    def truthy() -> T:
         try:
             result = check()
-            if result:
-                return result
-            last = result
-        except Exception as exc:
-            last = f"{type(exc).__name__}: {exc}"
-        if time.monotonic() >= deadline:
-            message = (
-                f"timed out after {scaled(timeout):.1f}s ({attempts} attempts) waiting for: "
-                f"{what}\n  last seen: {last!r}"
-            )
-            if hint:
-                message += f"\n  hint: {hint}"
-            raise AssertionError(message)
-        time.sleep(interval)
+        except Exception as exc:  # any error (a server still starting) is an observation
+            raise NotYet(f"{type(exc).__name__}: {exc}") from exc
+        if not result:
+            raise NotYet(result)
+        return result
+
+    return _eventually(truthy, timeout=timeout, interval=interval, what=what, hint=hint)

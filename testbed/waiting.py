@@ -1,4 +1,8 @@
-"""The one bounded wait of the project: poll a check until it holds or explain why it did not."""
+"""The one bounded wait of the project: poll a check until it holds or explain why it did not.
+
+Every timeout goes through `scaled()`, so a slow machine stretches them all with one factor:
+DEMO_MICRO_TIME_FACTOR=2.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,12 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-#: Every timeout in the project is multiplied by this; raise it on slow machines.
-TIMEOUT_FACTOR = float(os.environ.get("DEMO_MICRO_TIMEOUT_FACTOR", "1"))
+TIME_FACTOR = float(os.environ.get("DEMO_MICRO_TIME_FACTOR", "1"))
+
+
+def scaled(seconds: float) -> float:
+    """A timeout stretched by DEMO_MICRO_TIME_FACTOR."""
+    return seconds * TIME_FACTOR
 
 
 class NotYet(Exception):
@@ -32,10 +40,10 @@ def eventually(
     """Call `check` until it returns without raising; return its value.
 
     A check signals "not yet" by raising `NotYet(observed)` or `AssertionError`. After
-    `timeout * TIMEOUT_FACTOR` seconds an AssertionError names what was awaited, for how long,
-    the last observation and a hint.
+    `scaled(timeout)` seconds an AssertionError names what was awaited, for how long, the last
+    observation and a hint.
     """
-    deadline = time.monotonic() + timeout * TIMEOUT_FACTOR
+    deadline = time.monotonic() + scaled(timeout)
     last: object = "nothing observed yet"
     attempts = 0
     while True:
@@ -48,8 +56,8 @@ def eventually(
             last = str(failed) or repr(failed)
         if time.monotonic() >= deadline:
             message = (
-                f"Timed out after {timeout * TIMEOUT_FACTOR:.0f} s ({attempts} checks) "
-                f"waiting for: {what}\nLast observed: {last}"
+                f"Timed out after {scaled(timeout):.1f} s ({attempts} checks) "
+                f"waiting for: {what}\nLast observed: {last!r}"
             )
             if hint:
                 message += f"\nHint: {hint}"

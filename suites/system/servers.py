@@ -284,6 +284,7 @@ def ferretdb(workdir: Path) -> tuple[ManagedProcess, int]:
             binary,
             "--handler=sqlite",
             f"--sqlite-url=file:{datadir}/",
+            f"--state-dir={datadir}",  # not the working directory (the repository)
             f"--listen-addr=127.0.0.1:{port}",
             "--telemetry=disable",
             "--log-level=warn",
