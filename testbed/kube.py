@@ -129,7 +129,6 @@ def is_ready(pod: client.V1Pod) -> bool:
     return conditions.get("Ready") == "True"
 
 
-
 def _state(kind: str, obj: client.V1Deployment | client.V1StatefulSet) -> WorkloadState:
     status = obj.status
     return WorkloadState(

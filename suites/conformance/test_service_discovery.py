@@ -32,18 +32,19 @@ RESOLVE = (
 )
 
 
-def test_every_service_resolves_by_cluster_dns_from_inside_a_pod(
-    testbed: Bed, kube: Kube
-) -> None:
+def test_every_service_resolves_by_cluster_dns_from_inside_a_pod(testbed: Bed, kube: Kube) -> None:
     # arrange: a gateway pod (it runs python) and every Service name the overlay promises
     names = [w.name for w in promises.workloads_in(OVERLAY)]
     pod = kube.ready_pods(selector("api-gateway"))[0].metadata.name
-    cluster_ips = {s.metadata.name: s.spec.cluster_ip for s in kube.core.list_namespaced_service(
-        promises.NAMESPACE).items}
+    cluster_ips = {
+        s.metadata.name: s.spec.cluster_ip
+        for s in kube.core.list_namespaced_service(promises.NAMESPACE).items
+    }
 
     # act: resolve them all from inside the cluster
-    out = testbed.kubectl("exec", "-n", promises.NAMESPACE, pod, "--",
-                          "python", "-c", RESOLVE, *names, timeout=60)
+    out = testbed.kubectl(
+        "exec", "-n", promises.NAMESPACE, pod, "--", "python", "-c", RESOLVE, *names, timeout=60
+    )
     resolved = json.loads(out.strip().splitlines()[-1])
 
     # assert: each name resolves to its Service's cluster IP
@@ -60,10 +61,14 @@ def test_traffic_through_the_gateway_reaches_both_replicas_of_a_backend(
 
     # act: concurrent requests, so the gateway opens more than one upstream connection
     with httpx.Client(base_url=gateway_url, timeout=10) as api, ThreadPoolExecutor(8) as pool:
-        statuses = list(pool.map(
-            lambda rid: api.get(BACKEND_ROUTES[backend], headers={"X-Request-ID": rid}).status_code,
-            ids,
-        ))
+        statuses = list(
+            pool.map(
+                lambda rid: (
+                    api.get(BACKEND_ROUTES[backend], headers={"X-Request-ID": rid}).status_code
+                ),
+                ids,
+            )
+        )
 
     # assert: every pod logged some of our ids
     assert all(s < 500 for s in statuses), statuses
@@ -77,7 +82,11 @@ def test_traffic_through_the_gateway_reaches_both_replicas_of_a_backend(
             raise NotYet(seen)
         return seen
 
-    seen = eventually(ids_per_pod, timeout=20, interval=1,
-                      what=f"our {len(ids)} request ids in the logs of every {backend} pod",
-                      hint="Service load balancing is per connection: see the gateway's pool")
+    seen = eventually(
+        ids_per_pod,
+        timeout=20,
+        interval=1,
+        what=f"our {len(ids)} request ids in the logs of every {backend} pod",
+        hint="Service load balancing is per connection: see the gateway's pool",
+    )
     print(f"\n{backend}: request ids per pod {seen}")

@@ -36,8 +36,10 @@ def test_an_order_written_through_the_api_survives_deleting_the_order_database_p
         # arrange: one order written through the API
         order = api.post(
             "/api/orders",
-            json={"customer_email": "storage@example.com",
-                  "items": [{"sku": "SKU-CABLE", "quantity": 1}]},
+            json={
+                "customer_email": "storage@example.com",
+                "items": [{"sku": "SKU-CABLE", "quantity": 1}],
+            },
             headers={"Idempotency-Key": str(uuid.uuid4())},
         )
         assert order.status_code == 201, order.text
@@ -55,13 +57,18 @@ def test_an_order_written_through_the_api_survives_deleting_the_order_database_p
             assert response.status_code == 200, response.text
             return response
 
-        again = eventually(readable, timeout=60, what=f"order {order_id} readable again",
-                           hint="order-service reconnects to order-db by itself")
+        again = eventually(
+            readable,
+            timeout=60,
+            what=f"order {order_id} readable again",
+            hint="order-service reconnects to order-db by itself",
+        )
         assert again.json() == order.json()
 
 
 def wait_pod_gone_or_replaced(kube: Kube, uid: str) -> None:
     """A StatefulSet reuses the pod name, so wait on the uid."""
+
     def replaced() -> None:
         uids = {p.metadata.uid for p in kube.pods(selector("order-db"))}
         if uid in uids:

@@ -56,9 +56,13 @@ def wait_settled(kube: Kube, name: str, kind: str = "Deployment") -> None:
         if leaving or len(pods) != desired:
             raise NotYet(f"{len(pods)} pods for {desired} desired, terminating: {leaving}")
 
-    eventually(settled, timeout=TERMINATION_TIMEOUT * 2, interval=0.5,
-               what=f"{kind}/{name} without terminating pods",
-               hint="terminationGracePeriodSeconds bounds each pod's exit")
+    eventually(
+        settled,
+        timeout=TERMINATION_TIMEOUT * 2,
+        interval=0.5,
+        what=f"{kind}/{name} without terminating pods",
+        hint="terminationGracePeriodSeconds bounds each pod's exit",
+    )
 
 
 def wait_pod_gone(kube: Kube, name: str) -> None:
@@ -69,8 +73,13 @@ def wait_pod_gone(kube: Kube, name: str) -> None:
         if left:
             raise NotYet(f"{name} still exists")
 
-    eventually(gone, timeout=TERMINATION_TIMEOUT, interval=0.5, what=f"pod {name} gone",
-               hint="terminationGracePeriodSeconds bounds this; see the pod's events")
+    eventually(
+        gone,
+        timeout=TERMINATION_TIMEOUT,
+        interval=0.5,
+        what=f"pod {name} gone",
+        hint="terminationGracePeriodSeconds bounds this; see the pod's events",
+    )
 
 
 def wait_pods_gone(kube: Kube, names: set[str]) -> None:
@@ -81,9 +90,13 @@ def wait_pods_gone(kube: Kube, names: set[str]) -> None:
         if left:
             raise NotYet(f"still there: {left}")
 
-    eventually(gone, timeout=TERMINATION_TIMEOUT * 2, interval=0.5,
-               what=f"pods {sorted(names)} gone",
-               hint="terminationGracePeriodSeconds bounds each; see the pods' events")
+    eventually(
+        gone,
+        timeout=TERMINATION_TIMEOUT * 2,
+        interval=0.5,
+        what=f"pods {sorted(names)} gone",
+        hint="terminationGracePeriodSeconds bounds each; see the pods' events",
+    )
 
 
 def record(key: str, value: object, path: Path = MEASUREMENTS) -> None:

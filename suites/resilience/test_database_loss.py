@@ -47,8 +47,12 @@ def test_killing_order_db_loses_no_acknowledged_order_and_fails_requests_cleanly
     old_uid = kube.pods(selector(DATABASE))[0].metadata.uid
 
     with TrafficProbe(gateway_url, targets, rate=RATE, workers=4) as probe:
-        eventually(lambda: _an_order_acknowledged_after(probe, 0.0), timeout=30,
-                   what="orders acknowledged before the fault", hint="is the system healthy?")
+        eventually(
+            lambda: _an_order_acknowledged_after(probe, 0.0),
+            timeout=30,
+            what="orders acknowledged before the fault",
+            hint="is the system healthy?",
+        )
 
         # act: kill the database pod: SIGTERM, SIGKILL one second later. Not grace 0: that is a
         # force deletion, after which the StatefulSet may start a new postgres on the volume
@@ -61,12 +65,20 @@ def test_killing_order_db_loses_no_acknowledged_order_and_fails_requests_cleanly
             if not any(p.metadata.uid != old_uid and is_ready(p) for p in pods):
                 raise NotYet({p.metadata.uid: p.status.phase for p in pods})
 
-        eventually(replaced_and_ready, timeout=RECOVERY_TIMEOUT, interval=0.5,
-                   what=f"a new {victim} Ready", hint="look at the StatefulSet's events and PVC")
+        eventually(
+            replaced_and_ready,
+            timeout=RECOVERY_TIMEOUT,
+            interval=0.5,
+            what=f"a new {victim} Ready",
+            hint="look at the StatefulSet's events and PVC",
+        )
         ready_at = probe.elapsed()
-        eventually(lambda: _an_order_acknowledged_after(probe, ready_at), timeout=RECOVERY_TIMEOUT,
-                   what="orders acknowledged again after order-db came back",
-                   hint="order-service must reconnect to the database by itself")
+        eventually(
+            lambda: _an_order_acknowledged_after(probe, ready_at),
+            timeout=RECOVERY_TIMEOUT,
+            what="orders acknowledged again after order-db came back",
+            hint="order-service must reconnect to the database by itself",
+        )
         recovered_at = probe.elapsed()
 
     # assert: every acknowledged order readable; failures were prompt JSON errors, never hangs
@@ -109,9 +121,7 @@ def _by_status(outcomes: list[Outcome]) -> dict[str, int]:
 def _details(outcomes: list[Outcome]) -> list[str]:
     """The distinct error details, to tell a database outage from other failures."""
     details = {
-        f"{o.status}: {o.response.get('detail')}"
-        for o in outcomes
-        if isinstance(o.response, dict)
+        f"{o.status}: {o.response.get('detail')}" for o in outcomes if isinstance(o.response, dict)
     }
     return sorted(details)[:5]
 
@@ -125,5 +135,10 @@ def _definite_status(api: httpx.Client, order_id: str) -> int:
             raise NotYet(f"GET /api/orders/{order_id} answered {status}")
         return status
 
-    return eventually(ask, timeout=30, interval=0.5, what=f"a definite answer for order {order_id}",
-                      hint="order-service should have reconnected to order-db by now")
+    return eventually(
+        ask,
+        timeout=30,
+        interval=0.5,
+        what=f"a definite answer for order {order_id}",
+        hint="order-service should have reconnected to order-db by now",
+    )

@@ -54,8 +54,10 @@ def test_a_killed_pod_is_replaced_by_a_ready_one_without_failed_requests(
 
     # assert: back to the promised replicas, the old pod gone, no request failed
     summary = probe.summary()
-    print(f"\n{service.name}: {replacement} Ready {time_to_ready:.1f} s after deleting "
-          f"{victim}; traffic: {summary}")
+    print(
+        f"\n{service.name}: {replacement} Ready {time_to_ready:.1f} s after deleting "
+        f"{victim}; traffic: {summary}"
+    )
     record(f"time_to_ready_seconds.{service.name}", round(time_to_ready, 2))
     record(f"self_healing_traffic.{service.name}", str(summary))
     names = {p.metadata.name for p in kube.ready_pods(selector(service.name))}
