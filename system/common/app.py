@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI
 
+from system.common.draining import ConnectionCloseWhileDraining, DrainState, drain_router
 from system.common.errors import install_error_handlers
 from system.common.health import DependencyCheck, health_router
 from system.common.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
@@ -27,10 +28,13 @@ def create_service_app(
     """One FastAPI app wired the same way for all four services."""
     app = FastAPI(title=service, version=settings.app_version, lifespan=lifespan)
     install_error_handlers(app)
-    app.include_router(health_router(service, settings.app_version, checks))
+    drain = DrainState()
+    app.include_router(health_router(service, settings.app_version, checks, drain=drain))
+    app.include_router(drain_router(drain))
     for router in routers:
         app.include_router(router)
     # Added last = outermost: the request id exists before the size check answers 413.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(ConnectionCloseWhileDraining, state=drain)
     return app

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from system.common.draining import DrainState
+
 
 @dataclass(frozen=True)
 class DependencyCheck:
@@ -27,7 +29,11 @@ async def _run(check: DependencyCheck, limit_seconds: float) -> str:
 
 
 def health_router(
-    service: str, version: str, checks: Sequence[DependencyCheck], timeout: float = 2.0
+    service: str,
+    version: str,
+    checks: Sequence[DependencyCheck],
+    timeout: float = 2.0,
+    drain: DrainState | None = None,
 ) -> APIRouter:
     """Build the three health endpoints for one service."""
     router = APIRouter(tags=["health"])
@@ -42,7 +48,9 @@ def health_router(
         """Every dependency of this service answers."""
         results = await asyncio.gather(*(_run(c, timeout) for c in checks))
         by_name = {c.name: r for c, r in zip(checks, results, strict=True)}
-        ready = all(r == "ok" for r in results)
+        if drain is not None and drain.draining:
+            by_name["draining"] = "shutting down"
+        ready = all(r == "ok" for r in by_name.values())
         body = {"status": "ready" if ready else "not ready", "service": service, "checks": by_name}
         return JSONResponse(body, status_code=200 if ready else 503)
 
