@@ -2,6 +2,8 @@
 
 from typing import Any
 
+import psycopg
+import pymongo.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -42,6 +44,21 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, str(detail), headers=headers)
 
 
+#: A dependency that is down (database restarting, connection refused): the request failed
+#: cleanly and may be retried, which is 503, not a crash's 500.
+DEPENDENCY_DOWN: tuple[type[Exception], ...] = (
+    psycopg.OperationalError,
+    pymongo.errors.ConnectionFailure,
+    pymongo.errors.ServerSelectionTimeoutError,
+)
+
+
+async def _on_dependency_down(_: Request, exc: Exception) -> JSONResponse:
+    return error_response(
+        503, f"a dependency is unavailable: {type(exc).__name__}", headers={"Retry-After": "1"}
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Make validation and HTTP errors answer with the JSON error body.
 
@@ -49,3 +66,5 @@ def install_error_handlers(app: FastAPI) -> None:
     """
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    for unavailable in DEPENDENCY_DOWN:
+        app.add_exception_handler(unavailable, _on_dependency_down)
