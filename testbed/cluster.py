@@ -21,8 +21,33 @@ REGISTRY_PROBE = "https://registry-1.docker.io/v2/"
 ADDONS = REPO / "testbed" / "addons"
 
 
+NEEDED_GIB = 15
+
+
 class SetupError(RuntimeError):
     """The host cannot run the testbed as it is; the message says what to change."""
+
+
+def taken_ports(ports: tuple[int, ...]) -> list[int]:
+    """The ports of `ports` that something already listens on (or holds) on 127.0.0.1."""
+    taken = []
+    for port in ports:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE:
+                    raise
+                taken.append(port)
+    return taken
+
+
+def disk_problem(path: Path, needed_gib: float) -> str:
+    """Why `path` lacks room for the testbed, or '' when it has enough."""
+    free_gib = shutil.disk_usage(path).free / 2**30
+    if free_gib >= needed_gib:
+        return ""
+    return f"Only {free_gib:.1f} GiB free under {path}; the testbed needs {needed_gib:g} GiB."
 
 
 def registry_reachable(timeout: float = 3.0) -> bool:
@@ -102,25 +127,17 @@ class Testbed:
                 "No Docker engine answers. Start one (on Debian hosts without systemd: "
                 "airgap/host/prepare-docker.sh)."
             ) from failed
-        free_gib = shutil.disk_usage(self.settings.cache.parent).free / 2**30
-        if free_gib < 15:
-            raise SetupError(
-                f"Only {free_gib:.1f} GiB free under {self.settings.cache.parent}; "
-                "the testbed needs 15 GiB."
-            )
+        problem = disk_problem(self.settings.cache.parent, NEEDED_GIB)
+        if problem:
+            raise SetupError(problem)
         if self.exists():
             return
-        for port in self.settings.host_ports:
-            with socket.socket() as probe:
-                try:
-                    probe.bind(("127.0.0.1", port))
-                except OSError as taken:
-                    if taken.errno == errno.EADDRINUSE:
-                        raise SetupError(
-                            f"Port 127.0.0.1:{port} is taken; the kind config maps it. Free it, "
-                            "or delete the cluster that holds it (`python -m testbed down`)."
-                        ) from taken
-                    raise
+        taken = taken_ports(self.settings.host_ports)
+        if taken:
+            raise SetupError(
+                f"127.0.0.1 port(s) {', '.join(map(str, taken))} taken; the kind config maps "
+                "them. Free them, or delete the cluster that holds them (`python -m testbed down`)."
+            )
 
     # -- lifecycle ---------------------------------------------------------------------------
     def up(self, *, deploy: bool = True) -> None:
