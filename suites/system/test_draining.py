@@ -11,7 +11,7 @@ from system.common.app import create_service_app
 from system.common.settings import ServiceSettings
 
 
-def _app() -> TestClient:
+def _app(client_host: str = "127.0.0.1") -> TestClient:
     router = APIRouter()
 
     @router.get("/thing")
@@ -21,7 +21,7 @@ def _app() -> TestClient:
     app = create_service_app(
         service="probe", settings=ServiceSettings(), routers=[router], checks=[]
     )
-    return TestClient(app)
+    return TestClient(app, client=(client_host, 50000))
 
 
 def test_a_serving_process_keeps_connections_alive_and_is_ready() -> None:
@@ -48,3 +48,14 @@ def test_a_drain_longer_than_a_minute_is_refused_and_changes_nothing() -> None:
     client = _app()
     assert client.get("/drainz", params={"seconds": 3600}).status_code == 422
     assert client.get("/readyz").status_code == 200
+
+
+def test_only_the_pod_itself_may_drain_it_and_a_refused_drain_changes_nothing() -> None:
+    client = _app(client_host="10.244.1.7")
+    assert client.get("/drainz", params={"seconds": 0}).status_code == 403
+    assert client.get("/readyz").status_code == 200
+    assert client.get("/thing").headers.get("connection") != "close"
+
+
+def test_drainz_is_not_part_of_the_public_api() -> None:
+    assert "/drainz" not in _app().get("/openapi.json").json()["paths"]

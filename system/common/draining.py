@@ -2,7 +2,8 @@
 
 Kubernetes removes a terminating pod from the Service's endpoints, but connections that clients
 already hold (kube-proxy keeps their NAT entries) still reach the pod. The preStop hook calls
-`GET /drainz?seconds=N`: from then on every response says `Connection: close`, so each client
+`GET /drainz?seconds=N` from inside the pod (only loopback callers may drain; the endpoint is
+not part of the public API): from then on every response says `Connection: close`, so each client
 closes its connection after the answer and opens the next one to a pod that stays. /readyz turns
 503 too. After N seconds the hook returns, SIGTERM follows, and uvicorn finds no idle client.
 """
@@ -10,10 +11,11 @@ closes its connection after the answer and opens the next one to a pod that stay
 import asyncio
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_DRAIN_SECONDS = 60
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
 
 @dataclass
@@ -26,9 +28,13 @@ class DrainState:
 def drain_router(state: DrainState) -> APIRouter:
     router = APIRouter(tags=["health"])
 
-    @router.get("/drainz")
-    async def drainz(seconds: float = Query(5, ge=0, le=MAX_DRAIN_SECONDS)) -> dict[str, object]:
+    @router.get("/drainz", include_in_schema=False)
+    async def drainz(
+        request: Request, seconds: float = Query(5, ge=0, le=MAX_DRAIN_SECONDS)
+    ) -> dict[str, object]:
         """Start draining and hold the caller (the preStop hook) for `seconds`."""
+        if request.client is None or request.client.host not in LOOPBACK:
+            raise HTTPException(403, "only the pod itself may drain it")
         state.draining = True
         await asyncio.sleep(seconds)
         return {"status": "drained", "seconds": seconds}

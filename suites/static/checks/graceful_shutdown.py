@@ -15,10 +15,9 @@ def pre_stop_seconds(container: Obj) -> int | None:
     if "sleep" in hook:
         seconds: int = hook["sleep"]["seconds"]
         return seconds
-    drain = re.fullmatch(r"/drainz\?seconds=(\d+)", hook.get("httpGet", {}).get("path", ""))
-    if drain:  # our services' drain endpoint holds the hook that long
-        return int(drain.group(1))
     command = " ".join(hook.get("exec", {}).get("command", []))
+    if drain := re.search(r"/drainz\?seconds=(\d+)", command):
+        return int(drain.group(1))  # our services' drain endpoint holds the hook that long
     if match := re.search(r"\bsleep\s+(\d+)", command):
         return int(match.group(1))
     return None
