@@ -36,6 +36,7 @@ class Kube:
         self.namespace = namespace
         self.core = client.CoreV1Api(api_client)
         self.apps = client.AppsV1Api(api_client)
+        self.autoscaling = client.AutoscalingV2Api(api_client)
 
     def workloads(self) -> list[WorkloadState]:
         """Every Deployment and StatefulSet in the namespace."""
@@ -139,3 +140,40 @@ def _state(kind: str, obj: client.V1Deployment | client.V1StatefulSet) -> Worklo
         updated=status.updated_replicas or 0,
         generation_observed=(status.observed_generation or 0) >= (obj.metadata.generation or 0),
     )
+
+
+class AutoscalersSuspended:
+    """Removes the namespace's HorizontalPodAutoscalers and puts them back afterwards.
+
+    Tests that count replicas or scale by hand would otherwise race the autoscaler, which on a
+    2-core machine scales out under their own traffic.
+    """
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+        self.saved: list[dict[str, Any]] = []
+
+    def __enter__(self) -> AutoscalersSuspended:
+        api = self.kube.autoscaling
+        for hpa in api.list_namespaced_horizontal_pod_autoscaler(self.kube.namespace).items:
+            body = api.api_client.sanitize_for_serialization(hpa)
+            body.pop("status", None)
+            body["metadata"] = {
+                k: v for k, v in body["metadata"].items() if k in ("name", "labels", "annotations")
+            }
+            self.saved.append(body)
+            api.delete_namespaced_horizontal_pod_autoscaler(hpa.metadata.name, self.kube.namespace)
+            # Back to the floor the autoscaler keeps (the promised replicas), should it have
+            # scaled out already.
+            self.kube.apps.patch_namespaced_deployment_scale(
+                hpa.spec.scale_target_ref.name,
+                self.kube.namespace,
+                {"spec": {"replicas": hpa.spec.min_replicas}},
+            )
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for body in self.saved:
+            self.kube.autoscaling.create_namespaced_horizontal_pod_autoscaler(
+                self.kube.namespace, body
+            )
