@@ -1,17 +1,5 @@
 """Live tests here count replicas and scale by hand: the autoscalers sit out the session."""
 
-from collections.abc import Iterator
+from suites.conformance.conftest import autoscalers_suspended
 
-import pytest
-
-from testbed.kube import AutoscalersSuspended, Kube
-
-
-@pytest.fixture(scope="session", autouse=True)
-def autoscalers_suspended(request: pytest.FixtureRequest) -> Iterator[None]:
-    if not request.config.getoption("--cluster"):
-        yield
-        return
-    kube: Kube = request.getfixturevalue("kube")
-    with AutoscalersSuspended(kube):
-        yield
+__all__ = ["autoscalers_suspended"]
