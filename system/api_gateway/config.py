@@ -24,3 +24,6 @@ class Settings(ServiceSettings):
     # Longer than order-service's own call to inventory-service, so its errors arrive first.
     upstream_read_timeout_seconds: float = 10.0
     upstream_max_connections: int = 200
+    # Every n-th request to a backend retires its pooled connection, so that the Service's
+    # per-connection balancing reaches every replica, new ones included; 0 never rotates.
+    upstream_rotate_every: int = Field(default=20, ge=0)

@@ -24,6 +24,7 @@ def create_app(settings: Settings) -> FastAPI:
             pool_wait_seconds=2.0,
             max_connections=settings.upstream_max_connections,
         )
+        rotate = settings.upstream_rotate_every
         redis = RedisGate(
             redis_client(
                 settings.redis_host,
@@ -34,9 +35,11 @@ def create_app(settings: Settings) -> FastAPI:
             settings.redis_cooldown_seconds,
         )
         app.state.backends = Backends(
-            inventory=Upstream("inventory-service", settings.inventory_service_url, http),
-            orders=Upstream("order-service", settings.order_service_url, http),
-            notifications=Upstream("notification-service", settings.notification_service_url, http),
+            inventory=Upstream("inventory-service", settings.inventory_service_url, http, rotate),
+            orders=Upstream("order-service", settings.order_service_url, http, rotate),
+            notifications=Upstream(
+                "notification-service", settings.notification_service_url, http, rotate
+            ),
             redis=redis,
             cache_ttl_seconds=settings.cache_ttl_seconds,
             rate_limit_per_minute=settings.rate_limit_per_minute,

@@ -52,10 +52,27 @@ def session(
 
 
 class Upstream:
-    def __init__(self, name: str, base_url: str, client: aiohttp.ClientSession) -> None:
+    """One backend Service behind the shared pool.
+
+    Kubernetes balances a Service per *connection*, and a keep-alive pool would otherwise stay
+    on the pods it first reached (a backend scaled out gets no share until old connections
+    idle out). So every `rotate_every`-th request asks for `Connection: close`: its connection
+    is replaced by a fresh one, which kube-proxy may send to any ready pod.
+    """
+
+    def __init__(
+        self, name: str, base_url: str, client: aiohttp.ClientSession, rotate_every: int = 0
+    ) -> None:
         self.name = name
         self._base_url = base_url.rstrip("/")
         self._client = client
+        self._rotate_every = rotate_every
+        self._sent = 0
+
+    def _closing(self) -> bool:
+        """Whether this request is the one that retires its connection."""
+        self._sent += 1
+        return self._rotate_every > 0 and self._sent % self._rotate_every == 0
 
     async def send(
         self,
@@ -74,6 +91,8 @@ class Upstream:
         """
         url = self._base_url + path
         outgoing = {**(headers or {}), REQUEST_ID_HEADER: current_request_id()}
+        if self._closing():
+            outgoing["Connection"] = "close"
         attempts = 2 if idempotent else 1
         for attempt in range(1, attempts + 1):
             try:
