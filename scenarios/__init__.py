@@ -1,0 +1,1 @@
+"""Locust load scenarios against the API gateway: browse, shopper and mixed (docs/load.md)."""
