@@ -33,6 +33,16 @@ def offline_addon_images(settings: Settings) -> dict[str, str]:
     }
 
 
+def offline_logging_images(settings: Settings) -> list[str]:
+    """The offline log path (airgap/images/build-logging.sh): OpenSearch and the log shipper."""
+    opensearch = settings.airgap["OPENSEARCH_VERSION"]
+    rsyslog = settings.airgap["RSYSLOG_VERSION"]
+    return [
+        f"demo-micro-airgap/opensearch:{opensearch}",
+        f"demo-micro-airgap/log-shipper:{rsyslog}",
+    ]
+
+
 ONLINE_ADDON_IMAGES = {
     "TRAEFIK_IMAGE": "traefik:v3.6.12",
     "METRICS_SERVER_IMAGE": "registry.k8s.io/metrics-server/metrics-server:v0.8.0",
@@ -121,4 +131,8 @@ def build_offline_images(settings: Settings) -> list[str]:
         what="dependency images",
         stream=True,
     )
-    return [*OFFLINE_DEPENDENCY_IMAGES, offline_addon_images(settings)["TRAEFIK_IMAGE"]]
+    return [
+        *OFFLINE_DEPENDENCY_IMAGES,
+        *offline_logging_images(settings),
+        offline_addon_images(settings)["TRAEFIK_IMAGE"],
+    ]

@@ -2,7 +2,8 @@
 # Builds the offline stand-ins for the dependency images the manifests use (see
 # system/CONTRACT.md): PostgreSQL, Redis, a MongoDB-wire server, an SQS emulator, and the Python
 # base the service images build on. Only Debian packages, the Go module proxy and PyPI are used;
-# Python wheels are fetched on the host and installed with --no-index.
+# Python wheels are fetched on the host and installed with --no-index. The log path (OpenSearch
+# from Maven Central, rsyslog from Debian) is built by build-logging.sh.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 airgap=$(cd "$here/.." && pwd)
@@ -51,4 +52,5 @@ if ! docker image inspect "$traefik_image" >/dev/null 2>&1 || [ -n "${REBUILD:-}
     > "$ctx/traefik/Dockerfile"
   build "$traefik_image" "$ctx/traefik"
 fi
+"$here/build-logging.sh"
 step "dependency images ready"
