@@ -78,6 +78,9 @@ class Kube:
     def pods(self, selector: str = "") -> list[client.V1Pod]:
         return list(self.core.list_namespaced_pod(self.namespace, label_selector=selector).items)
 
+    def pod(self, name: str) -> client.V1Pod:
+        return self.core.read_namespaced_pod(name, self.namespace)
+
     def ready_pods(self, selector: str) -> list[client.V1Pod]:
         """Pods matching `selector` that are Ready and not terminating."""
         return [p for p in self.pods(selector) if is_ready(p)]

@@ -8,10 +8,13 @@ from testbed.kube import AutoscalersSuspended, Kube
 
 
 @pytest.fixture(scope="session", autouse=True)
-def autoscalers_suspended(request: pytest.FixtureRequest) -> Iterator[None]:
+def autoscalers_suspended(
+    request: pytest.FixtureRequest,
+) -> Iterator[AutoscalersSuspended | None]:
+    """The suspended autoscalers (their saved manifests), restored at the end of the session."""
     if not request.config.getoption("--cluster"):
-        yield
+        yield None
         return
     kube: Kube = request.getfixturevalue("kube")
-    with AutoscalersSuspended(kube):
-        yield
+    with AutoscalersSuspended(kube) as suspended:
+        yield suspended

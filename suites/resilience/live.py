@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from suites import promises
+from testbed.cluster import Testbed
 from testbed.kube import Kube
 from testbed.waiting import NotYet, eventually
 
@@ -105,3 +106,28 @@ def record(key: str, value: object, path: Path = MEASUREMENTS) -> None:
     figures = json.loads(path.read_text()) if path.exists() else {}
     figures[key] = value
     path.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+
+
+FETCH_JSON = (
+    "import json, sys, urllib.request\n"
+    "print(json.dumps({u: json.load(urllib.request.urlopen(u, timeout=5)) for u in sys.argv[1:]}))"
+)
+
+
+def fetch_in_cluster(testbed: Testbed, kube: Kube, *urls: str) -> dict[str, object]:
+    """GET each URL from inside a gateway pod (cluster DNS, Service path); URL → JSON answer."""
+    pod = kube.ready_pods(selector("api-gateway"))[0].metadata.name
+    out = testbed.kubectl(
+        "exec", "-n", kube.namespace, pod, "--", "python", "-c", FETCH_JSON, *urls, timeout=60
+    )
+    answers: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    return answers
+
+
+def restart_rollout(kube: Kube, name: str, marker: str) -> None:
+    """What `kubectl rollout restart` does: a new template annotation, so new pods."""
+    patch = {"spec": {"template": {"metadata": {"annotations": {RESTART_ANNOTATION: marker}}}}}
+    kube.patch_deployment(name, patch)
+
+
+RESTART_ANNOTATION = "kubectl.kubernetes.io/restartedAt"

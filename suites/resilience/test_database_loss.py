@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from suites.reporting.plugin import Timeline
 from suites.resilience.live import record, selector, wait_rolled_out
 from testbed.kube import Kube, is_ready
 from testbed.traffic import Outcome, Target, TrafficProbe, order_target
@@ -37,7 +38,7 @@ def is_clean_failure(outcome: Outcome) -> bool:
 
 
 def test_killing_order_db_loses_no_acknowledged_order_and_fails_requests_cleanly(
-    kube: Kube, gateway_url: str
+    kube: Kube, gateway_url: str, timeline: Timeline
 ) -> None:
     # arrange: order-db ready, orders and order reads flowing
     wait_rolled_out(kube, DATABASE, kind="StatefulSet")
@@ -83,6 +84,8 @@ def test_killing_order_db_loses_no_acknowledged_order_and_fails_requests_cleanly
 
     # assert: every acknowledged order readable; failures were prompt JSON errors, never hangs
     summary = probe.summary()
+    marks = {"order-db killed": killed_at, "order-db Ready": ready_at, "orders again": recovered_at}
+    timeline.attach(summary, marks)
     orders = [o for o in summary.outcomes if o.target == "order"]
     acknowledged = [acknowledged_id(o) for o in orders if o.status == 201]
     unanswered = [o for o in summary.outcomes if o.status is None]

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from suites import promises
+from suites.reporting.plugin import Timeline
 from suites.resilience.live import record, selector, wait_pods_gone, wait_rolled_out
 from testbed.kube import Kube, is_ready
 from testbed.traffic import EVERY_BACKEND, TrafficProbe
@@ -57,14 +58,23 @@ def container_name(kube: Kube, deployment: str) -> str:
     return name
 
 
-def rollout_under_traffic(kube: Kube, gateway_url: str, name: str, version: str) -> TrafficProbe:
-    """Roll `name` out to `version` while the probe runs; return the finished probe."""
+def rollout_under_traffic(
+    kube: Kube, gateway_url: str, name: str, version: str, marks: dict[str, float] | None = None
+) -> TrafficProbe:
+    """Roll `name` out to `version` while the probe runs; return the finished probe.
+
+    `marks` receives when (on the probe's clock) the rollout started and finished.
+    """
+    marks = {} if marks is None else marks
     old_pods = {p.metadata.name for p in kube.pods(selector(name))}
     with TrafficProbe(gateway_url, EVERY_BACKEND, rate=RATE, workers=32) as probe:
+        marks["rollout started"] = probe.elapsed()
         kube.patch_deployment(name, new_version_patch(container_name(kube, name), version))
         wait_rolled_out(kube, name)
+        marks["rolled out"] = probe.elapsed()
         # Keep the traffic on until every old pod has shut down: their exits are the risk.
         wait_pods_gone(kube, old_pods)
+        marks["old pods gone"] = probe.elapsed()
     return probe
 
 
@@ -82,14 +92,16 @@ def pod_versions(kube: Kube, name: str) -> set[str]:
     "restored", [s.name for s in promises.SERVICES], indirect=True, ids=lambda n: n
 )
 def test_a_rolling_update_to_a_new_version_fails_no_request_at_50_per_second(
-    kube: Kube, gateway_url: str, restored: str
+    kube: Kube, gateway_url: str, restored: str, timeline: Timeline
 ) -> None:
     # arrange: a version no pod runs yet
     name = restored
     version = f"rollout-{uuid.uuid4().hex[:8]}"
 
     # act: roll out under steady traffic through the NodePort
-    summary = rollout_under_traffic(kube, gateway_url, name, version).summary()
+    marks: dict[str, float] = {}
+    summary = rollout_under_traffic(kube, gateway_url, name, version, marks).summary()
+    timeline.attach(summary, marks)
 
     # assert: every replica updated and on the new version, the load held, nothing failed
     print(f"\n{name} rollout: {summary}")
@@ -106,7 +118,7 @@ UNSAFE = "api-gateway"
 
 @pytest.mark.parametrize("restored", [UNSAFE], indirect=True, ids=lambda n: n)
 def test_negative_control_a_rollout_without_prestop_and_probes_fails_requests(
-    kube: Kube, gateway_url: str, restored: str
+    kube: Kube, gateway_url: str, restored: str, timeline: Timeline
 ) -> None:
     # arrange: pods without the preStop sleep, readiness and startup probes (the unsafe recipe)
     container = container_name(kube, UNSAFE)
@@ -125,8 +137,10 @@ def test_negative_control_a_rollout_without_prestop_and_probes_fails_requests(
     wait_rolled_out(kube, UNSAFE)
 
     # act: the same rollout check as above
-    summary = rollout_under_traffic(kube, gateway_url, UNSAFE, f"unsafe-{uuid.uuid4().hex[:8]}")
-    result = summary.summary()
+    marks: dict[str, float] = {}
+    version = f"unsafe-{uuid.uuid4().hex[:8]}"
+    result = rollout_under_traffic(kube, gateway_url, UNSAFE, version, marks).summary()
+    timeline.attach(result, marks)
 
     # assert: the check notices
     print(f"\nunsafe {UNSAFE} rollout: {result.timeline()}")

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from suites import promises
+from suites.reporting.plugin import Timeline
 from suites.resilience.live import record, selector, wait_pod_gone, wait_rolled_out
 from testbed.kube import Kube, is_ready
 from testbed.traffic import EVERY_BACKEND, TrafficProbe
@@ -21,7 +22,7 @@ REPLACEMENT_TIMEOUT = 60.0
 
 @pytest.mark.parametrize("service", promises.SERVICES, ids=lambda s: s.name)
 def test_a_killed_pod_is_replaced_by_a_ready_one_without_failed_requests(
-    kube: Kube, gateway_url: str, service: promises.Workload
+    kube: Kube, gateway_url: str, service: promises.Workload, timeline: Timeline
 ) -> None:
     # arrange: the Deployment at its promised size, steady traffic to every backend
     wait_rolled_out(kube, service.name)
@@ -31,6 +32,7 @@ def test_a_killed_pod_is_replaced_by_a_ready_one_without_failed_requests(
     with TrafficProbe(gateway_url, EVERY_BACKEND, rate=RATE) as probe:
         # act: delete one pod the ordinary way (preStop and grace period apply)
         killed_at = time.monotonic()
+        marks = {"pod deleted": probe.elapsed()}
         kube.delete_pod(victim)
 
         def replacement_ready() -> str:
@@ -48,12 +50,15 @@ def test_a_killed_pod_is_replaced_by_a_ready_one_without_failed_requests(
             hint="look at the new pod's events: image, scheduling, probes",
         )
         time_to_ready = time.monotonic() - killed_at
+        marks["replacement Ready"] = probe.elapsed()
         wait_rolled_out(kube, service.name)
         # Keep the traffic on until the old pod has shut down: its exit is part of the fault.
         wait_pod_gone(kube, victim)
+        marks["old pod gone"] = probe.elapsed()
 
     # assert: back to the promised replicas, the old pod gone, no request failed
     summary = probe.summary()
+    timeline.attach(summary, marks)
     print(
         f"\n{service.name}: {replacement} Ready {time_to_ready:.1f} s after deleting "
         f"{victim}; traffic: {summary}"

@@ -1,0 +1,115 @@
+"""Auto scaling: the HorizontalPodAutoscaler scales a service out under load and back in.
+
+The session keeps the autoscalers suspended (they would race the tests that count replicas);
+this test puts the api-gateway's back, from the manifest it was saved from, with one change:
+a 15 s scale-down window instead of 120 s, so the scale-in is observed within minutes.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from suites import promises
+from suites.resilience.live import record, selector, wait_rolled_out
+from testbed.kube import AutoscalersSuspended, Kube
+from testbed.traffic import EVERY_BACKEND, TrafficProbe
+from testbed.waiting import NotYet, eventually
+
+pytestmark = pytest.mark.cluster
+
+SERVICE = "api-gateway"
+RATE = 60.0
+SCALE_DOWN_WINDOW_SECONDS = 15
+#: metrics-server scrapes every 15 s, the HPA controller syncs every 15 s, then pod start-up.
+SCALE_OUT_TIMEOUT = 240.0
+SCALE_IN_TIMEOUT = 240.0
+
+
+@pytest.fixture
+def autoscaler(
+    kube: Kube, autoscalers_suspended: AutoscalersSuspended
+) -> Iterator[dict[str, Any]]:
+    """The service's HorizontalPodAutoscaler, live for this test only."""
+    (saved,) = [b for b in autoscalers_suspended.saved if b["metadata"]["name"] == SERVICE]
+    body = copy.deepcopy(saved)
+    body["spec"].setdefault("behavior", {}).setdefault("scaleDown", {})[
+        "stabilizationWindowSeconds"
+    ] = SCALE_DOWN_WINDOW_SECONDS
+    api = kube.autoscaling
+    api.create_namespaced_horizontal_pod_autoscaler(kube.namespace, body)
+    yield body
+    api.delete_namespaced_horizontal_pod_autoscaler(SERVICE, kube.namespace)
+    kube.scale("Deployment", SERVICE, promises.workload(SERVICE).replicas)
+    wait_rolled_out(kube, SERVICE)
+
+
+def test_the_autoscaler_scales_the_gateway_out_under_load_and_back_in(
+    kube: Kube, gateway_url: str, autoscaler: dict[str, Any]
+) -> None:
+    # arrange: the autoscaler's bounds
+    floor, ceiling = autoscaler["spec"]["minReplicas"], autoscaler["spec"]["maxReplicas"]
+    assert kube.workload("Deployment", SERVICE).desired == floor
+
+    def ready_replicas() -> int:
+        return len(kube.ready_pods(selector(SERVICE)))
+
+    def hpa_state() -> str:
+        hpa = kube.autoscaling.read_namespaced_horizontal_pod_autoscaler(SERVICE, kube.namespace)
+        metrics = [
+            m.resource.current.average_utilization
+            for m in hpa.status.current_metrics or []
+            if m.resource
+        ]
+        return f"desired {hpa.status.desired_replicas}, cpu utilisation {metrics}"
+
+    # act 1: load through the gateway until the autoscaler adds replicas and they are Ready
+    started = time.monotonic()
+    with TrafficProbe(gateway_url, EVERY_BACKEND, rate=RATE, workers=16) as probe:
+
+        def scaled_out() -> int:
+            ready = ready_replicas()
+            if ready <= floor:
+                raise NotYet(f"{ready} ready; {hpa_state()}")
+            return ready
+
+        peak = eventually(
+            scaled_out,
+            timeout=SCALE_OUT_TIMEOUT,
+            interval=2,
+            what=f"{SERVICE} scaled above {floor} replicas by its autoscaler under load",
+            hint="is metrics-server serving? `kubectl top pods -n demo-micro`",
+        )
+        out_after = time.monotonic() - started
+
+    # act 2: no load; the autoscaler takes the replicas back
+    stopped = time.monotonic()
+
+    def scaled_in() -> None:
+        desired = kube.workload("Deployment", SERVICE).desired
+        if desired != floor:
+            raise NotYet(f"{desired} desired; {hpa_state()}")
+
+    eventually(
+        scaled_in,
+        timeout=SCALE_IN_TIMEOUT,
+        interval=2,
+        what=f"{SERVICE} back to {floor} replicas once the load stopped",
+        hint=f"scale-down window {SCALE_DOWN_WINDOW_SECONDS} s, then the HPA's next sync",
+    )
+    in_after = time.monotonic() - stopped
+
+    # assert: out within its bounds, in to the floor, no request failed on the way
+    summary = probe.summary()
+    print(
+        f"\n{SERVICE}: {peak} ready {out_after:.0f} s into the load, back to {floor} "
+        f"{in_after:.0f} s after it; traffic: {summary}"
+    )
+    record("autoscaling.scale_out_seconds", round(out_after, 1))
+    record("autoscaling.scale_in_seconds", round(in_after, 1))
+    assert floor < peak <= ceiling
+    assert summary.failures == [], summary.timeline()

@@ -1,0 +1,117 @@
+"""Resource limits: every container runs with limits, and one that goes over its memory limit
+is OOM-killed and restarted — while the Service keeps answering from the pods within theirs.
+
+The overrun is real: the rollout gives notification-service's container a memory limit below
+what the process needs to start, so the kernel's OOM killer, not the test, ends it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from suites import promises
+from suites.resilience.live import selector, wait_rolled_out
+from testbed.kube import Kube
+from testbed.traffic import EVERY_BACKEND, TrafficProbe
+from testbed.waiting import NotYet, eventually
+
+pytestmark = pytest.mark.cluster
+
+SERVICE = "notification-service"
+#: Python with FastAPI, pydantic and pymongo loaded needs well over this.
+TOO_LITTLE_MEMORY = "32Mi"
+RATE = 20.0
+OOM_TIMEOUT = 120.0
+
+
+def test_every_container_in_the_namespace_runs_with_cpu_and_memory_limits(kube: Kube) -> None:
+    # arrange / act: the containers Kubernetes actually runs
+    unlimited = []
+    for pod in kube.pods():
+        for container in [*(pod.spec.init_containers or []), *pod.spec.containers]:
+            limits = (container.resources.limits or {}) if container.resources else {}
+            if not {"cpu", "memory"} <= set(limits):
+                unlimited.append(f"{pod.metadata.name}/{container.name}: {limits}")
+
+    # assert
+    assert kube.pods(), "no pods in the namespace"
+    assert unlimited == []
+
+
+@pytest.fixture
+def restored(kube: Kube) -> Iterator[str]:
+    """The Deployment's template put back (and rolled out) after the test."""
+    wait_rolled_out(kube, SERVICE)
+    template = kube.deployment_template(SERVICE)
+    replicas = kube.deployment(SERVICE).spec.replicas
+    yield SERVICE
+    kube.restore_deployment(SERVICE, template, replicas)
+    wait_rolled_out(kube, SERVICE)
+
+
+def test_a_container_over_its_memory_limit_is_oom_killed_and_restarted_without_failed_requests(
+    kube: Kube, gateway_url: str, restored: str
+) -> None:
+    # arrange: the serving pods, and steady traffic through every backend
+    serving = {p.metadata.name for p in kube.ready_pods(selector(SERVICE))}
+    container = kube.deployment(SERVICE).spec.template.spec.containers[0].name
+    patch = {
+        "spec": {
+            "template": {
+                "metadata": {"annotations": {"demo-micro.dev/oom-test": uuid.uuid4().hex}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": container,
+                            "resources": {
+                                "requests": {"memory": TOO_LITTLE_MEMORY},
+                                "limits": {"memory": TOO_LITTLE_MEMORY},
+                            },
+                        }
+                    ]
+                },
+            }
+        }
+    }
+
+    with TrafficProbe(gateway_url, EVERY_BACKEND, rate=RATE) as probe:
+        # act: roll out a pod whose process cannot fit its limit
+        kube.patch_deployment(SERVICE, patch)
+
+        def oom_killed_and_restarted() -> str:
+            for pod in kube.pods(selector(SERVICE)):
+                if pod.metadata.name in serving:
+                    continue
+                for status in pod.status.container_statuses or []:
+                    last = status.last_state.terminated if status.last_state else None
+                    if last and last.reason == "OOMKilled" and status.restart_count >= 1:
+                        return f"{pod.metadata.name}: {status.restart_count} restarts, OOMKilled"
+            raise NotYet(
+                {
+                    p.metadata.name: [
+                        (s.restart_count, s.last_state.terminated.reason if s.last_state
+                         and s.last_state.terminated else None)
+                        for s in p.status.container_statuses or []
+                    ]
+                    for p in kube.pods(selector(SERVICE))
+                }
+            )
+
+        verdict = eventually(
+            oom_killed_and_restarted,
+            timeout=OOM_TIMEOUT,
+            interval=1,
+            what=f"a new {SERVICE} container OOM-killed and restarted by the kubelet",
+            hint="kubectl describe pod: Last State Terminated, Reason OOMKilled",
+        )
+        still_serving = {p.metadata.name for p in kube.ready_pods(selector(SERVICE))}
+
+    # assert: killed for memory and restarted; the old pods kept serving; no request failed
+    summary = probe.summary()
+    print(f"\n{verdict}; traffic meanwhile: {summary}")
+    assert serving <= still_serving, (serving, still_serving)
+    assert summary.failures == [], summary.timeline()
+    assert kube.deployment(SERVICE).spec.replicas == promises.workload(SERVICE).replicas

@@ -1,0 +1,135 @@
+"""The system's invariants, read from the databases themselves after every resilience test.
+
+- No oversell: every confirmed order holds a `reserved` reservation in inventory-db (the order
+  id is the reservation key), and no stock is negative.
+- No stock held by a rejected order.
+- Exactly one notification per confirmed order, once the outbox and the queue caught up.
+
+Only orders created since the test began are checked, so one test's findings stay its own.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+
+from suites.resilience.live import selector
+from testbed.cluster import Testbed
+from testbed.kube import Kube, is_ready
+from testbed.waiting import NotYet, eventually
+
+#: The outbox relay polls every second and backs off to 10 s; the consumer then long-polls.
+NOTIFICATION_TIMEOUT = 90.0
+DATABASE_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What the invariants found for the orders of one window."""
+
+    orders: dict[str, str]  # order id → status
+    oversold: list[str]  # confirmed without a reserved reservation
+    held_by_rejected: list[str]  # rejected, yet stock reserved
+    negative_stock: list[str]
+
+    def __str__(self) -> str:
+        statuses: dict[str, int] = {}
+        for status in self.orders.values():
+            statuses[status] = statuses.get(status, 0) + 1
+        return f"{len(self.orders)} orders since the test began {statuses}"
+
+
+def psql(testbed: Testbed, kube: Kube, database: str, dbname: str, sql: str) -> list[list[str]]:
+    """Rows of `sql` run by psql inside the database's own pod (local socket, no password)."""
+
+    def ready_pod() -> str:
+        pods = [p.metadata.name for p in kube.pods(selector(database)) if is_ready(p)]
+        if not pods:
+            raise NotYet(f"no Ready {database} pod")
+        return str(pods[0])
+
+    pod = eventually(
+        ready_pod,
+        timeout=DATABASE_TIMEOUT,
+        interval=1,
+        what=f"a Ready {database} pod to check invariants in",
+        hint="the previous test may have left the database down",
+    )
+    out = testbed.kubectl(
+        "exec", "-n", kube.namespace, pod, "--", "sh", "-c",
+        f'psql -U "$POSTGRES_USER" -d {dbname} -v ON_ERROR_STOP=1 -tA -F "|" -c "{sql}"',
+        timeout=60,
+    )
+    return [line.split("|") for line in out.splitlines() if line.strip()]
+
+
+def database_now(testbed: Testbed, kube: Kube) -> datetime:
+    """order-db's clock: the window's start, in the clock the orders are stamped with."""
+    ((now,),) = psql(testbed, kube, "order-db", "orders", "SELECT now()")
+    return datetime.fromisoformat(now)
+
+
+def check(testbed: Testbed, kube: Kube, since: datetime) -> Findings:
+    """The stock invariants for orders created since `since`."""
+    rows = psql(
+        testbed, kube, "order-db", "orders",
+        f"SELECT id, status FROM orders WHERE created_at >= '{since.isoformat()}'",
+    )
+    orders = {order_id: status for order_id, status in rows}
+    reserved: set[str] = set()
+    if orders:
+        keys = ",".join(f"'{order_id}'" for order_id in orders)
+        reserved = {
+            key
+            for key, status in psql(
+                testbed, kube, "inventory-db", "inventory",
+                f"SELECT key, status FROM reservations WHERE key IN ({keys})",
+            )
+            if status == "reserved"
+        }
+    negative = psql(
+        testbed, kube, "inventory-db", "inventory", "SELECT sku FROM products WHERE stock < 0"
+    )
+    return Findings(
+        orders=orders,
+        oversold=sorted(i for i, s in orders.items() if s == "confirmed" and i not in reserved),
+        held_by_rejected=sorted(i for i, s in orders.items() if s == "rejected" and i in reserved),
+        negative_stock=[sku for (sku,) in negative],
+    )
+
+
+def notification_counts(gateway_url: str, order_ids: list[str]) -> dict[str, int]:
+    """Order id → how many notifications notification-service stored for it."""
+
+    def count(api: httpx.Client, order_id: str) -> int:
+        response = api.get("/api/notifications", params={"order_id": order_id, "limit": 10})
+        if response.status_code != 200:
+            raise NotYet(f"GET /api/notifications?order_id={order_id}: {response.status_code}")
+        return len(response.json())
+
+    with httpx.Client(base_url=gateway_url, timeout=10) as api, ThreadPoolExecutor(8) as pool:
+        counts = list(pool.map(lambda order_id: count(api, order_id), order_ids))
+    return dict(zip(order_ids, counts, strict=True))
+
+
+def wait_one_notification_each(gateway_url: str, confirmed: list[str]) -> None:
+    """Until every confirmed order has exactly one notification (never two)."""
+
+    def exactly_one_each() -> None:
+        counts = notification_counts(gateway_url, confirmed)
+        duplicated = {i: n for i, n in counts.items() if n > 1}
+        assert not duplicated, f"orders notified more than once: {duplicated}"
+        missing = [i for i, n in counts.items() if n == 0]
+        if missing:
+            raise NotYet(f"{len(missing)} of {len(confirmed)} without a notification yet")
+
+    eventually(
+        exactly_one_each,
+        timeout=NOTIFICATION_TIMEOUT,
+        interval=2,
+        what=f"exactly one notification for each of {len(confirmed)} confirmed orders",
+        hint="order-service's outbox relay and notification-service's consumer log why not",
+    )
