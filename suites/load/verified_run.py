@@ -1,0 +1,87 @@
+"""One load run with its invariants: stock and orders read before and after, then checked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from suites.load.invariants import (
+    StockAccount,
+    confirmed_units,
+    orders_since,
+    stock_levels,
+    wait_one_notification_each,
+)
+from suites.load.locust_run import Load, Result, run_scenario
+
+
+@dataclass(frozen=True)
+class StockSource:
+    """Where the true stock levels are read: the gateway's catalogue on the testbed (waiting out
+    its cache), inventory-service itself on the local stack."""
+
+    base_url: str
+    path: str
+
+
+@dataclass(frozen=True)
+class VerifiedRun:
+    result: Result
+    orders: list[dict[str, Any]]
+    stock: StockAccount
+
+    def by_status(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for order in self.orders:
+            counts[order["status"]] = counts.get(order["status"], 0) + 1
+        return counts
+
+    def figures(self) -> dict[str, float]:
+        by_status = self.by_status()
+        return {
+            **self.result.figures(),
+            "orders_confirmed": by_status.get("confirmed", 0),
+            "orders_rejected": by_status.get("rejected", 0),
+        }
+
+    def __str__(self) -> str:
+        return f"{self.result}; orders by status {self.by_status()}"
+
+
+def run_verified(
+    scenario: str, gateway_url: str, stock: StockSource, load: Load, *, tag: str = ""
+) -> VerifiedRun:
+    """Run the scenario, then assert the invariants (raising AssertionError)."""
+    with httpx.Client(base_url=stock.base_url, timeout=10) as inventory:
+        before = stock_levels(inventory, stock.path)
+        # Orders carry the database's now() at their transaction start, after this instant.
+        started = datetime.now(UTC)
+        result = run_scenario(scenario, gateway_url, load, tag=tag)
+        with httpx.Client(base_url=gateway_url, timeout=10) as api:
+            orders = orders_since(api, started)
+            after = stock_levels(inventory, stock.path)
+            run = VerifiedRun(result, orders, StockAccount(before, after, confirmed_units(orders)))
+            _assert_invariants(run)
+            confirmed = [o["id"] for o in orders if o["status"] == "confirmed"]
+            wait_one_notification_each(api, confirmed)
+    return run
+
+
+def _assert_invariants(run: VerifiedRun) -> None:
+    result = run.result
+    total = result.total
+    assert total.failures == 0, f"{result}\nfailures:\n" + "\n".join(result.failures)
+    assert total.requests > 0, f"no request was made:\n{result.output}"
+    assert result.exit_code == 0, f"locust exited {result.exit_code}:\n{result.output}"
+    acknowledged = result.requests_named("POST", "/api/orders")
+    earliest = sorted((o["created_at"], o["customer_email"], o["status"]) for o in run.orders)
+    assert len(run.orders) == acknowledged, (
+        f"{acknowledged} orders acknowledged with 201, {len(run.orders)} created meanwhile; "
+        f"the earliest: {earliest[:3]}; the latest: {earliest[-3:]}\n{result.output}"
+    )
+    pending = [o["id"] for o in run.orders if o["status"] not in ("confirmed", "rejected")]
+    assert pending == [], f"orders left half-way: {pending[:5]}"
+    assert run.stock.oversold() == [], f"stock accounting broken: {run.stock.oversold()}"
