@@ -3,7 +3,7 @@
 Most visitors of a shop only look; those who buy also browse (the shopper's own catalogue task).
 The weights are the class attribute `weight`, as locust mixes user classes.
 
-    python -m locust -f scenarios/mixed.py --headless -u 20 -r 5 --run-time 60s
+    python -m locust -f scenarios/mixed.py --headless -u 40 -r 10 --run-time 60s
 """
 
 from scenarios import browse, shopper
