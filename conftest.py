@@ -15,6 +15,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent
 
+#: The promise matrix in the reports, the `timeline` fixture.
+pytest_plugins = ["suites.reporting.plugin"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("demo-micro")
@@ -86,7 +89,7 @@ def gateway_url(testbed: object) -> str:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """When a cluster test fails, save events, describe output and pod logs under reports/."""
+    """When a cluster test fails, save events, describe and pod logs; attach them to the report."""
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     if not (report.failed and call.when == "call" and "cluster" in item.keywords):
@@ -94,7 +97,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     bed = item.funcargs.get("testbed") if hasattr(item, "funcargs") else None
     if bed is None:
         return
+    from suites.reporting.attachments import attach_diagnostics
     from testbed.diagnostics import collect
 
     folder = collect(bed, REPO / "reports" / item.name)  # type: ignore[arg-type]
     report.sections.append(("cluster diagnostics", f"saved to {folder}"))
+    attach_diagnostics(report, folder)

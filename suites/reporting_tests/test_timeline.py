@@ -17,7 +17,9 @@ def outcome(at: float, ok: bool = True) -> Outcome:
 def steady_with_failures(seconds: int, rate: int, failing: dict[int, int]) -> Summary:
     """`rate` requests each second; in second s, the first failing[s] of them fail."""
     outcomes = [
-        outcome(s + i / rate, ok=i >= failing.get(s, 0)) for s in range(seconds) for i in range(rate)
+        outcome(s + i / rate, ok=i >= failing.get(s, 0))
+        for s in range(seconds)
+        for i in range(rate)
     ]
     return Summary(outcomes, float(seconds))
 

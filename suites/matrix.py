@@ -1,0 +1,351 @@
+"""The promise matrix: each promise of the drawing, the tests that check it, its measured figures.
+
+This table is the only place that says which test checks which promise. Tests are named by
+node-id prefixes relative to the repository root (a module, a folder ending in ``/``, or a
+module and a test function); test files need no markers. ``pending`` prefixes name suites that
+may not exist yet: they count as "not run" until they do. Figures name keys of
+``reports/measurements.json`` (``fnmatch`` patterns; ``*`` stands for the instance, e.g. the
+service). ``suites/reporting_tests/test_matrix_table.py`` keeps the table honest, and
+``docs/CHECKLIST.md`` is generated from it (``python -m suites.reporting.checklist``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+Source = Literal["key features", "deployment summary", "external access", "data flow", "behaviour"]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A measured figure a promise shows: a label, a measurements.json key pattern, a unit."""
+
+    label: str
+    pattern: str
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class Promise:
+    """One promise, what the drawing says, and which tests and figures back it."""
+
+    key: str
+    source: Source
+    title: str
+    drawing: str
+    tests: tuple[str, ...]
+    figures: tuple[Figure, ...] = ()
+    pending: tuple[str, ...] = ()
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        """Every node-id prefix the promise claims, existing or pending."""
+        return self.tests + self.pending
+
+
+S, SY, SM, C, R = (
+    "suites/static/",
+    "suites/system/",
+    "suites/smoke/test_testbed_is_up.py",
+    "suites/conformance/",
+    "suites/resilience/",
+)
+
+PROMISES: Final = (
+    # -- KEY FEATURES ---------------------------------------------------------------------------
+    Promise(
+        "high-availability",
+        "key features",
+        "High availability",
+        "Multiple replicas per service (2 each), spread over nodes",
+        (
+            S + "test_replicas.py",
+            S + "test_availability.py",
+            SM + "::test_the_four_services_run_two_ready_replicas_each",
+            C + "test_replicas.py::test_each_deployment_runs_its_ready_replicas_on_different_nodes",
+        ),
+    ),
+    Promise(
+        "auto-healing",
+        "key features",
+        "Auto-healing",
+        "Kubernetes restarts failed pods; clients see no failed request",
+        (R + "test_self_healing.py",),
+        (
+            Figure("time to Ready after a pod is deleted", "time_to_ready_seconds.*", "s"),
+            Figure("traffic while a pod was replaced", "self_healing_traffic.*"),
+        ),
+    ),
+    Promise(
+        "load-balancing",
+        "key features",
+        "Load balancing",
+        "Traffic distributed across replicas",
+        (
+            C + "test_service_discovery.py"
+            "::test_traffic_through_the_gateway_reaches_both_replicas_of_a_backend",
+        ),
+    ),
+    Promise(
+        "service-discovery",
+        "key features",
+        "Service discovery",
+        "DNS-based service communication (ClusterIP Services)",
+        (
+            S + "test_service_wiring.py",
+            C + "test_service_discovery.py::"
+            "test_every_service_resolves_by_cluster_dns_from_inside_a_pod",
+        ),
+    ),
+    Promise(
+        "persistent-storage",
+        "key features",
+        "Persistent storage",
+        "PVCs for database data: bound at the drawing's sizes, data survives a pod",
+        (
+            S + "test_storage.py",
+            SM + "::test_every_volume_claim_is_bound",
+            C + "test_storage.py",
+        ),
+    ),
+    Promise(
+        "configuration",
+        "key features",
+        "Configuration",
+        "ConfigMaps and Secrets; credentials only in Secrets; a changed value shows after rollout",
+        (
+            S + "test_config_and_secrets.py",
+            C + "test_config_and_secrets.py",
+            SY + "test_health_endpoints.py::"
+            "test_each_service_reports_alive_ready_and_its_configured_version",
+        ),
+    ),
+    Promise(
+        "health-checks",
+        "key features",
+        "Health checks",
+        "Liveness and readiness probes: an unready pod gets no traffic, a wedged one restarts",
+        (S + "test_probes.py", SY + "test_health_endpoints.py", C + "test_health_checks.py"),
+        (Figure("liveness restart of a wedged process", "liveness_restart_seconds", "s"),),
+    ),
+    Promise(
+        "resource-limits",
+        "key features",
+        "Resource limits",
+        "CPU and memory limits on every container; over its memory limit a pod is restarted",
+        (S + "test_resources.py", C + "test_resource_limits.py"),
+    ),
+    Promise(
+        "scalability",
+        "key features",
+        "Scalability",
+        "Manual scaling (2 → 4 → 2 without a failed request) and autoscaling from 2 replicas",
+        (S + "test_autoscaling.py", C + "test_scaling.py", C + "test_autoscaling.py"),
+        (
+            Figure("traffic while scaling 2 → 4 → 2", "scaling_traffic.*"),
+            Figure("autoscaler reaction", "autoscaling.*", "s"),
+        ),
+    ),
+    Promise(
+        "rolling-updates",
+        "key features",
+        "Rolling updates",
+        "Zero-downtime deployments: a new version rolls out under 50 req/s, none fails",
+        (
+            S + "test_rolling_updates.py",
+            S + "test_graceful_shutdown.py",
+            SY + "test_draining.py",
+            SY + "test_graceful_shutdown.py",
+            R + "test_rolling_update.py",
+        ),
+        (
+            Figure("traffic during the rollout", "rolling_update_traffic.*"),
+            Figure("negative control (no preStop, no probes)", "negative_control_unsafe_rollout"),
+        ),
+    ),
+    # -- DEPLOYMENT SUMMARY ---------------------------------------------------------------------
+    Promise(
+        "namespace",
+        "deployment summary",
+        "Namespace",
+        "Everything in namespace demo-micro",
+        (S + "test_inventory.py::test_everything_lives_in_the_demo_micro_namespace",),
+    ),
+    Promise(
+        "workloads",
+        "deployment summary",
+        "Workloads",
+        "Deployments: 4 services; StatefulSets: 2x PostgreSQL, MongoDB, Redis, Elasticsearch",
+        (
+            S + "test_inventory.py::test_the_overlay_deploys_exactly_the_drawings_workloads",
+            S + "test_inventory.py::test_a_missing_workload_is_caught",
+            S + "test_inventory.py::test_a_workload_of_the_wrong_kind_is_caught",
+            SM + "::test_every_statefulset_is_ready",
+            C + "test_replicas.py::test_every_statefulset_is_ready",
+        ),
+    ),
+    Promise(
+        "services-count",
+        "deployment summary",
+        "Services",
+        "10+ Services (ClusterIP, NodePort), one per workload on the drawing's port",
+        (
+            S + "test_inventory.py::test_there_are_ten_or_more_services",
+            S + "test_inventory.py::test_too_few_services_are_caught",
+        ),
+    ),
+    Promise(
+        "configmaps-and-secrets",
+        "deployment summary",
+        "ConfigMaps and Secrets",
+        "ConfigMaps: 6; Secrets: 5, by the drawing's names",
+        (
+            S + "test_inventory.py::"
+            "test_the_six_configmaps_and_five_secrets_exist_by_the_drawings_names",
+            S + "test_inventory.py::test_a_missing_configmap_is_caught",
+            S + "test_inventory.py::test_a_renamed_secret_is_caught",
+        ),
+    ),
+    Promise(
+        "pvcs",
+        "deployment summary",
+        "PVCs",
+        "PVCs: 6 (order-db, inventory-db, mongodb 5Gi; redis 1Gi; localstack 2Gi; "
+        "elasticsearch 10Gi)",
+        (
+            S + "test_inventory.py::test_the_full_drawing_has_six_pvcs",
+            C + "test_storage.py::test_every_volume_claim_is_bound_at_its_promised_size",
+        ),
+    ),
+    Promise(
+        "total-pods",
+        "deployment summary",
+        "Total pods",
+        "~15-20 pods, depending on replicas",
+        (
+            S + "test_inventory.py::test_the_full_drawing_runs_fifteen_to_twenty_pods",
+            S + "test_inventory.py::test_a_pod_count_beyond_the_drawing_is_caught",
+        ),
+    ),
+    # -- EXTERNAL ACCESS ------------------------------------------------------------------------
+    Promise(
+        "external-access",
+        "external access",
+        "External access",
+        "API on NodePort 30080, Kibana on 30561, Ingress api.demo-micro.local (optional)",
+        (
+            S + "test_external_access.py",
+            SM + "::test_the_gateway_answers_on_the_host_nodeport",
+            C + "test_external_access.py",
+        ),
+    ),
+    # -- DATA FLOW ------------------------------------------------------------------------------
+    Promise(
+        "data-flow",
+        "data flow",
+        "Data flow",
+        "Request → NodePort/Ingress → gateway → backend → database → PVC, and back",
+        (
+            SM + "::test_an_order_is_confirmed_decreases_stock_and_is_notified",
+            SY + "test_request_ids_and_logs.py",
+            S + "test_network_policies.py::test_every_connection_the_system_needs_is_allowed",
+        ),
+    ),
+    Promise(
+        "cache",
+        "data flow",
+        "Redis cache",
+        "Redis for caching (catalogue) and rate limits; the gateway survives without it",
+        (SY + "test_catalogue_cache.py", SY + "test_gateway_without_redis.py"),
+        pending=(R + "test_cache_loss.py",),
+    ),
+    Promise(
+        "queue",
+        "data flow",
+        "AWS emulation (SQS)",
+        "Order events through SQS: every confirmed order notified exactly once",
+        (SY + "test_notifications_exactly_once.py",),
+        pending=(R + "test_notification_path_outages.py",),
+    ),
+    Promise(
+        "logs",
+        "data flow",
+        "ELK stack (optional)",
+        "Every service logs JSON lines; they reach Elasticsearch and Kibana",
+        (
+            SY + "test_request_ids_and_logs.py"
+            "::test_every_log_line_of_every_service_is_a_json_object_with_the_required_fields",
+            S + "test_external_access.py::test_the_api_and_kibana_are_on_their_node_ports",
+        ),
+        (Figure("log latency and completeness", "log*"),),
+        pending=("suites/observability/",),
+    ),
+    # -- BEHAVIOURS THE SUITES CHECK ------------------------------------------------------------
+    Promise(
+        "database-loss",
+        "behaviour",
+        "Database loss",
+        "Killing a PostgreSQL pod loses no acknowledged order; requests meanwhile get a prompt 503",
+        (
+            R + "test_database_loss.py",
+            SY + "test_dependency_down_is_503.py",
+            SY + "test_upstream_failures.py",
+        ),
+        (
+            Figure("database killed under order traffic", "database_loss.*"),
+            Figure("order-db killed under order traffic (earlier key)", "order_db_loss"),
+        ),
+    ),
+    Promise(
+        "network-isolation",
+        "behaviour",
+        "Network isolation",
+        "Default deny; each database reachable from its own service only",
+        (S + "test_network_policies.py",),
+    ),
+    Promise(
+        "least-privilege",
+        "behaviour",
+        "Least privilege",
+        "Non-root, no privilege escalation, no capabilities, read-only root filesystems",
+        (S + "test_security.py",),
+    ),
+    Promise(
+        "valid-manifests",
+        "behaviour",
+        "Valid, pinned manifests",
+        "Valid for Kubernetes v1.34; pinned images, the contract's images, never pulled needlessly",
+        (S + "test_schema.py", S + "test_images.py", S + "test_rendering.py"),
+    ),
+    Promise(
+        "orders-are-correct",
+        "behaviour",
+        "Orders are correct under load",
+        "Stock never oversold, retries idempotent, bad input a 4xx, never a 500",
+        (
+            SY + "test_stock_never_oversold.py",
+            SY + "test_idempotency.py",
+            SY + "test_rejected_requests_change_nothing.py",
+            SY + "test_bad_input_gets_4xx.py",
+            SY + "test_gateway_fuzz.py",
+        ),
+        (Figure("load run", "load*"),),
+        pending=("suites/load/",),
+    ),
+)
+
+#: Folders whose every test module some promise must claim (the fast table check).
+CLAIMED_FOLDERS: Final = (
+    "suites/static",
+    "suites/smoke",
+    "suites/conformance",
+    "suites/resilience",
+    "suites/observability",
+    "suites/load",
+)
+
+
+def promise(key: str) -> Promise:
+    """A promise by key."""
+    return next(p for p in PROMISES if p.key == key)

@@ -1,0 +1,113 @@
+"""The promise table cannot rot: prefixes name real tests; every live/static module is claimed."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pytest
+
+from suites import matrix
+from suites.matrix import Promise
+from suites.promises import REPO_ROOT
+from suites.reporting import checklist
+from suites.reporting.status import claims
+
+
+def defined_tests(module: Path) -> set[str]:
+    """The names of the module's test functions (module level and in classes)."""
+    tree = ast.parse(module.read_text())
+    return {
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
+    }
+
+
+def missing_prefixes(promises: Iterable[Promise], root: Path) -> list[str]:
+    """Claimed prefixes (not pending ones) that name no existing test module or function."""
+    missing = []
+    for promise in promises:
+        for prefix in promise.tests:
+            path, _, function = prefix.partition("::")
+            target = root / path
+            if prefix.endswith("/"):
+                found = target.is_dir() and any(target.rglob("test_*.py"))
+            elif not target.is_file():
+                found = False
+            else:
+                found = not function or function in defined_tests(target)
+            if not found:
+                missing.append(f"{promise.key}: {prefix}")
+    return missing
+
+
+def unclaimed_modules(promises: Sequence[Promise], root: Path, folders: Iterable[str]) -> list[str]:
+    """Test modules under the folders that no promise claims (module, folder or function)."""
+    prefixes = [p for promise in promises for p in promise.prefixes]
+    modules = [m for folder in folders for m in sorted((root / folder).rglob("test_*.py"))]
+    unclaimed = []
+    for module in modules:
+        nodeid = module.relative_to(root).as_posix()
+        if not any(claims(p, nodeid) or p.startswith(nodeid + "::") for p in prefixes):
+            unclaimed.append(nodeid)
+    return unclaimed
+
+
+def test_promise_keys_are_unique_and_each_promise_names_an_existing_test() -> None:
+    keys = [p.key for p in matrix.PROMISES]
+    assert len(keys) == len(set(keys)), keys
+    assert all(p.tests for p in matrix.PROMISES)
+    assert missing_prefixes(matrix.PROMISES, REPO_ROOT) == []
+
+
+def test_every_live_and_static_test_module_is_claimed_by_some_promise() -> None:
+    unclaimed = unclaimed_modules(matrix.PROMISES, REPO_ROOT, matrix.CLAIMED_FOLDERS)
+    assert unclaimed == [], (
+        f"add these modules to a promise in suites/matrix.py (then run "
+        f"python -m suites.reporting.checklist): {unclaimed}"
+    )
+
+
+def test_the_key_features_of_the_drawing_each_have_a_promise() -> None:
+    features = [p.title for p in matrix.PROMISES if p.source == "key features"]
+    assert len(features) == 10, features  # the drawing's KEY FEATURES box lists ten
+
+
+def test_docs_checklist_is_generated_from_the_table() -> None:
+    assert checklist.CHECKLIST.read_text() == checklist.render(), (
+        "docs/CHECKLIST.md is out of date: run python -m suites.reporting.checklist"
+    )
+
+
+def test_a_prefix_naming_a_missing_module_or_function_is_caught() -> None:
+    bogus = (
+        Promise("a", "behaviour", "A", "a", ("suites/static/test_nothing_here.py",)),
+        Promise("b", "behaviour", "B", "b", ("suites/static/test_replicas.py::test_gone",)),
+        Promise("c", "behaviour", "C", "c", ("suites/static/test_replicas.py",)),
+    )
+    assert missing_prefixes(bogus, REPO_ROOT) == [
+        "a: suites/static/test_nothing_here.py",
+        "b: suites/static/test_replicas.py::test_gone",
+    ]
+
+
+def test_a_new_unclaimed_module_is_caught(tmp_path: Path) -> None:
+    (tmp_path / "suites" / "live").mkdir(parents=True)
+    for name in ("test_claimed.py", "test_by_function.py", "test_new.py"):
+        (tmp_path / "suites" / "live" / name).write_text("def test_x():\n    pass\n")
+    table = (
+        Promise("a", "behaviour", "A", "a", ("suites/live/test_claimed.py",)),
+        Promise("b", "behaviour", "B", "b", ("suites/live/test_by_function.py::test_x",)),
+    )
+    assert unclaimed_modules(table, tmp_path, ["suites/live"]) == ["suites/live/test_new.py"]
+
+
+def test_a_stale_checklist_is_caught(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stale = tmp_path / "CHECKLIST.md"
+    stale.write_text(checklist.render().replace("High availability", "Hi availability"))
+    monkeypatch.setattr(checklist, "CHECKLIST", stale)
+    assert checklist.main(["--check"]) == 1
+    stale.write_text(checklist.render())
+    assert checklist.main(["--check"]) == 0
