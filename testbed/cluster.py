@@ -54,6 +54,29 @@ def disk_problem(path: Path, needed_gib: float) -> str:
     return f"Only {free_gib:.1f} GiB free under {path}; the testbed needs {needed_gib:g} GiB."
 
 
+def stale_problem(name: str, nodes: dict[str, tuple[bool, str]], expected_image: str) -> str:
+    """Why an existing cluster of this name cannot be reused as it is, or ''.
+
+    `nodes`: node container → (running, image) as Docker reports them.
+    """
+    remedy = f"Delete it with `python -m testbed down` (or `kind delete cluster --name {name}`)."
+    if not nodes:
+        return f"A cluster named {name} is registered but has no node containers. {remedy}"
+    stopped = sorted(node for node, (running, _) in nodes.items() if not running)
+    if stopped:
+        return (
+            f"The cluster {name} exists but its node containers {', '.join(stopped)} are "
+            f"stopped (a host restart?); kind cannot restart a multi-node cluster. {remedy}"
+        )
+    other = sorted({image for _, image in nodes.values() if image != expected_image})
+    if other:
+        return (
+            f"The cluster {name} runs node image {', '.join(other)}, but this mode needs "
+            f"{expected_image} (online and air-gapped clusters are not interchangeable). {remedy}"
+        )
+    return ""
+
+
 def registry_reachable(timeout: float = 3.0) -> bool:
     """True when a container registry answers at all (any HTTP status counts)."""
     try:
@@ -154,6 +177,7 @@ class Testbed:
             to_load += images.build_offline_images(self.settings)
         cluster = self.kind()
         if self.exists():
+            self.refuse_stale()
             progress("reusing the existing cluster")
             self._export_kubeconfig()
         else:
@@ -171,6 +195,7 @@ class Testbed:
             raise SetupError(
                 f"no cluster named {self.settings.cluster_name}: run `python -m testbed up` first"
             )
+        self.refuse_stale()
         self._export_kubeconfig()
         self.wait_ready(timeout=120)
 
@@ -181,6 +206,24 @@ class Testbed:
             what="kind get nodes",
         )
         return out.split()
+
+    def refuse_stale(self) -> None:
+        """Stop with a clear message when the existing cluster cannot be reused."""
+        names = self.nodes()
+        states: dict[str, tuple[bool, str]] = {}
+        if names:
+            state = "{{.Name}} {{.State.Running}} {{.Config.Image}}"
+            out = run(
+                ["docker", "inspect", "-f", state, *names],
+                timeout=60,
+                what="docker inspect of the node containers",
+            )
+            for line in out.splitlines():
+                node, running, image = line.split()
+                states[node.lstrip("/")] = (running == "true", image)
+        problem = stale_problem(self.settings.cluster_name, states, self.node_image)
+        if problem:
+            raise SetupError(problem)
 
     def node_image_id(self, node: str, image: str) -> str:
         """The image ID (config digest) a node's containerd holds for `image`, or ''."""

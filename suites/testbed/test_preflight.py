@@ -1,11 +1,12 @@
 """Bad setup gets a clear message before anything is created."""
 
+import os
 import socket
 from pathlib import Path
 
 import pytest
 
-from testbed.cluster import disk_problem, taken_ports
+from testbed.cluster import SetupError, Testbed, disk_problem, stale_problem, taken_ports
 from testbed.settings import Settings
 
 
@@ -29,3 +30,40 @@ def test_an_unknown_mode_is_refused_with_the_choices(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("DEMO_MICRO_MODE", "sideways")
     with pytest.raises(ValueError, match="auto, online or offline"):
         Settings.from_env()
+
+
+def test_a_cluster_with_stopped_nodes_is_refused_with_how_to_delete_it() -> None:
+    nodes = {"demo-micro-control-plane": (True, "img:1"), "demo-micro-worker": (False, "img:1")}
+    problem = stale_problem("demo-micro", nodes, "img:1")
+    assert "demo-micro-worker" in problem
+    assert "stopped" in problem
+    assert "python -m testbed down" in problem
+
+
+def test_a_cluster_from_the_other_mode_is_refused_with_both_images_named() -> None:
+    nodes = {"demo-micro-control-plane": (True, "kindest/node:v1.34.0")}
+    problem = stale_problem("demo-micro", nodes, "demo-micro-airgap/kind-node:v1.34.4")
+    assert "kindest/node:v1.34.0" in problem
+    assert "demo-micro-airgap/kind-node:v1.34.4" in problem
+
+
+def test_a_registered_cluster_without_node_containers_is_refused() -> None:
+    assert "no node containers" in stale_problem("demo-micro", {}, "img:1")
+
+
+def test_a_healthy_cluster_of_the_right_image_is_reused() -> None:
+    nodes = {"a": (True, "img:1"), "b": (True, "img:1")}
+    assert stale_problem("demo-micro", nodes, "img:1") == ""
+
+
+def test_no_docker_engine_is_reported_with_how_to_start_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a `docker` CLI that cannot reach an engine, as on a host where dockerd is not running
+    fake = tmp_path / "docker"
+    fake.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    bed = Testbed(Settings(**{**Settings.from_env().__dict__, "mode": "offline"}))
+    with pytest.raises(SetupError, match=r"No Docker engine answers.*prepare-docker\.sh"):
+        bed.preflight()
