@@ -1,4 +1,5 @@
-"""Losing order-db: no acknowledged order is lost, and requests during the outage fail cleanly."""
+"""Losing a PostgreSQL database (order-db, inventory-db): no acknowledged order is lost, requests
+during the outage fail promptly with 503 and a JSON body, and orders flow again by themselves."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
 
-DATABASE = "order-db"
+DATABASES = ("order-db", "inventory-db")
 #: Orders use up stock for good, so the order rate stays low; reads fill in the timeline.
 RATE = 10.0
 ORDER_SKU = "SKU-CABLE"
@@ -37,15 +38,16 @@ def is_clean_failure(outcome: Outcome) -> bool:
     )
 
 
-def test_killing_order_db_loses_no_acknowledged_order_and_fails_requests_cleanly(
-    kube: Kube, gateway_url: str, timeline: Timeline
+@pytest.mark.parametrize("database", DATABASES)
+def test_killing_a_database_loses_no_acknowledged_order_and_fails_requests_with_503(
+    kube: Kube, gateway_url: str, timeline: Timeline, database: str
 ) -> None:
-    # arrange: order-db ready, orders and order reads flowing
-    wait_rolled_out(kube, DATABASE, kind="StatefulSet")
+    # arrange: the database ready, orders and order reads flowing
+    wait_rolled_out(kube, database, kind="StatefulSet")
     reads = Target("orders", "GET", "/api/orders?limit=1", frozenset({200}))
     targets = (order_target(ORDER_SKU), reads)
-    (victim,) = [p.metadata.name for p in kube.ready_pods(selector(DATABASE))]
-    old_uid = kube.pods(selector(DATABASE))[0].metadata.uid
+    (victim,) = [p.metadata.name for p in kube.ready_pods(selector(database))]
+    old_uid = kube.pods(selector(database))[0].metadata.uid
 
     with TrafficProbe(gateway_url, targets, rate=RATE, workers=4) as probe:
         eventually(
@@ -62,7 +64,7 @@ def test_killing_order_db_loses_no_acknowledged_order_and_fails_requests_cleanly
         kube.delete_pod(victim, grace_seconds=KILL_GRACE_SECONDS)
 
         def replaced_and_ready() -> None:
-            pods = kube.pods(selector(DATABASE))
+            pods = kube.pods(selector(database))
             if not any(p.metadata.uid != old_uid and is_ready(p) for p in pods):
                 raise NotYet({p.metadata.uid: p.status.phase for p in pods})
 
@@ -77,35 +79,41 @@ def test_killing_order_db_loses_no_acknowledged_order_and_fails_requests_cleanly
         eventually(
             lambda: _an_order_acknowledged_after(probe, ready_at),
             timeout=RECOVERY_TIMEOUT,
-            what="orders acknowledged again after order-db came back",
-            hint="order-service must reconnect to the database by itself",
+            what=f"orders acknowledged again after {database} came back",
+            hint="the services must reconnect to the database by themselves",
         )
         recovered_at = probe.elapsed()
 
     # assert: every acknowledged order readable; failures were prompt JSON errors, never hangs
     summary = probe.summary()
-    marks = {"order-db killed": killed_at, "order-db Ready": ready_at, "orders again": recovered_at}
+    marks = {
+        f"{database} killed": killed_at,
+        f"{database} Ready": ready_at,
+        "orders again": recovered_at,
+    }
     timeline.attach(summary, marks)
     orders = [o for o in summary.outcomes if o.target == "order"]
     acknowledged = [acknowledged_id(o) for o in orders if o.status == 201]
     unanswered = [o for o in summary.outcomes if o.status is None]
     unclean = [o for o in summary.failures if o.status is not None and not is_clean_failure(o)]
+    not_503 = [o for o in summary.failures if o.status != 503]
     with httpx.Client(base_url=gateway_url, timeout=10) as api:
         answers = {i: _definite_status(api, i) for i in acknowledged}
     lost = [i for i, status in answers.items() if status != 200]
 
     figures = (
-        f"order-db killed at t={killed_at:.1f}s, Ready at t={ready_at:.1f}s, orders "
+        f"{database} killed at t={killed_at:.1f}s, Ready at t={ready_at:.1f}s, orders "
         f"acknowledged again at t={recovered_at:.1f}s; {len(acknowledged)} acknowledged, "
         f"{len(lost)} lost, {len(unanswered)} unanswered (indeterminate), "
         f"failures by status: {_by_status(summary.failures)}; {summary}; "
         f"failure details: {_details(summary.failures)}"
     )
     print(f"\n{figures}")
-    record("order_db_loss", figures)
+    record(f"database_loss.{database}", figures)
     assert lost == [], f"acknowledged but not readable: {lost}"
     assert unanswered == [], "requests hung until the client gave up:\n" + summary.timeline()
     assert unclean == [], f"failures without a JSON error body: {unclean[:5]}"
+    assert not_503 == [], f"failures other than 503: {_by_status(not_503)}"
 
 
 def _an_order_acknowledged_after(probe: TrafficProbe, since: float) -> None:
@@ -143,5 +151,5 @@ def _definite_status(api: httpx.Client, order_id: str) -> int:
         timeout=30,
         interval=0.5,
         what=f"a definite answer for order {order_id}",
-        hint="order-service should have reconnected to order-db by now",
+        hint="order-service should have reconnected to its database by now",
     )
