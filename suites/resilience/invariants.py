@@ -26,6 +26,10 @@ NOTIFICATION_TIMEOUT = 90.0
 DATABASE_TIMEOUT = 120.0
 
 
+class DuplicateNotifications(Exception):
+    """More than one notification for an order (not retried by the wait)."""
+
+
 @dataclass(frozen=True)
 class Findings:
     """What the invariants found for the orders of one window."""
@@ -121,7 +125,8 @@ def wait_one_notification_each(gateway_url: str, confirmed: list[str]) -> None:
     def exactly_one_each() -> None:
         counts = notification_counts(gateway_url, confirmed)
         duplicated = {i: n for i, n in counts.items() if n > 1}
-        assert not duplicated, f"orders notified more than once: {duplicated}"
+        if duplicated:  # final at once: waiting cannot make a duplicate go away
+            raise DuplicateNotifications(f"orders notified more than once: {duplicated}")
         missing = [i for i, n in counts.items() if n == 0]
         if missing:
             raise NotYet(f"{len(missing)} of {len(confirmed)} without a notification yet")
