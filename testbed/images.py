@@ -6,6 +6,7 @@ import hashlib
 import shutil
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 from testbed.settings import REPO, SERVICES, Settings
@@ -68,6 +69,13 @@ def dependency_wheels(settings: Settings) -> Path:
     return wheels
 
 
+def service_requirements() -> list[str]:
+    """The services' run-time requirements (pyproject's `system` extra)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    requirements: list[str] = project["project"]["optional-dependencies"]["system"]
+    return requirements
+
+
 def build_service_images(settings: Settings, *, offline: bool) -> list[str]:
     """Build demo-micro/<service>:<version> for the four services from one Dockerfile."""
     base = OFFLINE_PYTHON_BASE if offline else ONLINE_PYTHON_BASE
@@ -75,6 +83,7 @@ def build_service_images(settings: Settings, *, offline: bool) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="demo-micro-images-") as tmp:
         context = Path(tmp)
         shutil.copytree(wheels, context / "wheels", ignore=shutil.ignore_patterns(".complete"))
+        (context / "wheels" / "requirements.txt").write_text("\n".join(service_requirements()))
         run(
             [
                 sys.executable,
@@ -84,7 +93,7 @@ def build_service_images(settings: Settings, *, offline: bool) -> list[str]:
                 "-q",
                 "--no-deps",
                 "-w",
-                str(context / "wheels"),
+                str(context / "project"),
                 str(REPO),
             ],
             timeout=300,
