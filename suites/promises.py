@@ -4,8 +4,10 @@ Every number and name the drawing (and system/CONTRACT.md) commits to lives here
 else; the static suite checks the rendered manifests against it, the live suites check the
 running cluster against it. Import it as ``from suites import promises``.
 
-A promise belongs to a *piece* of the manifests: ``base`` is always deployed, ``elk``,
-``ingress`` and ``autoscaling`` are kustomize components that an overlay may include.
+A promise belongs to a *piece* of the manifests: ``base`` is always deployed, ``log-store``
+(Elasticsearch), ``elk`` (Logstash and Kibana), ``log-shipper`` (the offline overlay's
+DaemonSet), ``ingress`` and ``autoscaling`` are kustomize components that an overlay may
+include.
 """
 
 from __future__ import annotations
@@ -31,14 +33,19 @@ PART_OF_LABEL: Final = "app.kubernetes.io/part-of"
 #: Annotations on a pod template that excuse one security habit, with the reason as value.
 RUNS_AS_ROOT_ANNOTATION: Final = "demo-micro.dev/runs-as-root"
 WRITABLE_ROOT_ANNOTATION: Final = "demo-micro.dev/writable-root-filesystem"
+HOST_PATH_ANNOTATION: Final = "demo-micro.dev/host-path"
 
-Piece = Literal["base", "elk", "ingress", "autoscaling"]
+Piece = Literal["base", "log-store", "elk", "log-shipper", "ingress", "autoscaling"]
 
 #: Which pieces each overlay deploys.
 OVERLAYS: Final[dict[str, frozenset[Piece]]] = {
-    "kind": frozenset({"base", "elk", "ingress", "autoscaling"}),
-    "offline": frozenset({"base", "ingress", "autoscaling"}),
+    "kind": frozenset({"base", "log-store", "elk", "ingress", "autoscaling"}),
+    "offline": frozenset({"base", "log-store", "log-shipper", "ingress", "autoscaling"}),
 }
+
+#: kind nodes that run our pods (testbed/kind/cluster.yaml: two workers; the control plane
+#: keeps its taint), so the pods a DaemonSet runs at rest.
+WORKER_NODES: Final = 2
 
 
 @dataclass(frozen=True)
@@ -67,12 +74,24 @@ DEPENDENCIES: Final = (
     Workload("notification-db", "StatefulSet", 1, 27017, "base"),
     Workload("redis", "StatefulSet", 1, 6379, "base"),
     Workload("localstack", "Deployment", 1, 4566, "base"),
-    Workload("elasticsearch", "StatefulSet", 1, 9200, "elk"),
+    Workload("elasticsearch", "StatefulSet", 1, 9200, "log-store"),
     Workload("logstash", "Deployment", 1, 5044, "elk"),
     Workload("kibana", "Deployment", 1, 5601, "elk"),
 )
 
 WORKLOADS: Final = SERVICES + DEPENDENCIES
+
+
+@dataclass(frozen=True)
+class NodeAgent:
+    """A DaemonSet: one pod on each node that runs our pods, no Service, not in the drawing."""
+
+    name: str
+    piece: Piece
+
+
+#: The node-level log shipper (issue 6: "a node-level DaemonSet is the Kubernetes way").
+NODE_AGENTS: Final = (NodeAgent("log-shipper", "log-shipper"),)
 
 #: The drawing's "Total Pods: ~15-20", for the overlay that deploys every piece.
 TOTAL_PODS_RANGE: Final = (15, 20)
@@ -106,7 +125,7 @@ VOLUMES: Final = (
     Volume("mongodb-pvc", "notification-db", "5Gi", "data", "base"),
     Volume("redis-pvc", "redis", "1Gi", "data", "base"),
     Volume("localstack-pvc", "localstack", "2Gi", None, "base"),
-    Volume("elasticsearch-pvc", "elasticsearch", "10Gi", "data", "elk"),
+    Volume("elasticsearch-pvc", "elasticsearch", "10Gi", "data", "log-store"),
 )
 
 CONFIGMAPS: Final = (
@@ -186,6 +205,7 @@ CALLS: Final = (
     Call("notification-service", "localstack", 4566),
     Call("logstash", "elasticsearch", 9200),
     Call("kibana", "elasticsearch", 9200),
+    Call("log-shipper", "elasticsearch", 9200),
 )
 
 #: Reachable from outside the namespace (NodePorts, the ingress controller, log shippers).
@@ -290,10 +310,15 @@ DEPENDENCY_IMAGES: Final[dict[str, tuple[str, str | None]]] = {
     "localstack": ("localstack/localstack:4.4", "demo-micro-airgap/moto:5.2.5"),
     "elasticsearch": (
         "docker.elastic.co/elasticsearch/elasticsearch:8.15.3",
-        "demo-micro-airgap/opensearch:2.19.3",
+        "demo-micro-airgap/opensearch:2.19.6",
     ),
     "logstash": ("docker.elastic.co/logstash/logstash:8.15.3", None),
     "kibana": ("docker.elastic.co/kibana/kibana:8.15.3", None),
+}
+
+#: Node agents' images: online (None: no online shipper yet), then offline.
+NODE_AGENT_IMAGES: Final[dict[str, tuple[str | None, str | None]]] = {
+    "log-shipper": (None, "demo-micro-airgap/log-shipper:8.2302.0"),
 }
 
 #: Overlays that use the air-gapped images.
@@ -301,10 +326,11 @@ OFFLINE_OVERLAYS: Final = frozenset({"offline"})
 
 
 def expected_image(workload: str, overlay: str) -> str | None:
-    """The image a workload's main container runs in an overlay."""
+    """The image a workload's (or node agent's) main container runs in an overlay."""
     if workload in {service.name for service in SERVICES}:
         return f"demo-micro/{workload}:{SERVICE_IMAGE_TAG}"
-    online, offline = DEPENDENCY_IMAGES[workload]
+    online: str | None
+    online, offline = NODE_AGENT_IMAGES.get(workload) or DEPENDENCY_IMAGES[workload]
     return offline if overlay in OFFLINE_OVERLAYS else online
 
 
@@ -316,6 +342,11 @@ def deployed(piece: Piece, overlay: str) -> bool:
 def workloads_in(overlay: str) -> tuple[Workload, ...]:
     """The workloads an overlay deploys."""
     return tuple(w for w in WORKLOADS if deployed(w.piece, overlay))
+
+
+def node_agents_in(overlay: str) -> tuple[NodeAgent, ...]:
+    """The DaemonSets an overlay deploys."""
+    return tuple(a for a in NODE_AGENTS if deployed(a.piece, overlay))
 
 
 def volumes_in(overlay: str) -> tuple[Volume, ...]:

@@ -12,6 +12,8 @@ from suites import promises
 Obj = dict[str, Any]
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+#: Workloads plus node agents (DaemonSets): every kind whose pods the per-pod checks cover.
+POD_KINDS = (*WORKLOAD_KINDS, "DaemonSet")
 
 
 @dataclass
@@ -45,11 +47,16 @@ class Rendered:
         self.objects.remove(self.one(kind, name))
 
     def workloads(self) -> list[Obj]:
+        """The drawing's boxes that run pods: Deployments and StatefulSets."""
         return self.of_kind(*WORKLOAD_KINDS)
 
+    def pod_workloads(self) -> list[Obj]:
+        """Everything that runs pods: the workloads and the node agents (DaemonSets)."""
+        return self.of_kind(*POD_KINDS)
+
     def workload(self, name: str) -> Obj:
-        """A Deployment or StatefulSet by name."""
-        for kind in WORKLOAD_KINDS:
+        """A Deployment, StatefulSet or DaemonSet by name."""
+        for kind in POD_KINDS:
             if (found := self.get(kind, name)) is not None:
                 return found
         raise KeyError(f"no workload {name} in the rendered {self.overlay} overlay")
@@ -59,6 +66,9 @@ class Rendered:
 
     def promised_workloads(self) -> tuple[promises.Workload, ...]:
         return promises.workloads_in(self.overlay)
+
+    def promised_node_agents(self) -> tuple[promises.NodeAgent, ...]:
+        return promises.node_agents_in(self.overlay)
 
     def deploys(self, piece: promises.Piece) -> bool:
         return promises.deployed(piece, self.overlay)
@@ -96,13 +106,16 @@ def main_container(workload: Obj) -> Obj:
 
 
 def container_refs(rendered: Rendered, *, init: bool = False) -> Iterator[tuple[Obj, Obj, str]]:
-    """(workload, container, "Kind/name container c") for every container of every workload."""
-    for workload in rendered.workloads():
+    """(workload, container, "Kind/name container c") for every container of every pod."""
+    for workload in rendered.pod_workloads():
         for container in containers(workload, init=init):
             yield workload, container, f"{ref(workload)} container {container['name']}"
 
 
 def replicas(workload: Obj) -> int:
+    """Pods at rest: a DaemonSet runs one on each node that runs our pods."""
+    if workload["kind"] == "DaemonSet":
+        return promises.WORKER_NODES
     count: int = workload["spec"].get("replicas", 1)
     return count
 

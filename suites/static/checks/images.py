@@ -34,9 +34,11 @@ def pinning_violations(rendered: Rendered) -> list[str]:
 
 def contract_image_violations(rendered: Rendered) -> list[str]:
     violations = []
-    for promised in rendered.promised_workloads():
-        expected = promises.expected_image(promised.name, rendered.overlay)
-        workload = rendered.workload(promised.name)
+    names = [w.name for w in rendered.promised_workloads()]
+    names += [a.name for a in rendered.promised_node_agents()]
+    for name in names:
+        expected = promises.expected_image(name, rendered.overlay)
+        workload = rendered.workload(name)
         actual = main_container(workload)["image"]
         if actual != expected:
             violations.append(f"{ref(workload)} runs {actual}, the contract says {expected}")

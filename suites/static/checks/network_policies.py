@@ -117,7 +117,7 @@ def default_deny_violations(rendered: Rendered) -> list[str]:
 def dns_violations(rendered: Rendered) -> list[str]:
     return [
         f"{ref(w)} pods may not resolve names (DNS to kube-dns:{DNS_PORT})"
-        for w in rendered.workloads()
+        for w in rendered.pod_workloads()
         for protocol in ("UDP",)
         if not allowed(
             rendered, _pod_peer(rendered, w["metadata"]["name"]), KUBE_DNS, DNS_PORT, protocol
@@ -131,7 +131,7 @@ def database_isolation_violations(rendered: Rendered) -> list[str]:
     for database, clients in promises.DATABASE_CLIENTS.items():
         target = _pod_peer(rendered, database)
         port = promises.workload(database).port
-        for workload in rendered.workloads():
+        for workload in rendered.pod_workloads():
             name = workload["metadata"]["name"]
             may = allowed(rendered, _pod_peer(rendered, name), target, port)
             if may and name not in clients:
@@ -149,6 +149,7 @@ def database_isolation_violations(rendered: Rendered) -> list[str]:
 def call_violations(rendered: Rendered) -> list[str]:
     """Every connection the system needs is allowed, and the entry points are open to anyone."""
     deployed = {w.name for w in rendered.promised_workloads()}
+    deployed |= {a.name for a in rendered.promised_node_agents()}
     violations = [
         f"{call.source} may not connect to {call.target}:{call.port}"
         for call in promises.CALLS

@@ -25,14 +25,16 @@ def _pod_violations(workload: Obj) -> list[str]:
     for field in ("hostNetwork", "hostPID", "hostIPC"):
         if spec.get(field):
             violations.append(f"{ref(workload)} pods use {field}")
-    if any("hostPath" in volume for volume in spec.get("volumes", [])):
+    if any("hostPath" in volume for volume in spec.get("volumes", [])) and not _excused(
+        workload, promises.HOST_PATH_ANNOTATION
+    ):
         violations.append(f"{ref(workload)} pods mount a hostPath")
     return violations
 
 
 def security_violations(rendered: Rendered) -> list[str]:
     violations = []
-    for workload in rendered.workloads():
+    for workload in rendered.pod_workloads():
         violations += _pod_violations(workload)
     for workload, container, where in container_refs(rendered, init=True):
         context = container.get("securityContext", {})

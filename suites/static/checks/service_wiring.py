@@ -82,7 +82,7 @@ def reference_violations(rendered: Rendered) -> list[str]:
                         f"{where} reads {selector['key']} from {kind}/{selector['name']}, "
                         "which is missing"
                     )
-    for workload in rendered.workloads():
+    for workload in rendered.pod_workloads():
         for volume in pod_spec(workload).get("volumes", []):
             for kind, field, name_key in (
                 ("ConfigMap", "configMap", "name"),
@@ -106,7 +106,7 @@ def reference_violations(rendered: Rendered) -> list[str]:
 def label_violations(rendered: Rendered) -> list[str]:
     """Pods carry app.kubernetes.io/name=<workload> and part-of; selectors use the name alone."""
     violations = []
-    for workload in rendered.workloads():
+    for workload in rendered.pod_workloads():
         name = workload["metadata"]["name"]
         labels = pod_labels(workload)
         if labels.get(promises.APP_LABEL) != name:
