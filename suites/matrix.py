@@ -281,9 +281,10 @@ PROMISES: Final = (
             SY + "test_request_ids_and_logs.py"
             "::test_every_log_line_of_every_service_is_a_json_object_with_the_required_fields",
             S + "test_external_access.py::test_the_api_and_kibana_are_on_their_node_ports",
+            S + "test_log_path.py",
+            "suites/observability/",
         ),
         (Figure("log latency and completeness", "log*"),),
-        pending=("suites/observability/",),
     ),
     # -- BEHAVIOURS THE SUITES CHECK ------------------------------------------------------------
     Promise(
