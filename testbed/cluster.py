@@ -91,6 +91,8 @@ def registry_reachable(timeout: float = 3.0) -> bool:
 class Testbed:
     """The kind cluster named in `settings`, with the demo-micro system deployed in it."""
 
+    __test__ = False  # not a test class, though its name starts with "Test"
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.offline = settings.mode == "offline" or (

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from suites import promises
+from suites.reporting.plugin import Timeline
 from suites.resilience.live import record, selector, wait_pods_gone, wait_rolled_out
 from testbed.kube import Kube
-from testbed.timeline import Timeline
 from testbed.traffic import EVERY_BACKEND, TrafficProbe
 from testbed.waiting import NotYet, eventually
 

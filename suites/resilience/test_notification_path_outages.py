@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from suites import promises
+from suites.reporting.plugin import Timeline
 from suites.resilience.live import record, selector, wait_pods_gone, wait_rolled_out
 from testbed.kube import Kube, is_ready
-from testbed.timeline import Timeline
 from testbed.traffic import TrafficProbe, order_target
 from testbed.waiting import NotYet, eventually
 
