@@ -307,7 +307,7 @@ PROMISES: Final = (
         "behaviour",
         "Network isolation",
         "Default deny; each database reachable from its own service only",
-        (S + "test_network_policies.py",),
+        (S + "test_network_policies.py", "suites/conformance/test_network_policies.py"),
     ),
     Promise(
         "least-privilege",
