@@ -175,3 +175,56 @@ def _failures(path: Path) -> list[str]:
             f"{line['Occurrences']} x {line['Method']} {line['Name']}: {line['Error']}"
             for line in csv.DictReader(failures)
         ]
+
+
+class Background:
+    """A scenario running for as long as a `with` block: the same scenarios as `tox -e load`,
+    as background load while a resilience test breaks something.
+
+    Stopped with SIGTERM, on which locust shuts its users down and writes its reports.
+    """
+
+    def __init__(self, scenario: str, host: str, users: int, *, tag: str, reports: Path = REPORTS):
+        self.scenario = scenario
+        self.load = Load(users=users, spawn_rate=users, seconds=0)
+        self.prefix = reports / f"{scenario}{tag}"
+        self.argv = [
+            sys.executable, "-m", "locust",
+            "-f", f"scenarios/{scenario}.py",
+            "--headless", "--host", host,
+            "--users", str(users), "--spawn-rate", str(users), "--stop-timeout", "5",
+            "--csv", str(self.prefix), "--html", f"{self.prefix}.html",
+            "--json-file", str(self.prefix), "--only-summary",
+        ]  # fmt: skip
+        self.process: subprocess.Popen[str] | None = None
+        self.result: Result | None = None
+
+    def __enter__(self) -> Background:
+        self.prefix.parent.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            self.argv,
+            cwd=promises.REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        try:
+            output, _ = self.process.communicate(timeout=OVERHEAD_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            output, _ = self.process.communicate()
+        self.prefix.with_name(f"{self.prefix.name}.log").write_text(output)
+        self.result = Result(
+            scenario=self.scenario,
+            load=self.load,
+            exit_code=self.process.returncode,
+            output=output[-6000:],
+            rows=_stats(self.prefix.with_name(f"{self.prefix.name}.json")),
+            failures=_failures(self.prefix.with_name(f"{self.prefix.name}_failures.csv")),
+            html=Path(f"{self.prefix}.html"),
+        )

@@ -1,15 +1,50 @@
-"""Resilience tests: autoscalers sit out the session; invariants are checked after every test."""
+"""Resilience tests: autoscalers sit out the session; the browse scenario of scenarios/ runs as
+background load during every test; invariants are checked after every test."""
 
 from collections.abc import Iterator
 
 import pytest
 
 from suites.conformance.conftest import autoscalers_suspended
+from suites.load.locust_run import REPORTS, Background
 from suites.resilience import invariants
+from suites.resilience.live import record
 from testbed.cluster import Testbed
 from testbed.kube import Kube
 
-__all__ = ["autoscalers_suspended", "invariants_hold"]
+__all__ = ["autoscalers_suspended", "background_load", "invariants_hold"]
+
+#: Light on purpose: the traffic probe measures; this keeps real user journeys going beside it.
+BACKGROUND_USERS = 4
+BACKGROUND_REPORTS = REPORTS.parent / "background-load"
+
+
+@pytest.fixture(autouse=True)
+def background_load(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Locust's browse scenario against the gateway while the test runs.
+
+    Its users must see no failure either, unless the test is marked `clients_see_failures`
+    (a database outage answers 503 by design).
+    """
+    if "cluster" not in request.keywords or not request.config.getoption("--cluster"):
+        yield
+        return
+    gateway_url: str = request.getfixturevalue("gateway_url")
+    tag = "-" + "".join(c if c.isalnum() else "_" for c in request.node.name)
+    background = Background(
+        "browse", gateway_url, BACKGROUND_USERS, tag=tag, reports=BACKGROUND_REPORTS
+    )
+    with background as load:
+        yield
+    result = load.result
+    assert result is not None
+    total = result.total
+    figure = f"{total.requests} requests, {total.failures} failed"
+    print(f"\nbackground load ({result.scenario}, {BACKGROUND_USERS} users): {figure}")
+    record(f"background_load.{request.node.name}", figure)
+    assert total.requests > 0, result.output
+    if "clients_see_failures" not in request.keywords:
+        assert total.failures == 0, result.failures
 
 
 @pytest.fixture(autouse=True)

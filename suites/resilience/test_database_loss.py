@@ -38,6 +38,7 @@ def is_clean_failure(outcome: Outcome) -> bool:
     )
 
 
+@pytest.mark.clients_see_failures
 @pytest.mark.parametrize("database", DATABASES)
 def test_killing_a_database_loses_no_acknowledged_order_and_fails_requests_with_503(
     kube: Kube, gateway_url: str, timeline: Timeline, database: str
