@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from suites import promises
-from suites.resilience.live import selector, wait_rolled_out
+from suites.resilience.live import deployment_restored, selector
 from testbed.kube import Kube
 from testbed.traffic import EVERY_BACKEND, TrafficProbe
 from testbed.waiting import NotYet, eventually
@@ -44,12 +44,8 @@ def test_every_container_in_the_namespace_runs_with_cpu_and_memory_limits(kube: 
 @pytest.fixture
 def restored(kube: Kube) -> Iterator[str]:
     """The Deployment's template put back (and rolled out) after the test."""
-    wait_rolled_out(kube, SERVICE)
-    template = kube.deployment_template(SERVICE)
-    replicas = kube.deployment(SERVICE).spec.replicas
-    yield SERVICE
-    kube.restore_deployment(SERVICE, template, replicas)
-    wait_rolled_out(kube, SERVICE)
+    with deployment_restored(kube, SERVICE) as name:
+        yield name
 
 
 def test_a_container_over_its_memory_limit_is_oom_killed_and_restarted_without_failed_requests(

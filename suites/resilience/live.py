@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from suites import promises
 from testbed.cluster import Testbed
-from testbed.kube import Kube
+from testbed.kube import Kube, is_ready
 from testbed.waiting import NotYet, eventually
 
 #: Figures the live suites measure (time-to-ready, failures during rollouts), for the docs.
@@ -131,3 +133,33 @@ def restart_rollout(kube: Kube, name: str, marker: str) -> None:
 
 
 RESTART_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
+
+
+@contextmanager
+def deployment_restored(kube: Kube, name: str) -> Iterator[str]:
+    """The Deployment's template and replicas put back (and rolled out) after the block."""
+    wait_rolled_out(kube, name)
+    template = kube.deployment_template(name)
+    replicas = kube.deployment(name).spec.replicas
+    try:
+        yield name
+    finally:
+        kube.restore_deployment(name, template, replicas)
+        wait_rolled_out(kube, name)
+
+
+def wait_replaced(kube: Kube, workload: str, old_uid: str, timeout: float) -> None:
+    """Until a pod of the workload other than `old_uid` is Ready (a killed pod's successor)."""
+
+    def replaced_and_ready() -> None:
+        pods = kube.pods(selector(workload))
+        if not any(p.metadata.uid != old_uid and is_ready(p) for p in pods):
+            raise NotYet({p.metadata.uid: p.status.phase for p in pods})
+
+    eventually(
+        replaced_and_ready,
+        timeout=timeout,
+        interval=0.5,
+        what=f"a new {workload} pod Ready",
+        hint="look at the workload's events (and its PVC, for a StatefulSet)",
+    )

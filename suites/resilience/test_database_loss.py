@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from suites.reporting.plugin import Timeline
-from suites.resilience.live import record, selector, wait_rolled_out
-from testbed.kube import Kube, is_ready
+from suites.resilience.live import record, selector, wait_replaced, wait_rolled_out
+from testbed.kube import Kube
 from testbed.traffic import Outcome, Target, TrafficProbe, order_target
 from testbed.waiting import NotYet, eventually
 
@@ -64,18 +64,7 @@ def test_killing_a_database_loses_no_acknowledged_order_and_fails_requests_with_
         killed_at = probe.elapsed()
         kube.delete_pod(victim, grace_seconds=KILL_GRACE_SECONDS)
 
-        def replaced_and_ready() -> None:
-            pods = kube.pods(selector(database))
-            if not any(p.metadata.uid != old_uid and is_ready(p) for p in pods):
-                raise NotYet({p.metadata.uid: p.status.phase for p in pods})
-
-        eventually(
-            replaced_and_ready,
-            timeout=RECOVERY_TIMEOUT,
-            interval=0.5,
-            what=f"a new {victim} Ready",
-            hint="look at the StatefulSet's events and PVC",
-        )
+        wait_replaced(kube, database, old_uid, RECOVERY_TIMEOUT)
         ready_at = probe.elapsed()
         eventually(
             lambda: _an_order_acknowledged_after(probe, ready_at),

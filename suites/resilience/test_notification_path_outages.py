@@ -15,8 +15,14 @@ import pytest
 
 from suites import promises
 from suites.reporting.plugin import Timeline
-from suites.resilience.live import record, selector, wait_pods_gone, wait_rolled_out
-from testbed.kube import Kube, is_ready
+from suites.resilience.live import (
+    record,
+    selector,
+    wait_pods_gone,
+    wait_replaced,
+    wait_rolled_out,
+)
+from testbed.kube import Kube
 from testbed.traffic import TrafficProbe, order_target
 from testbed.waiting import NotYet, eventually
 
@@ -42,18 +48,7 @@ def test_while_notification_db_is_down_orders_are_confirmed_and_notified_once_it
         killed_at = probe.elapsed()
         kube.delete_pod(victim.metadata.name, grace_seconds=KILL_GRACE_SECONDS)
 
-        def replaced_and_ready() -> None:
-            pods = kube.pods(selector(database))
-            if not any(p.metadata.uid != victim.metadata.uid and is_ready(p) for p in pods):
-                raise NotYet({p.metadata.uid: p.status.phase for p in pods})
-
-        eventually(
-            replaced_and_ready,
-            timeout=RECOVERY_TIMEOUT,
-            interval=0.5,
-            what=f"a new {victim.metadata.name} Ready",
-            hint="look at the StatefulSet's events and PVC",
-        )
+        wait_replaced(kube, database, victim.metadata.uid, RECOVERY_TIMEOUT)
         ready_at = probe.elapsed()
 
         def orders_after(since: float) -> None:

@@ -13,7 +13,13 @@ import pytest
 
 from suites import promises
 from suites.reporting.plugin import Timeline
-from suites.resilience.live import record, selector, wait_pods_gone, wait_rolled_out
+from suites.resilience.live import (
+    deployment_restored,
+    record,
+    selector,
+    wait_pods_gone,
+    wait_rolled_out,
+)
 from testbed.kube import Kube, is_ready
 from testbed.traffic import EVERY_BACKEND, TrafficProbe
 
@@ -44,13 +50,8 @@ def new_version_patch(container: str, version: str) -> dict[str, object]:
 @pytest.fixture
 def restored(kube: Kube, request: pytest.FixtureRequest) -> Iterator[str]:
     """The Deployment's template and replicas put back (and rolled out) after the test."""
-    name: str = request.param
-    wait_rolled_out(kube, name)
-    template = kube.deployment_template(name)
-    replicas = kube.deployment(name).spec.replicas
-    yield name
-    kube.restore_deployment(name, template, replicas)
-    wait_rolled_out(kube, name)
+    with deployment_restored(kube, request.param) as name:
+        yield name
 
 
 def container_name(kube: Kube, deployment: str) -> str:
