@@ -16,6 +16,7 @@ from pathlib import Path
 from pytest_kind import KindCluster
 
 from testbed import images
+from testbed.kibana import SECRET, Kibana, credentials_from_secret
 from testbed.kube import Kube
 from testbed.settings import REPO, Settings
 from testbed.shell import CommandFailed, progress, run
@@ -346,6 +347,16 @@ class Testbed:
         progress(f"deploying {self.overlay.relative_to(REPO)}")
         self.kubectl("apply", "-k", str(self.overlay), timeout=300)
         self.wait_ready()
+        if not self.offline:
+            self.create_log_data_view()
+
+    def create_log_data_view(self) -> None:
+        """Kibana's data view of the log indices (online: the offline overlay has no Kibana)."""
+        secret = self.kube().core.read_namespaced_secret(SECRET, self.settings.namespace)
+        kibana = Kibana(credentials_from_secret(secret.data or {}))
+        # The Deployment is Ready already; this bounds the NodePort path and Kibana's own start.
+        kibana.wait_available(timeout=180)
+        progress(kibana.ensure_data_view())
 
     def wait_ready(self, timeout: float = 600) -> None:
         kube = self.kube()
