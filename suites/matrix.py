@@ -282,6 +282,8 @@ PROMISES: Final = (
             "::test_every_log_line_of_every_service_is_a_json_object_with_the_required_fields",
             S + "test_external_access.py::test_the_api_and_kibana_are_on_their_node_ports",
             S + "test_log_path.py",
+            S + "test_online_log_path.py",
+            "suites/testbed/test_kibana.py",
             "suites/observability/",
         ),
         (Figure("log latency and completeness", "log*"),),

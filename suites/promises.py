@@ -5,9 +5,10 @@ else; the static suite checks the rendered manifests against it, the live suites
 running cluster against it. Import it as ``from suites import promises``.
 
 A promise belongs to a *piece* of the manifests: ``base`` is always deployed, ``log-store``
-(Elasticsearch), ``elk`` (Logstash and Kibana), ``log-shipper`` (the offline overlay's
-DaemonSet), ``ingress`` and ``autoscaling`` are kustomize components that an overlay may
-include.
+(Elasticsearch), ``elk`` (Logstash and Kibana), ``log-shipper`` (the offline overlay's rsyslog
+DaemonSet, shipping to Elasticsearch), ``filebeat`` (the online overlay's Filebeat DaemonSet,
+shipping to Logstash), ``ingress`` and ``autoscaling`` are kustomize components that an overlay
+may include. Both shippers are the DaemonSet ``log-shipper``.
 """
 
 from __future__ import annotations
@@ -35,11 +36,11 @@ RUNS_AS_ROOT_ANNOTATION: Final = "demo-micro.dev/runs-as-root"
 WRITABLE_ROOT_ANNOTATION: Final = "demo-micro.dev/writable-root-filesystem"
 HOST_PATH_ANNOTATION: Final = "demo-micro.dev/host-path"
 
-Piece = Literal["base", "log-store", "elk", "log-shipper", "ingress", "autoscaling"]
+Piece = Literal["base", "log-store", "elk", "log-shipper", "filebeat", "ingress", "autoscaling"]
 
 #: Which pieces each overlay deploys.
 OVERLAYS: Final[dict[str, frozenset[Piece]]] = {
-    "kind": frozenset({"base", "log-store", "elk", "ingress", "autoscaling"}),
+    "kind": frozenset({"base", "log-store", "elk", "filebeat", "ingress", "autoscaling"}),
     "offline": frozenset({"base", "log-store", "log-shipper", "ingress", "autoscaling"}),
 }
 
@@ -90,8 +91,23 @@ class NodeAgent:
     piece: Piece
 
 
-#: The node-level log shipper (issue 6: "a node-level DaemonSet is the Kubernetes way").
-NODE_AGENTS: Final = (NodeAgent("log-shipper", "log-shipper"),)
+#: The node-level log shipper (issue 6: "a node-level DaemonSet is the Kubernetes way"): rsyslog
+#: offline, Filebeat online, under one name.
+NODE_AGENTS: Final = (NodeAgent("log-shipper", "log-shipper"), NodeAgent("log-shipper", "filebeat"))
+
+#: Where each shipper sends the lines: offline straight to the store, online to Logstash's beats
+#: input (which indexes into the store).
+SHIPPER_TARGETS: Final[dict[Piece, tuple[str, int]]] = {
+    "log-shipper": ("elasticsearch", 9200),
+    "filebeat": ("logstash", 5044),
+}
+
+#: The pods' log files a shipper reads: ours only (the kubelet's /var/log/pods/<ns>_<pod>_<uid>).
+SHIPPED_LOG_GLOB_PREFIX: Final = f"/var/log/pods/{NAMESPACE}_"
+
+#: Both paths write daily indices <prefix>YYYY-MM-DD; the suite and Kibana's data view read
+#: <prefix>*.
+LOG_INDEX_PREFIX: Final = "demo-micro-logs-"
 
 #: The drawing's "Total Pods: ~15-20", for the overlay that deploys every piece.
 TOTAL_PODS_RANGE: Final = (15, 20)
@@ -136,6 +152,9 @@ CONFIGMAPS: Final = (
     "localstack-config",
     "app-version",
 )
+
+#: ConfigMaps beside the drawing's six that a piece brings for a node agent (not in the drawing).
+AGENT_CONFIGMAPS: Final[dict[str, Piece]] = {"log-shipper-config": "filebeat"}
 
 SECRETS: Final = (
     "postgres-secret",
@@ -185,11 +204,15 @@ DATABASE_CLIENTS: Final[dict[str, frozenset[str]]] = {
 
 @dataclass(frozen=True)
 class Call:
-    """A connection the system needs (CONTRACT.md's URLs and hosts)."""
+    """A connection the system needs (CONTRACT.md's URLs and hosts).
+
+    `piece`: needed only where that piece is deployed (both shippers are named log-shipper).
+    """
 
     source: str
     target: str
     port: int
+    piece: Piece | None = None
 
 
 CALLS: Final = (
@@ -205,7 +228,8 @@ CALLS: Final = (
     Call("notification-service", "localstack", 4566),
     Call("logstash", "elasticsearch", 9200),
     Call("kibana", "elasticsearch", 9200),
-    Call("log-shipper", "elasticsearch", 9200),
+    Call("log-shipper", "elasticsearch", 9200, "log-shipper"),
+    Call("log-shipper", "logstash", 5044, "filebeat"),
 )
 
 #: Reachable from outside the namespace (NodePorts, the ingress controller, log shippers).
@@ -316,9 +340,12 @@ DEPENDENCY_IMAGES: Final[dict[str, tuple[str, str | None]]] = {
     "kibana": ("docker.elastic.co/kibana/kibana:8.15.3", None),
 }
 
-#: Node agents' images: online (None: no online shipper yet), then offline.
+#: Node agents' images: online, then offline (pinned like the rest of the Elastic stack).
 NODE_AGENT_IMAGES: Final[dict[str, tuple[str | None, str | None]]] = {
-    "log-shipper": (None, "demo-micro-airgap/log-shipper:8.2302.0"),
+    "log-shipper": (
+        "docker.elastic.co/beats/filebeat:8.15.3",
+        "demo-micro-airgap/log-shipper:8.2302.0",
+    ),
 }
 
 #: Overlays that use the air-gapped images.
@@ -347,6 +374,17 @@ def workloads_in(overlay: str) -> tuple[Workload, ...]:
 def node_agents_in(overlay: str) -> tuple[NodeAgent, ...]:
     """The DaemonSets an overlay deploys."""
     return tuple(a for a in NODE_AGENTS if deployed(a.piece, overlay))
+
+
+def configmaps_in(overlay: str) -> tuple[str, ...]:
+    """The drawing's ConfigMaps plus those of the node agents an overlay deploys."""
+    extra = tuple(name for name, piece in AGENT_CONFIGMAPS.items() if deployed(piece, overlay))
+    return CONFIGMAPS + extra
+
+
+def calls_in(overlay: str) -> tuple[Call, ...]:
+    """The connections an overlay needs (a call tied to a piece only where it is deployed)."""
+    return tuple(c for c in CALLS if c.piece is None or deployed(c.piece, overlay))
 
 
 def volumes_in(overlay: str) -> tuple[Volume, ...]:

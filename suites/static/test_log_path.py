@@ -59,10 +59,6 @@ def test_the_offline_shipper_reads_the_nodes_pod_logs_read_only(offline: Rendere
     assert replicas(shipper) == promises.WORKER_NODES
 
 
-def test_the_online_overlay_has_no_shipper_yet(rendered_overlays: dict[str, Rendered]) -> None:
-    assert not rendered_overlays["kind"].of_kind("DaemonSet")
-
-
 def test_a_host_path_without_its_reason_is_caught(broken_offline: Rendered) -> None:
     # arrange
     del pod_template(broken_offline.one("DaemonSet", "log-shipper"))["metadata"]["annotations"][

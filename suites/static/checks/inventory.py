@@ -30,9 +30,10 @@ def workload_violations(rendered: Rendered) -> list[str]:
 
 
 def configuration_violations(rendered: Rendered) -> list[str]:
-    """Exactly the drawing's six ConfigMaps and five Secrets, by name."""
+    """Exactly the drawing's six ConfigMaps and five Secrets, by name (plus node agents' config)."""
     violations = []
-    for kind, promised in (("ConfigMap", promises.CONFIGMAPS), ("Secret", promises.SECRETS)):
+    configmaps = promises.configmaps_in(rendered.overlay)
+    for kind, promised in (("ConfigMap", configmaps), ("Secret", promises.SECRETS)):
         present = rendered.names(kind)
         violations += [f"{kind}/{name} is missing" for name in sorted(set(promised) - present)]
         violations += [

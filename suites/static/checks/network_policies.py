@@ -36,7 +36,7 @@ KUBE_DNS = Peer(
 )
 
 
-def _pod_peer(rendered: Rendered, name: str) -> Peer:
+def pod_peer(rendered: Rendered, name: str) -> Peer:
     return Peer(tuple(sorted(pod_labels(rendered.workload(name)).items())), in_namespace=True)
 
 
@@ -120,7 +120,7 @@ def dns_violations(rendered: Rendered) -> list[str]:
         for w in rendered.pod_workloads()
         for protocol in ("UDP",)
         if not allowed(
-            rendered, _pod_peer(rendered, w["metadata"]["name"]), KUBE_DNS, DNS_PORT, protocol
+            rendered, pod_peer(rendered, w["metadata"]["name"]), KUBE_DNS, DNS_PORT, protocol
         )
     ]
 
@@ -129,11 +129,11 @@ def database_isolation_violations(rendered: Rendered) -> list[str]:
     """Each database accepts its own service's pods and nobody else's, inside or outside."""
     violations = []
     for database, clients in promises.DATABASE_CLIENTS.items():
-        target = _pod_peer(rendered, database)
+        target = pod_peer(rendered, database)
         port = promises.workload(database).port
         for workload in rendered.pod_workloads():
             name = workload["metadata"]["name"]
-            may = allowed(rendered, _pod_peer(rendered, name), target, port)
+            may = allowed(rendered, pod_peer(rendered, name), target, port)
             if may and name not in clients:
                 violations.append(
                     f"{name} may connect to {database}:{port}, "
@@ -152,15 +152,15 @@ def call_violations(rendered: Rendered) -> list[str]:
     deployed |= {a.name for a in rendered.promised_node_agents()}
     violations = [
         f"{call.source} may not connect to {call.target}:{call.port}"
-        for call in promises.CALLS
+        for call in promises.calls_in(rendered.overlay)
         if {call.source, call.target} <= deployed
         and not allowed(
-            rendered, _pod_peer(rendered, call.source), _pod_peer(rendered, call.target), call.port
+            rendered, pod_peer(rendered, call.source), pod_peer(rendered, call.target), call.port
         )
     ]
     violations += [
         f"{name}:{port} is not reachable from outside the namespace"
         for name, port in promises.OPEN_TO_ANYONE.items()
-        if name in deployed and not allowed(rendered, OUTSIDER, _pod_peer(rendered, name), port)
+        if name in deployed and not allowed(rendered, OUTSIDER, pod_peer(rendered, name), port)
     ]
     return violations
