@@ -1,5 +1,8 @@
 """The log store as the observability suite sees it: the `elasticsearch` Service on the host.
 
+Online, where the overlay deploys Kibana, the same queries go through Kibana's API instead
+(issue 6: "through Kibana's API where Kibana is deployed"): `KibanaLogStore` below.
+
 The store is reached with `kubectl port-forward` (the testbed's own kubectl and kubeconfig) to
 a free port on 127.0.0.1. A port-forward enters the pod's network namespace through the
 kubelet, so the store's NetworkPolicy (which admits only the shipper, Logstash and Kibana)
@@ -25,10 +28,20 @@ import pytest
 
 from suites import promises
 from testbed.cluster import Testbed
+from testbed.kibana import (
+    KIBANA_URL,
+    SECRET,
+    XSRF_HEADER,
+    Credentials,
+    Kibana,
+    console_proxy_path,
+    credentials_from_secret,
+)
 from testbed.kube import Kube
 from testbed.waiting import NotYet, eventually
 
-#: Daily indices the shipper writes (airgap/images/log-shipper/rsyslog.conf: INDEX_PREFIX).
+#: Daily indices the shipper writes (airgap/images/log-shipper/rsyslog.conf: INDEX_PREFIX;
+#: online, Logstash's pipeline in manifests/components/elk/logstash.yaml).
 LOG_INDICES = "demo-micro-logs-*"
 STORE_SERVICE = "svc/elasticsearch"
 STORE_PORT = 9200
@@ -135,6 +148,37 @@ class LogStore:
         return value
 
 
+class KibanaLogStore(LogStore):
+    """The same queries through Kibana's console proxy, on Kibana's NodePort, as elastic.
+
+    Each query is POST /api/console/proxy?path=<indices>/<endpoint>&method=POST, which Kibana
+    forwards to Elasticsearch and answers with Elasticsearch's status and body. Nothing to
+    tunnel: `reopen()` waits until Kibana is available again (it is not while the store is down).
+    """
+
+    def __init__(self, credentials: Credentials) -> None:
+        self._kibana = Kibana(credentials)
+        headers = {"Authorization": credentials.authorization(), **XSRF_HEADER}
+        self.http = httpx.Client(base_url=KIBANA_URL, headers=headers, timeout=10)
+
+    def open(self) -> None:
+        self._kibana.wait_available(timeout=180)
+
+    def close(self) -> None:
+        pass
+
+    def _post(self, endpoint: str, body: dict[str, Any]) -> httpx.Response:
+        try:
+            response = self.http.post(console_proxy_path(LOG_INDICES, endpoint), json=body)
+        except httpx.TransportError as error:
+            raise NotYet(f"Kibana did not answer: {error!r}") from error
+        # 429/503 from the store as above; 502/504 (and 500) from Kibana while the store is gone.
+        if response.status_code in {429, 500, 502, 503, 504}:
+            raise NotYet(f"Kibana answered {response.status_code}: {response.text[:200]}")
+        response.raise_for_status()
+        return response
+
+
 def shipper_pods_ready(kube: Kube) -> int:
     """Until the shipper DaemonSet has a ready pod on every node it schedules to."""
     daemonset = kube.apps.read_namespaced_daemon_set(SHIPPER, kube.namespace)
@@ -154,9 +198,10 @@ def overlay(testbed: Testbed) -> str:
 
 @pytest.fixture(scope="session")
 def log_store(testbed: Testbed, kube: Kube, overlay: str) -> Iterator[LogStore]:
-    """The store behind a port-forward, once the store and the shipper are ready."""
-    if not promises.deployed("log-shipper", overlay):
-        pytest.skip(f"not verified: the {overlay} overlay deploys no log shipper yet")
+    """The store (through Kibana where deployed, else a port-forward), once it and the shipper
+    are ready."""
+    if not any(agent.name == SHIPPER for agent in promises.node_agents_in(overlay)):
+        pytest.skip(f"not verified: the {overlay} overlay deploys no log shipper")
     eventually(
         lambda: shipper_pods_ready(kube),
         timeout=180,
@@ -164,7 +209,12 @@ def log_store(testbed: Testbed, kube: Kube, overlay: str) -> Iterator[LogStore]:
         what="the log-shipper DaemonSet ready on every node",
         hint="kubectl -n demo-micro describe daemonset log-shipper; its pods' logs",
     )
-    store = LogStore(testbed, kube)
+    store: LogStore
+    if promises.deployed("elk", overlay):
+        secret = kube.core.read_namespaced_secret(SECRET, kube.namespace)
+        store = KibanaLogStore(credentials_from_secret(secret.data or {}))
+    else:
+        store = LogStore(testbed, kube)
     store.open()
     try:
         yield store

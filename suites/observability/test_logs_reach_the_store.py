@@ -1,7 +1,8 @@
 """Logs reach the store: every hop of a request, findable by its request id, soon and all of them.
 
-Runs against the testbed (`--cluster`); the store is reached through a port-forward (see
-conftest.py). Figures go to reports/measurements.json under `logs.*`.
+Runs against the testbed (`--cluster`); the store is reached through a port-forward, or
+through Kibana's API where the overlay deploys Kibana (see conftest.py). Figures go to
+reports/measurements.json under `logs.*`.
 """
 
 from __future__ import annotations
