@@ -64,6 +64,11 @@ PROMISES: Final = (
             S + "test_availability.py",
             SM + "::test_the_four_services_run_two_ready_replicas_each",
             C + "test_replicas.py::test_each_deployment_runs_its_ready_replicas_on_different_nodes",
+            "suites/resilience/test_node_loss.py",
+        ),
+        (
+            Figure("a lost worker noticed (NotReady)", "node_loss.noticed_seconds", "s"),
+            Figure("its replicas Ready on the other worker", "node_loss.replaced_seconds", "s"),
         ),
     ),
     Promise(

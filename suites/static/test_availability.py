@@ -1,6 +1,10 @@
 """Replicated workloads survive drains (PDBs) and node loss (spread across nodes)."""
 
-from suites.static.checks.availability import disruption_budget_violations, spreading_violations
+from suites.static.checks.availability import (
+    disruption_budget_violations,
+    node_loss_violations,
+    spreading_violations,
+)
 from suites.static.controls import assert_caught, assert_holds
 from suites.static.manifest import Rendered, pod_spec
 
@@ -40,4 +44,16 @@ def test_a_hard_spread_is_caught(broken: Rendered) -> None:
     constraint["whenUnsatisfiable"] = "DoNotSchedule"
     assert_caught(
         spreading_violations(broken), "Deployment/order-service has a hard spreading rule"
+    )
+
+
+def test_replicas_leave_a_lost_node_within_a_minute(rendered: Rendered) -> None:
+    assert_holds(node_loss_violations(rendered))
+
+
+def test_the_default_five_minutes_on_a_lost_node_is_caught(broken: Rendered) -> None:
+    del pod_spec(broken.one("Deployment", "api-gateway"))["tolerations"]
+    assert_caught(
+        node_loss_violations(broken),
+        "Deployment/api-gateway stays on a node with node.kubernetes.io/unreachable",
     )

@@ -78,3 +78,29 @@ def spreading_violations(rendered: Rendered) -> list[str]:
                 f"{ref(workload)} has a hard spreading rule; it would not schedule on one node"
             )
     return violations
+
+
+#: How long a replica may stay bound to a lost node before it is replaced elsewhere.
+NODE_LOSS_TOLERATION_SECONDS = 60
+NODE_LOSS_TAINTS = ("node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready")
+
+
+def node_loss_violations(rendered: Rendered) -> list[str]:
+    """Every replicated Deployment leaves a lost node within a minute (not the default 300 s)."""
+    violations = []
+    for workload in _replicated(rendered):
+        if workload["kind"] != "Deployment":
+            continue
+        tolerations = pod_spec(workload).get("tolerations", [])
+        for taint in NODE_LOSS_TAINTS:
+            seconds = [
+                t.get("tolerationSeconds")
+                for t in tolerations
+                if t.get("key") == taint and t.get("effect") == "NoExecute"
+            ]
+            if not seconds or not all(
+                isinstance(s, int) and s <= NODE_LOSS_TOLERATION_SECONDS for s in seconds
+            ):
+                stays = seconds or "the default 300"
+                violations.append(f"{ref(workload)} stays on a node with {taint} for {stays} s")
+    return violations
