@@ -13,6 +13,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from kubernetes import client
 from pytest_kind import KindCluster
 
 from testbed import images
@@ -338,6 +339,45 @@ class Testbed:
             for placeholder, image in chosen.items():
                 manifest = manifest.replace(placeholder, image)
             self.kubectl("apply", "-f", "-", stdin=manifest.encode())
+        self.wait_addon_ready("metrics-server")
+        self.kubectl("apply", "-f", str(ADDONS / "metrics-server-apiservice.yaml"))
+        self.wait_metrics_api()
+
+    def wait_addon_ready(self, name: str, namespace: str = "kube-system") -> None:
+        apps = self.kube().apps
+
+        def ready() -> None:
+            deployment = apps.read_namespaced_deployment(name, namespace)
+            if (deployment.status.ready_replicas or 0) < (deployment.spec.replicas or 1):
+                raise NotYet(f"{deployment.status.ready_replicas or 0} ready")
+
+        eventually(
+            ready,
+            timeout=180,
+            interval=2,
+            what=f"add-on {namespace}/{name} ready",
+            hint=f"kubectl -n {namespace} describe deployment {name}",
+        )
+
+    def wait_metrics_api(self) -> None:
+        """Until the aggregated metrics API is Available (the autoscalers need it)."""
+        api = client.ApiregistrationV1Api(self.kube().core.api_client)
+
+        def available() -> None:
+            service = api.read_api_service("v1beta1.metrics.k8s.io")
+            conditions = {c.type: c for c in service.status.conditions or []}
+            condition = conditions.get("Available")
+            if condition is None or condition.status != "True":
+                raise NotYet(condition.message if condition else "no Available condition yet")
+
+        eventually(
+            available,
+            timeout=180,
+            interval=2,
+            what="the metrics API (APIService v1beta1.metrics.k8s.io) Available",
+            hint="kubectl -n kube-system logs deploy/metrics-server; a 404 here means the "
+            "aggregator's connection bypassed kube-proxy (addons/metrics-server-apiservice.yaml)",
+        )
 
     @property
     def overlay(self) -> Path:
