@@ -117,6 +117,7 @@ def test_a_rolling_update_to_a_new_version_fails_no_request_at_50_per_second(
 UNSAFE = "api-gateway"
 
 
+@pytest.mark.clients_see_failures  # the unsafe rollout fails requests: that is the point
 @pytest.mark.parametrize("restored", [UNSAFE], indirect=True, ids=lambda n: n)
 def test_negative_control_a_rollout_without_prestop_and_probes_fails_requests(
     kube: Kube, gateway_url: str, restored: str, timeline: Timeline
