@@ -25,20 +25,9 @@ def conninfo(host: str, port: int, dbname: str, user: str, password: str) -> str
 
 
 def create_pool(dsn: str, max_size: int) -> AsyncConnectionPool:
-    """A pool that is opened later (in the lifespan) and waits at most 5 s for a connection.
-
-    Each connection is checked as it leaves the pool: after a database restart the pooled
-    connections are dead, and without the check the first request on each answered 503 (seen
-    live, right after the storage test restarted order-db).
-    """
+    """A pool that is opened later (in the lifespan) and waits at most 5 s for a connection."""
     return AsyncConnectionPool(
-        dsn,
-        min_size=1,
-        max_size=max_size,
-        open=False,
-        timeout=5.0,
-        name="db",
-        check=AsyncConnectionPool.check_connection,
+        dsn, min_size=1, max_size=max_size, open=False, timeout=5.0, name="db"
     )
 
 
