@@ -56,6 +56,7 @@ def invariants_hold(request: pytest.FixtureRequest) -> Iterator[None]:
     testbed: Testbed = request.getfixturevalue("testbed")
     kube: Kube = request.getfixturevalue("kube")
     gateway_url: str = request.getfixturevalue("gateway_url")
+    invariants.wait_healthy(gateway_url)
     since = invariants.database_now(testbed, kube)
     yield
     findings = invariants.check(testbed, kube, since)

@@ -19,6 +19,7 @@ import httpx
 from suites.resilience.live import selector
 from testbed.cluster import Testbed
 from testbed.kube import Kube, is_ready
+from testbed.traffic import EVERY_BACKEND
 from testbed.waiting import NotYet, eventually
 
 #: The outbox relay polls every second and backs off to 10 s; the consumer then long-polls.
@@ -102,6 +103,32 @@ def check(testbed: Testbed, kube: Kube, since: datetime) -> Findings:
         oversold=sorted(i for i, s in orders.items() if s == "confirmed" and i not in reserved),
         held_by_rejected=sorted(i for i, s in orders.items() if s == "rejected" and i in reserved),
         negative_stock=[sku for (sku,) in negative],
+    )
+
+
+#: Rounds over every backend that must all succeed before a test breaks anything.
+HEALTHY_ROUNDS = 5
+
+
+def wait_healthy(gateway_url: str) -> None:
+    """Until every backend answers several rounds in a row: each test starts from a healthy
+    system, not from the previous test's leftovers (e.g. pooled connections to a database that
+    the storage test restarted, each of which fails once before it is replaced)."""
+
+    def healthy() -> None:
+        with httpx.Client(base_url=gateway_url, timeout=10) as api:
+            for _ in range(HEALTHY_ROUNDS):
+                for target in EVERY_BACKEND:
+                    status = api.request(target.method, target.path).status_code
+                    if status not in target.expected:
+                        raise NotYet(f"{target.name}: {status}")
+
+    eventually(
+        healthy,
+        timeout=60,
+        interval=1,
+        what=f"{HEALTHY_ROUNDS} clean rounds of requests to every backend before the test",
+        hint="the previous test may have left a dependency down",
     )
 
 
