@@ -302,6 +302,7 @@ PROMISES: Final = (
         (
             R + "test_database_loss.py",
             SY + "test_dependency_down_is_503.py",
+            SY + "test_database_waits_are_bounded.py",
             SY + "test_upstream_failures.py",
         ),
         (
@@ -341,6 +342,7 @@ PROMISES: Final = (
             SY + "test_rejected_requests_change_nothing.py",
             SY + "test_bad_input_gets_4xx.py",
             SY + "test_gateway_fuzz.py",
+            R + "test_invariant_checks_can_fail.py",
             "suites/load/",
         ),
         (Figure("load run", "load.*"),),

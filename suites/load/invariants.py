@@ -4,6 +4,7 @@ invented, one notification per confirmed order."""
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -82,20 +83,28 @@ class StockAccount:
 
 
 def notification_counts(client: httpx.Client, order_ids: list[str]) -> dict[str, int]:
-    counts = {}
-    for order_id in order_ids:
-        response = client.get("/api/notifications", params={"order_id": order_id})
-        response.raise_for_status()
-        counts[order_id] = len(response.json())
-    return counts
+    """Order id → how many notifications notification-service stored for it."""
+
+    def count(order_id: str) -> int:
+        response = client.get("/api/notifications", params={"order_id": order_id, "limit": 10})
+        if response.status_code != 200:
+            raise NotYet(f"GET /api/notifications?order_id={order_id}: {response.status_code}")
+        return len(response.json())
+
+    with ThreadPoolExecutor(8) as pool:
+        counts = list(pool.map(count, order_ids))
+    return dict(zip(order_ids, counts, strict=True))
 
 
 class DuplicateNotification(Exception):
     """An order was notified more than once: no point waiting any longer."""
 
 
-def wait_one_notification_each(client: httpx.Client, order_ids: list[str]) -> None:
-    """Until every order has its notification; fails at once on a duplicate."""
+def wait_one_notification_each(
+    client: httpx.Client, order_ids: list[str], timeout: float = NOTIFICATION_TIMEOUT
+) -> None:
+    """Until every order has its notification; fails at once on a duplicate (waiting cannot
+    make a duplicate go away)."""
     missing = list(order_ids)
 
     def all_notified() -> None:
@@ -109,7 +118,7 @@ def wait_one_notification_each(client: httpx.Client, order_ids: list[str]) -> No
 
     eventually(
         all_notified,
-        timeout=NOTIFICATION_TIMEOUT,
+        timeout=timeout,
         interval=1.0,
         what=f"one notification for each of {len(order_ids)} confirmed orders",
         hint="order-service's outbox relay and notification-service's consumer must keep up",

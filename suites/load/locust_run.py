@@ -214,10 +214,10 @@ class Background:
         assert self.process is not None
         self.process.terminate()
         try:
-            output, _ = self.process.communicate(timeout=OVERHEAD_SECONDS)
+            output, _stderr = self.process.communicate(timeout=OVERHEAD_SECONDS)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _ = self.process.communicate()
+            output, _stderr = self.process.communicate()
         self.prefix.with_name(f"{self.prefix.name}.log").write_text(output)
         self.result = Result(
             scenario=self.scenario,

@@ -10,12 +10,12 @@ Only orders created since the test began are checked, so one test's findings sta
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
 
+from suites.load import invariants as notifications
 from suites.resilience.live import selector
 from testbed.cluster import Testbed
 from testbed.kube import Kube, is_ready
@@ -25,10 +25,6 @@ from testbed.waiting import NotYet, eventually
 #: The outbox relay polls every second and backs off to 10 s; the consumer then long-polls.
 NOTIFICATION_TIMEOUT = 90.0
 DATABASE_TIMEOUT = 120.0
-
-
-class DuplicateNotifications(Exception):
-    """More than one notification for an order (not retried by the wait)."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +60,13 @@ def psql(testbed: Testbed, kube: Kube, database: str, dbname: str, sql: str) -> 
         hint="the previous test may have left the database down",
     )
     out = testbed.kubectl(
-        "exec", "-n", kube.namespace, pod, "--", "sh", "-c",
+        "exec",
+        "-n",
+        kube.namespace,
+        pod,
+        "--",
+        "sh",
+        "-c",
         f'psql -U "$POSTGRES_USER" -d {dbname} -v ON_ERROR_STOP=1 -tA -F "|" -c "{sql}"',
         timeout=60,
     )
@@ -80,7 +82,10 @@ def database_now(testbed: Testbed, kube: Kube) -> datetime:
 def check(testbed: Testbed, kube: Kube, since: datetime) -> Findings:
     """The stock invariants for orders created since `since`."""
     rows = psql(
-        testbed, kube, "order-db", "orders",
+        testbed,
+        kube,
+        "order-db",
+        "orders",
         f"SELECT id, status FROM orders WHERE created_at >= '{since.isoformat()}'",
     )
     orders = {order_id: status for order_id, status in rows}
@@ -90,7 +95,10 @@ def check(testbed: Testbed, kube: Kube, since: datetime) -> Findings:
         reserved = {
             key
             for key, status in psql(
-                testbed, kube, "inventory-db", "inventory",
+                testbed,
+                kube,
+                "inventory-db",
+                "inventory",
                 f"SELECT key, status FROM reservations WHERE key IN ({keys})",
             )
             if status == "reserved"
@@ -132,36 +140,7 @@ def wait_healthy(gateway_url: str) -> None:
     )
 
 
-def notification_counts(gateway_url: str, order_ids: list[str]) -> dict[str, int]:
-    """Order id → how many notifications notification-service stored for it."""
-
-    def count(api: httpx.Client, order_id: str) -> int:
-        response = api.get("/api/notifications", params={"order_id": order_id, "limit": 10})
-        if response.status_code != 200:
-            raise NotYet(f"GET /api/notifications?order_id={order_id}: {response.status_code}")
-        return len(response.json())
-
-    with httpx.Client(base_url=gateway_url, timeout=10) as api, ThreadPoolExecutor(8) as pool:
-        counts = list(pool.map(lambda order_id: count(api, order_id), order_ids))
-    return dict(zip(order_ids, counts, strict=True))
-
-
 def wait_one_notification_each(gateway_url: str, confirmed: list[str]) -> None:
     """Until every confirmed order has exactly one notification (never two)."""
-
-    def exactly_one_each() -> None:
-        counts = notification_counts(gateway_url, confirmed)
-        duplicated = {i: n for i, n in counts.items() if n > 1}
-        if duplicated:  # final at once: waiting cannot make a duplicate go away
-            raise DuplicateNotifications(f"orders notified more than once: {duplicated}")
-        missing = [i for i, n in counts.items() if n == 0]
-        if missing:
-            raise NotYet(f"{len(missing)} of {len(confirmed)} without a notification yet")
-
-    eventually(
-        exactly_one_each,
-        timeout=NOTIFICATION_TIMEOUT,
-        interval=2,
-        what=f"exactly one notification for each of {len(confirmed)} confirmed orders",
-        hint="order-service's outbox relay and notification-service's consumer log why not",
-    )
+    with httpx.Client(base_url=gateway_url, timeout=10) as api:
+        notifications.wait_one_notification_each(api, confirmed, timeout=NOTIFICATION_TIMEOUT)

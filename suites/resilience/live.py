@@ -148,6 +148,24 @@ def deployment_restored(kube: Kube, name: str) -> Iterator[str]:
         wait_rolled_out(kube, name)
 
 
+def make_unsafe(kube: Kube, name: str) -> None:
+    """Negative controls: take from the Deployment what lets a pod leave without failing
+    requests (the preStop sleep, the readiness and startup probes), then roll that out."""
+    container = kube.deployment(name).spec.template.spec.containers[0]
+    removals = [
+        {"op": "remove", "path": f"/spec/template/spec/containers/0/{field}"}
+        for field, value in (
+            ("lifecycle", container.lifecycle),
+            ("readinessProbe", container.readiness_probe),
+            ("startupProbe", container.startup_probe),
+        )
+        if value is not None
+    ]
+    assert removals, f"{name} has no preStop or probes to remove"
+    kube.patch_deployment(name, removals)
+    wait_rolled_out(kube, name)
+
+
 def wait_replaced(kube: Kube, workload: str, old_uid: str, timeout: float) -> None:
     """Until a pod of the workload other than `old_uid` is Ready (a killed pod's successor)."""
 

@@ -15,6 +15,7 @@ from suites import promises
 from suites.reporting.plugin import Timeline
 from suites.resilience.live import (
     deployment_restored,
+    make_unsafe,
     record,
     selector,
     wait_pods_gone,
@@ -123,20 +124,7 @@ def test_negative_control_a_rollout_without_prestop_and_probes_fails_requests(
     kube: Kube, gateway_url: str, restored: str, timeline: Timeline
 ) -> None:
     # arrange: pods without the preStop sleep, readiness and startup probes (the unsafe recipe)
-    container = container_name(kube, UNSAFE)
-    spec = kube.deployment(UNSAFE).spec.template.spec.containers[0]
-    unsafe = [
-        {"op": "remove", "path": f"/spec/template/spec/containers/0/{field}"}
-        for field, value in (
-            ("lifecycle", spec.lifecycle),
-            ("readinessProbe", spec.readiness_probe),
-            ("startupProbe", spec.startup_probe),
-        )
-        if value is not None
-    ]
-    assert kube.deployment(UNSAFE).spec.template.spec.containers[0].name == container
-    kube.patch_deployment(UNSAFE, unsafe)
-    wait_rolled_out(kube, UNSAFE)
+    make_unsafe(kube, UNSAFE)
 
     # act: the same rollout check as above
     marks: dict[str, float] = {}

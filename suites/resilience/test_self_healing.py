@@ -1,16 +1,28 @@
-"""Self-healing: a killed pod of any of our Deployments is replaced while clients see no failure."""
+"""Self-healing: a killed pod of any of our Deployments is replaced while clients see no failure.
+
+The negative control kills a pod of an api-gateway stripped of its preStop sleep and probes, and
+shows the same check then sees failed requests."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
 from suites import promises
 from suites.reporting.plugin import Timeline
-from suites.resilience.live import record, selector, wait_pod_gone, wait_rolled_out
+from suites.resilience.live import (
+    deployment_restored,
+    make_unsafe,
+    record,
+    selector,
+    wait_pod_gone,
+    wait_rolled_out,
+)
 from testbed.kube import Kube, is_ready
-from testbed.traffic import EVERY_BACKEND, TrafficProbe
+from testbed.traffic import EVERY_BACKEND, Summary, TrafficProbe
 from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
@@ -20,23 +32,29 @@ RATE = 40.0
 REPLACEMENT_TIMEOUT = 60.0
 
 
-@pytest.mark.parametrize("service", promises.SERVICES, ids=lambda s: s.name)
-def test_a_killed_pod_is_replaced_by_a_ready_one_without_failed_requests(
-    kube: Kube, gateway_url: str, service: promises.Workload, timeline: Timeline
-) -> None:
-    # arrange: the Deployment at its promised size, steady traffic to every backend
-    wait_rolled_out(kube, service.name)
-    before = {p.metadata.name for p in kube.ready_pods(selector(service.name))}
+@dataclass(frozen=True)
+class Healing:
+    victim: str
+    replacement: str
+    time_to_ready: float
+    summary: Summary
+
+
+def kill_under_traffic(kube: Kube, gateway_url: str, name: str, timeline: Timeline) -> Healing:
+    """Delete one pod of `name` under steady traffic to every backend; wait for a Ready
+    replacement and for the old pod to be gone; return what the traffic saw."""
+    wait_rolled_out(kube, name)
+    before = {p.metadata.name for p in kube.ready_pods(selector(name))}
     victim = sorted(before)[0]
 
     with TrafficProbe(gateway_url, EVERY_BACKEND, rate=RATE) as probe:
-        # act: delete one pod the ordinary way (preStop and grace period apply)
+        # delete one pod the ordinary way (preStop and grace period apply)
         killed_at = time.monotonic()
         marks = {"pod deleted": probe.elapsed()}
         kube.delete_pod(victim)
 
         def replacement_ready() -> str:
-            pods = kube.pods(selector(service.name))
+            pods = kube.pods(selector(name))
             fresh = [p.metadata.name for p in pods if p.metadata.name not in before and is_ready(p)]
             if not fresh:
                 raise NotYet({p.metadata.name: p.status.phase for p in pods})
@@ -46,26 +64,63 @@ def test_a_killed_pod_is_replaced_by_a_ready_one_without_failed_requests(
             replacement_ready,
             timeout=REPLACEMENT_TIMEOUT,
             interval=0.2,
-            what=f"a Ready replacement for {service.name} pod {victim}",
+            what=f"a Ready replacement for {name} pod {victim}",
             hint="look at the new pod's events: image, scheduling, probes",
         )
         time_to_ready = time.monotonic() - killed_at
         marks["replacement Ready"] = probe.elapsed()
-        wait_rolled_out(kube, service.name)
+        wait_rolled_out(kube, name)
         # Keep the traffic on until the old pod has shut down: its exit is part of the fault.
         wait_pod_gone(kube, victim)
         marks["old pod gone"] = probe.elapsed()
 
-    # assert: back to the promised replicas, the old pod gone, no request failed
     summary = probe.summary()
     timeline.attach(summary, marks)
+    return Healing(victim, replacement, time_to_ready, summary)
+
+
+@pytest.mark.parametrize("service", promises.SERVICES, ids=lambda s: s.name)
+def test_a_killed_pod_is_replaced_by_a_ready_one_without_failed_requests(
+    kube: Kube, gateway_url: str, service: promises.Workload, timeline: Timeline
+) -> None:
+    # arrange / act: the Deployment at its promised size, one pod deleted under traffic
+    healed = kill_under_traffic(kube, gateway_url, service.name, timeline)
+
+    # assert: back to the promised replicas, the old pod gone, no request failed
+    summary = healed.summary
     print(
-        f"\n{service.name}: {replacement} Ready {time_to_ready:.1f} s after deleting "
-        f"{victim}; traffic: {summary}"
+        f"\n{service.name}: {healed.replacement} Ready {healed.time_to_ready:.1f} s after "
+        f"deleting {healed.victim}; traffic: {summary}"
     )
-    record(f"time_to_ready_seconds.{service.name}", round(time_to_ready, 2))
+    record(f"time_to_ready_seconds.{service.name}", round(healed.time_to_ready, 2))
     record(f"self_healing_traffic.{service.name}", str(summary))
     names = {p.metadata.name for p in kube.ready_pods(selector(service.name))}
     assert len(names) == service.replicas, names
-    assert victim not in names, names
+    assert healed.victim not in names, names
     assert summary.failures == [], summary.timeline()
+
+
+UNSAFE = "api-gateway"
+
+
+@pytest.fixture
+def restored(kube: Kube) -> Iterator[str]:
+    """api-gateway's template put back (and rolled out) after the negative control."""
+    with deployment_restored(kube, UNSAFE) as name:
+        yield name
+
+
+@pytest.mark.clients_see_failures  # the unsafe pods fail requests: that is the point
+def test_negative_control_a_pod_without_prestop_and_probes_fails_requests_when_killed(
+    kube: Kube, gateway_url: str, restored: str, timeline: Timeline
+) -> None:
+    # arrange: pods without the preStop sleep, readiness and startup probes
+    make_unsafe(kube, restored)
+
+    # act: the same kill as above
+    healed = kill_under_traffic(kube, gateway_url, restored, timeline)
+
+    # assert: the check notices (the replacement still comes: self-healing itself is intact)
+    print(f"\nunsafe {restored} pod killed: {healed.summary.timeline()}")
+    record("negative_control_unsafe_kill", str(healed.summary))
+    assert healed.summary.failures, f"killing an unsafe pod failed no request: {healed.summary}"
