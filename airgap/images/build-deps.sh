@@ -5,32 +5,25 @@
 # Python wheels are fetched on the host and installed with --no-index. The log path (OpenSearch
 # from Maven Central, rsyslog from Debian) is built by build-logging.sh.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-airgap=$(cd "$here/.." && pwd)
-# shellcheck source=../versions.env
-. "$airgap/versions.env"
-cache=${DEMO_MICRO_CACHE:-/var/cache/demo-micro}
-step() { printf '[deps %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
-
-build() { # image context-dir
-  if docker image inspect "$1" >/dev/null 2>&1 && [ -z "${REBUILD:-}" ]; then step "$1 present"; return; fi
-  step "building $1"
-  docker build -q -t "$1" "$2" >/dev/null
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh" deps
+build_missing() { # image context-dir
+  if present "$1"; then step "$1 present"; else build "$1" "$2"; fi
 }
 
 "$here/build-debian-base.sh"
-build demo-micro-airgap/python:3.11-bookworm "$here/python"
-build demo-micro-airgap/postgres:15 "$here/postgres"
-build demo-micro-airgap/redis:7 "$here/redis"
+build_missing demo-micro-airgap/python:3.11-bookworm "$here/python"
+build_missing demo-micro-airgap/postgres:15 "$here/postgres"
+build_missing demo-micro-airgap/redis:7 "$here/redis"
 
 ctx=$(mktemp -d /var/tmp/deps.XXXXXX)
 trap 'rm -rf "$ctx"' EXIT
-if ! docker image inspect "demo-micro-airgap/ferretdb:${FERRETDB_VERSION#v}" >/dev/null 2>&1 || [ -n "${REBUILD:-}" ]; then
+if ! present "demo-micro-airgap/ferretdb:${FERRETDB_VERSION#v}"; then
   cp -r "$here/ferretdb" "$ctx/ferretdb"
   cp "$("$airgap/go/build.sh" ferretdb)/ferretdb" "$ctx/ferretdb/"
   build "demo-micro-airgap/ferretdb:${FERRETDB_VERSION#v}" "$ctx/ferretdb"
 fi
-if ! docker image inspect "demo-micro-airgap/moto:$MOTO_VERSION" >/dev/null 2>&1 || [ -n "${REBUILD:-}" ]; then
+if ! present "demo-micro-airgap/moto:$MOTO_VERSION"; then
   cp -r "$here/moto" "$ctx/moto"
   wheels="$cache/wheels/moto-$MOTO_VERSION"
   if [ ! -f "$wheels/.complete" ]; then
@@ -45,7 +38,7 @@ if ! docker image inspect "demo-micro-airgap/moto:$MOTO_VERSION" >/dev/null 2>&1
   build "demo-micro-airgap/moto:$MOTO_VERSION" "$ctx/moto"
 fi
 traefik_image="demo-micro-airgap/traefik:$TRAEFIK_VERSION"
-if ! docker image inspect "$traefik_image" >/dev/null 2>&1 || [ -n "${REBUILD:-}" ]; then
+if ! present "$traefik_image"; then
   mkdir -p "$ctx/traefik"
   cp "$("$airgap/go/build.sh" traefik)/traefik" "$ctx/traefik/"
   printf 'FROM scratch\nCOPY traefik /usr/local/bin/traefik\nUSER 65532:65532\nENTRYPOINT ["/usr/local/bin/traefik"]\n' \

@@ -8,21 +8,8 @@
 # OpenSearch zip is cached under $DEMO_MICRO_CACHE/maven, so a failed image build resumes
 # without fetching it again.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-airgap=$(cd "$here/.." && pwd)
-# shellcheck source=../versions.env
-. "$airgap/versions.env"
-cache=${DEMO_MICRO_CACHE:-/var/cache/demo-micro}
-step() { printf '[logging %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
-present() { docker image inspect "$1" >/dev/null 2>&1 && [ -z "${REBUILD:-}" ]; }
-build() { # image context-dir [docker build args...]
-  local image=$1 context=$2
-  shift 2
-  step "building $image"
-  local start=$SECONDS
-  docker build -q -t "$image" "$@" "$context" >/dev/null
-  step "$image built in $((SECONDS - start)) s"
-}
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh" logging
 
 "$here/build-debian-base.sh" >/dev/null
 
