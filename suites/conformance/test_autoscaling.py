@@ -3,6 +3,10 @@
 The session keeps the autoscalers suspended (they would race the tests that count replicas);
 this test puts the api-gateway's back, from the manifest it was saved from, with one change:
 a 15 s scale-down window instead of 120 s, so the scale-in is observed within minutes.
+
+The negative control puts the same load on the gateway under an autoscaler whose CPU target the
+load cannot reach: it measures the load and keeps the floor, so the scale-out above is the
+target's doing, not an artefact of the test.
 """
 
 from __future__ import annotations
@@ -32,20 +36,36 @@ SCALE_IN_TIMEOUT = 240.0
 
 @pytest.fixture
 def autoscaler(
-    kube: Kube, autoscalers_suspended: AutoscalersSuspended
+    kube: Kube, autoscalers_suspended: AutoscalersSuspended, request: pytest.FixtureRequest
 ) -> Iterator[dict[str, Any]]:
-    """The service's HorizontalPodAutoscaler, live for this test only."""
+    """The service's HorizontalPodAutoscaler, live for this test only. Indirect parameter: a
+    CPU utilisation target to use instead of the manifest's (the negative control's)."""
     (saved,) = [b for b in autoscalers_suspended.saved if b["metadata"]["name"] == SERVICE]
     body = copy.deepcopy(saved)
     body["spec"].setdefault("behavior", {}).setdefault("scaleDown", {})[
         "stabilizationWindowSeconds"
     ] = SCALE_DOWN_WINDOW_SECONDS
+    target = getattr(request, "param", None)
+    if target is not None:
+        (cpu,) = [m for m in body["spec"]["metrics"] if m["resource"]["name"] == "cpu"]
+        cpu["resource"]["target"]["averageUtilization"] = target
     api = kube.autoscaling
     api.create_namespaced_horizontal_pod_autoscaler(kube.namespace, body)
     yield body
     api.delete_namespaced_horizontal_pod_autoscaler(SERVICE, kube.namespace)
     kube.scale("Deployment", SERVICE, promises.workload(SERVICE).replicas)
     wait_rolled_out(kube, SERVICE)
+
+
+def autoscaler_status(kube: Kube) -> tuple[int, list[int]]:
+    """The HPA's desired replicas and the CPU utilisation (%) it last computed."""
+    hpa = kube.autoscaling.read_namespaced_horizontal_pod_autoscaler(SERVICE, kube.namespace)
+    utilisation = [
+        int(m.resource.current.average_utilization)
+        for m in hpa.status.current_metrics or []
+        if m.resource and m.resource.current.average_utilization is not None
+    ]
+    return int(hpa.status.desired_replicas or 0), utilisation
 
 
 def test_the_autoscaler_scales_the_gateway_out_under_load_and_back_in(
@@ -59,13 +79,8 @@ def test_the_autoscaler_scales_the_gateway_out_under_load_and_back_in(
         return len(kube.ready_pods(selector(SERVICE)))
 
     def hpa_state() -> str:
-        hpa = kube.autoscaling.read_namespaced_horizontal_pod_autoscaler(SERVICE, kube.namespace)
-        metrics = [
-            m.resource.current.average_utilization
-            for m in hpa.status.current_metrics or []
-            if m.resource
-        ]
-        return f"desired {hpa.status.desired_replicas}, cpu utilisation {metrics}"
+        desired, utilisation = autoscaler_status(kube)
+        return f"desired {desired}, cpu utilisation {utilisation}"
 
     # act 1: load through the gateway until the autoscaler adds replicas and they are Ready
     started = time.monotonic()
@@ -113,3 +128,44 @@ def test_the_autoscaler_scales_the_gateway_out_under_load_and_back_in(
     record("autoscaling.scale_in_seconds", round(in_after, 1))
     assert floor < peak <= ceiling
     assert summary.failures == [], summary.timeline()
+
+
+#: The negative control's target: far above what the same load makes the gateway use.
+UNREACHABLE_TARGET_PERCENT = 1000
+#: Four HPA syncs (15 s each) once it has a CPU figure.
+CONTROL_WINDOW_SECONDS = 60.0
+
+
+@pytest.mark.parametrize("autoscaler", [UNREACHABLE_TARGET_PERCENT], indirect=True)
+def test_negative_control_the_same_load_does_not_scale_out_against_an_unreachable_target(
+    kube: Kube, gateway_url: str, autoscaler: dict[str, Any]
+) -> None:
+    # arrange: the same autoscaler with a CPU target the load cannot reach
+    floor = autoscaler["spec"]["minReplicas"]
+
+    with TrafficProbe(gateway_url, EVERY_BACKEND, rate=RATE, workers=16) as probe:
+        # act: the same load, until the autoscaler has measured it, then a window of its syncs
+        def measured() -> list[int]:
+            _, utilisation = autoscaler_status(kube)
+            if not utilisation:
+                raise NotYet("the autoscaler has no CPU figure yet")
+            return utilisation
+
+        eventually(
+            measured,
+            timeout=SCALE_OUT_TIMEOUT,
+            interval=2,
+            what=f"{SERVICE}'s autoscaler measuring CPU under load",
+            hint="is metrics-server serving? `kubectl top pods -n demo-micro`",
+        )
+        seen: list[tuple[int, list[int]]] = []
+        window_ends = time.monotonic() + CONTROL_WINDOW_SECONDS
+        while time.monotonic() < window_ends:
+            seen.append(autoscaler_status(kube))
+            time.sleep(5)
+
+    # assert: it measured the load every time and never asked for more than the floor
+    print(f"\ntarget {UNREACHABLE_TARGET_PERCENT}%: (desired, cpu) {seen}; {probe.summary()}")
+    record("autoscaling.negative_control", str(seen[-1]))
+    assert all(utilisation for _, utilisation in seen), seen
+    assert {desired for desired, _ in seen} == {floor}, seen
