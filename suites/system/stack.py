@@ -130,17 +130,6 @@ def running_stack(
         "DB_POOL_SIZE": "20",
     }
     inventory, inventory_url = servers.service(infra.workdir, "inventory_service", inventory_env)
-    order_env = {
-        **common,
-        "ORDER_DB_HOST": "127.0.0.1",
-        "ORDER_DB_PORT": str(infra.postgres_port),
-        "ORDER_DB_NAME": "orders",
-        "INVENTORY_SERVICE_URL": inventory_url,
-        "DB_POOL_SIZE": "20",
-        "OUTBOX_POLL_SECONDS": "0.2",
-        "OUTBOX_MAX_BACKOFF_SECONDS": "1",
-    }
-    orders, orders_url = servers.service(infra.workdir, "order_service", order_env)
     notification_env = {
         **common,
         "MONGODB_HOST": "127.0.0.1",
@@ -156,6 +145,21 @@ def running_stack(
     notifications, notifications_url = servers.service(
         infra.workdir, "notification_service", notification_env
     )
+    order_env = {
+        **common,
+        "ORDER_DB_HOST": "127.0.0.1",
+        "ORDER_DB_PORT": str(infra.postgres_port),
+        "ORDER_DB_NAME": "orders",
+        "INVENTORY_SERVICE_URL": inventory_url,
+        "DB_POOL_SIZE": "20",
+        "OUTBOX_POLL_SECONDS": "0.2",
+        "OUTBOX_MAX_BACKOFF_SECONDS": "1",
+        "NOTIFICATION_SERVICE_URL": notifications_url,
+        # Above the consumer's usual delay, so the check rarely resends (harmless if it does).
+        "RESEND_UNDELIVERED_AFTER_SECONDS": "5",
+        "DELIVERY_CHECK_SECONDS": "1",
+    }
+    orders, orders_url = servers.service(infra.workdir, "order_service", order_env)
     gateway_env = {
         **common,
         "INVENTORY_SERVICE_URL": inventory_url,

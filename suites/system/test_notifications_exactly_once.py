@@ -1,5 +1,6 @@
 """Promise: every confirmed order gets exactly one notification, also when the queue
-delivers duplicates and when the queue was down while the orders were placed."""
+delivers duplicates, when the queue was down while the orders were placed, and when a restarted
+queue lost events it held."""
 
 import json
 from collections.abc import Iterator
@@ -116,3 +117,57 @@ def test_orders_placed_while_the_queue_is_down_are_all_notified_once_it_returns(
     assert unsent_outbox_events(stack.infra) == 0
     # The gateway never failed meanwhile: it does not touch the queue.
     assert httpx.get(f"{gateway_url}/readyz", timeout=5).status_code == 200
+
+
+@pytest.fixture
+def consumer_down(stack: Stack) -> Iterator[None]:
+    """notification-service stopped (events wait in the queue); started again afterwards."""
+    stack.notifications.process.stop()
+    try:
+        yield
+    finally:
+        if stack.notifications.process.proc is None:
+            stack.notifications.process.start()
+
+
+def _undelivered_events(stack: Stack, order_ids: list[str]) -> int:
+    with stack.infra.db("orders") as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM outbox "
+            "WHERE payload->'order'->>'id' = ANY(%s) AND delivered_at IS NULL",
+            (order_ids,),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_events_lost_with_a_restarted_queue_are_sent_again_and_notified_once(
+    stack: Stack, gateway_url: str, inventory_url: str, consumer_down: None
+) -> None:
+    # arrange: orders whose events SQS accepted, sitting in the queue (nobody consumes)
+    order_ids = _place_orders(gateway_url, inventory_url, 10)
+    eventually(
+        lambda: unsent_outbox_events(stack.infra) == 0,
+        timeout=20,
+        what="the 10 events accepted by the queue",
+    )
+
+    # act: the queue restarts and loses them (the emulator, like LocalStack by default, keeps
+    # nothing), then the consumer comes back
+    stack.infra.sqs.stop()
+    stack.infra.sqs.start()
+    stack.notifications.process.start()
+
+    # assert: order-service's delivery check sent them again; one notification each
+    eventually(
+        lambda: all(n == 1 for n in _each_has_exactly_one(gateway_url, order_ids).values()),
+        timeout=60,
+        interval=0.5,
+        what="one notification per order whose event the queue lost",
+        hint="order-service's delivery check resends events notification-service never got",
+    )
+    eventually(
+        lambda: _undelivered_events(stack, order_ids) == 0,
+        timeout=30,
+        what="every event settled as delivered by the delivery check",
+    )

@@ -23,8 +23,11 @@ router = APIRouter()
 @router.get("/notifications")
 async def list_notifications(
     store: StoreDep,
-    order_id: Annotated[UUID | None, Query(description="only this order's")] = None,
+    order_id: Annotated[
+        list[UUID] | None,
+        Query(max_length=100, description="only these orders' (repeat for several)"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> list[Notification]:
     """Notifications, newest first; at most one per order."""
-    return await store.for_order(order_id, limit)
+    return await store.for_orders(order_id, limit)

@@ -48,8 +48,9 @@ class NotificationStore:
             return False
         return result.upserted_id is not None
 
-    async def for_order(self, order_id: UUID | None, limit: int) -> list[Notification]:
-        query = {"order_id": str(order_id)} if order_id else {}
+    async def for_orders(self, order_ids: list[UUID] | None, limit: int) -> list[Notification]:
+        """The notifications of these orders (all orders: None), newest first."""
+        query = {"order_id": {"$in": [str(i) for i in order_ids]}} if order_ids else {}
         cursor = self._collection.find(query, {"_id": False}).sort("created_at", -1).limit(limit)
         return [Notification(**doc) async for doc in cursor]
 

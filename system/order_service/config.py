@@ -14,6 +14,10 @@ class Settings(ServiceSettings, SqsSettings):
     postgres_password: SecretStr = SecretStr("")
     inventory_service_url: str = "http://inventory-service:9000"
     inventory_timeout_seconds: float = 5.0
+    notification_service_url: str = "http://notification-service:9002"
+    # Events sent this long ago without a notification are sent again (delivery.py).
+    resend_undelivered_after_seconds: float = 30.0
+    delivery_check_seconds: float = 10.0
     db_pool_size: int = 10
     db_startup_timeout_seconds: float = 60.0
     # The relay also wakes immediately after each order; this is the fallback poll.

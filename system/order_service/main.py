@@ -14,6 +14,7 @@ from system.common.http_client import pooled_client
 from system.common.sqs import SqsQueue
 from system.order_service.api import router
 from system.order_service.config import Settings
+from system.order_service.delivery import DeliveryCheck, NotificationsClient
 from system.order_service.inventory import InventoryClient
 from system.order_service.relay import OutboxRelay
 from system.order_service.store import SCHEMA, OrderStore
@@ -52,11 +53,23 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.store = store
         app.state.inventory = InventoryClient(http, settings.inventory_service_url)
         app.state.relay = relay
-        relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+        delivery = DeliveryCheck(
+            store,
+            NotificationsClient(http, settings.notification_service_url),
+            relay.wake,
+            settings.resend_undelivered_after_seconds,
+            settings.delivery_check_seconds,
+        )
+        tasks = [
+            asyncio.create_task(relay.run(), name="outbox-relay"),
+            asyncio.create_task(delivery.run(), name="delivery-check"),
+        ]
         yield
-        relay_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await relay_task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await http.aclose()
         await pool.close()
 

@@ -44,6 +44,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     sent_at    timestamptz
 );
 CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (id) WHERE sent_at IS NULL;
+-- Set once notification-service has the event's notification (delivery.py): until then a sent
+-- event may have been lost with a queue that restarted, and is sent again.
+ALTER TABLE outbox ADD COLUMN IF NOT EXISTS delivered_at timestamptz;
+CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox (sent_at)
+    WHERE sent_at IS NOT NULL AND delivered_at IS NULL;
 """
 
 ORDER_COLUMNS = "id, status, reason, customer_email, items, created_at"
@@ -201,3 +206,29 @@ class OrderStore:
                 "UPDATE outbox SET sent_at = now() WHERE id = ANY(%s)", ([e.id for e in events],)
             )
             return len(events)
+
+    async def sent_not_delivered(self, older_than_seconds: float, limit: int) -> dict[int, str]:
+        """Outbox id → order id of events sent at least `older_than_seconds` ago whose
+        notification has not been seen yet, oldest first."""
+        async with self._pool.connection() as conn, conn.cursor() as cur:
+            await cur.execute(
+                """
+                SELECT id, payload->'order'->>'id' FROM outbox
+                WHERE sent_at IS NOT NULL AND delivered_at IS NULL
+                  AND sent_at < now() - make_interval(secs => %s)
+                ORDER BY sent_at LIMIT %s
+                """,
+                (older_than_seconds, limit),
+            )
+            return {int(row[0]): str(row[1]) for row in await cur.fetchall()}
+
+    async def settle(self, delivered: list[int], lost: list[int]) -> None:
+        """Mark events delivered, and put lost ones back in line for the relay."""
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "UPDATE outbox SET delivered_at = now() WHERE id = ANY(%s)", (delivered,)
+            )
+            await conn.execute(
+                "UPDATE outbox SET sent_at = NULL WHERE id = ANY(%s) AND delivered_at IS NULL",
+                (lost,),
+            )
