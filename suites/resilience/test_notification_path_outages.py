@@ -73,14 +73,18 @@ def test_while_notification_db_is_down_orders_are_confirmed_and_notified_once_it
     assert statuses == {"confirmed"}, statuses
 
 
-@pytest.fixture
-def queue_back(kube: Kube) -> Iterator[str]:
-    """The queue emulator's Deployment, back at its replicas whatever the test did."""
-    name = "localstack"
+def back_at_its_replicas(kube: Kube, name: str) -> Iterator[str]:
+    """A Deployment rolled out before the test and put back at its replicas after it."""
     wait_rolled_out(kube, name)
     yield name
     kube.scale("Deployment", name, promises.workload(name).replicas)
     wait_rolled_out(kube, name)
+
+
+@pytest.fixture
+def queue_back(kube: Kube) -> Iterator[str]:
+    """The queue emulator, back at its replicas whatever the test did."""
+    yield from back_at_its_replicas(kube, "localstack")
 
 
 def test_orders_placed_while_the_queue_is_down_are_confirmed_and_notified_once_it_is_back(
@@ -114,12 +118,8 @@ def test_orders_placed_while_the_queue_is_down_are_confirmed_and_notified_once_i
 
 @pytest.fixture
 def consumer_back(kube: Kube) -> Iterator[str]:
-    """notification-service back at its replicas whatever the test did."""
-    name = "notification-service"
-    wait_rolled_out(kube, name)
-    yield name
-    kube.scale("Deployment", name, promises.workload(name).replicas)
-    wait_rolled_out(kube, name)
+    """notification-service, back at its replicas whatever the test did."""
+    yield from back_at_its_replicas(kube, "notification-service")
 
 
 #: Orders whose events must be sitting in the queue when it restarts.
