@@ -1,13 +1,20 @@
 """Losing a PostgreSQL database (order-db, inventory-db): no acknowledged order is lost, requests
-during the outage fail promptly with 503 and a JSON body, and orders flow again by themselves."""
+during the outage fail promptly with 503 and a JSON body, and orders flow again by themselves.
+
+The negative control deletes an acknowledged order behind the system's back: the same lost-order
+check reports it."""
 
 from __future__ import annotations
+
+import uuid
 
 import httpx
 import pytest
 
 from suites.reporting.plugin import Timeline
+from suites.resilience import invariants
 from suites.resilience.live import record, selector, wait_replaced, wait_rolled_out
+from testbed.cluster import Testbed
 from testbed.kube import Kube
 from testbed.traffic import Outcome, Target, TrafficProbe, order_target
 from testbed.waiting import NotYet, eventually
@@ -87,9 +94,7 @@ def test_killing_a_database_loses_no_acknowledged_order_and_fails_requests_with_
     unanswered = [o for o in summary.outcomes if o.status is None]
     unclean = [o for o in summary.failures if o.status is not None and not is_clean_failure(o)]
     not_503 = [o for o in summary.failures if o.status != 503]
-    with httpx.Client(base_url=gateway_url, timeout=10) as api:
-        answers = {i: _definite_status(api, i) for i in acknowledged}
-    lost = [i for i, status in answers.items() if status != 200]
+    lost = lost_orders(gateway_url, acknowledged)
 
     figures = (
         f"{database} killed at t={killed_at:.1f}s, Ready at t={ready_at:.1f}s, orders "
@@ -104,6 +109,43 @@ def test_killing_a_database_loses_no_acknowledged_order_and_fails_requests_with_
     assert unanswered == [], "requests hung until the client gave up:\n" + summary.timeline()
     assert unclean == [], f"failures without a JSON error body: {unclean[:5]}"
     assert not_503 == [], f"failures other than 503: {_by_status(not_503)}"
+
+
+def lost_orders(gateway_url: str, acknowledged: list[str]) -> list[str]:
+    """The acknowledged orders the API no longer knows (404 once it can tell)."""
+    with httpx.Client(base_url=gateway_url, timeout=10) as api:
+        return [i for i in acknowledged if _definite_status(api, i) != 200]
+
+
+def test_negative_control_an_acknowledged_order_that_vanished_is_reported_lost(
+    testbed: Testbed, kube: Kube, gateway_url: str
+) -> None:
+    # arrange: an acknowledged order, found by the check (the positive control)
+    with httpx.Client(base_url=gateway_url, timeout=10) as api:
+        answer = api.post(
+            "/api/orders",
+            json={
+                "customer_email": "negative-control@example.com",
+                "items": [{"sku": ORDER_SKU, "quantity": 1}],
+            },
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+    assert answer.status_code == 201, answer.text
+    order_id = str(answer.json()["id"])
+    assert lost_orders(gateway_url, [order_id]) == []
+
+    # act: its row deleted behind the system's back, as a lost commit would leave it
+    deleted = invariants.psql(
+        testbed,
+        kube,
+        "order-db",
+        "orders",
+        f"DELETE FROM orders WHERE id = '{order_id}' RETURNING id",
+    )
+    assert deleted == [[order_id]], deleted
+
+    # assert: the check above reports it lost
+    assert lost_orders(gateway_url, [order_id]) == [order_id]
 
 
 def _an_order_acknowledged_after(probe: TrafficProbe, since: float) -> None:
