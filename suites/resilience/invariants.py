@@ -67,7 +67,7 @@ def psql(testbed: Testbed, kube: Kube, database: str, dbname: str, sql: str) -> 
         "--",
         "sh",
         "-c",
-        f'psql -U "$POSTGRES_USER" -d {dbname} -v ON_ERROR_STOP=1 -tA -F "|" -c "{sql}"',
+        f'psql -qtA -U "$POSTGRES_USER" -d {dbname} -v ON_ERROR_STOP=1 -F "|" -c "{sql}"',
         timeout=60,
     )
     return [line.split("|") for line in out.splitlines() if line.strip()]
