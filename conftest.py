@@ -87,6 +87,20 @@ def gateway_url(testbed: object) -> str:
     return "http://127.0.0.1:30080"
 
 
+@pytest.fixture(scope="session")
+def autoscalers_suspended(request: pytest.FixtureRequest) -> Iterator[object]:
+    """The HorizontalPodAutoscalers removed (their manifests saved) for the session and put back
+    at its end: they would race the tests that count replicas. One instance for the whole
+    session, whichever suite asks first (the suites' conftests ask for it, autouse)."""
+    if not request.config.getoption("--cluster"):
+        yield None
+        return
+    from testbed.kube import AutoscalersSuspended
+
+    with AutoscalersSuspended(request.getfixturevalue("kube")) as suspended:
+        yield suspended
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """When a cluster test fails, save events, describe and pod logs; attach them to the report."""

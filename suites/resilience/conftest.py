@@ -5,14 +5,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from suites.conformance.conftest import autoscalers_suspended
+from suites.conformance.conftest import _autoscalers_sit_out
 from suites.load.locust_run import REPORTS, Background
 from suites.resilience import invariants
 from suites.resilience.live import record
 from testbed.cluster import Testbed
 from testbed.kube import Kube
 
-__all__ = ["autoscalers_suspended", "background_load", "invariants_hold"]
+__all__ = ["_autoscalers_sit_out", "background_load", "invariants_hold"]
 
 #: Light on purpose: the traffic probe measures; this keeps real user journeys going beside it.
 BACKGROUND_USERS = 4
