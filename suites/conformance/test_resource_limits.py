@@ -2,18 +2,25 @@
 is OOM-killed and restarted — while the Service keeps answering from the pods within theirs.
 
 The overrun is real: the rollout gives notification-service's container a memory limit below
-what the process needs to start, so the kernel's OOM killer, not the test, ends it.
+what the process needs to start, so the kernel's OOM killer, not the test, ends it. The negative
+control makes the same rollout with the manifest's limit: no restart, no OOM kill.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from suites import promises
-from suites.resilience.live import deployment_restored, selector
+from suites.resilience.live import (
+    deployment_restored,
+    selector,
+    wait_pods_gone,
+    wait_rolled_out,
+)
 from testbed.kube import Kube
 from testbed.traffic import EVERY_BACKEND, TrafficProbe
 from testbed.waiting import NotYet, eventually
@@ -48,30 +55,46 @@ def restored(kube: Kube) -> Iterator[str]:
         yield name
 
 
+def new_pods_patch(kube: Kube, memory: str | None = None) -> dict[str, object]:
+    """New pods for the service (a fresh annotation), with this memory request and limit
+    (None: the manifest's)."""
+    container: dict[str, object] = {
+        "name": kube.deployment(SERVICE).spec.template.spec.containers[0].name
+    }
+    if memory is not None:
+        container["resources"] = {"requests": {"memory": memory}, "limits": {"memory": memory}}
+    return {
+        "spec": {
+            "template": {
+                "metadata": {"annotations": {"demo-micro.dev/oom-test": uuid.uuid4().hex}},
+                "spec": {"containers": [container]},
+            }
+        }
+    }
+
+
+def restarts(kube: Kube) -> dict[str, list[tuple[int, str | None]]]:
+    """Pod → (restarts, last termination reason) of each of its containers."""
+    return {
+        p.metadata.name: [
+            (
+                s.restart_count,
+                s.last_state.terminated.reason
+                if s.last_state and s.last_state.terminated
+                else None,
+            )
+            for s in p.status.container_statuses or []
+        ]
+        for p in kube.pods(selector(SERVICE))
+    }
+
+
 def test_a_container_over_its_memory_limit_is_oom_killed_and_restarted_without_failed_requests(
     kube: Kube, gateway_url: str, restored: str
 ) -> None:
     # arrange: the serving pods, and steady traffic through every backend
     serving = {p.metadata.name for p in kube.ready_pods(selector(SERVICE))}
-    container = kube.deployment(SERVICE).spec.template.spec.containers[0].name
-    patch = {
-        "spec": {
-            "template": {
-                "metadata": {"annotations": {"demo-micro.dev/oom-test": uuid.uuid4().hex}},
-                "spec": {
-                    "containers": [
-                        {
-                            "name": container,
-                            "resources": {
-                                "requests": {"memory": TOO_LITTLE_MEMORY},
-                                "limits": {"memory": TOO_LITTLE_MEMORY},
-                            },
-                        }
-                    ]
-                },
-            }
-        }
-    }
+    patch = new_pods_patch(kube, memory=TOO_LITTLE_MEMORY)
 
     with TrafficProbe(gateway_url, EVERY_BACKEND, rate=RATE) as probe:
         # act: roll out a pod whose process cannot fit its limit
@@ -85,16 +108,7 @@ def test_a_container_over_its_memory_limit_is_oom_killed_and_restarted_without_f
                     last = status.last_state.terminated if status.last_state else None
                     if last and last.reason == "OOMKilled" and status.restart_count >= 1:
                         return f"{pod.metadata.name}: {status.restart_count} restarts, OOMKilled"
-            raise NotYet(
-                {
-                    p.metadata.name: [
-                        (s.restart_count, s.last_state.terminated.reason if s.last_state
-                         and s.last_state.terminated else None)
-                        for s in p.status.container_statuses or []
-                    ]
-                    for p in kube.pods(selector(SERVICE))
-                }
-            )
+            raise NotYet(restarts(kube))
 
         verdict = eventually(
             oom_killed_and_restarted,
@@ -111,3 +125,28 @@ def test_a_container_over_its_memory_limit_is_oom_killed_and_restarted_without_f
     assert serving <= still_serving, (serving, still_serving)
     assert summary.failures == [], summary.timeline()
     assert kube.deployment(SERVICE).spec.replicas == promises.workload(SERVICE).replicas
+
+
+#: How long the control watches new pods with the manifest's limit (the OOM above came in ~10 s).
+CONTROL_WINDOW_SECONDS = 30.0
+
+
+def test_negative_control_the_same_rollout_within_the_manifests_limit_is_not_oom_killed(
+    kube: Kube, restored: str
+) -> None:
+    # arrange: the pods serving now
+    old = {p.metadata.name for p in kube.pods(selector(SERVICE))}
+
+    # act: the same rollout, keeping the manifest's memory limit; then watch the new pods
+    kube.patch_deployment(SERVICE, new_pods_patch(kube))
+    wait_rolled_out(kube, SERVICE)
+    wait_pods_gone(kube, old)
+    watched_until = time.monotonic() + CONTROL_WINDOW_SECONDS
+    seen = restarts(kube)
+    while time.monotonic() < watched_until and all(r == 0 for c in seen.values() for r, _ in c):
+        time.sleep(2)
+        seen = restarts(kube)
+
+    # assert: no restart, no OOM kill: the kill above is the 32 MiB limit's doing
+    assert seen, "no pods to watch"
+    assert all(c == [(0, None)] for c in seen.values()), seen

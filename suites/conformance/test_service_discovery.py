@@ -28,29 +28,54 @@ BACKEND_ROUTES = {
 #: The gateway retires every 20th pooled connection (UPSTREAM_ROTATE_EVERY): 200 requests open
 #: at least ten fresh connections, each of which kube-proxy sends to a random ready pod.
 REQUESTS_PER_BACKEND = 200
-RESOLVE = (
-    "import json, socket, sys\n"
-    "print(json.dumps({n: socket.getaddrinfo(n, None)[0][4][0] for n in sys.argv[1:]}))"
-)
+#: Prints {name: address or null} for the names given, as a pod resolves them.
+RESOLVE = """import json, socket, sys
+def address(name):
+    try:
+        return socket.getaddrinfo(name, None)[0][4][0]
+    except socket.gaierror:
+        return None
+print(json.dumps({n: address(n) for n in sys.argv[1:]}))
+"""
+
+
+def resolve_in_cluster(testbed: Bed, kube: Kube, names: list[str]) -> dict[str, str | None]:
+    """What a gateway pod (it runs python) resolves each name to (None: it does not)."""
+    pod = kube.ready_pods(selector("api-gateway"))[0].metadata.name
+    out = testbed.kubectl(
+        "exec", "-n", promises.NAMESPACE, pod, "--", "python", "-c", RESOLVE, *names, timeout=60
+    )
+    resolved: dict[str, str | None] = json.loads(out.strip().splitlines()[-1])
+    return resolved
 
 
 def test_every_service_resolves_by_cluster_dns_from_inside_a_pod(testbed: Bed, kube: Kube) -> None:
-    # arrange: a gateway pod (it runs python) and every Service name the overlay promises
+    # arrange: every Service name the overlay promises
     names = [w.name for w in promises.workloads_in(OVERLAY)]
-    pod = kube.ready_pods(selector("api-gateway"))[0].metadata.name
     cluster_ips = {
         s.metadata.name: s.spec.cluster_ip
         for s in kube.core.list_namespaced_service(promises.NAMESPACE).items
     }
 
     # act: resolve them all from inside the cluster
-    out = testbed.kubectl(
-        "exec", "-n", promises.NAMESPACE, pod, "--", "python", "-c", RESOLVE, *names, timeout=60
-    )
-    resolved = json.loads(out.strip().splitlines()[-1])
+    resolved = resolve_in_cluster(testbed, kube, names)
 
     # assert: each name resolves to its Service's cluster IP
     assert resolved == {name: cluster_ips[name] for name in names}
+
+
+def test_negative_control_a_name_without_a_service_does_not_resolve(
+    testbed: Bed, kube: Kube
+) -> None:
+    # arrange: a name no Service has (a resolver that answers anything would pass the above)
+    missing = f"no-such-service-{uuid.uuid4().hex[:8]}"
+
+    # act
+    resolved = resolve_in_cluster(testbed, kube, [missing, "order-service"])
+
+    # assert: the missing one does not resolve; a real one beside it does
+    assert resolved[missing] is None, resolved
+    assert resolved["order-service"] is not None, resolved
 
 
 @pytest.mark.parametrize("backend", sorted(BACKEND_ROUTES))

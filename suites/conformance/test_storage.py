@@ -1,4 +1,7 @@
-"""Persistent storage: every claim Bound at its promised size; data outlives its database pod."""
+"""Persistent storage: every claim Bound at its promised size; data outlives its database pod.
+
+The negative control rides along: a file the test leaves in the database pod's scratch space
+(not on the claim) is gone after the pod is replaced, while the order on the claim is not."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import pytest
 
 from suites import promises
 from suites.resilience.live import selector, wait_rolled_out
+from testbed.cluster import Testbed
 from testbed.kube import Kube
 from testbed.waiting import NotYet, eventually
 
@@ -29,8 +33,20 @@ def test_every_volume_claim_is_bound_at_its_promised_size(
     assert capacities[volume.pvc_name] == volume.size, capacities
 
 
+#: Negative control: a file in the pod's scratch space (an emptyDir, not the claim).
+SCRATCH_MARKER = "/tmp/demo-micro-not-on-the-claim"
+
+
+def scratch_marker_present(testbed: Testbed, kube: Kube, pod: str) -> bool:
+    out = testbed.kubectl(
+        "exec", "-n", kube.namespace, pod, "--",
+        "sh", "-c", f"test -e {SCRATCH_MARKER} && echo present || echo absent",
+    )  # fmt: skip
+    return out.strip().endswith("present")
+
+
 def test_an_order_written_through_the_api_survives_deleting_the_order_database_pod(
-    kube: Kube, gateway_url: str
+    testbed: Testbed, kube: Kube, gateway_url: str
 ) -> None:
     with httpx.Client(base_url=gateway_url, timeout=10) as api:
         # arrange: one order written through the API
@@ -45,6 +61,11 @@ def test_an_order_written_through_the_api_survives_deleting_the_order_database_p
         assert order.status_code == 201, order.text
         order_id = order.json()["id"]
         (pod,) = kube.pods(selector("order-db"))
+        # and a file beside the data, in the pod's scratch space (the negative control)
+        testbed.kubectl(
+            "exec", "-n", kube.namespace, pod.metadata.name, "--", "touch", SCRATCH_MARKER
+        )
+        assert scratch_marker_present(testbed, kube, pod.metadata.name)
 
         # act: delete the database pod; the StatefulSet brings it back on the same claim
         kube.delete_pod(pod.metadata.name)
@@ -64,6 +85,9 @@ def test_an_order_written_through_the_api_survives_deleting_the_order_database_p
             hint="order-service reconnects to order-db by itself",
         )
         assert again.json() == order.json()
+        # ... while what was not on the claim is gone: the pod really was a new one
+        (replacement,) = kube.pods(selector("order-db"))
+        assert not scratch_marker_present(testbed, kube, replacement.metadata.name)
 
 
 def wait_pod_gone_or_replaced(kube: Kube, uid: str) -> None:
