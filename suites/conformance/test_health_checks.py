@@ -67,6 +67,15 @@ def test_a_pod_that_stops_being_ready_leaves_the_endpoints_and_gets_no_new_traff
     victim = replaced_afterwards
     pods = {p.metadata.name: p.status.pod_ip for p in kube.ready_pods(selector(SERVICE))}
     assert set(pods.values()) <= set(kube.endpoint_addresses(SERVICE)), pods
+    # the control: while Ready, the victim gets its share of the same requests (so "logged none"
+    # below means something)
+    ready_ids, _ = send_with_ids(gateway_url, REQUESTS)
+    eventually(
+        lambda: _logged_some(kube, victim, ready_ids),
+        timeout=30,
+        what=f"{victim} logging some of {REQUESTS} requests while it is Ready",
+        hint="the gateway rotates its upstream connections (UPSTREAM_ROTATE_EVERY)",
+    )
 
     # act: the pod's readiness fails from now on
     testbed.kubectl("exec", "-n", kube.namespace, victim, "--", "python", "-c", DRAIN)
@@ -96,6 +105,14 @@ def test_a_pod_that_stops_being_ready_leaves_the_endpoints_and_gets_no_new_traff
     log_of_peer = kube.pod_log(peer, since_seconds=120)
     assert [rid for rid in ids if rid in log_of_victim] == []
     assert [rid for rid in ids if rid not in log_of_peer] == []
+
+
+def _logged_some(kube: Kube, pod: str, ids: list[str]) -> int:
+    log = kube.pod_log(pod, since_seconds=120)
+    found = sum(1 for rid in ids if rid in log)
+    if not found:
+        raise NotYet(f"none of {len(ids)} request ids in {pod}'s log")
+    return found
 
 
 def container_pid_on_node(pod_name: str, kube: Kube) -> tuple[str, str]:

@@ -1,4 +1,7 @@
-"""Scaling: a Deployment scaled to 4 and back to its promised size fails no request."""
+"""Scaling: a Deployment scaled to 4 and back to its promised size fails no request.
+
+The negative control scales an api-gateway stripped of its preStop sleep and probes the same way
+and shows the check then sees failed requests."""
 
 from __future__ import annotations
 
@@ -7,9 +10,16 @@ from collections.abc import Iterator
 import pytest
 
 from suites import promises
-from suites.resilience.live import record, selector, wait_pods_gone, wait_rolled_out
-from testbed.kube import Kube
-from testbed.traffic import EVERY_BACKEND, TrafficProbe
+from suites.resilience.live import (
+    deployment_restored,
+    make_unsafe,
+    record,
+    selector,
+    wait_pods_gone,
+    wait_rolled_out,
+)
+from testbed.kube import Kube, WorkloadState
+from testbed.traffic import EVERY_BACKEND, Summary, TrafficProbe
 
 pytestmark = pytest.mark.cluster
 
@@ -27,30 +37,60 @@ def service(kube: Kube, request: pytest.FixtureRequest) -> Iterator[promises.Wor
     wait_rolled_out(kube, workload.name)
 
 
+def scale_out_and_back(kube: Kube, gateway_url: str, name: str) -> tuple[WorkloadState, Summary]:
+    """Scale `name` to SCALED_OUT and back to its promise under traffic to every backend;
+    (its state when scaled out, what the traffic saw)."""
+    replicas = promises.workload(name).replicas
+    with TrafficProbe(gateway_url, EVERY_BACKEND, rate=RATE) as probe:
+        before = {p.metadata.name for p in kube.pods(selector(name))}
+        kube.scale("Deployment", name, SCALED_OUT)
+        wait_rolled_out(kube, name)
+        scaled = kube.workload("Deployment", name)
+        added = {p.metadata.name for p in kube.pods(selector(name))} - before
+        kube.scale("Deployment", name, replicas)
+        wait_rolled_out(kube, name)
+        # The removed pods' shutdown is part of the risk: keep the traffic on until they are gone.
+        survivors = {p.metadata.name for p in kube.pods(selector(name))}
+        wait_pods_gone(kube, (before | added) - survivors)
+    return scaled, probe.summary()
+
+
 @pytest.mark.parametrize("service", promises.SERVICES, indirect=True, ids=lambda s: s.name)
 def test_scaling_a_deployment_to_4_and_back_fails_no_request(
     kube: Kube, gateway_url: str, service: promises.Workload
 ) -> None:
-    # arrange: steady traffic to every backend
-    with TrafficProbe(gateway_url, EVERY_BACKEND, rate=RATE) as probe:
-        before = {p.metadata.name for p in kube.pods(selector(service.name))}
-
-        # act: scale out, then back in, waiting for each to settle
-        kube.scale("Deployment", service.name, SCALED_OUT)
-        wait_rolled_out(kube, service.name)
-        scaled = kube.workload("Deployment", service.name)
-        added = {p.metadata.name for p in kube.pods(selector(service.name))} - before
-        kube.scale("Deployment", service.name, service.replicas)
-        wait_rolled_out(kube, service.name)
-        # The removed pods' shutdown is part of the risk: keep the traffic on until they are gone.
-        survivors = {p.metadata.name for p in kube.pods(selector(service.name))}
-        wait_pods_gone(kube, (before | added) - survivors)
+    # arrange / act: steady traffic to every backend; scale out, then back in
+    scaled, summary = scale_out_and_back(kube, gateway_url, service.name)
 
     # assert: it reached 4 ready, came back to the promise, and no request failed
-    summary = probe.summary()
     print(f"\n{service.name} scaled 2→4→2: {summary}")
     record(f"scaling_traffic.{service.name}", str(summary))
     assert (scaled.ready, scaled.desired) == (SCALED_OUT, SCALED_OUT), str(scaled)
     final = kube.workload("Deployment", service.name)
     assert (final.ready, final.desired) == (service.replicas, service.replicas), str(final)
     assert summary.failures == [], summary.timeline()
+
+
+UNSAFE = "api-gateway"
+
+
+@pytest.fixture
+def restored(kube: Kube) -> Iterator[str]:
+    """api-gateway's template and replicas put back (and rolled out) after the control."""
+    with deployment_restored(kube, UNSAFE) as name:
+        yield name
+
+
+def test_negative_control_scaling_pods_without_prestop_and_probes_fails_requests(
+    kube: Kube, gateway_url: str, restored: str
+) -> None:
+    # arrange: gateway pods without the preStop sleep, readiness and startup probes
+    make_unsafe(kube, restored)
+
+    # act: the same scaling
+    _, summary = scale_out_and_back(kube, gateway_url, restored)
+
+    # assert: the check notices (new pods get traffic before they listen, old ones while leaving)
+    print(f"\nunsafe {restored} scaled 2→4→2: {summary.timeline()}")
+    record("negative_control_unsafe_scaling", str(summary))
+    assert summary.failures, f"scaling unsafe pods failed no request: {summary}"
