@@ -1,7 +1,8 @@
 """Negative control of the invariants every resilience test ends with: planted damage is found.
 
 An oversold order (confirmed, its reservation gone) and stock held by a rejected order are
-planted straight into inventory-db; the same check that runs after every test must report each.
+planted straight into inventory-db, and an order id is asked for that was never notified; the same
+checks that run after every test must report each.
 The damage is undone before the test ends, so the suite's own after-test check sees it healthy.
 """
 
@@ -15,6 +16,7 @@ from datetime import datetime
 import httpx
 import pytest
 
+from suites.load import invariants as notifications
 from suites.resilience import invariants
 from testbed.cluster import Testbed
 from testbed.kube import Kube
@@ -105,3 +107,17 @@ def test_negative_control_the_invariants_find_stock_held_by_a_rejected_order(
     # assert: the after-test check reports it
     findings = invariants.check(testbed, kube, rejected_order.since)
     assert order_id in findings.held_by_rejected, findings
+
+
+def test_negative_control_the_invariants_find_an_order_without_its_notification(
+    gateway_url: str,
+) -> None:
+    # arrange: an order id notification-service never heard of (as if its event were lost)
+    never_notified = str(uuid.uuid4())
+
+    # act / assert: the after-test wait for exactly one notification each gives up on it
+    with (
+        httpx.Client(base_url=gateway_url, timeout=10) as api,
+        pytest.raises(AssertionError, match="one notification for each of 1 confirmed orders"),
+    ):
+        notifications.wait_one_notification_each(api, [never_notified], timeout=5)
