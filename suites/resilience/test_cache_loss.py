@@ -1,5 +1,6 @@
 """Losing Redis (cache and rate-limit counters) fails no request, and the gateway uses it again
-once it is back: Redis is an optimisation, never a dependency of an answer."""
+once it is back: Redis is an optimisation, never a dependency of an answer. The control: while
+Redis is away, no catalogue read is served from a cache."""
 
 from __future__ import annotations
 
@@ -65,6 +66,9 @@ def test_losing_redis_fails_no_request_and_the_cache_is_used_again_once_it_is_ba
             timeout=30,
             what=f"{REQUESTS_WITHOUT_REDIS} requests while Redis is away",
         )
+        # the control: meanwhile no read comes from a cache (so a "hit" afterwards means Redis)
+        with pytest.raises(NotYet):
+            served_from_cache(gateway_url)
         kube.scale("StatefulSet", CACHE, promises.workload(CACHE).replicas)
         wait_rolled_out(kube, CACHE, kind="StatefulSet")
         back_at = probe.elapsed()
