@@ -190,6 +190,7 @@ class Testbed:
         self.wait_nodes_ready()
         self.load_images(to_load)
         self.install_addons()
+        self.wait_system_pods_ready()
         if deploy:
             self.deploy()
 
@@ -281,6 +282,13 @@ class Testbed:
             progress(f"importing {size_gib:.2f} GiB into {', '.join(missing)} in parallel")
             with ThreadPoolExecutor(len(missing)) as pool:
                 list(pool.map(lambda node: self._import(node, archive), missing))
+        still_missing = {
+            node: [i for i in images if self.node_image_id(node, i) != ids[i]]
+            for node, images in missing.items()
+        }
+        still_missing = {node: images for node, images in still_missing.items() if images}
+        if still_missing:
+            raise CommandFailed(f"images missing on nodes after the import: {still_missing}")
         progress(f"images loaded in {time.monotonic() - started:.0f} s")
 
     def _import(self, node: str, archive: Path) -> None:
@@ -288,9 +296,7 @@ class Testbed:
         cmd = ["docker", "exec", "-i", node, "ctr", "--namespace=k8s.io", "images", "import"]
         cmd += ["--all-platforms", "--digests", "-"]
         with archive.open("rb") as stream:
-            done = subprocess.run(
-                cmd, stdin=stream, capture_output=True, timeout=1200, check=False
-            )
+            done = subprocess.run(cmd, stdin=stream, capture_output=True, timeout=1200, check=False)
         if done.returncode != 0:
             raise CommandFailed(
                 f"image import into {node} failed (exit {done.returncode}): "
@@ -326,6 +332,26 @@ class Testbed:
             what="all 3 kind nodes Ready",
             hint="look at `docker exec <node> journalctl -u kubelet` and the flannel pods",
         )
+
+    def wait_system_pods_ready(self, timeout: float = 240) -> None:
+        """Every pod outside the namespace (CNI, kube-proxy, DNS, storage, addons) Ready on every
+        node before deploying: a node that cannot run pods shows here, named, not as workloads
+        that never come up."""
+        kube = self.kube()
+
+        def all_ready() -> None:
+            unready = [
+                f"{p.metadata.namespace}/{p.metadata.name} on {p.spec.node_name}"
+                for p in kube.unready_pods(everywhere=True)
+                if p.metadata.namespace != self.settings.namespace
+            ]
+            if unready:
+                raise NotYet(unready)
+
+        try:
+            eventually(all_ready, timeout=timeout, interval=2, what="the system pods Ready")
+        except AssertionError as timed_out:
+            raise AssertionError(f"{timed_out}\nWhy:\n{kube.why_not_ready()}") from None
 
     def install_addons(self) -> None:
         """metrics-server (for the HorizontalPodAutoscalers) and Traefik (for the Ingress)."""
@@ -411,15 +437,18 @@ class Testbed:
                 )
             return f"{len(workloads)} workloads ready"
 
-        progress(
-            eventually(
-                everything_ready,
-                timeout=timeout,
-                interval=3,
-                what=f"every workload in namespace {self.settings.namespace} ready",
-                hint="`kubectl -n demo-micro get events --sort-by=.lastTimestamp`",
+        try:
+            progress(
+                eventually(
+                    everything_ready,
+                    timeout=timeout,
+                    interval=3,
+                    what=f"every workload in namespace {self.settings.namespace} ready",
+                    hint="`kubectl -n demo-micro get events --sort-by=.lastTimestamp`",
+                )
             )
-        )
+        except AssertionError as timed_out:
+            raise AssertionError(f"{timed_out}\nWhy:\n{kube.why_not_ready()}") from None
 
     def down(self) -> None:
         if self.exists():
@@ -443,4 +472,6 @@ class Testbed:
         ]
         lines += [f"  {w}" for w in kube.workloads()]
         lines += [f"  pvc {name}: {phase}" for name, phase in kube.pvc_phases().items()]
+        lines += ["why anything above is not ready (nodes, pods, latest warning events):"]
+        lines += [f"  {line}" for line in kube.why_not_ready().splitlines()]
         return "\n".join(lines)

@@ -119,6 +119,41 @@ class Kube:
         else:
             self.apps.patch_namespaced_stateful_set_scale(name, self.namespace, body)
 
+    def unready_pods(self, everywhere: bool = False) -> list[client.V1Pod]:
+        """Pods not Ready (finished ones aside): this namespace's, or every namespace's."""
+        pods = self.core.list_pod_for_all_namespaces().items if everywhere else self.pods()
+        return [p for p in pods if p.status.phase != "Succeeded" and not is_ready(p)]
+
+    def why_not_ready(self, limit: int = 12) -> str:
+        """A few lines a person reads first when workloads do not come up: nodes that are not
+        Ready or under pressure, each pod in any namespace that is not Ready (its node, phase,
+        containers' waiting or last-terminated reasons), and the latest warning events."""
+        lines = []
+        for node in self.core.list_node().items:
+            troubles = [
+                f"{c.type}={c.status} ({c.reason}: {c.message})"
+                for c in node.status.conditions or []
+                if (c.type == "Ready") != (c.status == "True")
+            ]
+            if troubles:
+                lines.append(f"node {node.metadata.name}: {'; '.join(troubles)}")
+        for pod in self.unready_pods(everywhere=True):
+            lines.append(
+                f"pod {pod.metadata.namespace}/{pod.metadata.name} on "
+                f"{pod.spec.node_name or '(unscheduled)'}: {pod.status.phase}; "
+                + "; ".join(_container_troubles(pod))
+            )
+        events = self.core.list_event_for_all_namespaces(field_selector="type=Warning")
+        latest = sorted(
+            events.items, key=lambda e: str(e.last_timestamp or e.event_time or ""), reverse=True
+        )
+        for event in latest[:limit]:
+            lines.append(
+                f"event {event.involved_object.kind}/{event.involved_object.name}: "
+                f"{event.reason} x{event.count or 1}: {(event.message or '').strip()[:300]}"
+            )
+        return "\n".join(lines) or "every node Ready, every pod Ready, no warning events"
+
     def endpoint_addresses(self, service: str) -> list[str]:
         """Ready pod IPs behind a Service."""
         endpoints = self.core.read_namespaced_endpoints(service, self.namespace)
@@ -131,6 +166,26 @@ def is_ready(pod: client.V1Pod) -> bool:
         return False
     conditions = {c.type: c.status for c in (pod.status.conditions or [])}
     return conditions.get("Ready") == "True"
+
+
+def _container_troubles(pod: client.V1Pod) -> list[str]:
+    troubles = []
+    statuses = (pod.status.init_container_statuses or []) + (pod.status.container_statuses or [])
+    for status in statuses:
+        if status.ready:
+            continue
+        waiting = status.state.waiting if status.state else None
+        ended = status.last_state.terminated if status.last_state else None
+        said = f"{status.name}: not ready, restarts {status.restart_count}"
+        if waiting:
+            said += f", waiting {waiting.reason}: {(waiting.message or '')[:200]}"
+        if ended:
+            said += f", last ended {ended.reason} (exit {ended.exit_code})"
+        troubles.append(said)
+    for condition in pod.status.conditions or []:
+        if condition.status != "True" and condition.message:
+            troubles.append(f"{condition.type}: {condition.message[:200]}")
+    return troubles or ["no container status yet"]
 
 
 def _state(kind: str, obj: client.V1Deployment | client.V1StatefulSet) -> WorkloadState:

@@ -18,6 +18,20 @@ if ((${#need_pkgs[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_pkgs[@]}" >/dev/null
 fi
 
+# kind's known issue "pod errors due to too many open files": every node's containerd, kubelet
+# and systemd take inotify instances from one per-user budget (128 by default), so a 3-node
+# cluster with ~30 pods runs close to it. Raise, never lower; warn where /proc/sys is read-only.
+raise_sysctl() {
+  local key=$1 want=$2 have
+  have=$(sysctl -n "$key" 2>/dev/null || echo 0)
+  if (( have < want )); then
+    sysctl -q -w "$key=$want" 2>/dev/null \
+      || echo "prepare-docker: warning: could not raise $key from $have to $want" >&2
+  fi
+}
+raise_sysctl fs.inotify.max_user_instances 512
+raise_sysctl fs.inotify.max_user_watches 524288
+
 if docker info >/dev/null 2>&1; then
   echo "prepare-docker: a Docker engine is already running"
   exit 0
