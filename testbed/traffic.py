@@ -124,12 +124,21 @@ class TrafficProbe:
         rate: float,
         workers: int = 8,
         timeout: float = 5.0,
+        new_connection_each_request: bool = False,
     ) -> None:
+        """`new_connection_each_request`: no keep-alive, so every request is balanced afresh by
+        the Service (kube-proxy picks a backend per connection): pods that join or leave get
+        their share at once instead of whenever a pooled connection happens to break."""
         self.base_url = base_url
         self.targets = tuple(targets)
         self.rate = rate
         self.workers = workers
         self.timeout = timeout
+        self.limits = (
+            httpx.Limits(max_keepalive_connections=0)
+            if new_connection_each_request
+            else httpx.Limits()
+        )
         self._outcomes: list[Outcome] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -176,7 +185,9 @@ class TrafficProbe:
         period = self.workers / self.rate
         n = index
         next_at = self._start + index / self.rate
-        with httpx.Client(base_url=self.base_url, timeout=self.timeout) as client:
+        with httpx.Client(
+            base_url=self.base_url, timeout=self.timeout, limits=self.limits
+        ) as client:
             while not self._stop.is_set():
                 pause = next_at - time.monotonic()
                 if pause > 0 and self._stop.wait(pause):

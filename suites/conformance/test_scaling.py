@@ -41,7 +41,10 @@ def scale_out_and_back(kube: Kube, gateway_url: str, name: str) -> tuple[Workloa
     """Scale `name` to SCALED_OUT and back to its promise under traffic to every backend;
     (its state when scaled out, what the traffic saw)."""
     replicas = promises.workload(name).replicas
-    with TrafficProbe(gateway_url, EVERY_BACKEND, rate=RATE) as probe:
+    # A new connection per request: with pooled ones, the gateway's new pods would see almost no
+    # traffic (found by the negative control, which then failed nothing).
+    probe = TrafficProbe(gateway_url, EVERY_BACKEND, rate=RATE, new_connection_each_request=True)
+    with probe:
         before = {p.metadata.name for p in kube.pods(selector(name))}
         kube.scale("Deployment", name, SCALED_OUT)
         wait_rolled_out(kube, name)

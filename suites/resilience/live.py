@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -146,6 +147,21 @@ def deployment_restored(kube: Kube, name: str) -> Iterator[str]:
     finally:
         kube.restore_deployment(name, template, replicas)
         wait_rolled_out(kube, name)
+
+
+def respread(kube: Kube) -> list[str]:
+    """Roll out again each service whose pods all sit on one node while there are several
+    workers (Kubernetes never moves running pods back after a node returns): the spread
+    constraint places the new pods apart. The services rolled out, by name."""
+    workers = [n for n in kube.nodes_ready() if "control-plane" not in n]
+    moved = []
+    for service in promises.SERVICES:
+        nodes = {p.spec.node_name for p in kube.pods(selector(service.name))}
+        if len(workers) > 1 and service.replicas > 1 and len(nodes) == 1:
+            restart_rollout(kube, service.name, f"respread-{time.time():.0f}")
+            wait_rolled_out(kube, service.name)
+            moved.append(service.name)
+    return moved
 
 
 def make_unsafe(kube: Kube, name: str) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from suites import promises
 from suites.reporting.plugin import Timeline
-from suites.resilience.live import record, selector, wait_rolled_out
+from suites.resilience.live import record, respread, selector, wait_rolled_out
 from testbed.cluster import Testbed
 from testbed.kube import Kube, is_ready
 from testbed.shell import run
@@ -88,6 +88,9 @@ def lost_worker(testbed: Testbed, kube: Kube) -> Iterator[str]:
         testbed.wait_ready(timeout=BACK_TIMEOUT)
         for service in promises.SERVICES:
             wait_rolled_out(kube, service.name)
+        # The rescheduled replicas share the surviving worker: spread them again for the suites
+        # that follow (the replicas promise, load balancing).
+        respread(kube)
 
 
 def node_ready(kube: Kube, node: str, wanted: bool) -> None:
