@@ -23,17 +23,30 @@ def pod(*statuses: client.V1ContainerStatus, ready: str = "False") -> client.V1P
     )
 
 
-def test_a_container_waiting_on_an_image_names_the_reason_and_message() -> None:
-    waiting = client.V1ContainerStatus(
-        name="redis",
-        image="demo-micro/redis:7",
+def container(
+    name: str,
+    *,
+    ready: bool = False,
+    restarts: int = 0,
+    waiting: client.V1ContainerStateWaiting | None = None,
+    ended: client.V1ContainerStateTerminated | None = None,
+) -> client.V1ContainerStatus:
+    return client.V1ContainerStatus(
+        name=name,
+        image=f"demo-micro/{name}",
         image_id="",
-        ready=False,
-        restart_count=0,
-        state=client.V1ContainerState(
-            waiting=client.V1ContainerStateWaiting(
-                reason="ErrImageNeverPull", message='image "demo-micro/redis:7" is not present'
-            )
+        ready=ready,
+        restart_count=restarts,
+        state=client.V1ContainerState(waiting=waiting) if waiting else None,
+        last_state=client.V1ContainerState(terminated=ended) if ended else None,
+    )
+
+
+def test_a_container_waiting_on_an_image_names_the_reason_and_message() -> None:
+    waiting = container(
+        "redis",
+        waiting=client.V1ContainerStateWaiting(
+            reason="ErrImageNeverPull", message='image "demo-micro/redis:7" is not present'
         ),
     )
     troubles = _container_troubles(pod(waiting))
@@ -45,18 +58,11 @@ def test_a_container_waiting_on_an_image_names_the_reason_and_message() -> None:
 
 
 def test_a_restarting_container_names_its_last_exit() -> None:
-    crashed = client.V1ContainerStatus(
-        name="order-service",
-        image="demo-micro/order-service:0.1.0",
-        image_id="",
-        ready=False,
-        restart_count=4,
-        state=client.V1ContainerState(
-            waiting=client.V1ContainerStateWaiting(reason="CrashLoopBackOff")
-        ),
-        last_state=client.V1ContainerState(
-            terminated=client.V1ContainerStateTerminated(reason="OOMKilled", exit_code=137)
-        ),
+    crashed = container(
+        "order-service",
+        restarts=4,
+        waiting=client.V1ContainerStateWaiting(reason="CrashLoopBackOff"),
+        ended=client.V1ContainerStateTerminated(reason="OOMKilled", exit_code=137),
     )
     (said, _) = _container_troubles(pod(crashed))
     assert said == (
@@ -67,8 +73,6 @@ def test_a_restarting_container_names_its_last_exit() -> None:
 
 def test_a_pod_with_no_status_yet_says_so_and_ready_containers_are_left_out() -> None:
     assert _container_troubles(pod(ready="True")) == ["no container status yet"]
-    fine = client.V1ContainerStatus(
-        name="redis", image="r", image_id="", ready=True, restart_count=0
-    )
+    fine = container("redis", ready=True)
     assert _container_troubles(pod(fine, ready="True")) == ["no container status yet"]
     assert not is_ready(pod(fine, ready="False"))
