@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from suites import promises
-from suites.resilience.live import selector, wait_rolled_out
+from suites.resilience.live import ROLLOUT_TIMEOUT, selector, wait_replaced, wait_rolled_out
 from testbed.cluster import Testbed
 from testbed.kube import Kube
 from testbed.waiting import NotYet, eventually
@@ -70,6 +70,8 @@ def test_an_order_written_through_the_api_survives_deleting_the_order_database_p
         # act: delete the database pod; the StatefulSet brings it back on the same claim
         kube.delete_pod(pod.metadata.name)
         wait_pod_gone_or_replaced(kube, pod.metadata.uid)
+        # (the StatefulSet's status may still count the old pod Ready: wait on the new one)
+        wait_replaced(kube, "order-db", pod.metadata.uid, timeout=ROLLOUT_TIMEOUT)
         wait_rolled_out(kube, "order-db", kind="StatefulSet")
 
         # assert: the order reads back unchanged
@@ -88,6 +90,11 @@ def test_an_order_written_through_the_api_survives_deleting_the_order_database_p
         # ... while what was not on the claim is gone: the pod really was a new one
         (replacement,) = kube.pods(selector("order-db"))
         assert not scratch_marker_present(testbed, kube, replacement.metadata.name)
+        # ... and the old server shut down cleanly: the new one did no crash recovery
+        started = kube.pod_log(replacement.metadata.name)
+        assert "database system was shut down at" in started, started[:2000]
+    # the order-service pods, whose readiness is their database, Ready again for the next test
+    wait_rolled_out(kube, "order-service")
 
 
 def wait_pod_gone_or_replaced(kube: Kube, uid: str) -> None:

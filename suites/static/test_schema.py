@@ -32,7 +32,7 @@ def test_a_missing_required_field_is_caught(broken: Rendered) -> None:
 
 
 def test_a_field_from_a_later_kubernetes_is_caught(broken: Rendered) -> None:
-    main_container(broken.one("StatefulSet", "order-db"))["lifecycle"]["preStop"]["sleep"][
+    main_container(broken.one("StatefulSet", "redis"))["lifecycle"]["preStop"]["sleep"][
         "milliseconds"
     ] = 5
     assert_caught(schema_violations(broken), "('milliseconds' was unexpected)")
