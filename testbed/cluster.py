@@ -354,13 +354,17 @@ class Testbed:
             raise AssertionError(f"{timed_out}\nWhy:\n{kube.why_not_ready()}") from None
 
     def install_addons(self) -> None:
-        """metrics-server (for the HorizontalPodAutoscalers) and Traefik (for the Ingress)."""
+        """metrics-server (for the HorizontalPodAutoscalers), Traefik (for the Ingress) and,
+        offline, kube-router's firewall (flannel enforces no NetworkPolicy; kindnetd does)."""
         chosen = (
             images.offline_addon_images(self.settings)
             if self.offline
             else images.ONLINE_ADDON_IMAGES
         )
-        for addon in ("metrics-server.yaml", "traefik.yaml"):
+        addons = ["metrics-server.yaml", "traefik.yaml"]
+        if self.offline:
+            addons.append("kube-router.yaml")
+        for addon in addons:
             manifest = (ADDONS / addon).read_text()
             for placeholder, image in chosen.items():
                 manifest = manifest.replace(placeholder, image)

@@ -28,9 +28,11 @@ def offline_addon_images(settings: Settings) -> dict[str, str]:
     """Add-on placeholder → the air-gapped image that fills it."""
     traefik = settings.airgap["TRAEFIK_VERSION"]
     metrics_server = settings.airgap["METRICS_SERVER_VERSION"]
+    kube_router = settings.airgap["KUBE_ROUTER_VERSION"]
     return {
         "TRAEFIK_IMAGE": f"demo-micro-airgap/traefik:{traefik}",
         "METRICS_SERVER_IMAGE": f"demo-micro-airgap/metrics-server:{metrics_server}",
+        "KUBE_ROUTER_IMAGE": f"demo-micro-airgap/kube-router:{kube_router}",
     }
 
 
@@ -144,4 +146,5 @@ def build_offline_images(settings: Settings) -> list[str]:
         *OFFLINE_DEPENDENCY_IMAGES,
         *offline_logging_images(settings),
         offline_addon_images(settings)["TRAEFIK_IMAGE"],
+        offline_addon_images(settings)["KUBE_ROUTER_IMAGE"],
     ]

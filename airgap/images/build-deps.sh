@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the offline stand-ins for the dependency images the manifests use (see
 # system/CONTRACT.md): PostgreSQL, Redis, a MongoDB-wire server, an SQS emulator, and the Python
-# base the service images build on. Only Debian packages, the Go module proxy and PyPI are used;
+# base the service images build on, and the add-ons (Traefik; kube-router's NetworkPolicy
+# enforcement). Only Debian packages, the Go module proxy and PyPI are used;
 # Python wheels are fetched on the host and installed with --no-index. The log path (OpenSearch
 # from Maven Central, rsyslog from Debian) is built by build-logging.sh.
 set -euo pipefail
@@ -44,6 +45,12 @@ if ! present "$traefik_image"; then
   printf 'FROM scratch\nCOPY traefik /usr/local/bin/traefik\nUSER 65532:65532\nENTRYPOINT ["/usr/local/bin/traefik"]\n' \
     > "$ctx/traefik/Dockerfile"
   build "$traefik_image" "$ctx/traefik"
+fi
+kube_router_image="demo-micro-airgap/kube-router:$KUBE_ROUTER_VERSION"
+if ! present "$kube_router_image"; then
+  cp -r "$here/kube-router" "$ctx/kube-router"
+  cp "$("$airgap/go/build.sh" kube-router)/kube-router" "$ctx/kube-router/"
+  build "$kube_router_image" "$ctx/kube-router"
 fi
 "$here/build-logging.sh"
 step "dependency images ready"

@@ -1,9 +1,8 @@
 """Security: NetworkPolicies stop a service from reaching another service's database, while the
 connections the system needs stay open.
 
-Enforcement is the CNI's job. The air-gapped cluster runs flannel, which does not enforce
-NetworkPolicies (and no enforcing CNI builds from the registries reachable there), so offline
-this is reported as not verified; the stock kind node image's kindnetd enforces them.
+Enforcement is the network plugin's job: online, kind's kindnetd; air-gapped, where the CNI is
+flannel (which enforces none), kube-router's firewall beside it (testbed/addons/kube-router.yaml).
 """
 
 from __future__ import annotations
@@ -36,14 +35,6 @@ def connect_from(testbed: Testbed, kube: Kube, workload: str, host: str, port: i
     return out.strip().splitlines()[-1]
 
 
-@pytest.fixture
-def enforcing(testbed: Testbed) -> None:
-    if testbed.offline:
-        pytest.skip(
-            "not verified: the air-gapped cluster's CNI (flannel) does not enforce NetworkPolicies"
-        )
-
-
 @pytest.mark.parametrize(
     ("client", "database", "port"),
     [
@@ -69,6 +60,6 @@ def test_a_service_reaches_its_own_database(
     ],
 )
 def test_a_service_cannot_reach_another_services_database(
-    testbed: Testbed, kube: Kube, enforcing: None, client: str, database: str, port: int
+    testbed: Testbed, kube: Kube, client: str, database: str, port: int
 ) -> None:
     assert connect_from(testbed, kube, client, database, port).startswith("closed")
