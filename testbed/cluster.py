@@ -354,20 +354,9 @@ class Testbed:
             raise AssertionError(f"{timed_out}\nWhy:\n{kube.why_not_ready()}") from None
 
     def install_addons(self) -> None:
-        """metrics-server (for the HorizontalPodAutoscalers), Traefik (for the Ingress) and,
-        offline, kube-router's firewall (flannel enforces no NetworkPolicy; kindnetd does)."""
-        chosen = (
-            images.offline_addon_images(self.settings)
-            if self.offline
-            else images.ONLINE_ADDON_IMAGES
-        )
-        addons = ["metrics-server.yaml", "traefik.yaml"]
-        if self.offline:
-            addons.append("kube-router.yaml")
-        for addon in addons:
-            manifest = (ADDONS / addon).read_text()
-            for placeholder, image in chosen.items():
-                manifest = manifest.replace(placeholder, image)
+        """The add-ons (images.addon_manifests), their image placeholders filled."""
+        for addon in images.addon_manifests(offline=self.offline):
+            manifest = images.render_addon(addon, offline=self.offline, settings=self.settings)
             self.kubectl("apply", "-f", "-", stdin=manifest.encode())
         self.wait_addon_ready("metrics-server")
         self.kubectl("apply", "-f", str(ADDONS / "metrics-server-apiservice.yaml"))

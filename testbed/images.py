@@ -142,9 +142,32 @@ def build_offline_images(settings: Settings) -> list[str]:
         what="dependency images",
         stream=True,
     )
+    return offline_images_to_load(settings)
+
+
+def offline_images_to_load(settings: Settings) -> list[str]:
+    """What the nodes need besides the node image's own (metrics-server is preloaded there)."""
+    addons = offline_addon_images(settings)
     return [
         *OFFLINE_DEPENDENCY_IMAGES,
         *offline_logging_images(settings),
-        offline_addon_images(settings)["TRAEFIK_IMAGE"],
-        offline_addon_images(settings)["KUBE_ROUTER_IMAGE"],
+        addons["TRAEFIK_IMAGE"],
+        addons["KUBE_ROUTER_IMAGE"],
     ]
+
+
+def addon_manifests(*, offline: bool) -> list[str]:
+    """The add-ons' manifest files (testbed/addons), in install order: metrics-server (for the
+    autoscalers), Traefik (for the Ingress) and, offline, kube-router's firewall (flannel
+    enforces no NetworkPolicy; online, kind's kindnetd does)."""
+    chosen = ["metrics-server.yaml", "traefik.yaml"]
+    return [*chosen, "kube-router.yaml"] if offline else chosen
+
+
+def render_addon(manifest: str, *, offline: bool, settings: Settings) -> str:
+    """An add-on's manifest (a file in testbed/addons) with its image placeholders filled."""
+    chosen = offline_addon_images(settings) if offline else ONLINE_ADDON_IMAGES
+    text = (REPO / "testbed" / "addons" / manifest).read_text()
+    for placeholder, image in chosen.items():
+        text = text.replace(placeholder, image)
+    return text
