@@ -7,11 +7,15 @@ flannel (which enforces none), kube-router's firewall beside it (testbed/addons/
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from kubernetes import client
 
 from suites.resilience.live import selector
 from testbed.cluster import Testbed
 from testbed.kube import Kube
+from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
 
@@ -63,3 +67,80 @@ def test_a_service_cannot_reach_another_services_database(
     testbed: Testbed, kube: Kube, client: str, database: str, port: int
 ) -> None:
     assert connect_from(testbed, kube, client, database, port).startswith("closed")
+
+
+def allowing(client_name: str, database: str, port: int) -> list[dict[str, object]]:
+    """Two policies that open `client_name` → `database`: its egress and the database's ingress."""
+
+    def peer(name: str) -> dict[str, object]:
+        return {"podSelector": {"matchLabels": {"app.kubernetes.io/name": name}}}
+
+    ports = [{"protocol": "TCP", "port": port}]
+    name = f"conformance-allow-{client_name}-to-{database}"
+    return [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": f"{name}-egress"},
+            "spec": {
+                **peer(client_name),
+                "policyTypes": ["Egress"],
+                "egress": [{"to": [peer(database)], "ports": ports}],
+            },
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": f"{name}-ingress"},
+            "spec": {
+                **peer(database),
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [peer(client_name)], "ports": ports}],
+            },
+        },
+    ]
+
+
+@pytest.fixture
+def extra_policies(kube: Kube) -> Iterator[list[str]]:
+    """Names of the policies the test creates; those still there are deleted afterwards."""
+    created: list[str] = []
+    yield created
+    api = client.NetworkingV1Api(kube.core.api_client)
+    for name in created:
+        api.delete_namespaced_network_policy(name, kube.namespace)
+
+
+def test_negative_control_a_policy_that_allows_the_call_opens_it_and_its_removal_closes_it(
+    testbed: Testbed, kube: Kube, extra_policies: list[str]
+) -> None:
+    # "closed" above is the policies' doing, not an unreachable address: allow one forbidden
+    # call and it opens; remove the allowance and it closes again.
+    caller, database, port = "notification-service", "order-db", 5432
+    api = client.NetworkingV1Api(kube.core.api_client)
+    assert connect_from(testbed, kube, caller, database, port).startswith("closed")
+
+    for policy in allowing(caller, database, port):
+        created = api.create_namespaced_network_policy(kube.namespace, policy)
+        extra_policies.append(created.metadata.name)
+
+    def state_is(wanted: str) -> None:
+        observed = connect_from(testbed, kube, caller, database, port)
+        if not observed.startswith(wanted):
+            raise NotYet(observed)
+
+    eventually(
+        lambda: state_is("open"),
+        timeout=60,
+        interval=2,
+        what=f"{caller} → {database}:{port} open once a policy allows it",
+        hint="kubectl -n kube-system logs ds/kube-router (offline) or the CNI's logs",
+    )
+    while extra_policies:
+        api.delete_namespaced_network_policy(extra_policies.pop(), kube.namespace)
+    eventually(
+        lambda: state_is("closed"),
+        timeout=60,
+        interval=2,
+        what=f"{caller} → {database}:{port} closed again once the allowance is removed",
+    )
