@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from kubernetes import client
+from kubernetes.client import NetworkingV1Api
 
 from suites.resilience.live import selector
 from testbed.cluster import Testbed
@@ -106,7 +106,7 @@ def extra_policies(kube: Kube) -> Iterator[list[str]]:
     """Names of the policies the test creates; those still there are deleted afterwards."""
     created: list[str] = []
     yield created
-    api = client.NetworkingV1Api(kube.core.api_client)
+    api = NetworkingV1Api(kube.core.api_client)
     for name in created:
         api.delete_namespaced_network_policy(name, kube.namespace)
 
@@ -117,7 +117,7 @@ def test_negative_control_a_policy_that_allows_the_call_opens_it_and_its_removal
     # "closed" above is the policies' doing, not an unreachable address: allow one forbidden
     # call and it opens; remove the allowance and it closes again.
     caller, database, port = "notification-service", "order-db", 5432
-    api = client.NetworkingV1Api(kube.core.api_client)
+    api = NetworkingV1Api(kube.core.api_client)
     assert connect_from(testbed, kube, caller, database, port).startswith("closed")
 
     for policy in allowing(caller, database, port):
