@@ -75,29 +75,18 @@ def allowing(client_name: str, database: str, port: int) -> list[dict[str, objec
     def peer(name: str) -> dict[str, object]:
         return {"podSelector": {"matchLabels": {"app.kubernetes.io/name": name}}}
 
+    def policy(direction: str, selected: str, rule: dict[str, object]) -> dict[str, object]:
+        return {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": f"conformance-allow-{client_name}-to-{database}-{direction}"},
+            "spec": {**peer(selected), "policyTypes": [direction.title()], direction: [rule]},
+        }
+
     ports = [{"protocol": "TCP", "port": port}]
-    name = f"conformance-allow-{client_name}-to-{database}"
     return [
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": {"name": f"{name}-egress"},
-            "spec": {
-                **peer(client_name),
-                "policyTypes": ["Egress"],
-                "egress": [{"to": [peer(database)], "ports": ports}],
-            },
-        },
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": {"name": f"{name}-ingress"},
-            "spec": {
-                **peer(database),
-                "policyTypes": ["Ingress"],
-                "ingress": [{"from": [peer(client_name)], "ports": ports}],
-            },
-        },
+        policy("egress", client_name, {"to": [peer(database)], "ports": ports}),
+        policy("ingress", database, {"from": [peer(client_name)], "ports": ports}),
     ]
 
 
