@@ -24,7 +24,6 @@ from testbed.shell import CommandFailed, progress, run
 from testbed.waiting import NotYet, eventually
 
 REGISTRY_PROBE = "https://registry-1.docker.io/v2/"
-ADDONS = REPO / "testbed" / "addons"
 
 
 NEEDED_GIB = 15
@@ -359,7 +358,7 @@ class Testbed:
             manifest = images.render_addon(addon, offline=self.offline, settings=self.settings)
             self.kubectl("apply", "-f", "-", stdin=manifest.encode())
         self.wait_addon_ready("metrics-server")
-        self.kubectl("apply", "-f", str(ADDONS / "metrics-server-apiservice.yaml"))
+        self.kubectl("apply", "-f", str(images.ADDONS / "metrics-server-apiservice.yaml"))
         self.wait_metrics_api()
 
     def wait_addon_ready(self, name: str, namespace: str = "kube-system") -> None:

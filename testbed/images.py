@@ -15,6 +15,9 @@ from testbed.shell import progress, run
 ONLINE_PYTHON_BASE = "python:3.11-slim-bookworm"
 OFFLINE_PYTHON_BASE = "demo-micro-airgap/python:3.11-bookworm"
 
+#: The add-ons' manifests (metrics-server, Traefik, kube-router), image placeholders unfilled.
+ADDONS = REPO / "testbed" / "addons"
+
 #: Offline stand-ins the `offline` overlay names (system/CONTRACT.md), besides the services.
 OFFLINE_DEPENDENCY_IMAGES = (
     "demo-micro-airgap/postgres:15",
@@ -167,7 +170,7 @@ def addon_manifests(*, offline: bool) -> list[str]:
 def render_addon(manifest: str, *, offline: bool, settings: Settings) -> str:
     """An add-on's manifest (a file in testbed/addons) with its image placeholders filled."""
     chosen = offline_addon_images(settings) if offline else ONLINE_ADDON_IMAGES
-    text = (REPO / "testbed" / "addons" / manifest).read_text()
+    text = (ADDONS / manifest).read_text()
     for placeholder, image in chosen.items():
         text = text.replace(placeholder, image)
     return text
