@@ -5,6 +5,7 @@ and shows the check then sees failed requests."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -25,6 +26,12 @@ pytestmark = pytest.mark.cluster
 
 SCALED_OUT = 4  # the HorizontalPodAutoscalers' maximum
 RATE = 40.0
+# How long the scaled-out Deployment serves before scaling back. Without it the added pods can be
+# removed again before kube-proxy ever routes to them, and then neither their start nor their
+# shutdown is tested: the negative control once failed no request that way (CI of 0c30727: the
+# whole 2→4→2 took 5.2 s). An autoscaler keeps them for minutes; 10 s is enough for every node's
+# kube-proxy to send them traffic, so the scale-in takes away pods that are carrying requests.
+HOLD_SCALED_OUT = 10.0
 
 
 @pytest.fixture
@@ -38,8 +45,8 @@ def service(kube: Kube, request: pytest.FixtureRequest) -> Iterator[promises.Wor
 
 
 def scale_out_and_back(kube: Kube, gateway_url: str, name: str) -> tuple[WorkloadState, Summary]:
-    """Scale `name` to SCALED_OUT and back to its promise under traffic to every backend;
-    (its state when scaled out, what the traffic saw)."""
+    """Scale `name` to SCALED_OUT, hold it there, and scale it back to its promise, all under
+    traffic to every backend; (its state when scaled out, what the traffic saw)."""
     replicas = promises.workload(name).replicas
     # A new connection per request: with pooled ones, the gateway's new pods would see almost no
     # traffic (found by the negative control, which then failed nothing).
@@ -50,6 +57,7 @@ def scale_out_and_back(kube: Kube, gateway_url: str, name: str) -> tuple[Workloa
         wait_rolled_out(kube, name)
         scaled = kube.workload("Deployment", name)
         added = {p.metadata.name for p in kube.pods(selector(name))} - before
+        time.sleep(HOLD_SCALED_OUT)  # a dwell under traffic, not a wait for a condition
         kube.scale("Deployment", name, replicas)
         wait_rolled_out(kube, name)
         # The removed pods' shutdown is part of the risk: keep the traffic on until they are gone.
