@@ -33,7 +33,16 @@ def connect_from(testbed: Testbed, kube: Kube, workload: str, host: str, port: i
     """'open' or 'closed: …' for a TCP connection from a pod of `workload`."""
     pod = kube.ready_pods(selector(workload))[0].metadata.name
     out = testbed.kubectl(
-        "exec", "-n", kube.namespace, pod, "--", "python", "-c", CONNECT, host, str(port),
+        "exec",
+        "-n",
+        kube.namespace,
+        pod,
+        "--",
+        "python",
+        "-c",
+        CONNECT,
+        host,
+        str(port),
         timeout=60,
     )
     return out.strip().splitlines()[-1]

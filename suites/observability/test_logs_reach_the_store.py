@@ -145,8 +145,10 @@ def test_every_request_becomes_searchable_and_the_latency_is_measured(
     # The goal (p95 <= LATENCY_GOAL_P95_SECONDS) is a figure for the report, not an assertion:
     # timing on a shared 2-core machine would make it flaky; the bounded wait above is the
     # promise (every request searchable).
-    print(f"\nrequest -> searchable: p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s "
-          f"(goal {LATENCY_GOAL_P95_SECONDS} s), max {max(latencies):.2f} s")
+    print(
+        f"\nrequest -> searchable: p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s "
+        f"(goal {LATENCY_GOAL_P95_SECONDS} s), max {max(latencies):.2f} s"
+    )
 
 
 def test_a_thousand_marker_lines_all_arrive_across_a_shipper_restart(

@@ -100,8 +100,10 @@ def test_orders_placed_while_the_queue_is_down_are_confirmed_and_notified_once_i
         answers = [
             api.post(
                 "/api/orders",
-                json={"customer_email": "queue-outage@example.com",
-                      "items": [{"sku": ORDER_SKU, "quantity": 1}]},
+                json={
+                    "customer_email": "queue-outage@example.com",
+                    "items": [{"sku": ORDER_SKU, "quantity": 1}],
+                },
                 headers={"Idempotency-Key": str(uuid.uuid4())},
             )
             for _ in range(ORDERS_DURING_QUEUE_OUTAGE)
