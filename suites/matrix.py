@@ -146,7 +146,12 @@ PROMISES: Final = (
         "key features",
         "Scalability",
         "Manual scaling (2 → 4 → 2 without a failed request) and autoscaling from 2 replicas",
-        (S + "test_autoscaling.py", C + "test_scaling.py", C + "test_autoscaling.py"),
+        (
+            S + "test_autoscaling.py",
+            SY + "test_sigterm_while_starting.py",
+            C + "test_scaling.py",
+            C + "test_autoscaling.py",
+        ),
         (
             Figure("traffic while scaling 2 → 4 → 2", "scaling_traffic.*"),
             Figure("autoscaler reaction", "autoscaling.*", "s"),

@@ -1,8 +1,13 @@
 """python -m system.order_service"""
 
-from system.common.runner import serve
-from system.order_service.config import Settings
-from system.order_service.main import SERVICE, create_app
+from system.common.sigterm import exit_on_sigterm
+
+# First, before the imports that take a second: as PID 1 the process would ignore SIGTERM.
+exit_on_sigterm()
+
+from system.common.runner import serve  # noqa: E402
+from system.order_service.config import Settings  # noqa: E402
+from system.order_service.main import SERVICE, create_app  # noqa: E402
 
 settings = Settings()
 serve(create_app(settings), SERVICE, settings)
