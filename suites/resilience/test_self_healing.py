@@ -30,6 +30,11 @@ pytestmark = pytest.mark.cluster
 RATE = 40.0
 #: Bounds the wait, not the promise: the goal (p95 ≤ 10 s) is measured and reported.
 REPLACEMENT_TIMEOUT = 60.0
+# How long the traffic goes on once the replacement is Ready and the old pod gone: healing is done
+# only when the replacement carries its share. Without it an unsafe replacement (Ready the moment
+# its container runs, before it listens) was never sent a request, and the negative control
+# failed nothing once in CI (finding 15).
+SERVE_AFTER_HEALING = 5.0
 
 
 @dataclass(frozen=True)
@@ -41,13 +46,17 @@ class Healing:
 
 
 def kill_under_traffic(kube: Kube, gateway_url: str, name: str, timeline: Timeline) -> Healing:
-    """Delete one pod of `name` under steady traffic to every backend; wait for a Ready
-    replacement and for the old pod to be gone; return what the traffic saw."""
+    """Delete one pod of `name` under steady traffic to every backend, each request on a new
+    connection (so kube-proxy's choice is made per request, finding 11); wait for a Ready
+    replacement and for the old pod to be gone, and keep the traffic on SERVE_AFTER_HEALING
+    longer; return what the traffic saw."""
     wait_rolled_out(kube, name)
     before = {p.metadata.name for p in kube.ready_pods(selector(name))}
     victim = sorted(before)[0]
 
-    with TrafficProbe(gateway_url, EVERY_BACKEND, rate=RATE) as probe:
+    with TrafficProbe(
+        gateway_url, EVERY_BACKEND, rate=RATE, new_connection_each_request=True
+    ) as probe:
         # delete one pod the ordinary way (preStop and grace period apply)
         killed_at = time.monotonic()
         marks = {"pod deleted": probe.elapsed()}
@@ -73,6 +82,7 @@ def kill_under_traffic(kube: Kube, gateway_url: str, name: str, timeline: Timeli
         # Keep the traffic on until the old pod has shut down: its exit is part of the fault.
         wait_pod_gone(kube, victim)
         marks["old pod gone"] = probe.elapsed()
+        time.sleep(SERVE_AFTER_HEALING)  # a dwell under traffic, not a wait for a condition
 
     summary = probe.summary()
     timeline.attach(summary, marks)
