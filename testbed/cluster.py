@@ -34,10 +34,14 @@ class SetupError(RuntimeError):
 
 
 def taken_ports(ports: tuple[int, ...]) -> list[int]:
-    """The ports of `ports` that something already listens on (or holds) on 127.0.0.1."""
+    """The ports of `ports` that something already listens on (or holds) on 127.0.0.1.
+
+    The probe binds with SO_REUSEADDR, as Docker's port publishing does: connections of an
+    earlier run in TIME_WAIT do not hold a port, a listener still does."""
     taken = []
     for port in ports:
         with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError as error:

@@ -19,6 +19,26 @@ def test_a_port_something_listens_on_is_reported_as_taken() -> None:
     assert taken_ports((port,)) == []
 
 
+def test_a_port_held_only_by_closed_connections_in_time_wait_is_free() -> None:
+    # arrange: a connection to the port that its server side closed first, so the port's
+    # address sits in TIME_WAIT (a minute, after `testbed down` and a run's traffic). The
+    # listener sets SO_REUSEADDR, as Docker's published ports do (its connections inherit it).
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = listener.accept()
+            accepted.close()
+            client.recv(1)  # the server's FIN has arrived
+    with socket.socket() as strict, pytest.raises(OSError, match="in use"):
+        strict.bind(("127.0.0.1", port))  # what a bind without SO_REUSEADDR meets
+
+    # act / assert: free, as Docker (which binds with SO_REUSEADDR) finds it
+    assert taken_ports((port,)) == []
+
+
 def test_too_little_disk_is_named_with_the_folder_and_the_need(tmp_path: Path) -> None:
     problem = disk_problem(tmp_path, needed_gib=10**9)
     assert str(tmp_path) in problem
