@@ -20,8 +20,10 @@ import pytest
 from suites.system.servers import free_port
 from suites.waiting import eventually, scaled
 from system.common.sigterm import EXIT_CODE
+from testbed.settings import SERVICES
 
-PACKAGES = ["api_gateway", "inventory_service", "notification_service", "order_service"]
+# The packages the images run (SERVICE=... in testbed/images.py).
+PACKAGES = [service.replace("-", "_") for service in SERVICES]
 UNSHARE = ["unshare", "--pid", "--fork", "--kill-child"]
 
 
@@ -68,9 +70,10 @@ def test_sigterm_while_starting_stops_a_service_running_as_pid_1(
 ) -> None:
     # arrange: the service as PID 1 of its own PID namespace; its dependencies are never reached
     env = {**os.environ, "LISTEN_HOST": "127.0.0.1", "LISTEN_PORT": str(free_port())}
-    log = (tmp_path / f"{package}.log").open("wb")
+    log_path = tmp_path / f"{package}.log"
     argv = [*UNSHARE, sys.executable, "-m", f"system.{package}"]
-    unshare = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with log_path.open("wb") as log:
+        unshare = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         pid_1 = _pid_1_of(unshare)
 
@@ -91,6 +94,5 @@ def test_sigterm_while_starting_stops_a_service_running_as_pid_1(
     finally:
         unshare.kill()
         unshare.wait()
-        log.close()
-    output = (tmp_path / f"{package}.log").read_text(errors="replace")[-2000:]
+    output = log_path.read_text(errors="replace")[-2000:]
     assert exit_code == EXIT_CODE, f"{package} ended with {exit_code}; its output:\n{output}"
