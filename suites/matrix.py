@@ -308,6 +308,7 @@ PROMISES: Final = (
             R + "test_database_loss.py",
             SY + "test_dependency_down_is_503.py",
             SY + "test_database_waits_are_bounded.py",
+            SY + "test_database_restart_fails_no_request.py",
             SY + "test_upstream_failures.py",
         ),
         (
