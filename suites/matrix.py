@@ -306,6 +306,7 @@ PROMISES: Final = (
         "Killing a PostgreSQL pod loses no acknowledged order; requests meanwhile get a prompt 503",
         (
             R + "test_database_loss.py",
+            R + "test_database_connections_ended.py",
             SY + "test_dependency_down_is_503.py",
             SY + "test_database_waits_are_bounded.py",
             SY + "test_database_restart_fails_no_request.py",
@@ -314,6 +315,10 @@ PROMISES: Final = (
         (
             Figure("database killed under order traffic", "database_loss.*"),
             Figure("order-db killed under order traffic (earlier key)", "order_db_loss"),
+            Figure(
+                "every connection ended by the databases, under traffic",
+                "database_connections_ended.*",
+            ),
         ),
     ),
     Promise(

@@ -1,0 +1,73 @@
+"""A database that ends every connection of the services, as its restart does, fails no request.
+
+A restarted PostgreSQL ends each session with AdminShutdown; the services' pools must not hand
+those dead connections to requests (finding 16 of docs/live-suites.md: one order failed so in
+CI, right after the storage test restarted order-db). Here the database ends the sessions by
+itself (``pg_terminate_backend``, the same AdminShutdown) while it stays up, so any failed
+request is a dead connection handed out, not an outage. The fast suite holds the negative
+control: a pool without the connection check hands the dead connections out
+(``suites/system/test_database_restart_fails_no_request.py``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from suites.reporting.plugin import Timeline
+from suites.resilience import invariants
+from suites.resilience.live import record, wait_rolled_out
+from testbed.cluster import Testbed
+from testbed.kube import Kube
+from testbed.traffic import EVERY_BACKEND, TrafficProbe
+
+pytestmark = pytest.mark.cluster
+
+#: Each database and the service whose pool holds its connections.
+DATABASES = {"order-db": "orders", "inventory-db": "inventory"}
+RATE = 40.0
+ROUNDS = 3
+#: Traffic between the rounds, so the pools fill up again before their connections are ended.
+BETWEEN_ROUNDS_SECONDS = 3.0
+
+
+def end_service_connections(testbed: Testbed, kube: Kube, database: str, dbname: str) -> int:
+    """End every session of the services (application_name demo-micro); how many there were."""
+    ((ended,),) = invariants.psql(
+        testbed,
+        kube,
+        database,
+        dbname,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        f" WHERE datname = '{dbname}' AND application_name = 'demo-micro'",
+    )
+    return int(ended)
+
+
+def test_ending_every_database_connection_fails_no_request(
+    testbed: Testbed, kube: Kube, gateway_url: str, timeline: Timeline
+) -> None:
+    # arrange: both databases and their services ready
+    for database in DATABASES:
+        wait_rolled_out(kube, database, kind="StatefulSet")
+    marks: dict[str, float] = {}
+    ended: dict[str, int] = dict.fromkeys(DATABASES, 0)
+
+    with TrafficProbe(gateway_url, EVERY_BACKEND, rate=RATE) as probe:
+        # act: every few seconds, each database ends all the services' connections
+        for round_ in range(1, ROUNDS + 1):
+            time.sleep(BETWEEN_ROUNDS_SECONDS)
+            marks[f"connections ended ({round_})"] = probe.elapsed()
+            for database, dbname in DATABASES.items():
+                ended[database] += end_service_connections(testbed, kube, database, dbname)
+        time.sleep(BETWEEN_ROUNDS_SECONDS)
+
+    # assert: there were connections to end, and no request met one of them
+    summary = probe.summary()
+    timeline.attach(summary, marks)
+    figures = f"{ROUNDS} rounds, connections ended {ended}; traffic: {summary}"
+    print(f"\n{figures}")
+    record("database_connections_ended.traffic", figures)
+    assert all(count >= ROUNDS for count in ended.values()), ended
+    assert summary.failures == [], summary.timeline()
