@@ -83,6 +83,9 @@ def test_scaling_a_deployment_to_4_and_back_fails_no_request(
 
 
 UNSAFE = "api-gateway"
+#: How many 2→4→2 cycles the control runs. Its failures come from races (kube-proxy against the
+#: pods' start and SIGTERM); one cycle failed as few as 5 requests (29 Nov), so two in a row.
+UNSAFE_CYCLES = 2
 
 
 @pytest.fixture
@@ -98,10 +101,13 @@ def test_negative_control_scaling_pods_without_prestop_and_probes_fails_requests
     # arrange: gateway pods without the preStop sleep, readiness and startup probes
     make_unsafe(kube, restored)
 
-    # act: the same scaling
-    _, summary = scale_out_and_back(kube, gateway_url, restored)
+    # act: the same scaling, UNSAFE_CYCLES times in a row
+    summaries = [scale_out_and_back(kube, gateway_url, restored)[1] for _ in range(UNSAFE_CYCLES)]
 
     # assert: the check notices (new pods get traffic before they listen, old ones while leaving)
-    print(f"\nunsafe {restored} scaled 2→4→2: {summary.timeline()}")
-    record("negative_control_unsafe_scaling", str(summary))
-    assert summary.failures, f"scaling unsafe pods failed no request: {summary}"
+    for summary in summaries:
+        print(f"\nunsafe {restored} scaled 2→4→2: {summary.timeline()}")
+    failed = [len(summary.failures) for summary in summaries]
+    figure = f"{UNSAFE_CYCLES} cycles: failed {failed} of {[s.total for s in summaries]}"
+    record("negative_control_unsafe_scaling", figure)
+    assert sum(failed) > 0, f"scaling unsafe pods failed no request: {figure}"

@@ -111,6 +111,10 @@ def test_a_killed_pod_is_replaced_by_a_ready_one_without_failed_requests(
 
 
 UNSAFE = "api-gateway"
+#: How many unsafe pods the control kills. The failures of one kill come from a race (does the
+#: pod get SIGTERM before kube-proxy stops sending it connections?), and a single kill failed no
+#: request in 2 of 11 runs on 29 Nov (1–34 otherwise): five in a row make a clean run unlikely.
+UNSAFE_KILLS = 5
 
 
 @pytest.fixture
@@ -127,10 +131,13 @@ def test_negative_control_a_pod_without_prestop_and_probes_fails_requests_when_k
     # arrange: pods without the preStop sleep, readiness and startup probes
     make_unsafe(kube, restored)
 
-    # act: the same kill as above
-    healed = kill_under_traffic(kube, gateway_url, restored, timeline)
+    # act: the same kill as above, UNSAFE_KILLS times in a row
+    kills = [kill_under_traffic(kube, gateway_url, restored, timeline) for _ in range(UNSAFE_KILLS)]
 
-    # assert: the check notices (the replacement still comes: self-healing itself is intact)
-    print(f"\nunsafe {restored} pod killed: {healed.summary.timeline()}")
-    record("negative_control_unsafe_kill", str(healed.summary))
-    assert healed.summary.failures, f"killing an unsafe pod failed no request: {healed.summary}"
+    # assert: the check notices (the replacements still come: self-healing itself is intact)
+    failed = [len(healed.summary.failures) for healed in kills]
+    for healed in kills:
+        print(f"\nunsafe {restored} pod killed: {healed.summary.timeline()}")
+    figure = f"{UNSAFE_KILLS} kills: failed {failed} of {[h.summary.total for h in kills]}"
+    record("negative_control_unsafe_kill", figure)
+    assert sum(failed) > 0, f"killing unsafe pods failed no request: {figure}"
