@@ -118,7 +118,9 @@ def _common_env(infra: Infra) -> dict[str, str]:
 
 @contextmanager
 def running_stack(
-    infra: Infra, gateway_overrides: Mapping[str, str] | None = None
+    infra: Infra,
+    gateway_overrides: Mapping[str, str] | None = None,
+    order_overrides: Mapping[str, str] | None = None,
 ) -> Iterator[Stack]:
     """The four services as local processes wired to `infra`, stopped on exit."""
     common = _common_env(infra)
@@ -158,6 +160,7 @@ def running_stack(
         # Above the consumer's usual delay, so the check rarely resends (harmless if it does).
         "RESEND_UNDELIVERED_AFTER_SECONDS": "5",
         "DELIVERY_CHECK_SECONDS": "1",
+        **(order_overrides or {}),
     }
     orders, orders_url = servers.service(infra.workdir, "order_service", order_env)
     gateway_env = {
