@@ -1,9 +1,10 @@
 """Project-wide pytest wiring: the live testbed as a session fixture, and diagnostics on failure.
 
 Suites marked `cluster` need the kind testbed. They run with `--cluster` (create the cluster or
-reuse one of the same name, deploy, wait until ready) and are skipped otherwise, with a reason
-that says how to enable them. pytest-kind-ng's `--keep-cluster` keeps the cluster afterwards,
-and `--cluster-name` picks its name.
+reuse one of the same name, deploy, wait until ready), or when the command line names live
+suites only (`pytest suites/resilience`: the rule is in testbed/live.py; `--no-cluster` opts
+out), and are skipped otherwise, with a reason that says how to enable them. pytest-kind-ng's
+`--keep-cluster` keeps the cluster afterwards, and `--cluster-name` picks its name.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--cluster",
         action="store_true",
-        help="run the live suites: bring up (or reuse) the kind testbed first",
+        help="run the live suites: bring up (or reuse) the kind testbed first (the default "
+        "when every path argument lies in a live suite: smoke, conformance, resilience, ...)",
+    )
+    group.addoption(
+        "--no-cluster",
+        action="store_true",
+        help="never bring up the testbed, even for live suites named by path (their tests skip)",
     )
     group.addoption(
         "--testbed-mode",
@@ -39,11 +46,54 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+#: Set when --cluster was implied by the path arguments (for the terminal line).
+CLUSTER_IMPLIED = pytest.StashKey[bool]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Live suites named by path run against the testbed, as with --cluster (testbed/live.py)."""
+    from testbed.live import wants_cluster
+
+    given = config.getoption("--cluster")
+    from_command_line = config.args_source == pytest.Config.ArgsSource.ARGS
+    try:
+        wanted = wants_cluster(
+            cluster=given,
+            no_cluster=config.getoption("--no-cluster"),
+            args=config.args if from_command_line else [],
+            invocation_dir=config.invocation_params.dir,
+        )
+    except ValueError as contradiction:
+        raise pytest.UsageError(str(contradiction)) from None
+    config.option.cluster = wanted
+    config.stash[CLUSTER_IMPLIED] = wanted and not given
+
+
+def announce_implied_cluster(config: pytest.Config) -> None:
+    """Say, before any test, that the testbed comes up although --cluster was not given."""
+    from testbed.settings import Settings
+
+    name = config.getoption("--cluster-name", default="pytest-kind")
+    if name == "pytest-kind":  # pytest-kind-ng's default name means "not chosen"
+        name = Settings.from_env().cluster_name
+    line = (
+        f"demo-micro: the paths name live suites only, so their tests bring up the kind testbed "
+        f"{name!r} (or reuse it when it exists), as with --cluster; --no-cluster skips them"
+    )
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line, yellow=True, bold=True)
+
+
+@pytest.hookimpl(trylast=True)  # after -m/-k deselection: `items` is what will run
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("--cluster"):
+        if config.stash[CLUSTER_IMPLIED] and any("cluster" in item.keywords for item in items):
+            announce_implied_cluster(config)
         return
     skip = pytest.mark.skip(
-        reason="needs the live kind testbed: run with --cluster (or tox -e e2e)"
+        reason="needs the live kind testbed: name the suite by path (pytest suites/resilience), "
+        "add --cluster, or run tox -e e2e"
     )
     for item in items:
         if "cluster" in item.keywords:
