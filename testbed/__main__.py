@@ -1,4 +1,4 @@
-"""`python -m testbed up|down|status`: the testbed lifecycle from the command line."""
+"""`python -m testbed up|down|status|setup`: the testbed lifecycle from the command line."""
 
 from __future__ import annotations
 
@@ -6,21 +6,48 @@ import argparse
 import sys
 import time
 
-from testbed.cluster import SetupError, Testbed
 from testbed.settings import Settings
-from testbed.shell import CommandFailed, progress
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line (the docs test checks the commands the docs name against it)."""
+    top = argparse.ArgumentParser(prog="python -m testbed", description=__doc__)
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, help_text in (
+        ("up", "create (or reuse) the kind cluster, load the images, deploy, wait until ready"),
+        ("down", "delete the cluster"),
+        ("status", "the cluster's nodes, workloads and PVCs, and why anything is not ready"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument(
+            "--mode",
+            choices=["auto", "online", "offline"],
+            help="default: DEMO_MICRO_MODE or auto",
+        )
+        if name == "up":
+            command.add_argument(
+                "--no-deploy", action="store_true", help="create the cluster but deploy nothing"
+            )
+    setup = commands.add_parser(
+        "setup", help="install or build what `tox` (fast) or `tox -e e2e` (e2e) needs"
+    )
+    setup.add_argument("target", choices=["fast", "e2e"])
+    setup.add_argument(
+        "--check", action="store_true", help="only list what is missing (exit 1 when something is)"
+    )
+    return top
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m testbed", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status"])
-    parser.add_argument(
-        "--mode", choices=["auto", "online", "offline"], help="default: DEMO_MICRO_MODE or auto"
-    )
-    parser.add_argument(
-        "--no-deploy", action="store_true", help="up: create the cluster but deploy nothing"
-    )
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
+    if args.command == "setup":
+        from testbed.setup import main as setup_main
+
+        return setup_main(args.target, check=args.check)
+
+    from testbed.cluster import SetupError, Testbed
+    from testbed.shell import CommandFailed, progress
+
     settings = Settings.from_env()
     if args.mode:
         settings = Settings(**{**settings.__dict__, "mode": args.mode})

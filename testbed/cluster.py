@@ -179,9 +179,9 @@ class Testbed:
         self.preflight()
         mode = "air-gapped" if self.offline else "online"
         progress(f"mode: {mode}; cluster: {self.settings.cluster_name}")
-        to_load = images.build_service_images(self.settings, offline=self.offline)
-        if self.offline:
-            to_load += images.build_offline_images(self.settings)
+        # Offline, the stand-ins first: the service images build on their Python base image.
+        to_load = images.build_offline_images(self.settings) if self.offline else []
+        to_load = images.build_service_images(self.settings, offline=self.offline) + to_load
         cluster = self.kind()
         if self.exists():
             self.refuse_stale()

@@ -52,7 +52,8 @@ JSON
 fi
 
 echo "prepare-docker: starting dockerd (log: $log)"
-nohup dockerd >"$log" 2>&1 &
+# In a session of its own: started from `tox -e e2e`'s set-up, it must outlive tox's processes.
+setsid nohup dockerd >"$log" 2>&1 < /dev/null &
 for _ in $(seq 1 60); do
   docker info >/dev/null 2>&1 && { echo "prepare-docker: dockerd is up"; exit 0; }
   sleep 1
