@@ -40,7 +40,10 @@ kind testbed (`tox -e e2e`). *Pending* suites are being written; until they exis
 of the promise shows as "not run" in the report.
 
 Which promises a run verified is in that run's report: the promise matrix at the top of
-`reports/<env>/report.html`, and `reports/<env>/promises.json`.
+`reports/<env>/report.html`, and `reports/<env>/promises.json`; CI merges its runs into
+`reports/ci/` and gates on it. A figure with a goal fails its promise when this run measured it
+beyond the goal. *CI must pass it*: the testbed modes (offline, online) in which the gate
+(`python -m suites.reporting.gate`) requires the promise passed, and why a mode cannot.
 """
 
 
@@ -52,8 +55,17 @@ def level(prefix: str) -> str:
 def row(promise: Promise) -> str:
     tests = [f"`{p}` ({level(p)})" for p in promise.tests]
     tests += [f"`{p}` ({level(p)}, pending)" for p in promise.pending]
-    figures = "<br>".join(f"{f.label} (`{f.pattern}`)" for f in promise.figures) or "—"
-    return f"| {promise.title} | {promise.drawing} | {'<br>'.join(tests)} | {figures} |"
+    figures = (
+        "<br>".join(
+            f"{f.label} (`{f.pattern}`{', goal ' + f.goal if f.goal else ''})"
+            for f in promise.figures
+        )
+        or "—"
+    )
+    modes = ", ".join(promise.verify_in) or "none"
+    if promise.why_not:
+        modes += f" ({promise.why_not})"
+    return f"| {promise.title} | {promise.drawing} | {'<br>'.join(tests)} | {figures} | {modes} |"
 
 
 def render(promises: Sequence[Promise] = PROMISES) -> str:
@@ -64,8 +76,8 @@ def render(promises: Sequence[Promise] = PROMISES) -> str:
         if not chosen:
             continue
         parts.append(f"## {heading}\n")
-        parts.append("| promise | the drawing says | checked by | measured |")
-        parts.append("| --- | --- | --- | --- |")
+        parts.append("| promise | the drawing says | checked by | measured | CI must pass it |")
+        parts.append("| --- | --- | --- | --- | --- |")
         parts.extend(row(p) for p in chosen)
         parts.append("")
     return "\n".join(parts)

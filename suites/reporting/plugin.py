@@ -17,6 +17,7 @@ import pytest
 from suites.matrix import Promise
 from suites.reporting import render
 from suites.reporting.attachments import add_extras, html_extra
+from suites.reporting.collection import promises_without_claims, run_scope, unresolved_claims
 from suites.reporting.status import (
     Outcome,
     PromiseResult,
@@ -48,18 +49,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "fake(component): the test talks to a fake of the component (written for the test, not "
+        "the real thing nor a stand-in keeping its interface): it can fail a promise, never "
+        "verify one",
+    )
     config.pluginmanager.register(PromiseMatrix(config), "promise-matrix")
 
 
 def load_promises(module: str) -> tuple[Promise, ...]:
-    """The PROMISES table of a module (suites.matrix, or a test's synthetic one)."""
+    """The PROMISES table of a module (suites.matrix, or a test's synthetic one); a promise
+    without claims is refused, whichever module holds it."""
     try:
         promises: tuple[Promise, ...] = tuple(importlib.import_module(module).PROMISES)
     except (ImportError, AttributeError) as error:
         raise pytest.UsageError(
             f"promise_matrix = {module}: no PROMISES there ({error})"
         ) from error
+    problems = promises_without_claims(promises)
+    if problems:
+        raise pytest.UsageError(f"promise_matrix = {module}: " + "; ".join(problems))
     return promises
+
+
+def fake_of(item: pytest.Item) -> str:
+    """The component a `fake` marker names, or ""."""
+    marker = item.get_closest_marker("fake")
+    return str(marker.args[0]) if marker is not None and marker.args else ""
 
 
 def read_measurements(path: Path) -> dict[str, object]:
@@ -80,6 +97,9 @@ class PromiseMatrix:
         self.measurements_path = config.rootpath / str(config.getini("measurements"))
         self.before: dict[str, object] = {}
         self.outcomes: dict[str, Outcome] = {}
+        #: Every collected test (deselected ones too) and the component it fakes, if any.
+        self.collected: dict[str, str] = {}
+        self.broken: list[str] = []
         self.matrix: list[PromiseResult] = []
         self.json_path = self._json_path()
 
@@ -99,6 +119,24 @@ class PromiseMatrix:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:  # a module that cannot be imported fails every promise it backs
             self.outcomes[report.nodeid] = "failed"
+            self.broken.append(report.nodeid)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        for item in items:  # by -k, -m or --deselect: collected, not run
+            self.collected[item.nodeid] = fake_of(item)
+            self.outcomes.setdefault(item.nodeid, "deselected")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Every claim inside the run's arguments must name a collected test."""
+        for item in session.items:
+            self.collected[item.nodeid] = fake_of(item)
+        scope = run_scope(self.config.args, self.config.invocation_params.dir, self.config.rootpath)
+        problems = unresolved_claims(self.promises, self.collected, scope, self.broken)
+        if problems:
+            raise pytest.UsageError(
+                "the promise matrix claims tests that do not exist:\n  " + "\n  ".join(problems)
+            )
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         new = phase_outcome(report.when, report.outcome, hasattr(report, "wasxfail"))
@@ -108,12 +146,18 @@ class PromiseMatrix:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.config.option.collectonly:
+            return  # nothing ran: keep the last run's promises.json
         after = read_measurements(self.measurements_path)
-        ran = [Result(nodeid, outcome) for nodeid, outcome in self.outcomes.items()]
-        self.matrix = build(self.promises, ran, after, changed_keys(self.before, after))
+        outcomes: dict[str, Outcome] = dict.fromkeys(self.collected, "not run")
+        outcomes.update(self.outcomes)  # collected but never reported: the session ended first
+        ran = [Result(n, o, self.collected.get(n, "")) for n, o in outcomes.items()]
+        fresh = changed_keys(self.before, after)
+        self.matrix = build(self.promises, ran, after, fresh)
         if self.json_path is not None:
+            document = render.as_json(self.matrix, ran, after, fresh)
             self.json_path.parent.mkdir(parents=True, exist_ok=True)
-            self.json_path.write_text(json.dumps(render.as_json(self.matrix), indent=2) + "\n")
+            self.json_path.write_text(json.dumps(document, indent=2) + "\n")
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix: list[str]) -> None:
@@ -129,7 +173,9 @@ class PromiseMatrix:
         cells.insert(2, f'<td class="col-promises">{", ".join(keys)}</td>')
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        if not any(c.results for r in self.matrix for c in r.claims):
+        if self.config.option.collectonly or not any(
+            c.results for r in self.matrix for c in r.claims
+        ):
             return  # no claimed test ran (e.g. only these reporting tests): nothing to say
         terminalreporter.write_sep("-", "promise matrix")
         for line in render.text(self.matrix):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Final
 
-from suites.reporting.status import Claim, FigureValue, PromiseResult, tally
+from suites.matrix import VERIFIED_AGAINST
+from suites.reporting.status import Claim, FigureValue, PromiseResult, Result, tally
 
 MARKS: Final[dict[str, str]] = {
     "passed": "✔",
@@ -45,6 +46,7 @@ STYLE: Final = (
 #promise-matrix .verdict-partly-verified { color: #7d5700; }
 #promise-matrix .verdict-not-verified { color: #57606a; }
 #promise-matrix .stale { color: #888; font-style: italic; }
+#promise-matrix .over-threshold { color: #b42318; font-weight: bold; }
 #promise-matrix small { color: #57606a; }
 """
     + "".join(
@@ -77,8 +79,31 @@ def claim_text(claim: Claim) -> str:
 
 
 def figure_text(figure: FigureValue) -> str:
-    """`api-gateway: 5.1 s`, or the bare value for a figure without instances."""
-    return f"{figure.instance}: {figure.text}" if figure.instance else figure.text
+    """`api-gateway: 5.1 s (goal ≤ 10 s)`, `… 12 s > 10 s: over its threshold`, or the bare
+    value for a figure without instances."""
+    text = f"{figure.instance}: {figure.text}" if figure.instance else figure.text
+    if figure.violation is not None:
+        return f"{text} ({figure.violation}: over its threshold)"
+    return f"{text} (goal {figure.goal})" if figure.goal else text
+
+
+def against(claim: Claim) -> str:
+    """What the claim's tests talked to: a fake they name, or their suite's components."""
+    if claim.fakes:
+        return "a fake " + ", ".join(claim.fakes) + " (verifies nothing)"
+    folder = next((f for f in VERIFIED_AGAINST if claim.prefix.startswith(f)), None)
+    return VERIFIED_AGAINST[folder] if folder else "—"
+
+
+def against_lines(result: PromiseResult) -> list[str]:
+    """One line per distinct "verified against" of the promise's claims, with their folders."""
+    lines: dict[str, list[str]] = {}
+    for claim in result.claims:
+        folder = claim.prefix if claim.fakes else claim.prefix.split("/test_", 1)[0] + "/"
+        lines.setdefault(against(claim), [])
+        if folder not in lines[against(claim)]:
+            lines[against(claim)].append(folder)
+    return [f"{', '.join(folders)}: {text}" for text, folders in lines.items()]
 
 
 def html_claim(claim: Claim) -> str:
@@ -97,7 +122,8 @@ def html_figures(figures: Sequence[FigureValue]) -> str:
     for label in dict.fromkeys(f.label for f in figures):
         values = [f for f in figures if f.label == label]
         parts = [
-            f'<li class="{"fresh" if f.fresh else "stale"}">{escape(figure_text(f))}'
+            f'<li class="{"fresh" if f.fresh else "stale"}'
+            f'{" over-threshold" if f.fails else ""}">{escape(figure_text(f))}'
             f"{'' if f.fresh else ' (earlier run)'}</li>"
             for f in values
         ]
@@ -114,6 +140,9 @@ def html_row(result: PromiseResult) -> str:
         f'<td class="verdict {css_class(verdict)}" data-verdict="{escape(verdict)}">'
         f"{MARKS[verdict]} {escape(verdict)}</td>"
         f"<td><ul>{''.join(html_claim(c) for c in result.claims)}</ul></td>"
+        f'<td class="against"><ul>'
+        f"{''.join(f'<li><small>{escape(line)}</small></li>' for line in against_lines(result))}"
+        f"</ul></td>"
         f"<td>{html_figures(result.figures)}</td></tr>"
     )
 
@@ -125,17 +154,27 @@ def html(matrix: Sequence[PromiseResult]) -> str:
         f'{STYLE}<section id="promise-matrix"><h2>Promise matrix</h2>'
         f'<p class="matrix-counts"><b>{escape(counts_line(matrix))}</b> '
         "<small>(passed: every claimed test ran and passed in this session; partly verified: "
-        "some passed, the rest were skipped or not run; not verified: none ran; figures "
-        "marked “earlier run” were not measured by this session)</small></p>"
-        "<table><colgroup><col style='width:16%'><col style='width:8%'><col style='width:10%'>"
-        "<col style='width:44%'><col style='width:22%'></colgroup>"
+        "some passed, the rest were skipped, deselected or not run; not verified: none ran; a "
+        "test against a fake verifies nothing; failed: a test failed or a figure this session "
+        "measured is over its threshold; figures marked “earlier run” were not measured by "
+        "this session)</small></p>"
+        "<table><colgroup><col style='width:14%'><col style='width:7%'><col style='width:9%'>"
+        "<col style='width:36%'><col style='width:16%'><col style='width:18%'></colgroup>"
         "<thead><tr><th>promise</th><th>from</th><th>verdict</th><th>tests</th>"
+        "<th>verified against</th>"
         f"<th>measured</th></tr></thead><tbody>{rows}</tbody></table></section>"
     )
 
 
-def as_json(matrix: Sequence[PromiseResult]) -> dict[str, object]:
-    """The matrix for CI to gate on (reports/<env>/promises.json)."""
+def as_json(
+    matrix: Sequence[PromiseResult],
+    results: Iterable[Result] = (),
+    measurements: Mapping[str, object] | None = None,
+    fresh: Iterable[str] = (),
+) -> dict[str, object]:
+    """The matrix for CI to gate on (reports/<env>/promises.json), with every test's outcome
+    and the figures this session saw, so that several runs can be merged into one matrix
+    (`python -m suites.reporting.merge`)."""
     return {
         "counts": tally(matrix),
         "promises": [
@@ -145,21 +184,33 @@ def as_json(matrix: Sequence[PromiseResult]) -> dict[str, object]:
                 "source": r.promise.source,
                 "drawing": r.promise.drawing,
                 "verdict": r.verdict,
+                "verify_in": list(r.promise.verify_in),
+                "verified_against": against_lines(r),
                 "claims": [
                     {
                         "prefix": c.prefix,
                         "verdict": c.verdict,
-                        "tests": {t.nodeid: t.outcome for t in c.results},
+                        "tests": {t.nodeid: t.label for t in c.results},
                     }
                     for c in r.claims
                 ],
                 "figures": [
-                    {"label": f.label, "key": f.key, "value": f.text, "fresh": f.fresh}
+                    {
+                        "label": f.label,
+                        "key": f.key,
+                        "value": f.text,
+                        "fresh": f.fresh,
+                        "goal": f.goal,
+                        "violation": f.violation,
+                    }
                     for f in r.figures
                 ],
             }
             for r in matrix
         ],
+        "tests": {t.nodeid: {"outcome": t.outcome, "fake": t.fake} for t in results},
+        "measurements": dict(measurements or {}),
+        "fresh": sorted(fresh),
     }
 
 
@@ -168,8 +219,11 @@ def text(matrix: Sequence[PromiseResult]) -> list[str]:
     lines = [f"promise matrix: {counts_line(matrix)}"]
     for result in matrix:
         if result.verdict == "failed":
-            failing = [c for c in result.claims if c.verdict == "failed"]
-            detail = "; ".join(f"{c.prefix}: {claim_text(c)}" for c in failing)
+            failing = [
+                f"{c.prefix}: {claim_text(c)}" for c in result.claims if c.verdict == "failed"
+            ]
+            failing += [f"{f.key}: {f.violation}" for f in result.figures if f.fails]
+            detail = "; ".join(failing)
             lines.append(f"  {MARKS['failed']} failed: {result.promise.key} ({detail})")
     for verdict in ("not verified", "partly verified", "passed"):
         keys = [r.promise.key for r in matrix if r.verdict == verdict]

@@ -13,13 +13,24 @@ from suites.matrix import Figure, Promise
 Verdict = Literal["passed", "failed", "partly verified", "not verified"]
 VERDICTS: Final[tuple[Verdict, ...]] = ("failed", "not verified", "partly verified", "passed")
 
-#: A test's outcome in one session; "not run" is what a claimed prefix without tests shows.
-Outcome = Literal["passed", "xpassed", "failed", "skipped", "xfailed", "not run"]
+#: A test's outcome in one session: "deselected" (by -k, -m, --deselect) and "not run"
+#: (collected, but the session ended first) verify nothing, like a skip.
+Outcome = Literal["passed", "xpassed", "failed", "skipped", "xfailed", "deselected", "not run"]
+OUTCOMES: Final[tuple[Outcome, ...]] = (
+    "passed",
+    "xpassed",
+    "failed",
+    "skipped",
+    "xfailed",
+    "deselected",
+    "not run",
+)
 _SEVERITY: Final[dict[Outcome, int]] = {
     "passed": 0,
     "xpassed": 0,
     "skipped": 1,
     "xfailed": 1,
+    "deselected": 1,
     "not run": 1,
     "failed": 2,
 }
@@ -55,6 +66,13 @@ def verdict_of(outcome: Outcome) -> Literal["passed", "failed", "not verified"]:
     return "not verified"
 
 
+def across_runs(first: Outcome, second: Outcome) -> Outcome:
+    """One test's outcome over several runs (CI's envs): a failure anywhere fails it, a pass
+    anywhere else verifies it (the fast env skips what the e2e env runs), else the first."""
+    wanted: tuple[Outcome, ...] = ("failed", "passed", "xpassed")
+    return next((o for o in wanted if o in (first, second)), first)
+
+
 def claims(prefix: str, nodeid: str) -> bool:
     """Whether a node-id prefix (folder/, module, module::test) names this test."""
     if prefix.endswith("/"):
@@ -64,10 +82,22 @@ def claims(prefix: str, nodeid: str) -> bool:
 
 @dataclass(frozen=True)
 class Result:
-    """One test of this session and how it ended."""
+    """One test of this session and how it ended; `fake` names the component a fake stood in
+    for (``@pytest.mark.fake("kibana")``): such a test can fail a promise, never verify one."""
 
     nodeid: str
     outcome: Outcome
+    fake: str = ""
+
+    @property
+    def verdict(self) -> Literal["passed", "failed", "not verified"]:
+        judged = verdict_of(self.outcome)
+        return "not verified" if judged == "passed" and self.fake else judged
+
+    @property
+    def label(self) -> str:
+        """`passed`, or `passed against a fake kibana`."""
+        return f"{self.outcome} against a fake {self.fake}" if self.fake else self.outcome
 
 
 @dataclass(frozen=True)
@@ -78,21 +108,32 @@ class Claim:
     results: tuple[Result, ...]
 
     @property
+    def only_fakes(self) -> bool:
+        """Every test under the prefix talks to a fake: the claim is shown, never counted."""
+        return bool(self.results) and all(r.fake for r in self.results)
+
+    @property
     def verdict(self) -> Literal["passed", "failed", "not verified"]:
-        """Failed if any failed; passed only if every test under it ran and passed."""
+        """Failed if any failed; passed only if every test under it ran, passed, and talked to
+        real components or stand-ins (a test against a fake verifies nothing)."""
         if not self.results:
             return "not verified"
-        verdicts = {verdict_of(r.outcome) for r in self.results}
+        verdicts = {r.verdict for r in self.results}
         if "failed" in verdicts:
             return "failed"
         return "not verified" if "not verified" in verdicts else "passed"
 
-    def counts(self) -> dict[Outcome, int]:
+    def counts(self) -> dict[str, int]:
         """How many tests under the prefix ended each way."""
-        tally: dict[Outcome, int] = {}
+        tally: dict[str, int] = {}
         for result in self.results:
-            tally[result.outcome] = tally.get(result.outcome, 0) + 1
+            tally[result.label] = tally.get(result.label, 0) + 1
         return tally
+
+    @property
+    def fakes(self) -> tuple[str, ...]:
+        """The components faked by tests under the prefix."""
+        return tuple(sorted({r.fake for r in self.results if r.fake}))
 
 
 @dataclass(frozen=True)
@@ -104,6 +145,15 @@ class FigureValue:
     instance: str
     text: str
     fresh: bool
+    value: object = None
+    goal: str = ""
+    #: `12.3 s > 10 s` when the value breaks the figure's threshold.
+    violation: str | None = None
+
+    @property
+    def fails(self) -> bool:
+        """Only a figure this run measured can fail a promise; an earlier one is history."""
+        return self.fresh and self.violation is not None
 
 
 @dataclass(frozen=True)
@@ -116,13 +166,16 @@ class PromiseResult:
 
     @property
     def verdict(self) -> Verdict:
-        """Failed beats everything; passed needs every claimed test run and passed."""
+        """Failed beats everything (a failed test, or a figure of this run over its threshold);
+        passed needs every claimed test run and passed against real components or stand-ins.
+        A claim whose tests all talk to a fake is left out: it neither verifies nor blocks."""
         verdicts = [c.verdict for c in self.claims]
-        if "failed" in verdicts:
+        if "failed" in verdicts or any(f.fails for f in self.figures):
             return "failed"
-        if all(v == "passed" for v in verdicts):
+        counted = [c.verdict for c in self.claims if not c.only_fakes]
+        if counted and all(v == "passed" for v in counted):
             return "passed"
-        if any(verdict_of(r.outcome) == "passed" for c in self.claims for r in c.results):
+        if any(r.verdict == "passed" for c in self.claims for r in c.results):
             return "partly verified"
         return "not verified"
 
@@ -151,8 +204,20 @@ def find_figures(
         stem = figure.pattern.split("*", 1)[0]
         for key in sorted(k for k in measurements if fnmatch.fnmatchcase(k, figure.pattern)):
             instance = key[len(stem) :] if "*" in figure.pattern else ""
-            text = format_value(measurements[key], figure.unit)
-            found.append(FigureValue(figure.label, key, instance, text, key in fresh))
+            value = measurements[key]
+            text = format_value(value, figure.unit)
+            found.append(
+                FigureValue(
+                    figure.label,
+                    key,
+                    instance,
+                    text,
+                    key in fresh,
+                    value,
+                    figure.goal,
+                    figure.violation(value),
+                )
+            )
     return tuple(found)
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ast
+import fnmatch
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pytest
 
 from suites import matrix
-from suites.matrix import Promise
+from suites.matrix import Figure, Promise
 from suites.promises import REPO_ROOT
 from suites.reporting import checklist
 from suites.reporting.status import claims
@@ -55,6 +56,41 @@ def unclaimed_modules(promises: Sequence[Promise], root: Path, folders: Iterable
     return unclaimed
 
 
+def recorded_keys(roots: Iterable[Path]) -> set[str]:
+    """The measurements.json keys the code records: `record("key", …)` or `record(f"a.{x}", …)`
+    calls, an f-string's placeholders as `*`."""
+    keys = set()
+    for module in (m for root in roots for m in sorted(root.rglob("*.py"))):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if not (isinstance(node, ast.Call) and node.args):
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            first = node.args[0]
+            if name != "record":
+                continue
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                keys.add(first.value)
+            elif isinstance(first, ast.JoinedStr):
+                keys.add(
+                    "".join(
+                        str(part.value) if isinstance(part, ast.Constant) else "*"
+                        for part in first.values
+                    )
+                )
+    return keys
+
+
+def unwritten_figures(promises: Iterable[Promise], keys: Iterable[str]) -> list[str]:
+    """Figure patterns no recorded key can match (a placeholder stands for any instance)."""
+    examples = [key.replace("*", "x") for key in keys]
+    return [
+        f"{promise.key}: {figure.pattern}"
+        for promise in promises
+        for figure in promise.figures
+        if not any(fnmatch.fnmatchcase(example, figure.pattern) for example in examples)
+    ]
+
+
 def test_promise_keys_are_unique_and_each_promise_names_an_existing_test() -> None:
     keys = [p.key for p in matrix.PROMISES]
     assert len(keys) == len(set(keys)), keys
@@ -79,6 +115,31 @@ def test_docs_checklist_is_generated_from_the_table() -> None:
     assert checklist.CHECKLIST.read_text() == checklist.render(), (
         "docs/CHECKLIST.md is out of date: run python -m suites.reporting.checklist"
     )
+
+
+def test_every_figure_the_matrix_shows_is_recorded_by_some_code() -> None:
+    keys = recorded_keys([REPO_ROOT / "suites", REPO_ROOT / "testbed"])
+    assert "time_to_ready_seconds.*" in keys  # an f-string key, read with its placeholder
+    assert unwritten_figures(matrix.PROMISES, keys) == []
+
+
+def test_a_figure_no_code_records_is_caught(tmp_path: Path) -> None:
+    (tmp_path / "test_x.py").write_text(
+        'record(f"database_loss.{name}", 1)\nlive.record("logs.latency_seconds.p95", 2)\n'
+    )
+    keys = recorded_keys([tmp_path])
+    assert keys == {"database_loss.*", "logs.latency_seconds.p95"}
+    table = (
+        Promise(
+            "a",
+            "behaviour",
+            "A",
+            "a",
+            ("suites/static/test_replicas.py",),
+            (Figure("kept", "database_loss.*"), Figure("never written", "order_db_loss")),
+        ),
+    )
+    assert unwritten_figures(table, keys) == ["a: order_db_loss"]
 
 
 def test_a_prefix_naming_a_missing_module_or_function_is_caught() -> None:

@@ -9,6 +9,7 @@ from suites.reporting import render
 from suites.reporting.status import (
     Outcome,
     Result,
+    across_runs,
     build,
     changed_keys,
     claims,
@@ -115,3 +116,64 @@ def test_the_json_and_text_forms_carry_every_verdict() -> None:
     assert "rolling-updates" in lines[1]
     assert "test_rollout[api-gateway]" in lines[1]
     assert "not verified: other" in lines[2]
+
+
+def test_a_test_against_a_fake_verifies_nothing_but_can_fail() -> None:
+    faked = Promise("logs", "data flow", "Logs", "l", ("suites/testbed/test_kibana.py",))
+    kibana = "suites/testbed/test_kibana.py::test_view"
+    assert judge(faked, [Result(kibana, "passed", "kibana")], {}, set()).verdict == "not verified"
+    assert judge(faked, [Result(kibana, "failed", "kibana")], {}, set()).verdict == "failed"
+    assert judge(faked, [Result(kibana, "passed")], {}, set()).verdict == "passed"  # control
+
+
+def test_a_claim_of_fakes_alone_neither_verifies_nor_blocks_the_real_tests() -> None:
+    both = Promise("logs", "data flow", "Logs", "l", ("suites/testbed/", "suites/observability/"))
+    fake = Result("suites/testbed/test_kibana.py::test_view", "passed", "kibana")
+    real = Result("suites/observability/test_logs.py::test_latency", "passed")
+    assert judge(both, [fake, real], {}, set()).verdict == "passed"
+    assert judge(both, [fake], {}, set()).verdict == "not verified"
+    assert judge(both, [fake, Result(real.nodeid, "skipped")], {}, set()).verdict == (
+        "not verified"
+    )
+
+
+READY = Promise(
+    "auto-healing",
+    "key features",
+    "Auto-healing",
+    "a",
+    (LIVE.split("::")[0],),
+    (Figure("time to Ready", "time_to_ready_seconds.*", "s", 10.0),),
+)
+
+
+def test_a_figure_over_its_threshold_fails_the_promise_and_says_by_how_much() -> None:
+    figures = {"time_to_ready_seconds.api-gateway": 4.2, "time_to_ready_seconds.order": 12.5}
+    result = judge(READY, [Result(LIVE, "passed")], figures, set(figures))
+    assert result.verdict == "failed"
+    assert [render.figure_text(f) for f in result.figures] == [
+        "api-gateway: 4.2 s (goal ≤ 10 s)",
+        "order: 12.5 s (12.5 s > 10 s: over its threshold)",
+    ]
+    assert "time_to_ready_seconds.order: 12.5 s > 10 s" in render.text([result])[1]
+
+
+def test_a_figure_within_its_threshold_or_from_an_earlier_run_fails_nothing() -> None:
+    within = {"time_to_ready_seconds.api-gateway": 9.9}
+    assert judge(READY, [Result(LIVE, "passed")], within, set(within)).verdict == "passed"
+    earlier = {"time_to_ready_seconds.api-gateway": 30.0}  # not measured by this run
+    assert judge(READY, [Result(LIVE, "passed")], earlier, set()).verdict == "passed"
+
+
+def test_a_floor_threshold_fails_a_figure_below_it() -> None:
+    floor = Figure("throughput", "load.rps", "req/s", 50.0, "at least")
+    assert floor.violation(49.0) == "49 req/s < 50 req/s"
+    assert floor.violation(50.0) is None
+    assert floor.violation("text") is None
+    assert floor.goal == "≥ 50 req/s"
+
+
+def test_outcomes_across_runs_a_failure_anywhere_a_pass_over_a_skip() -> None:
+    assert across_runs("skipped", "passed") == "passed"
+    assert across_runs("passed", "failed") == "failed"
+    assert across_runs("deselected", "skipped") == "deselected"
