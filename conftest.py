@@ -9,6 +9,7 @@ out), and are skipped otherwise, with a reason that says how to enable them. pyt
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,10 +117,14 @@ def testbed(request: pytest.FixtureRequest) -> Iterator[object]:
     if overrides:
         settings = Settings(**{**settings.__dict__, **overrides})
     bed = Testbed(settings)
-    if request.config.getoption("--testbed-reuse"):
-        bed.attach()
-    else:
-        bed.up()
+    # The bring-up's progress (phases, build output) goes to the terminal as it happens, not
+    # into the first test's captured output.
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        if request.config.getoption("--testbed-reuse"):
+            bed.attach()
+        else:
+            bed.up()
     yield bed
     if not request.config.getoption("--keep-cluster", default=False):
         bed.down()

@@ -19,6 +19,7 @@ from pytest_kind import KindCluster
 from testbed import images
 from testbed.kibana import SECRET, Kibana, credentials_from_secret
 from testbed.kube import Kube
+from testbed.phases import Phases
 from testbed.settings import REPO, Settings
 from testbed.shell import CommandFailed, progress, run
 from testbed.waiting import NotYet, eventually
@@ -175,27 +176,35 @@ class Testbed:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def up(self, *, deploy: bool = True) -> None:
-        self.settings.cache.mkdir(parents=True, exist_ok=True)
-        self.preflight()
+        phases = Phases(self.settings.reports / "bring-up.json")
+        with phases.phase("preflight"):
+            self.settings.cache.mkdir(parents=True, exist_ok=True)
+            self.preflight()
         mode = "air-gapped" if self.offline else "online"
         progress(f"mode: {mode}; cluster: {self.settings.cluster_name}")
-        # Offline, the stand-ins first: the service images build on their Python base image.
-        to_load = images.build_offline_images(self.settings) if self.offline else []
-        to_load = images.build_service_images(self.settings, offline=self.offline) + to_load
-        cluster = self.kind()
-        if self.exists():
-            self.refuse_stale()
-            progress("reusing the existing cluster")
-            self._export_kubeconfig()
-        else:
-            progress("creating the kind cluster (1 control plane, 2 workers)")
-            cluster.create(config_file=self.settings.kind_config)
-        self.wait_nodes_ready()
-        self.load_images(to_load)
-        self.install_addons()
-        self.wait_system_pods_ready()
+        with phases.phase("images"):
+            # Offline, the stand-ins first: the service images build on their Python base image.
+            to_load = images.build_offline_images(self.settings) if self.offline else []
+            to_load = images.build_service_images(self.settings, offline=self.offline) + to_load
+        with phases.phase("cluster"):
+            cluster = self.kind()
+            if self.exists():
+                self.refuse_stale()
+                progress("reusing the existing cluster")
+                self._export_kubeconfig()
+            else:
+                progress("creating the kind cluster (1 control plane, 2 workers)")
+                cluster.create(config_file=self.settings.kind_config)
+            self.wait_nodes_ready()
+        with phases.phase("image loading"):
+            self.load_images(to_load)
+        with phases.phase("add-ons"):
+            self.install_addons()
+            self.wait_system_pods_ready()
         if deploy:
-            self.deploy()
+            with phases.phase("deploy"):
+                self.deploy()
+        phases.save()
 
     def attach(self) -> None:
         """Use a running testbed as it is (for iterating on suites): check it is ready."""
