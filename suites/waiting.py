@@ -1,16 +1,17 @@
-"""The fast suite's form of the project's one wait (testbed.waiting): a check that returns a
-truthy value when the awaited state is reached, and whose errors (a server still starting)
-count as "not yet"."""
+"""The suites' form of the project's one wait (testbed.waiting.eventually): a check returns a
+truthy value when the awaited state is reached; a falsy value or NotYet means "not yet", and so
+do the exception types the caller passes as `retry_on` (a server still starting refuses
+connections). Anything else, an AssertionError included, fails at once."""
 
 from collections.abc import Callable
 from typing import TypeVar
 
-from testbed.waiting import NotYet, scaled
+from testbed.waiting import NotYet, scaled, truthy
 from testbed.waiting import eventually as _eventually
 
 T = TypeVar("T")
 
-__all__ = ["eventually", "scaled"]
+__all__ = ["NotYet", "eventually", "scaled"]
 
 
 def eventually(
@@ -20,16 +21,9 @@ def eventually(
     interval: float = 0.1,
     what: str,
     hint: str = "",
+    retry_on: tuple[type[Exception], ...] = (),
 ) -> T:
     """Call `check` until it returns a truthy value, which is returned."""
-
-    def truthy() -> T:
-        try:
-            result = check()
-        except Exception as exc:  # any error (a server still starting) is an observation
-            raise NotYet(f"{type(exc).__name__}: {exc}") from exc
-        if not result:
-            raise NotYet(result)
-        return result
-
-    return _eventually(truthy, timeout=timeout, interval=interval, what=what, hint=hint)
+    return _eventually(
+        truthy(check), timeout=timeout, interval=interval, what=what, hint=hint, retry_on=retry_on
+    )

@@ -29,6 +29,19 @@ class NotYet(Exception):
         self.observed = observed
 
 
+def truthy(check: Callable[[], T]) -> Callable[[], T]:
+    """A check that returns a falsy value while the state is not reached, as one that says
+    NotYet: ``eventually(truthy(lambda: cached() == "hit"), ...)``."""
+
+    def holds() -> T:
+        result = check()
+        if not result:
+            raise NotYet(result)
+        return result
+
+    return holds
+
+
 def eventually(
     check: Callable[[], T],
     *,
@@ -36,10 +49,13 @@ def eventually(
     interval: float = 0.5,
     what: str,
     hint: str = "",
+    retry_on: tuple[type[Exception], ...] = (),
 ) -> T:
-    """Call `check` until it returns without raising; return its value.
+    """Call `check` until it returns; return its value.
 
-    A check signals "not yet" by raising `NotYet(observed)` or `AssertionError`. After
+    Only a designated "not yet" retries: `NotYet(observed)`, or an exception of a type in
+    `retry_on` (a starting server's connection errors, say so by passing them). Anything else,
+    an AssertionError included, fails at once: a duplicate is not retried into a timeout. After
     `scaled(timeout)` seconds an AssertionError names what was awaited, for how long, the last
     observation and a hint.
     """
@@ -52,8 +68,15 @@ def eventually(
             return check()
         except NotYet as not_yet:
             last = not_yet.observed
-        except AssertionError as failed:
-            last = str(failed) or repr(failed)
+        except retry_on as error:  # designated by the caller as "not yet"
+            last = f"{type(error).__name__}: {error}"
+        except Exception as error:
+            error.add_note(
+                f"while waiting for: {what} (check {attempts}, after "
+                f"{scaled(timeout) - (deadline - time.monotonic()):.1f} s; last observed "
+                f"before: {last!r})"
+            )
+            raise
         if time.monotonic() >= deadline:
             message = (
                 f"Timed out after {scaled(timeout):.1f} s ({attempts} checks) "

@@ -96,7 +96,8 @@ class LogStore:
 
         def answers() -> None:
             response = self.http.get("/_cluster/health")
-            assert response.status_code == 200, response.text
+            if response.status_code != 200:
+                raise NotYet(f"{response.status_code}: {response.text}")
 
         eventually(answers, timeout=60, what="the log store answers through the port-forward")
 

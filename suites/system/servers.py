@@ -71,6 +71,9 @@ class ManagedProcess:
     argv: list[str]
     ready: Callable[[], object]
     log_path: Path
+    #: What its readiness check raises while the server is still starting (not yet listening,
+    #: still loading): these count as "not yet", anything else fails the wait at once.
+    starting_errors: tuple[type[Exception], ...] = (httpx.TransportError,)
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     user: str | None = None
     startup_timeout: float = 30.0
@@ -108,8 +111,9 @@ class ManagedProcess:
                 interval=0.1,
                 what=f"{self.name} to accept requests",
                 hint=f"its log ({self.log_path}) ends with:\n{self.log_tail()}",
+                retry_on=self.starting_errors,
             )
-        except AssertionError:
+        except Exception:  # timed out, died, or a check error that is not "still starting"
             self.stop()
             raise
 
@@ -156,6 +160,8 @@ def http_ok(url: str) -> Callable[[], bool]:
 
 def postgres(workdir: Path) -> tuple[ManagedProcess, int]:
     """A throw-away PostgreSQL cluster (trust auth, user `demo`, no fsync)."""
+    import psycopg
+
     user = _unprivileged_user()
     # pytest's tmp dirs are private to root; PostgreSQL's own user needs its data dir.
     datadir = Path(tempfile.mkdtemp(prefix="demo-micro-pg-"))
@@ -170,8 +176,6 @@ def postgres(workdir: Path) -> tuple[ManagedProcess, int]:
     port = free_port()
 
     def accepts_connections() -> bool:
-        import psycopg
-
         with psycopg.connect(f"host=127.0.0.1 port={port} user=demo dbname=postgres"):
             return True
 
@@ -199,6 +203,7 @@ def postgres(workdir: Path) -> tuple[ManagedProcess, int]:
             "shared_buffers=128MB",
         ],
         ready=accepts_connections,
+        starting_errors=(psycopg.OperationalError,),
         log_path=workdir / "postgresql.log",
         user=user,
     )
@@ -245,6 +250,10 @@ def redis(workdir: Path, password: str) -> tuple[ManagedProcess, int]:
             str(workdir),
         ],
         ready=pong,
+        starting_errors=(
+            redis_client.exceptions.ConnectionError,
+            redis_client.exceptions.TimeoutError,
+        ),
         log_path=workdir / "redis.log",
     )
     return process, port
@@ -263,6 +272,7 @@ def moto(workdir: Path) -> tuple[ManagedProcess, int]:
 
 def ferretdb(workdir: Path) -> tuple[ManagedProcess, int]:
     import pymongo
+    import pymongo.errors
 
     binary = find_ferretdb()
     port = free_port()
@@ -291,6 +301,8 @@ def ferretdb(workdir: Path) -> tuple[ManagedProcess, int]:
             "--debug-addr=-",
         ],
         ready=pings,
+        # not listening yet, or its PostgreSQL backend not ready: pymongo's errors, all of them
+        starting_errors=(pymongo.errors.PyMongoError,),
         log_path=workdir / "ferretdb.log",
     )
     return process, port

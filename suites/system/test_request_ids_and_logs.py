@@ -44,6 +44,7 @@ def test_the_callers_request_id_is_echoed_and_logged_by_every_service_on_the_pat
             lambda: _logged(service, request_id),  # noqa: B023 - called before the loop moves on
             timeout=10,
             what=f"{service.process.name} to log request id {request_id}",
+            retry_on=(json.JSONDecodeError,),  # the last line may be half written
         )
 
 
