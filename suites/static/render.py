@@ -13,7 +13,9 @@ import yaml
 from suites import promises
 
 #: Where airgap/go/build-kustomize.sh installs a kustomize built from the Go module proxy.
-CACHED_KUSTOMIZE = Path("/var/cache/demo-micro/bin/kustomize")
+CACHED_KUSTOMIZE = (
+    Path(os.environ.get("DEMO_MICRO_CACHE", "/var/cache/demo-micro")) / "bin/kustomize"
+)
 RENDER_TIMEOUT_SECONDS = 60
 
 
@@ -34,8 +36,8 @@ def renderer() -> list[str]:
     raise RendererMissingError(
         "rendering the manifests needs kubectl (it embeds kustomize) or a kustomize binary, and "
         f"neither is on PATH nor at {CACHED_KUSTOMIZE}. Install kubectl, or build kustomize from "
-        "the Go module proxy with airgap/go/build-kustomize.sh, or point DEMO_MICRO_KUSTOMIZE at "
-        "a kustomize binary."
+        "the Go module proxy with `python -m testbed setup fast` (tox runs it) or "
+        "airgap/go/build-kustomize.sh, or point DEMO_MICRO_KUSTOMIZE at a kustomize binary."
     )
 
 

@@ -46,9 +46,9 @@ def find_ferretdb() -> str:
             return candidate
     raise RuntimeError(
         "FerretDB v1.24.2 (the MongoDB-wire server of the fast suite) was not found: set "
-        "FERRETDB_BIN, put `ferretdb` on PATH, or build it from the Go module proxy: "
-        'FERRETDB_BIN="$(airgap/go/build.sh ferretdb)/ferretdb" (as .ci/run does; the '
-        f"default cache location is {FERRETDB_CACHE})."
+        "FERRETDB_BIN, put `ferretdb` on PATH, or build it from the Go module proxy into "
+        f"{FERRETDB_CACHE} with `python -m testbed setup fast` (tox runs it before the fast "
+        "suite) or `airgap/go/build.sh ferretdb`."
     )
 
 
