@@ -103,6 +103,19 @@ def static_c() -> bool:
     return Path(out).is_absolute() and Path(out).is_file()
 
 
+#: kind's "too many open files": every node's containerd, kubelet and systemd take inotify
+#: instances from one per-user budget; airgap/host/prepare-docker.sh raises these.
+INOTIFY_MINIMUM = {"max_user_instances": 512, "max_user_watches": 524288}
+
+
+def inotify_roomy(proc: Path = Path("/proc/sys/fs/inotify")) -> bool:
+    """The kernel's inotify limits are at least what a 3-node kind cluster needs."""
+    try:
+        return all(int((proc / key).read_text()) >= want for key, want in INOTIFY_MINIMUM.items())
+    except (OSError, ValueError):
+        return False
+
+
 def docker_answers() -> bool:
     try:
         done = subprocess.run(["docker", "info"], capture_output=True, timeout=30, check=False)
@@ -158,6 +171,12 @@ def needs(target: Target, settings: Settings, *, offline: bool) -> list[Need]:
         Need(
             "a running Docker engine",
             docker_answers,
+            script=("airgap/host/prepare-docker.sh",),
+            script_needs_root=True,
+        ),
+        Need(
+            "inotify limits for 3 kind nodes (fs.inotify.max_user_instances >= 512)",
+            inotify_roomy,
             script=("airgap/host/prepare-docker.sh",),
             script_needs_root=True,
         ),
@@ -220,8 +239,13 @@ def commands(missing: Sequence[Need], host: Host) -> list[str]:
     howtos = [GO_HOWTO] if any(need.needs_go for need in missing) and not host.go else []
     howtos += [need.howto for need in missing if need.howto]
     lines += [f"# {howto}" for howto in dict.fromkeys(howtos)]
-    lines += [" ".join(need.script) for need in missing if need.script]
+    lines += [" ".join(script) for script in _scripts(missing)]
     return lines
+
+
+def _scripts(missing: Sequence[Need]) -> list[tuple[str, ...]]:
+    """The scripts (with their arguments) that provide `missing`, each once, in order."""
+    return list(dict.fromkeys(need.script for need in missing if need.script))
 
 
 def _run(argv: Sequence[str], what: str) -> None:
@@ -238,9 +262,8 @@ def provide(missing: Sequence[Need]) -> None:
     if packages:
         _run(["apt-get", "update", "-q"], "package lists")
         _run(["apt-get", "install", "-y", "-q", *packages], "Debian packages")
-    for need in missing:
-        if need.script:
-            _run([str(REPO / need.script[0]), *need.script[1:]], need.what)
+    for script in _scripts(missing):
+        _run([str(REPO / script[0]), *script[1:]], " ".join(script))
 
 
 def setup(target: Target, *, check: bool, offline: bool, host: Host | None = None) -> int:

@@ -145,3 +145,35 @@ def test_every_script_the_needs_name_exists_and_is_executable() -> None:
     assert "maven" in {
         package for need in needs("e2e", settings, offline=True) for package in need.apt
     }
+
+
+def test_a_script_that_provides_two_needs_runs_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # arrange: two needs (the Docker engine, the inotify limits) from one script
+    thing, marker, runs = _marker_need(tmp_path)
+    twin = Need("the same script's other need", marker.exists, script=thing.script)
+    monkeypatch.setattr(setup, "needs", lambda *_, **__: [thing, twin])
+
+    # act / assert
+    assert commands([thing, twin], ROOT_DEBIAN) == [" ".join(thing.script)]
+    assert setup.setup("e2e", check=False, offline=False, host=ROOT_DEBIAN) == 0
+    assert runs.read_text().splitlines() == ["run"]
+
+
+@pytest.mark.parametrize(
+    ("instances", "watches", "roomy"),
+    [
+        ("512", "524288", True),
+        ("8192", "1048576", True),
+        ("128", "524288", False),
+        ("", "1", False),
+    ],
+)
+def test_inotify_limits_below_what_three_kind_nodes_need_are_missing(
+    tmp_path: Path, instances: str, watches: str, roomy: bool
+) -> None:
+    (tmp_path / "max_user_instances").write_text(instances)
+    (tmp_path / "max_user_watches").write_text(watches)
+    assert setup.inotify_roomy(tmp_path) is roomy
+    assert setup.inotify_roomy(tmp_path / "absent") is False
