@@ -419,24 +419,23 @@ PROMISES: Final = (
 )
 
 _TESTBED = (
-    "the kind testbed: upstream images online; offline, stand-ins keeping their interface "
-    "(FerretDB for MongoDB, moto for LocalStack's SQS, OpenSearch for Elasticsearch, rsyslog "
-    "for Logstash; no Kibana)"
+    "the kind testbed: upstream images online; offline, stand-ins FerretDB (MongoDB), moto "
+    "(LocalStack's SQS), OpenSearch (Elasticsearch), rsyslog (Logstash), and no Kibana"
 )
 #: What each suite's tests talk to (the report's "verified against" column). A test module
 #: that runs a fake of its own says so with ``@pytest.mark.fake("<component>")``.
 VERIFIED_AGAINST: Final[dict[str, str]] = {
     "suites/static/": "the rendered manifests (nothing runs)",
     "suites/system/": (
-        "the services on real PostgreSQL and Redis processes; stand-ins: FerretDB for MongoDB, "
-        "moto for LocalStack's SQS"
+        "local processes: real PostgreSQL and Redis; stand-ins FerretDB (MongoDB) and moto "
+        "(LocalStack's SQS)"
     ),
     "suites/testbed/": "the testbed's own code",
     "suites/smoke/": _TESTBED,
     "suites/conformance/": _TESTBED,
     "suites/resilience/": _TESTBED,
     "suites/observability/": _TESTBED,
-    "suites/load/": _TESTBED + "; the local-stack scenarios: the services on local processes",
+    "suites/load/": _TESTBED + "; or the local processes (-m 'not cluster')",
 }
 
 #: Folders whose every test module some promise must claim (the fast table check).

@@ -96,14 +96,8 @@ def against(claim: Claim) -> str:
 
 
 def against_lines(result: PromiseResult) -> list[str]:
-    """One line per distinct "verified against" of the promise's claims, with their folders."""
-    lines: dict[str, list[str]] = {}
-    for claim in result.claims:
-        folder = claim.prefix if claim.fakes else claim.prefix.split("/test_", 1)[0] + "/"
-        lines.setdefault(against(claim), [])
-        if folder not in lines[against(claim)]:
-            lines[against(claim)].append(folder)
-    return [f"{', '.join(folders)}: {text}" for text, folders in lines.items()]
+    """Each distinct "verified against" of the promise's claims, once."""
+    return list(dict.fromkeys(against(claim) for claim in result.claims))
 
 
 def html_claim(claim: Claim) -> str:

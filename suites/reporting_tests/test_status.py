@@ -177,3 +177,19 @@ def test_outcomes_across_runs_a_failure_anywhere_a_pass_over_a_skip() -> None:
     assert across_runs("skipped", "passed") == "passed"
     assert across_runs("passed", "failed") == "failed"
     assert across_runs("deselected", "skipped") == "deselected"
+
+
+def test_the_matrix_says_what_each_claim_was_verified_against() -> None:
+    logs = Promise(
+        "logs", "data flow", "Logs", "l", ("suites/system/test_logs.py", "suites/testbed/")
+    )
+    results = [
+        Result("suites/system/test_logs.py::test_json", "passed"),
+        Result("suites/testbed/test_kibana.py::test_view", "passed", "kibana"),
+    ]
+    result = judge(logs, results, {}, set())
+    lines = render.against_lines(result)
+    assert lines[0].startswith("local processes: real PostgreSQL and Redis; stand-ins FerretDB")
+    assert lines[1] == "a fake kibana (verifies nothing)"
+    assert "a fake kibana (verifies nothing)" in render.html([result])
+    assert render.as_json([result])["promises"][0]["verified_against"] == lines  # type: ignore[index]
