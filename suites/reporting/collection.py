@@ -43,6 +43,24 @@ def claim_in_scope(prefix: str, scope: Iterable[str]) -> bool:
     return False
 
 
+def claim_partly_in_scope(prefix: str, scope: Iterable[str]) -> bool:
+    """Whether the arguments name only a part of the claim (a module of a claimed folder, a
+    test of a claimed module): the rest of it is not collected, so it is not run."""
+    if claim_in_scope(prefix, scope):
+        return False
+    return any(claims(prefix, covered.split("[", 1)[0]) for covered in scope)
+
+
+def partial_claims(promises: Iterable[Promise], scope: Sequence[str]) -> set[str]:
+    """The claimed prefixes this run's arguments cover only in part."""
+    return {p for promise in promises for p in promise.tests if claim_partly_in_scope(p, scope)}
+
+
+def complete_claims(promises: Iterable[Promise], scope: Sequence[str]) -> set[str]:
+    """The claimed prefixes this run's arguments cover whole."""
+    return {p for promise in promises for p in promise.tests if claim_in_scope(p, scope)}
+
+
 def unresolved_claims(
     promises: Sequence[Promise],
     collected: Iterable[str],

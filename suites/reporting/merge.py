@@ -35,6 +35,9 @@ class Runs:
     results: dict[str, Result] = field(default_factory=dict)
     measurements: dict[str, object] = field(default_factory=dict)
     fresh: set[str] = field(default_factory=set)
+    #: Claimed prefixes some run's arguments covered in part, and those some run covered whole.
+    in_part: set[str] = field(default_factory=set)
+    whole: set[str] = field(default_factory=set)
     sources: list[str] = field(default_factory=list)
 
     def add_result(self, nodeid: str, outcome: Outcome, fake: str) -> None:
@@ -77,12 +80,15 @@ def add_run(runs: Runs, document: Mapping[str, object], source: str) -> None:
     if isinstance(measurements, dict):
         runs.measurements.update(measurements)
     runs.fresh.update(str(k) for k in cast(Iterable[object], document.get("fresh", [])))
+    runs.in_part.update(str(k) for k in cast(Iterable[object], document.get("claims_in_part", [])))
+    runs.whole.update(str(k) for k in cast(Iterable[object], document.get("claims_whole", [])))
 
 
 def merged(runs: Runs, promises: Sequence[Promise] | None = None) -> list[PromiseResult]:
     """The matrix of the combined runs (by default judged with the current table)."""
     table = PROMISES if promises is None else promises
-    return build(table, list(runs.results.values()), runs.measurements, runs.fresh)
+    partial = runs.in_part - runs.whole  # a claim one run covered whole is whole
+    return build(table, list(runs.results.values()), runs.measurements, runs.fresh, partial)
 
 
 def page(matrix: Sequence[PromiseResult], sources: Sequence[str]) -> str:

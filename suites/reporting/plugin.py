@@ -17,7 +17,13 @@ import pytest
 from suites.matrix import Promise
 from suites.reporting import render
 from suites.reporting.attachments import add_extras, html_extra
-from suites.reporting.collection import promises_without_claims, run_scope, unresolved_claims
+from suites.reporting.collection import (
+    complete_claims,
+    partial_claims,
+    promises_without_claims,
+    run_scope,
+    unresolved_claims,
+)
 from suites.reporting.status import (
     Outcome,
     PromiseResult,
@@ -100,6 +106,9 @@ class PromiseMatrix:
         #: Every collected test (deselected ones too) and the component it fakes, if any.
         self.collected: dict[str, str] = {}
         self.broken: list[str] = []
+        #: Claimed prefixes the run's arguments cover in part, and whole.
+        self.partial: set[str] = set()
+        self.complete: set[str] = set()
         self.matrix: list[PromiseResult] = []
         self.json_path = self._json_path()
 
@@ -132,6 +141,8 @@ class PromiseMatrix:
         for item in session.items:
             self.collected[item.nodeid] = fake_of(item)
         scope = run_scope(self.config.args, self.config.invocation_params.dir, self.config.rootpath)
+        self.partial = partial_claims(self.promises, scope)
+        self.complete = complete_claims(self.promises, scope)
         problems = unresolved_claims(self.promises, self.collected, scope, self.broken)
         if problems:
             raise pytest.UsageError(
@@ -153,9 +164,11 @@ class PromiseMatrix:
         outcomes.update(self.outcomes)  # collected but never reported: the session ended first
         ran = [Result(n, o, self.collected.get(n, "")) for n, o in outcomes.items()]
         fresh = changed_keys(self.before, after)
-        self.matrix = build(self.promises, ran, after, fresh)
+        self.matrix = build(self.promises, ran, after, fresh, self.partial)
         if self.json_path is not None:
             document = render.as_json(self.matrix, ran, after, fresh)
+            document["claims_in_part"] = sorted(self.partial)
+            document["claims_whole"] = sorted(self.complete)
             self.json_path.parent.mkdir(parents=True, exist_ok=True)
             self.json_path.write_text(json.dumps(document, indent=2) + "\n")
 

@@ -67,6 +67,8 @@ def claim_text(claim: Claim) -> str:
     if not claim.results:
         return "not run in this session"
     text = ", ".join(f"{n} {outcome}" for outcome, n in sorted(claim.counts().items()))
+    if claim.partial:
+        text += "; the rest was outside this run's arguments (not run)"
     failed = [r.nodeid.split("::", 1)[-1] for r in claim.results if r.outcome == "failed"]
     if failed:
         more = (

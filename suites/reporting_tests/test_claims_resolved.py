@@ -162,3 +162,19 @@ def test_a_test_against_a_fake_backs_no_verdict(pytester: pytest.Pytester) -> No
     assert claimed_tests(pytester, "faked") == {
         "tests/static/test_fake.py::test_against_the_fake": "passed against a fake kibana"
     }
+
+
+@pytest.mark.parametrize(
+    "argument", ["tests/load/test_load.py", "tests/load/test_load.py::test_on_the_local_stack"]
+)
+def test_a_claim_the_arguments_name_only_in_part_is_not_passed(
+    pytester: pytest.Pytester, argument: str
+) -> None:
+    # the claim is the folder tests/load/; the run names a module or a test in it (the control,
+    # the whole folder passing, is test_every_claimed_test_run_and_passed_is_still_passed)
+    suite(pytester)
+    run(pytester, argument).assert_outcomes(passed=1 if "::" in argument else 2)
+    assert verdicts(pytester)["load"] == "partly verified"
+    document = json.loads((pytester.path / "out.json").read_text())
+    assert document["claims_in_part"] == ["tests/load/"]
+    assert "tests/static/test_pair.py" not in document["claims_whole"]

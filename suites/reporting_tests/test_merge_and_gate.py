@@ -156,3 +156,15 @@ def test_merge_and_gate_from_the_command_line(
 
 def test_merge_refuses_a_missing_run(tmp_path: Path) -> None:
     assert merge.main([str(tmp_path / "e2e"), "-o", str(tmp_path / "ci")]) == 2
+
+
+def test_a_claim_one_run_covered_in_part_is_whole_when_another_run_covered_it_whole() -> None:
+    in_part = run_document([Result(SERVICES, "passed"), Result(LIVE, "passed")])
+    in_part["claims_in_part"] = ["suites/resilience/test_y.py"]
+    runs = merge.Runs()
+    merge.add_run(runs, in_part, "part")
+    assert merge.merged(runs, TABLE)[0].verdict == "partly verified"
+    whole = run_document([Result(LIVE, "passed")])
+    whole["claims_whole"] = ["suites/resilience/test_y.py"]
+    merge.add_run(runs, whole, "whole")
+    assert merge.merged(runs, TABLE)[0].verdict == "passed"
