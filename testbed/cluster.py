@@ -8,8 +8,6 @@ import socket
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,13 +17,11 @@ from pytest_kind import KindCluster
 from testbed import images
 from testbed.kibana import SECRET, Kibana, credentials_from_secret
 from testbed.kube import Kube
+from testbed.mode import is_offline
 from testbed.phases import Phases
 from testbed.settings import REPO, Settings
 from testbed.shell import CommandFailed, progress, run
 from testbed.waiting import NotYet, eventually
-
-REGISTRY_PROBE = "https://registry-1.docker.io/v2/"
-
 
 NEEDED_GIB = 15
 
@@ -83,17 +79,6 @@ def stale_problem(name: str, nodes: dict[str, tuple[bool, str]], expected_image:
     return ""
 
 
-def registry_reachable(timeout: float = 3.0) -> bool:
-    """True when a container registry answers at all (any HTTP status counts)."""
-    try:
-        urllib.request.urlopen(REGISTRY_PROBE, timeout=timeout)
-    except urllib.error.HTTPError:
-        return True
-    except (urllib.error.URLError, OSError):
-        return False
-    return True
-
-
 class Testbed:
     """The kind cluster named in `settings`, with the demo-micro system deployed in it."""
 
@@ -101,9 +86,7 @@ class Testbed:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.offline = settings.mode == "offline" or (
-            settings.mode == "auto" and not registry_reachable()
-        )
+        self.offline = is_offline(settings)
 
     # -- tools -------------------------------------------------------------------------------
     def _go_built(self, name: str) -> Path:

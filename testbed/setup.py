@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from testbed.mode import is_offline
 from testbed.settings import REPO, Settings
 
 Target = Literal["fast", "e2e"]
@@ -303,9 +304,5 @@ def setup(target: Target, *, check: bool, offline: bool, host: Host | None = Non
 
 def main(target: Target, *, check: bool) -> int:
     """`python -m testbed setup TARGET [--check]` (testbed/__main__.py parses it)."""
-    offline = False
-    if target == "e2e":
-        from testbed.cluster import Testbed
-
-        offline = Testbed(Settings.from_env()).offline
+    offline = target == "e2e" and is_offline(Settings.from_env())
     return setup(target, check=check, offline=offline)

@@ -177,3 +177,22 @@ def test_inotify_limits_below_what_three_kind_nodes_need_are_missing(
     (tmp_path / "max_user_watches").write_text(watches)
     assert setup.inotify_roomy(tmp_path) is roomy
     assert setup.inotify_roomy(tmp_path / "absent") is False
+
+
+@pytest.mark.parametrize(
+    ("mode", "registry_answers", "offline"),
+    [
+        ("offline", True, True),
+        ("online", False, False),
+        ("auto", True, False),
+        ("auto", False, True),
+    ],
+)
+def test_the_mode_is_air_gapped_when_asked_or_when_no_registry_answers(
+    monkeypatch: pytest.MonkeyPatch, mode: str, registry_answers: bool, offline: bool
+) -> None:
+    from testbed import mode as mode_module
+
+    monkeypatch.setattr(mode_module, "registry_reachable", lambda: registry_answers)
+    settings = Settings(mode=mode)  # type: ignore[arg-type]
+    assert mode_module.is_offline(settings) is offline
