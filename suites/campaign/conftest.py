@@ -1,0 +1,126 @@
+"""The campaign's own local stack (it kills processes, so it never shares suites/system's), run
+once per session and judged by the tests of this folder.
+
+Options: `--campaign-seed N` replays a campaign (default: a new seed, printed at the end of the
+run); `--campaign-minutes M` (alias `--minutes`) runs the operations for M minutes instead of the
+local campaign's 15 s (`tox -e campaign -- --minutes 30`).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from suites.system.servers import ManagedProcess
+from suites.system.stack import Stack, running_infra, running_stack
+from suites.waiting import scaled
+
+from . import runner
+
+#: The local campaign's start-up (own servers and services), operations, settle and dwell, with
+#: room for a slow machine; a long campaign adds its minutes.
+TIMEOUT_SECONDS = 240
+
+_running: list[Stack] = []
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("demo-micro campaign")
+    group.addoption(
+        "--campaign-seed", type=int, default=None, help="replay the fault campaign of this seed"
+    )
+    group.addoption(
+        "--campaign-minutes",
+        "--minutes",
+        dest="campaign_minutes",
+        type=float,
+        default=None,
+        help="run the campaign's operations for this many minutes (the long campaign)",
+    )
+
+
+def _seed(config: pytest.Config) -> int:
+    given: int | None = config.getoption("campaign_seed", default=None)
+    if given is not None:
+        return given
+    cached: int | None = getattr(config, "_campaign_seed", None)
+    if cached is None:
+        cached = random.SystemRandom().randrange(1, 1_000_000)
+        config._campaign_seed = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _minutes(config: pytest.Config) -> float | None:
+    minutes: float | None = config.getoption("campaign_minutes", default=None)
+    return minutes
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    timeout = scaled(TIMEOUT_SECONDS + 60 * (_minutes(config) or 0))
+    for item in items:
+        if item.path.is_relative_to(here) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(timeout))
+
+
+@dataclass(frozen=True)
+class CampaignRun:
+    campaign: runner.Campaign
+    stack: Stack
+    #: The figures' prefix: campaign.local, or campaign.long for a --minutes run.
+    figures: str
+    #: Seconds from the first server's start to the final state read.
+    wall_seconds: float
+
+
+@pytest.fixture(scope="package")
+def campaign_run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CampaignRun]:
+    """Own servers and services (order-service's pending bound set low), one campaign run."""
+    config = request.config
+    seed, minutes = _seed(config), _minutes(config)
+    settings = runner.Settings(seed=seed)
+    if minutes:
+        settings = runner.Settings(seed=seed, duration=minutes * 60)
+    began = time.monotonic()
+    overrides = {"PENDING_BOUND_SECONDS": f"{settings.pending_bound:g}"}
+    with (
+        running_infra(tmp_path_factory.mktemp("campaign")) as infra,
+        running_stack(infra, order_overrides=overrides) as stack,
+    ):
+        _running.append(stack)
+        campaign = runner.run(stack, settings)
+        prefix = "campaign.long" if minutes else "campaign.local"
+        yield CampaignRun(campaign, stack, prefix, time.monotonic() - began)
+        _running.remove(stack)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    seed: int | None = terminalreporter.config.getoption("campaign_seed", default=None)
+    seed = seed if seed is not None else getattr(terminalreporter.config, "_campaign_seed", None)
+    if seed is not None:
+        terminalreporter.write_line(
+            f"fault campaign seed {seed} (replay: pytest suites/campaign --campaign-seed {seed})"
+        )
+
+
+def _processes(stack: Stack) -> list[ManagedProcess]:
+    infra = stack.infra
+    services = [stack.gateway, stack.orders, stack.inventory, stack.notifications]
+    return [infra.postgres, infra.redis, infra.sqs, infra.mongo, *(s.process for s in services)]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failing campaign test's report ends with the tails of its servers' logs."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.failed and call.when == "call" and _running:
+        for process in _processes(_running[-1]):
+            report.sections.append((f"log of {process.name}", process.log_tail(15)))

@@ -1,0 +1,154 @@
+"""The nemesis: process faults on a seeded schedule, each recorded as a fault window.
+
+Two lanes run at once, one over the four services and one over the dependency servers
+(PostgreSQL, Redis, moto, FerretDB), so faults overlap as they would in a cluster. Each lane
+visits its targets in a seeded order, every target once before any twice.
+
+A fault is one of
+- `kill`: SIGKILL to the whole process group, as a container dies with its children (for
+  PostgreSQL: the postmaster and every backend; a lone SIGKILL to the postmaster would leave
+  backends holding the shared memory, and the restart would refuse to start);
+- `term`: the stop signal a deployment sends: SIGTERM to the main process, or for PostgreSQL
+  SIGINT (fast shutdown; the manifests' preStop sends it, because SIGTERM is PostgreSQL's smart
+  shutdown, which waits for every pooled session), with SIGKILL after `STOP_GRACE_SECONDS`.
+
+After its down time the process is started again on the same port and the window closes when
+it is ready.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import subprocess
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from suites.system.servers import ManagedProcess
+from suites.waiting import scaled
+
+from .history import FaultWindow, History
+from .schedule import Clock
+
+KINDS = ("kill", "term")
+#: How long a stopped process may take to exit before SIGKILL (services drain in-flight
+#: requests for up to GRACEFUL_SHUTDOWN_SECONDS; an idle one exits in well under a second).
+STOP_GRACE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class PlannedFault:
+    at: float
+    target: str
+    kind: str
+    down: float
+
+
+def plan(
+    seed: int,
+    lanes: Mapping[str, list[str]],
+    start: float,
+    end: float,
+    *,
+    down: tuple[float, float] = (0.3, 1.5),
+    gap: tuple[float, float] = (0.5, 2.0),
+) -> dict[str, list[PlannedFault]]:
+    """The faults of each lane, planned from `start` until `end` (the moments a fault begins).
+
+    A lane's next fault is planned `gap` after the previous one's down time; as a restart takes
+    its own time, a fault starts at its planned moment or when the lane's previous fault has
+    ended, whichever is later.
+    """
+    rng = random.Random(f"{seed}-nemesis")
+    planned: dict[str, list[PlannedFault]] = {}
+    for lane, targets in lanes.items():
+        moment = start + rng.uniform(0, gap[1])
+        order: list[str] = []
+        faults: list[PlannedFault] = []
+        while moment < end:
+            if not order:
+                order = rng.sample(targets, len(targets))
+            outage = round(rng.uniform(*down), 2)
+            faults.append(PlannedFault(round(moment, 2), order.pop(0), rng.choice(KINDS), outage))
+            moment += outage + rng.uniform(*gap)
+        planned[lane] = faults
+    return planned
+
+
+def stop_signal(process: ManagedProcess) -> signal.Signals:
+    return signal.SIGINT if process.name == "postgresql" else signal.SIGTERM
+
+
+def inject(process: ManagedProcess, kind: str, clock: Clock, down: float) -> FaultWindow:
+    """Stop the process (`kind`), keep it down for `down` seconds, start it again."""
+    proc = process.proc
+    assert proc is not None, f"{process.name} was never started"
+    assert proc.poll() is None, f"{process.name} is not running"
+    start = clock.now()
+    note = ""
+    if kind == "kill":
+        sent = signal.SIGKILL
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=scaled(STOP_GRACE_SECONDS))
+    else:
+        sent = stop_signal(process)
+        proc.send_signal(sent)
+        try:
+            proc.wait(timeout=scaled(STOP_GRACE_SECONDS))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=scaled(STOP_GRACE_SECONDS))
+            note = f"still running {STOP_GRACE_SECONDS:.0f} s after {sent.name}: SIGKILLed"
+    # Whatever the group left behind (a service has none; PostgreSQL's backends exit with it).
+    _kill_group(proc.pid)
+    stopped = clock.now()
+    clock.hold_until(stopped + down)
+    process.start()
+    return FaultWindow(kind, process.name, sent.name, start, stopped, clock.now(), note)
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+class Nemesis:
+    """Runs the planned faults of every lane in its own thread, recording into `history`."""
+
+    def __init__(
+        self,
+        planned: Mapping[str, list[PlannedFault]],
+        processes: Mapping[str, ManagedProcess],
+        history: History,
+        clock: Clock,
+    ) -> None:
+        self._planned = planned
+        self._processes = processes
+        self._history = history
+        self._clock = clock
+        self._threads: list[threading.Thread] = []
+        self.errors: list[str] = []
+
+    def start(self) -> None:
+        for lane, faults in self._planned.items():
+            thread = threading.Thread(target=self._run, args=(faults,), name=f"nemesis-{lane}")
+            thread.start()
+            self._threads.append(thread)
+
+    def _run(self, faults: list[PlannedFault]) -> None:
+        for fault in faults:
+            self._clock.hold_until(fault.at)
+            try:
+                window = inject(self._processes[fault.target], fault.kind, self._clock, fault.down)
+            except Exception as exc:  # a process that does not come back ends the lane
+                self.errors.append(f"{fault}: {type(exc).__name__}: {exc}")
+                return
+            # list.append is atomic: the lanes and the operations share the history safely.
+            self._history.faults.append(window)
+
+    def join(self) -> None:
+        for thread in self._threads:
+            thread.join()

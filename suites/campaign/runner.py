@@ -1,0 +1,371 @@
+"""Runs a campaign against a running local stack: the operations and the nemesis together, then
+the uncertain orders resolved by their keys, the system left to settle, and the final state read.
+
+Phases (times from the campaign's start):
+1. products: the campaign's own SKUs, created through inventory-service;
+2. operations for `duration` s at up to `rate` per second from `workers` clients, while the
+   nemesis injects faults from `fault_start` until `duration - quiet_tail`;
+3. every process back, then each order placement that timed out or got a 5xx and has a key
+   is POSTed again with it (as a client told "retry with the same key" would);
+4. settle: until no order is pending (at most the pending bound), then until every final order
+   has its notification and the outbox is empty; neither wait fails the campaign, the checker
+   judges whatever state it ends in;
+5. the notifications counted, a dwell, and the final state read (the checker compares the two
+   counts, so a late duplicate shows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import psycopg
+import pymongo.errors
+
+from suites.system.servers import ManagedProcess
+from suites.system.stack import Stack, unsent_outbox_events
+from suites.waiting import eventually
+from testbed.waiting import NotYet
+
+from . import generator, nemesis, state
+from .checker import key_of, uncertain
+from .history import Answer, History, Operation
+from .schedule import Clock
+
+
+@dataclass(frozen=True)
+class Settings:
+    seed: int
+    #: Seconds of operations, and their pace.
+    duration: float = 15.0
+    rate: float = 40.0
+    workers: int = 8
+    #: Below the gateway's read timeout (10 s), so a hung backend shows as an unknown outcome.
+    client_timeout: float = 5.0
+    fault_start: float = 1.5
+    #: No fault starts in the last seconds of the operations.
+    quiet_tail: float = 3.0
+    #: How long an uncertain order's key is retried while it still gets 503/504.
+    resolve_timeout: float = 5.0
+    #: The order-service's PENDING_BOUND_SECONDS on the campaign's stack.
+    pending_bound: float = 5.0
+    #: Above RESEND_UNDELIVERED_AFTER_SECONDS of the local stack (5 s): a resend that would
+    #: duplicate a notification happens within it.
+    notification_dwell: float = 6.0
+    notification_timeout: float = 15.0
+
+
+@dataclass
+class Campaign:
+    settings: Settings
+    history: History
+    state: state.State
+    #: Seconds each phase took, for the figures.
+    phases: dict[str, float]
+    #: Waits of the settle phase that ended without the awaited state (the checker says why).
+    unsettled: list[str]
+
+
+def targets(stack: Stack) -> dict[str, dict[str, ManagedProcess]]:
+    """The nemesis' lanes: the services, and the servers they depend on."""
+    infra = stack.infra
+    return {
+        "services": {
+            s.process.name: s.process
+            for s in (stack.gateway, stack.orders, stack.inventory, stack.notifications)
+        },
+        "dependencies": {
+            "postgresql": infra.postgres,
+            "redis": infra.redis,
+            "moto": infra.sqs,
+            "ferretdb": infra.mongo,
+        },
+    }
+
+
+def _answer(response: httpx.Response) -> Answer:
+    try:
+        body, is_json = response.json(), True
+    except ValueError:
+        body, is_json = response.text, False
+    return Answer(
+        response.status_code, body, is_json, {k.lower(): v for k, v in response.headers.items()}
+    )
+
+
+def _finish(op: Operation, clock: Clock, outcome: Any, error: str | None = None) -> None:
+    op.completed = clock.now()
+    if isinstance(outcome, httpx.Response):
+        op.answer = _answer(outcome)
+        op.outcome = "ok" if outcome.status_code < 500 else "failed"
+    else:
+        op.outcome = outcome
+        op.error = error
+
+
+def _content(body: Any) -> bytes | None:
+    # ensure_ascii: control characters (NUL) travel as JSON escapes, as any client sends them.
+    return None if body is None else json.dumps(body).encode()
+
+
+async def send(
+    client: httpx.AsyncClient, history: History, clock: Clock, **fields: Any
+) -> Operation:
+    """One request, recorded from invocation to outcome."""
+    op = history.begin(invoked=clock.now(), **fields)
+    headers = {
+        **op.headers,
+        **({"content-type": "application/json"} if op.body is not None else {}),
+    }
+    try:
+        response = await client.request(
+            op.method, op.path, content=_content(op.body), headers=headers
+        )
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        # Never reached the gateway: nothing can have happened.
+        _finish(op, clock, "failed", f"{type(exc).__name__}: {exc}")
+    except httpx.TransportError as exc:
+        # Sent, and no answer: it may or may not have taken effect.
+        _finish(op, clock, "unknown", f"{type(exc).__name__}: {exc}")
+    else:
+        _finish(op, clock, response)
+    return op
+
+
+class Operations:
+    """The clients: `workers` loops taking the generator's next step at the paced moment."""
+
+    def __init__(
+        self, settings: Settings, history: History, clock: Clock, gateway: str, start: float
+    ) -> None:
+        self._settings = settings
+        self._start = start
+        self._history = history
+        self._clock = clock
+        self._gateway = gateway
+        self._generator = generator.Generator(settings.seed, generator.products(settings.seed))
+        self._slot = 0
+        self._groups = 0
+        #: Idempotency-Key -> the order id it was acknowledged with.
+        self.ids_by_key: dict[str, str] = {}
+
+    async def run(self, until: float) -> None:
+        limits = httpx.Limits(max_connections=self._settings.workers * 6)
+        timeout = httpx.Timeout(self._settings.client_timeout)
+        async with httpx.AsyncClient(base_url=self._gateway, timeout=timeout, limits=limits) as c:
+            await asyncio.gather(*(self._worker(c, until) for _ in range(self._settings.workers)))
+
+    async def _worker(self, client: httpx.AsyncClient, until: float) -> None:
+        while True:
+            moment = self._start + self._slot / self._settings.rate
+            if moment >= until:
+                return
+            self._slot += 1
+            step = self._generator.next()
+            await self._clock.reach(moment)
+            await self._do(client, step)
+
+    async def _do(self, client: httpx.AsyncClient, step: generator.Step) -> None:
+        fields: dict[str, Any] = {
+            "kind": step.kind,
+            "expect": step.expect,
+            "method": step.method,
+            "path": step.path,
+            "headers": step.headers,
+            "body": step.body,
+            "key": step.key,
+            "tag": step.tag,
+            "skus": step.skus,
+            "shape": step.shape,
+        }
+        if step.kind == "get_order":
+            known = self.ids_by_key.get(step.read_key or "")
+            fields["path"] = f"/api/orders/{known or step.fallback_id}"
+        if step.params:
+            fields["path"] = (
+                f"{step.path}?limit={step.params['limit']}&offset={step.params['offset']}"
+            )
+        if step.copies > 1:
+            self._groups += 1
+            fields["group"] = self._groups
+        ops = await asyncio.gather(
+            *(send(client, self._history, self._clock, **fields) for _ in range(step.copies))
+        )
+        for op in ops:
+            if op.key and op.order_id:
+                self.ids_by_key.setdefault(op.key, op.order_id)
+
+
+def _resolve_keys(history: History) -> list[Operation]:
+    """The placements to settle by their key: timed out, or answered 5xx (the first of each
+    key and body)."""
+    chosen: dict[tuple[str, str], Operation] = {}
+    for op in history.placements:
+        key = key_of(op)
+        if uncertain(op) and key:
+            chosen.setdefault((key, json.dumps(op.body, sort_keys=True)), op)
+    return list(chosen.values())
+
+
+def resolve(gateway: str, history: History, clock: Clock, timeout: float) -> None:
+    """POST each uncertain placement again with its key until it gets an answer other than
+    503/504 (or `timeout` passes; the checker then reports it unresolved)."""
+
+    def settle(original: Operation) -> None:
+        key = key_of(original)
+        assert key is not None, "only operations with a key are resolved"
+
+        async def attempt() -> Operation:
+            async with httpx.AsyncClient(base_url=gateway, timeout=5) as client:
+                return await send(
+                    client,
+                    history,
+                    clock,
+                    kind="resolve",
+                    expect="resolve",
+                    method="POST",
+                    path="/api/orders",
+                    headers={"Idempotency-Key": key},
+                    body=original.body,
+                    key=key,
+                    tag=original.tag,
+                    skus=original.skus,
+                    resolves=original.index,
+                    shape=original.shape,
+                )
+
+        def answered() -> bool:
+            op = asyncio.run(attempt())
+            return op.answer is not None and op.answer.status not in (503, 504)
+
+        # A key still answered 503/504 at the end is in the history, and the checker reports it.
+        with contextlib.suppress(AssertionError):
+            eventually(
+                answered,
+                timeout=timeout,
+                interval=0.5,
+                what=f"an answer for key {key} other than 503/504",
+            )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(settle, _resolve_keys(history)))
+
+
+def _settle(check: Callable[[], bool], timeout: float, what: str) -> str | None:
+    """Wait up to `timeout` for `check`; None when it held, else what was last seen."""
+
+    def holds() -> bool:
+        try:
+            reached = check()
+        except (psycopg.Error, pymongo.errors.PyMongoError, httpx.HTTPError) as exc:
+            raise NotYet(f"{type(exc).__name__}: {exc}") from exc
+        if not reached:
+            raise NotYet("not yet")
+        return reached
+
+    try:
+        eventually(holds, timeout=timeout, interval=0.25, what=what)
+    except AssertionError as exc:
+        return str(exc).splitlines()[0]
+    return None
+
+
+def _no_pending(stack: Stack) -> bool:
+    return not any(o.status == "pending" for o in state.read_orders(stack.infra).values())
+
+
+def _notified(stack: Stack) -> bool:
+    orders = state.read_orders(stack.infra)
+    counts = state.notification_counts(stack.infra)
+    final = [o.id for o in orders.values() if o.status != "pending"]
+    return unsent_outbox_events(stack.infra) == 0 and all(counts.get(i) for i in final)
+
+
+def run(stack: Stack, settings: Settings) -> Campaign:
+    clock = Clock()
+    history = History(settings.seed)
+    phases: dict[str, float] = {}
+
+    # 1. the campaign's own products, so the stock accounting is exact
+    with httpx.Client(base_url=stack.inventory.url, timeout=10) as inventory:
+        for product in generator.products(settings.seed):
+            response = inventory.put(
+                f"/products/{product.sku}",
+                json={
+                    "name": f"campaign product {product.sku}",
+                    "price_cents": 100,
+                    "stock": product.stock,
+                },
+            )
+            response.raise_for_status()
+            history.initial_stock[product.sku] = product.stock
+    phases["products"] = clock.now()
+
+    # 2. operations and faults
+    lanes = targets(stack)
+    planned = nemesis.plan(
+        settings.seed,
+        {lane: list(processes) for lane, processes in lanes.items()},
+        start=clock.now() + settings.fault_start,
+        end=clock.now() + settings.duration - settings.quiet_tail,
+    )
+    processes = {name: p for lane in lanes.values() for name, p in lane.items()}
+    faults = nemesis.Nemesis(planned, processes, history, clock)
+    started = clock.now()
+    operations = Operations(settings, history, clock, stack.gateway.url, started)
+    faults.start()
+    try:
+        asyncio.run(operations.run(started + settings.duration))
+    finally:
+        faults.join()
+    history.nemesis_errors.extend(faults.errors)
+    _restart_any_down(processes, history)
+    phases["operations"] = clock.now() - started
+
+    # 3. uncertain orders resolved by their keys
+    mark = clock.now()
+    resolve(stack.gateway.url, history, clock, settings.resolve_timeout)
+    phases["resolve"] = clock.now() - mark
+
+    # 4. settle
+    mark = clock.now()
+    unsettled = [
+        message
+        for message in (
+            _settle(
+                lambda: _no_pending(stack),
+                settings.pending_bound + 3,
+                "no order pending (the reconciler finishes or rejects them)",
+            ),
+            _settle(
+                lambda: _notified(stack),
+                settings.notification_timeout,
+                "every final order notified and the outbox empty",
+            ),
+        )
+        if message
+    ]
+    phases["settle"] = clock.now() - mark
+
+    # 5. count, dwell, count again with the final state
+    first_count = state.notification_counts(stack.infra)
+    clock.hold_until(clock.now() + settings.notification_dwell)
+    final = state.read_state(stack.infra, history.initial_stock, first_count, stack.gateway.url)
+    phases["total"] = clock.now()
+    return Campaign(settings, history, final, phases, unsettled)
+
+
+def _restart_any_down(processes: dict[str, ManagedProcess], history: History) -> None:
+    """A process a failed fault left down is started once more, so the state can be read."""
+    for name, process in processes.items():
+        if process.proc is None or process.proc.poll() is not None:
+            try:
+                process.start()
+            except Exception as exc:
+                history.nemesis_errors.append(f"{name} could not be started again: {exc}")

@@ -1,0 +1,143 @@
+"""The final state the checker judges, read from the databases themselves (order-db and
+inventory-db with psycopg, the notifications from FerretDB with pymongo) and from the API."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pymongo
+
+from suites.system.stack import Infra
+
+#: Where notification-service keeps them (suites/system/stack.py's MONGODB_DATABASE).
+NOTIFICATIONS_DATABASE = "noti"
+NOTIFICATIONS_COLLECTION = "notifications"
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    id: str
+    key: str
+    status: str
+    email: str
+    items: tuple[tuple[str, int], ...]
+    #: Seconds between created_at and the moment the state was read (the database's clock).
+    age: float
+
+
+@dataclass(frozen=True)
+class ReservationRow:
+    key: str  # the order id
+    status: str
+    items: tuple[tuple[str, int], ...]
+    age: float
+
+
+@dataclass(frozen=True)
+class State:
+    orders: dict[str, OrderRow]
+    reservations: dict[str, ReservationRow]
+    #: The campaign's SKUs: the stock they started with and have now.
+    initial_stock: dict[str, int]
+    stock: dict[str, int]
+    #: order id -> the order_status of each of its notification documents.
+    notifications: dict[str, list[str]]
+    #: Notifications per order at the first count, before the dwell.
+    first_count: dict[str, int] = field(default_factory=dict)
+    #: What the API lists (id -> status), when it was read.
+    api_orders: dict[str, str] | None = None
+
+    def units(self, items: Iterable[tuple[str, int]], sku: str) -> int:
+        return sum(quantity for s, quantity in items if s == sku)
+
+
+def _items(raw: Any) -> tuple[tuple[str, int], ...]:
+    return tuple((str(i["sku"]), int(i["quantity"])) for i in raw)
+
+
+def read_orders(infra: Infra) -> dict[str, OrderRow]:
+    with infra.db("orders") as conn:
+        rows = conn.execute(
+            "SELECT id::text, idempotency_key, status, customer_email, items,"
+            " extract(epoch FROM now() - created_at)::float8 FROM orders"
+        ).fetchall()
+    return {r[0]: OrderRow(r[0], r[1], r[2], r[3], _items(r[4]), float(r[5])) for r in rows}
+
+
+def read_inventory(
+    infra: Infra, skus: list[str]
+) -> tuple[dict[str, ReservationRow], dict[str, int]]:
+    with infra.db("inventory") as conn:
+        reservations = conn.execute(
+            "SELECT key, status, items, extract(epoch FROM now() - created_at)::float8"
+            " FROM reservations"
+        ).fetchall()
+        stock = conn.execute(
+            "SELECT sku, stock FROM products WHERE sku = ANY(%s)", (skus,)
+        ).fetchall()
+    return (
+        {r[0]: ReservationRow(r[0], r[1], _items(r[2]), float(r[3])) for r in reservations},
+        {str(sku): int(units) for sku, units in stock},
+    )
+
+
+def mongo(infra: Infra) -> pymongo.MongoClient[dict[str, Any]]:
+    return pymongo.MongoClient("127.0.0.1", infra.mongo_port, serverSelectionTimeoutMS=5000)
+
+
+def read_notifications(infra: Infra) -> dict[str, list[str]]:
+    client = mongo(infra)
+    try:
+        documents = client[NOTIFICATIONS_DATABASE][NOTIFICATIONS_COLLECTION].find(
+            {}, {"_id": False, "order_id": True, "order_status": True}
+        )
+        found: dict[str, list[str]] = {}
+        for document in documents:
+            found.setdefault(str(document["order_id"]), []).append(
+                str(document.get("order_status"))
+            )
+        return found
+    finally:
+        client.close()
+
+
+def notification_counts(infra: Infra) -> dict[str, int]:
+    return dict(Counter({k: len(v) for k, v in read_notifications(infra).items()}))
+
+
+def read_api_orders(gateway_url: str, page: int = 100) -> dict[str, str]:
+    """Every order as the gateway lists it (newest first, paged)."""
+    found: dict[str, str] = {}
+    offset = 0
+    with httpx.Client(base_url=gateway_url, timeout=10) as client:
+        while True:
+            response = client.get("/api/orders", params={"limit": page, "offset": offset})
+            response.raise_for_status()
+            body = response.json()
+            found.update({o["id"]: o["status"] for o in body["items"]})
+            offset += page
+            if offset >= body["total"]:
+                return found
+
+
+def read_state(
+    infra: Infra,
+    initial_stock: dict[str, int],
+    first_count: dict[str, int] | None = None,
+    gateway_url: str | None = None,
+) -> State:
+    orders = read_orders(infra)
+    reservations, stock = read_inventory(infra, list(initial_stock))
+    return State(
+        orders=orders,
+        reservations=reservations,
+        initial_stock=dict(initial_stock),
+        stock=stock,
+        notifications=read_notifications(infra),
+        first_count=dict(first_count or {}),
+        api_orders=read_api_orders(gateway_url) if gateway_url else None,
+    )
