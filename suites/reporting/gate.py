@@ -1,9 +1,10 @@
 """CI's gate on the promise matrix, and its changes against an earlier run.
 
-``python -m suites.reporting.gate reports/ci/promises.json --mode offline [--previous OLD.json]``
+``python -m suites.reporting.gate reports/ci/promises.json [--mode offline] [--previous OLD.json]``
 exits 1 when a promise failed, or when a promise the mode must verify (`verify_in` in
-`suites/matrix.py`) is not passed; it prints every change of verdict against the previous
-promises.json, a step down (✔ → ◐) as a regression.
+`suites/matrix.py`) is not passed. The mode defaults to the testbed's, as the runs recorded it.
+It prints every change of verdict against the previous promises.json, a step down (✔ → ◐) as
+a regression.
 """
 
 from __future__ import annotations
@@ -75,10 +76,22 @@ def main(argv: Sequence[str]) -> int:
         prog="python -m suites.reporting.gate", description=__doc__.split("\n\n", 1)[0]
     )
     parser.add_argument("promises", type=Path, help="the (merged) promises.json")
-    parser.add_argument("--mode", choices=MODES, required=True, help="the testbed's mode")
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        help="the testbed's mode (default: the one the runs recorded in promises.json)",
+    )
     parser.add_argument("--previous", type=Path, help="an earlier run's promises.json")
     args = parser.parse_args(argv)
     document = json.loads(args.promises.read_text())
+    recorded = cast(list[str], document.get("modes", []))
+    mode = args.mode or (recorded[0] if len(recorded) == 1 else None)
+    if mode is None:
+        print(
+            f"promise gate: the runs recorded {recorded or 'no'} testbed mode: pass --mode",
+            file=sys.stderr,
+        )
+        return 2
     if args.previous is not None:
         if args.previous.is_file():
             found = changes(json.loads(args.previous.read_text()), document)
@@ -87,14 +100,14 @@ def main(argv: Sequence[str]) -> int:
                 print(f"  {line}")
         else:
             print(f"no earlier matrix at {args.previous}: no changes to show")
-    problems = violations(document, args.mode)
+    problems = violations(document, mode)
     counts = ", ".join(f"{n} {v}" for v, n in cast(dict[str, int], document["counts"]).items())
     if problems:
-        print(f"promise gate ({args.mode}): FAILED ({counts})")
+        print(f"promise gate ({mode}): FAILED ({counts})")
         for problem in problems:
             print(f"  {problem}")
         return 1
-    print(f"promise gate ({args.mode}): passed ({counts})")
+    print(f"promise gate ({mode}): passed ({counts})")
     return 0
 
 

@@ -38,6 +38,7 @@ class Runs:
     #: Claimed prefixes some run's arguments covered in part, and those some run covered whole.
     in_part: set[str] = field(default_factory=set)
     whole: set[str] = field(default_factory=set)
+    modes: set[str] = field(default_factory=set)
     sources: list[str] = field(default_factory=list)
 
     def add_result(self, nodeid: str, outcome: Outcome, fake: str) -> None:
@@ -80,6 +81,7 @@ def add_run(runs: Runs, document: Mapping[str, object], source: str) -> None:
     if isinstance(measurements, dict):
         runs.measurements.update(measurements)
     runs.fresh.update(str(k) for k in cast(Iterable[object], document.get("fresh", [])))
+    runs.modes.update(str(m) for m in cast(Iterable[object], document.get("modes", [])))
     runs.in_part.update(str(k) for k in cast(Iterable[object], document.get("claims_in_part", [])))
     runs.whole.update(str(k) for k in cast(Iterable[object], document.get("claims_whole", [])))
 
@@ -127,6 +129,7 @@ def main(argv: Sequence[str]) -> int:
     results = sorted(runs.results.values(), key=lambda r: r.nodeid)
     document = render.as_json(matrix, results, runs.measurements, runs.fresh)
     document["merged_from"] = runs.sources
+    document["modes"] = sorted(runs.modes)
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "promises.json").write_text(json.dumps(document, indent=2) + "\n")
     (args.output / "report.html").write_text(page(matrix, runs.sources))

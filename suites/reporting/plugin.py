@@ -109,6 +109,8 @@ class PromiseMatrix:
         #: Claimed prefixes the run's arguments cover in part, and whole.
         self.partial: set[str] = set()
         self.complete: set[str] = set()
+        #: The testbed's mode when this session brought one up or reused it.
+        self.mode: str | None = None
         self.matrix: list[PromiseResult] = []
         self.json_path = self._json_path()
 
@@ -129,6 +131,16 @@ class PromiseMatrix:
         if report.failed:  # a module that cannot be imported fails every promise it backs
             self.outcomes[report.nodeid] = "failed"
             self.broken.append(report.nodeid)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(
+        self, fixturedef: pytest.FixtureDef[object], request: pytest.FixtureRequest
+    ) -> Generator[None, object, object]:
+        """Note the testbed's mode (offline, online): the gate judges a run by it."""
+        value = yield
+        if fixturedef.argname == "testbed" and hasattr(value, "offline"):
+            self.mode = "offline" if value.offline else "online"
+        return value
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         for item in items:  # by -k, -m or --deselect: collected, not run
@@ -167,6 +179,7 @@ class PromiseMatrix:
         self.matrix = build(self.promises, ran, after, fresh, self.partial)
         if self.json_path is not None:
             document = render.as_json(self.matrix, ran, after, fresh)
+            document["modes"] = [self.mode] if self.mode else []
             document["claims_in_part"] = sorted(self.partial)
             document["claims_whole"] = sorted(self.complete)
             self.json_path.parent.mkdir(parents=True, exist_ok=True)

@@ -178,3 +178,20 @@ def test_a_claim_the_arguments_name_only_in_part_is_not_passed(
     document = json.loads((pytester.path / "out.json").read_text())
     assert document["claims_in_part"] == ["tests/load/"]
     assert "tests/static/test_pair.py" not in document["claims_whole"]
+
+
+def test_the_run_records_the_testbeds_mode_for_the_gate(pytester: pytest.Pytester) -> None:
+    suite(pytester)
+    pytester.makeconftest(
+        "import types, pytest\n\n"
+        "@pytest.fixture(scope='session')\n"
+        "def testbed():\n"
+        "    return types.SimpleNamespace(offline=True)\n"
+    )
+    (pytester.path / "tests" / "live" / "test_live.py").write_text(
+        "def test_live(testbed):\n    pass\n"
+    )
+    run(pytester, "tests/live").assert_outcomes(passed=1)
+    assert json.loads((pytester.path / "out.json").read_text())["modes"] == ["offline"]
+    run(pytester, "tests/static").assert_outcomes(passed=3)  # the control: no testbed, no mode
+    assert json.loads((pytester.path / "out.json").read_text())["modes"] == []

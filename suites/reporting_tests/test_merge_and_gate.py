@@ -168,3 +168,19 @@ def test_a_claim_one_run_covered_in_part_is_whole_when_another_run_covered_it_wh
     whole["claims_whole"] = ["suites/resilience/test_y.py"]
     merge.add_run(runs, whole, "whole")
     assert merge.merged(runs, TABLE)[0].verdict == "passed"
+
+
+def test_the_gate_takes_the_mode_the_runs_recorded_and_refuses_to_guess(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gate, "PROMISES", TABLE)
+    document = gate_input("passed", "partly verified")
+    path = tmp_path / "promises.json"
+    for modes, exit_code in (
+        (["offline"], 0),
+        (["online"], 1),
+        ([], 2),
+        (["offline", "online"], 2),
+    ):
+        path.write_text(json.dumps({**document, "modes": modes}))
+        assert gate.main([str(path)]) == exit_code, modes
