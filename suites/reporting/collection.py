@@ -68,7 +68,8 @@ def unresolved_claims(
     broken: Iterable[str] = (),
 ) -> list[str]:
     """One sentence per claim in the run's scope that names no collected test. `broken` are
-    node ids whose collection failed: a claim into them is already failed, not misnamed."""
+    node ids whose collection failed or was skipped whole: a claim into them is failed or not
+    verified, not misnamed."""
     nodeids = list(collected)
     broken = list(broken)
     problems = []

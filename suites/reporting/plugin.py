@@ -131,6 +131,11 @@ class PromiseMatrix:
         if report.failed:  # a module that cannot be imported fails every promise it backs
             self.outcomes[report.nodeid] = "failed"
             self.broken.append(report.nodeid)
+        elif (
+            report.skipped
+        ):  # a module skipped whole (allow_module_level): its tests verify nothing
+            self.outcomes[report.nodeid] = "skipped"
+            self.broken.append(report.nodeid)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_fixture_setup(

@@ -195,3 +195,24 @@ def test_the_run_records_the_testbeds_mode_for_the_gate(pytester: pytest.Pyteste
     assert json.loads((pytester.path / "out.json").read_text())["modes"] == ["offline"]
     run(pytester, "tests/static").assert_outcomes(passed=3)  # the control: no testbed, no mode
     assert json.loads((pytester.path / "out.json").read_text())["modes"] == []
+
+
+@pytest.mark.parametrize(
+    ("module", "verdict"),
+    [
+        (
+            "import pytest\npytest.skip('no FerretDB here', allow_module_level=True)\n",
+            "not verified",
+        ),
+        ("import no_such_module\n", "failed"),
+    ],
+    ids=["skipped-whole", "import-error"],
+)
+def test_a_claimed_module_that_could_not_be_collected_is_judged_not_misnamed(
+    pytester: pytest.Pytester, module: str, verdict: str
+) -> None:
+    suite(pytester)
+    (pytester.path / "tests" / "static" / "test_fake.py").write_text(module)
+    result = run(pytester, "tests/static")
+    assert result.ret != pytest.ExitCode.USAGE_ERROR
+    assert verdicts(pytester)["faked"] == verdict
