@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from suites.system.stack import order_body
+from suites.system.stack import new_product, order_body
 
 JSON = {"content-type": "application/json"}
 
@@ -45,6 +45,33 @@ BAD_REQUESTS: dict[str, tuple[str, str, bytes | None, int, str]] = {
         "POST", "/api/orders",
         b'{"customer_email": "a@b.io", "items": [{"sku": "NO-SUCH-SKU", "quantity": 1}]}',
         422, "NO-SUCH-SKU",
+    ),
+    "NUL in the e-mail": (
+        "POST", "/api/orders",
+        b'{"customer_email": "a\\u0000@b.io", "items": [{"sku": "SKU-MOUSE", "quantity": 1}]}',
+        422, "control character",
+    ),
+    "another control character in the e-mail": (
+        "POST", "/api/orders",
+        b'{"customer_email": "a\\u0007@b.io", "items": [{"sku": "SKU-MOUSE", "quantity": 1}]}',
+        422, "control character",
+    ),
+    "a lone surrogate in the e-mail": (
+        "POST", "/api/orders",
+        b'{"customer_email": "a\\ud800@b.io", "items": [{"sku": "SKU-MOUSE", "quantity": 1}]}',
+        422, "unicode",
+    ),
+    "11 lines of 1000 of one sku": (
+        "POST", "/api/orders",
+        b'{"customer_email": "a@b.io", "items": ['
+        + b",".join([b'{"sku": "SKU-MOUSE", "quantity": 1000}'] * 11) + b"]}",
+        422, "units of one SKU",
+    ),
+    "50 lines of 1000 of one sku": (
+        "POST", "/api/orders",
+        b'{"customer_email": "a@b.io", "items": ['
+        + b",".join([b'{"sku": "SKU-MOUSE", "quantity": 1000}'] * 50) + b"]}",
+        422, "SKU-MOUSE",
     ),
     "oversized body": ("POST", "/api/orders", b'{"pad": "' + b"x" * 200_000 + b'"}', 413, "large"),
     "unknown route": ("GET", "/api/no-such-thing", None, 404, "/api/no-such-thing"),
@@ -95,5 +122,28 @@ def test_a_well_formed_order_is_not_refused_by_the_checks_above(gateway_url: str
     # negative control for the table above: the same endpoint accepts a valid body
     response = httpx.post(
         f"{gateway_url}/api/orders", json=order_body(("SKU-CABLE", 1)), timeout=10
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_ten_lines_of_1000_of_one_sku_are_within_the_limit(
+    gateway_url: str, inventory_url: str
+) -> None:
+    # negative control for the per-SKU total: exactly the limit is an order (here: rejected,
+    # as there is too little stock), never a 4xx or a 5xx
+    sku = new_product(inventory_url, 5)
+    response = httpx.post(
+        f"{gateway_url}/api/orders", json=order_body(*[(sku, 1000)] * 10), timeout=10
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "rejected", response.json()
+
+
+def test_unicode_that_is_not_a_control_character_is_accepted(gateway_url: str) -> None:
+    # negative control for the control-character rule: letters of any script pass
+    response = httpx.post(
+        f"{gateway_url}/api/orders",
+        json=order_body(("SKU-CABLE", 1), email="zoë.łukasz.名前@example.com"),
+        timeout=10,
     )
     assert response.status_code == 201, response.text

@@ -62,6 +62,12 @@ async def rate_limit(request: Request, backends: BackendsDep) -> None:
         )
 
 
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+KEY_HEADER_DOC = {
+    "description": "the key this order is filed under: the caller's, or one the gateway made",
+    "schema": {"type": "string"},
+}
+
 ERRORS: dict[int | str, dict[str, Any]] = {
     429: {"description": "rate limited; see Retry-After"},
     502: {"description": "a backend failed"},
@@ -109,16 +115,25 @@ async def get_product(
     "/orders",
     status_code=201,
     response_model=Order,
-    responses={409: {"description": "Idempotency-Key reused"}, 422: {"description": "invalid"}},
+    responses={
+        201: {"headers": {IDEMPOTENCY_KEY_HEADER: KEY_HEADER_DOC}},
+        409: {"description": "Idempotency-Key reused"},
+        422: {"description": "invalid"},
+    },
 )
 async def place_order(
     body: OrderRequest,
     backends: BackendsDep,
     idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY_PATTERN)
+        str | None, Header(alias=IDEMPOTENCY_KEY_HEADER, pattern=IDEMPOTENCY_KEY_PATTERN)
     ] = None,
 ) -> Response:
-    """Place an order; with an Idempotency-Key a retried POST returns the same order."""
+    """Place an order; with an Idempotency-Key a retried POST returns the same order.
+
+    Every answer names the key used (the caller's, or one made here) in its Idempotency-Key
+    header, so a client that sent none can still retry, or look up, an order it got no
+    final answer for.
+    """
     # A key of our own makes the gateway's retry of this POST safe as well.
     key = idempotency_key or f"gateway:{uuid.uuid4()}"
     response = await backends.orders.send(
@@ -126,13 +141,15 @@ async def place_order(
         "/orders",
         idempotent=True,
         json=body.model_dump(mode="json"),
-        headers={"Idempotency-Key": key},
+        headers={IDEMPOTENCY_KEY_HEADER: key},
     )
     if not isinstance(response, Response) and response.status == 201:
         # Stock changed: drop the cached reads that show it.
         stale = ["/products", *{f"/products/{item.sku}" for item in body.items}]
         await backends.redis.invalidate(stale)
-    return relay(response)
+    reply = relay(response)
+    reply.headers[IDEMPOTENCY_KEY_HEADER] = key
+    return reply
 
 
 @router.get("/orders/{order_id}", response_model=Order, responses={404: {"description": "none"}})

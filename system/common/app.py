@@ -10,6 +10,7 @@ from system.common.draining import ConnectionCloseWhileDraining, DrainState, dra
 from system.common.errors import install_error_handlers
 from system.common.health import DependencyCheck, health_router
 from system.common.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from system.common.openapi import describe_errors_as_sent
 from system.common.settings import ServiceSettings
 
 
@@ -33,6 +34,7 @@ def create_service_app(
     app.include_router(drain_router(drain))
     for router in routers:
         app.include_router(router)
+    describe_errors_as_sent(app)
     # Added last = outermost: the request id exists before the size check answers 413.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)

@@ -7,9 +7,29 @@ import pymongo.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from system.common.request_context import current_request_id
+
+
+class ValidationProblem(BaseModel):
+    """One invalid part of a request."""
+
+    loc: str = Field(description="where, dotted: body.items.0.quantity")
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every 4xx and 5xx answer of every service (the gateway's included)."""
+
+    detail: str = Field(description="what went wrong, in a sentence")
+    status: int = Field(description="the HTTP status, repeated")
+    request_id: str = Field(description="the X-Request-ID of the request, for the logs")
+    errors: list[ValidationProblem] | None = Field(
+        default=None, description="422 only: each invalid part of the request"
+    )
 
 
 def error_response(

@@ -1,6 +1,7 @@
 """PostgreSQL connection pool and idempotent schema creation shared by two services."""
 
 import asyncio
+import hashlib
 import logging
 import time
 from typing import Any
@@ -85,16 +86,31 @@ def create_pool(dsn: str, max_size: int) -> AsyncConnectionPool:
 
 
 async def open_with_schema(pool: AsyncConnectionPool, ddl: str, startup_timeout: float) -> None:
-    """Open the pool and apply `ddl` (idempotent), retrying until the database answers."""
+    """Open the pool and apply `ddl` (idempotent) unless this very DDL was applied before,
+    retrying until the database answers.
+
+    Re-applying DDL is not free even when it changes nothing: `ALTER TABLE … IF NOT EXISTS`
+    and `CREATE INDEX IF NOT EXISTS` lock their table before they find there is nothing to do,
+    and would queue every order behind them during a rollout. So the DDL's digest is recorded,
+    and a pod that finds it starts without taking a lock.
+    """
+    digest = hashlib.sha256(ddl.encode()).hexdigest()
     await pool.open(wait=False)
     deadline = time.monotonic() + startup_timeout
     delay = 0.2
     while True:
         try:
             async with pool.connection() as conn:
+                await conn.execute(SCHEMA_APPLIED_DDL)
+                if await _applied(conn, digest):
+                    return
                 # Two replicas may start together; serialise their DDL.
                 await conn.execute("SELECT pg_advisory_xact_lock(727274)")
-                await conn.execute(ddl)
+                if not await _applied(conn, digest):
+                    await conn.execute(ddl)
+                    await conn.execute(
+                        "INSERT INTO schema_applied (ddl_sha256) VALUES (%s)", (digest,)
+                    )
             return
         except (psycopg.OperationalError, psycopg.errors.UniqueViolation) as exc:
             if time.monotonic() > deadline:
@@ -104,6 +120,20 @@ async def open_with_schema(pool: AsyncConnectionPool, ddl: str, startup_timeout:
             log.warning("database not ready yet, retrying", extra={"error": str(exc)})
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+
+#: Which versions of a service's DDL this database has had applied (open_with_schema).
+SCHEMA_APPLIED_DDL = """
+CREATE TABLE IF NOT EXISTS schema_applied (
+    ddl_sha256 text PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+
+async def _applied(conn: psycopg.AsyncConnection[Any], digest: str) -> bool:
+    cursor = await conn.execute("SELECT 1 FROM schema_applied WHERE ddl_sha256 = %s", (digest,))
+    return await cursor.fetchone() is not None
 
 
 async def ping(pool: AsyncConnectionPool) -> None:

@@ -125,6 +125,15 @@ class SqsQueue:
         if failed:
             raise RuntimeError(f"SQS did not delete {len(failed)} message(s): {failed[0]}")
 
+    async def depth(self) -> int:
+        """Messages in the queue: waiting, plus received and not yet deleted (in flight)."""
+        result = await asyncio.to_thread(
+            self._call,
+            "get_queue_attributes",
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )
+        return sum(int(value) for value in result["Attributes"].values())
+
     async def ping(self) -> None:
         """Raise unless the queue exists (creating it if needed) and answers."""
         await asyncio.to_thread(self._call, "get_queue_attributes", AttributeNames=["QueueArn"])

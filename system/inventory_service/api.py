@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
 from system.inventory_service.schemas import (
     SKU_PATTERN,
@@ -63,10 +63,32 @@ async def reserve(body: ReservationRequest, response: Response, store: StoreDep)
     return reservation
 
 
-@router.post("/reservations/{key}/release", responses={404: {"description": "unknown key"}})
-async def release(key: Annotated[str, Path(max_length=200)], store: StoreDep) -> Reservation:
-    """Return reserved stock; idempotent."""
-    reservation = await store.release(key)
+ReservationKey = Annotated[str, Path(min_length=1, max_length=200)]
+
+
+@router.get("/reservations/{key}", responses={404: {"description": "unknown key"}})
+async def get_reservation(key: ReservationKey, store: StoreDep) -> Reservation:
+    """One reservation."""
+    reservation = await store.get_reservation(key)
     if reservation is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no reservation with key {key}")
     return reservation
+
+
+@router.get("/reservations")
+async def list_held_reservations(
+    store: StoreDep,
+    older_than_seconds: Annotated[float, Query(ge=0, le=86_400 * 365)] = 0,
+    after: Annotated[str, Query(max_length=200)] = "",
+    limit: Annotated[int, Query(ge=1, le=100)] = 100,
+) -> list[str]:
+    """Keys of reservations still holding stock, in key order after `after` (order-service's
+    reconciler pages through them)."""
+    return await store.reserved_keys(older_than_seconds, after, limit)
+
+
+@router.post("/reservations/{key}/release")
+async def release(key: ReservationKey, store: StoreDep) -> Reservation:
+    """Return reserved stock; idempotent. An unknown key is marked released, so a reservation
+    arriving later under it takes nothing."""
+    return await store.release(key)

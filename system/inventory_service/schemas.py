@@ -1,10 +1,14 @@
 """Request and response bodies of inventory-service."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+from system.common.text import refuse_control_characters
 
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
+#: The most units of one SKU a single reservation holds (order-service checks orders against it).
+MAX_RESERVED_UNITS_PER_SKU = 10_000
 
 
 class Product(BaseModel):
@@ -17,14 +21,16 @@ class Product(BaseModel):
 class ProductUpsert(BaseModel):
     """Create a product or set its name, price and stock (an operator's restock)."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Annotated[
+        str, Field(min_length=1, max_length=200), AfterValidator(refuse_control_characters)
+    ]
     price_cents: int = Field(ge=0, le=100_000_000)
     stock: int = Field(ge=0, le=1_000_000_000)
 
 
 class ReservationItem(BaseModel):
     sku: str = Field(pattern=SKU_PATTERN)
-    quantity: int = Field(ge=1, le=10_000)
+    quantity: int = Field(ge=1, le=MAX_RESERVED_UNITS_PER_SKU)
 
 
 class ReservationRequest(BaseModel):

@@ -158,13 +158,50 @@ class InventoryStore:
             assert row is not None
             return _reservation(row), True
 
-    async def release(self, key: str) -> Reservation | None:
-        """Give reserved stock back once; releasing again (or a rejection) changes nothing."""
+    async def get_reservation(self, key: str) -> Reservation | None:
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute("SELECT * FROM reservations WHERE key = %s", (key,))
+            row = await cur.fetchone()
+            return _reservation(row) if row else None
+
+    async def reserved_keys(self, older_than_seconds: float, after: str, limit: int) -> list[str]:
+        """Keys after `after` (in key order) of reservations still holding stock, made at least
+        `older_than_seconds` ago: a caller pages through them all with the last key it got."""
+        async with self._pool.connection() as conn, conn.cursor() as cur:
+            await cur.execute(
+                """
+                SELECT key FROM reservations
+                WHERE status = 'reserved' AND key > %s
+                  AND created_at < now() - make_interval(secs => %s)
+                ORDER BY key LIMIT %s
+                """,
+                (after, older_than_seconds, limit),
+            )
+            return [str(row[0]) for row in await cur.fetchall()]
+
+    async def release(self, key: str) -> Reservation:
+        """Give reserved stock back once; releasing again (or a rejection) changes nothing.
+
+        Releasing a key never seen leaves a `released` marker under it, so a reservation with
+        that key arriving later (a request still in flight) is answered `released` and takes
+        no stock: whoever releases an order's reservation wins over its late arrival.
+        """
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            # Waits for a reservation of this key being made right now, then conflicts.
+            await cur.execute(
+                """
+                INSERT INTO reservations (key, status, reason, items)
+                VALUES (%s, 'released', 'released before it was reserved', '[]')
+                ON CONFLICT (key) DO NOTHING RETURNING *
+                """,
+                (key,),
+            )
+            marker = await cur.fetchone()
+            if marker is not None:
+                return _reservation(marker)
             await cur.execute("SELECT * FROM reservations WHERE key = %s FOR UPDATE", (key,))
             row = await cur.fetchone()
-            if row is None:
-                return None
+            assert row is not None, "a conflicting key implies a committed row"
             if row["status"] != "reserved":
                 return _reservation(row)
             items = sorted(row["items"], key=lambda i: i["sku"])

@@ -41,6 +41,17 @@ class EventConsumer:
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
             backoff = 0.5
+            if not messages:
+                continue
+            try:
+                # Before every batch, not only at start-up: the one-per-order guarantee is the
+                # unique index, and a collection dropped and re-created while the service runs
+                # would otherwise have none (one round trip; a no-op when the index exists).
+                await self._notifications.ensure_indexes()
+            except Exception as exc:
+                # Neither stored nor deleted: SQS delivers the batch again later.
+                log.warning("ensuring the unique index failed", extra={"error": repr(exc)})
+                continue
             # The batch is stored concurrently, then what was stored is deleted in one call.
             stored = await asyncio.gather(*(self._store(m) for m in messages))
             done = [m.receipt_handle for m, ok in zip(messages, stored, strict=True) if ok]

@@ -1,5 +1,6 @@
 """HTTP endpoints of order-service."""
 
+import asyncio
 import uuid
 from typing import Annotated
 from uuid import UUID
@@ -50,19 +51,46 @@ router = APIRouter()
     responses={
         409: {"description": "Idempotency-Key reused with a different body"},
         422: {"description": "invalid order, e.g. unknown SKU"},
-        503: {"description": "inventory-service unavailable; retry with the same key"},
+        503: {"description": "an order could not be completed in time; retry with the same key"},
     },
 )
 async def place_order(
     body: OrderRequest,
+    request: Request,
     response: Response,
     store: StoreDep,
     inventory: InventoryDep,
     relay: RelayDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Order:
-    """Reserve stock and record the order as confirmed or rejected (with its event)."""
+    """Reserve stock and record the order as confirmed or rejected (with its event).
+
+    The whole request ends within ORDER_DEADLINE_SECONDS; an order it leaves pending is
+    finished by a retry with the same key or, past its bound, by the reconciler.
+    """
     key = idempotency_key or f"generated:{uuid.uuid4()}"
+    response.headers["Idempotency-Key"] = key
+    deadline: float = request.app.state.order_deadline_seconds
+    try:
+        async with asyncio.timeout(deadline):
+            return await _place(key, body, response, store, inventory, relay)
+    except TimeoutError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"the order was not completed within {deadline:g} s; "
+            "retry with the same Idempotency-Key",
+            headers={"Idempotency-Key": key, "Retry-After": "1"},
+        ) from exc
+
+
+async def _place(
+    key: str,
+    body: OrderRequest,
+    response: Response,
+    store: OrderStore,
+    inventory: InventoryClient,
+    relay: OutboxRelay,
+) -> Order:
     try:
         order, created = await store.claim(key, body)
     except IdempotencyKeyReused as exc:
@@ -85,6 +113,7 @@ async def place_order(
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             f"{exc}; the order {order.id} is pending, retry with the same Idempotency-Key",
+            headers={"Idempotency-Key": key, "Retry-After": "1"},
         ) from exc
     final = await store.finalize(
         order.id,

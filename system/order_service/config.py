@@ -14,6 +14,12 @@ class Settings(ServiceSettings, SqsSettings):
     postgres_password: SecretStr = SecretStr("")
     inventory_service_url: str = "http://inventory-service:9000"
     inventory_timeout_seconds: float = 5.0
+    # The whole of one POST /orders (pool waits, inventory, finalize) ends within this, well
+    # inside the gateway's read timeout: a client is answered before the gateway gives up.
+    order_deadline_seconds: float = 7.0
+    # No order stays pending longer than this (reconciler.py); above the order deadline.
+    pending_bound_seconds: float = 60.0
+    reconcile_every_seconds: float = 5.0
     notification_service_url: str = "http://notification-service:9002"
     # Events sent this long ago without a notification are sent again (delivery.py).
     resend_undelivered_after_seconds: float = 30.0

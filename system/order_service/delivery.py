@@ -6,11 +6,16 @@ order-service asks notification-service, for events sent a while ago, which orde
 notification for: those events are settled (delivered), the rest go back to the relay and are
 sent again. notification-service keeps one notification per order, so a resend never makes a
 second one. When notification-service cannot be asked, nothing is decided: the check runs again.
+
+An event without a notification is only taken for lost while the queue is empty. As long as the
+queue holds messages (waiting, or received and not yet deleted) the consumer is behind, not
+short of events, and sending more would only feed the backlog: resending on age alone made a
+consumer that fell behind get more work the further it fell, and the backlog never drained.
 """
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
 
@@ -43,12 +48,14 @@ class DeliveryCheck:
         self,
         store: OrderStore,
         notifications: NotificationsClient,
+        queue_depth: Callable[[], Awaitable[int]],
         wake_relay: Callable[[], None],
         resend_after_seconds: float,
         interval_seconds: float,
     ) -> None:
         self._store = store
         self._notifications = notifications
+        self._queue_depth = queue_depth
         self._wake_relay = wake_relay
         self._resend_after = resend_after_seconds
         self._interval = interval_seconds
@@ -61,6 +68,8 @@ class DeliveryCheck:
         notified = await self._notifications.notified(sorted(set(events.values())))
         delivered = [i for i, order_id in events.items() if order_id in notified]
         lost = [i for i, order_id in events.items() if order_id not in notified]
+        if lost and await self._queue_depth() > 0:
+            lost = []  # not consumed yet: the queue still holds messages
         await self._store.settle(delivered, lost)
         if lost:
             log.warning(

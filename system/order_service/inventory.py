@@ -1,6 +1,7 @@
 """inventory-service as seen from order-service."""
 
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -10,6 +11,14 @@ from system.order_service.schemas import OrderItem
 @dataclass(frozen=True)
 class ReservationOutcome:
     reserved: bool
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class ReservationState:
+    """A reservation as inventory-service holds it."""
+
+    status: str  # reserved, rejected or released
     reason: str | None
 
 
@@ -62,6 +71,45 @@ class InventoryClient:
         return ReservationOutcome(
             reserved=reservation["status"] == "reserved", reason=reservation.get("reason")
         )
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request; any transport error or 5xx is InventoryUnavailable."""
+        try:
+            response = await self._client.request(method, f"{self._base_url}{path}", **kwargs)
+        except httpx.HTTPError as exc:
+            raise InventoryUnavailable(f"inventory-service: {exc!r}") from exc
+        if response.status_code >= 500:
+            raise InventoryUnavailable(
+                f"inventory-service answered {response.status_code}: {_detail(response)}"
+            )
+        return response
+
+    async def reservation(self, key: str) -> ReservationState | None:
+        """The reservation made under `key`, or None if there is none."""
+        response = await self._call("GET", f"/reservations/{key}")
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        body = response.json()
+        return ReservationState(body["status"], body.get("reason"))
+
+    async def release(self, key: str) -> ReservationState:
+        """Give back what `key` holds; a key never reserved is marked released for good."""
+        response = await self._call("POST", f"/reservations/{key}/release")
+        response.raise_for_status()
+        body = response.json()
+        return ReservationState(body["status"], body.get("reason"))
+
+    async def held_keys(self, older_than_seconds: float, after: str, limit: int) -> list[str]:
+        """Keys after `after` of reservations still holding stock, made that long ago or more."""
+        response = await self._call(
+            "GET",
+            "/reservations",
+            params={"older_than_seconds": older_than_seconds, "after": after, "limit": limit},
+        )
+        response.raise_for_status()
+        keys: list[str] = response.json()
+        return keys
 
     async def ping(self) -> None:
         response = await self._client.get(f"{self._base_url}/healthz")

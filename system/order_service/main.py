@@ -16,6 +16,7 @@ from system.order_service.api import router
 from system.order_service.config import Settings
 from system.order_service.delivery import DeliveryCheck, NotificationsClient
 from system.order_service.inventory import InventoryClient
+from system.order_service.reconciler import PendingReconciler
 from system.order_service.relay import OutboxRelay
 from system.order_service.store import SCHEMA, OrderStore
 
@@ -53,9 +54,19 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.store = store
         app.state.inventory = InventoryClient(http, settings.inventory_service_url)
         app.state.relay = relay
+        reconciler = PendingReconciler(
+            store,
+            app.state.inventory,
+            relay.wake,
+            settings.pending_bound_seconds,
+            settings.reconcile_every_seconds,
+        )
+        app.state.reconciler = reconciler
+        app.state.order_deadline_seconds = settings.order_deadline_seconds
         delivery = DeliveryCheck(
             store,
             NotificationsClient(http, settings.notification_service_url),
+            queue.depth,
             relay.wake,
             settings.resend_undelivered_after_seconds,
             settings.delivery_check_seconds,
@@ -63,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
         tasks = [
             asyncio.create_task(relay.run(), name="outbox-relay"),
             asyncio.create_task(delivery.run(), name="delivery-check"),
+            asyncio.create_task(reconciler.run(), name="pending-reconciler"),
         ]
         yield
         for task in tasks:

@@ -1,10 +1,13 @@
 """The order API's bodies; the gateway validates incoming orders with these too."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from system.common.text import refuse_control_characters
+from system.inventory_service.schemas import MAX_RESERVED_UNITS_PER_SKU
 
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -22,8 +25,26 @@ class OrderItem(BaseModel):
 class OrderRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    customer_email: str = Field(pattern=EMAIL_PATTERN, max_length=254, examples=["ada@example.com"])
+    customer_email: Annotated[
+        str,
+        Field(pattern=EMAIL_PATTERN, max_length=254, examples=["ada@example.com"]),
+        AfterValidator(refuse_control_characters),
+    ]
     items: list[OrderItem] = Field(min_length=1, max_length=50)
+
+    @model_validator(mode="after")
+    def _each_sku_within_what_inventory_reserves(self) -> "OrderRequest":
+        # Lines of one SKU are reserved as one item: 11 lines of 1,000 are one item of 11,000.
+        totals: dict[str, int] = {}
+        for item in self.items:
+            totals[item.sku] = totals.get(item.sku, 0) + item.quantity
+        over = [sku for sku, total in totals.items() if total > MAX_RESERVED_UNITS_PER_SKU]
+        if over:
+            raise ValueError(
+                f"at most {MAX_RESERVED_UNITS_PER_SKU} units of one SKU per order "
+                f"(all its lines together); over for: {', '.join(sorted(over))}"
+            )
+        return self
 
 
 OrderStatus = Literal["pending", "confirmed", "rejected"]

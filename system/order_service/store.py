@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from psycopg import AsyncCursor
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -91,6 +92,48 @@ def order_created_event(order: Order) -> dict[str, Any]:
     }
 
 
+#: A final status and its reason.
+Decision = tuple[str, str | None]
+
+#: How often a claim retries a key whose conflicting order vanished before it was read.
+CLAIM_ATTEMPTS = 3
+
+
+async def _finalize(
+    cur: AsyncCursor[dict[str, Any]],
+    order_id: UUID,
+    status: str,
+    reason: str | None,
+    request_id: str | None,
+) -> Order:
+    """finalize() inside the caller's transaction."""
+    await cur.execute(
+        f"""
+        UPDATE orders SET status = %s, reason = %s, updated_at = now()
+        WHERE id = %s AND status = 'pending'
+        RETURNING {ORDER_COLUMNS}
+        """,
+        (status, reason, order_id),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        # A concurrent retry of the same request (or the reconciler) finalised it first.
+        await cur.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = %s", (order_id,))
+        row = await cur.fetchone()
+        assert row is not None
+        return _order(row)
+    order = _order(row)
+    event = order_created_event(order)
+    await cur.execute(
+        """
+        INSERT INTO outbox (event_id, event_type, payload, request_id)
+        VALUES (%s, %s, %s, %s)
+        """,
+        (event["event_id"], event["event_type"], Jsonb(event), request_id),
+    )
+    return order
+
+
 class OrderStore:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
@@ -100,59 +143,78 @@ class OrderStore:
         digest = request_hash(body)
         items = Jsonb([i.model_dump() for i in body.items])
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(
-                f"""
-                INSERT INTO orders (id, idempotency_key, request_hash, customer_email, items,
-                                    status)
-                VALUES (%s, %s, %s, %s, %s, 'pending')
-                ON CONFLICT (idempotency_key) DO NOTHING
-                RETURNING {ORDER_COLUMNS}
-                """,
-                (uuid.uuid4(), key, digest, body.customer_email, items),
-            )
-            row = await cur.fetchone()
-            if row is not None:
-                return _order(row), True
-            await cur.execute(
-                f"SELECT {ORDER_COLUMNS}, request_hash FROM orders WHERE idempotency_key = %s",
-                (key,),
-            )
-            row = await cur.fetchone()
-            assert row is not None, "a conflicting key implies a committed row"
-            if row["request_hash"] != digest:
-                raise IdempotencyKeyReused(key)
-            return _order(row), False
+            # The conflicting row can vanish before it is read: a pending order discarded
+            # (unknown SKU) by the request that made it. Then this key is free again.
+            for _ in range(CLAIM_ATTEMPTS):
+                await cur.execute(
+                    f"""
+                    INSERT INTO orders (id, idempotency_key, request_hash, customer_email,
+                                        items, status)
+                    VALUES (%s, %s, %s, %s, %s, 'pending')
+                    ON CONFLICT (idempotency_key) DO NOTHING
+                    RETURNING {ORDER_COLUMNS}
+                    """,
+                    (uuid.uuid4(), key, digest, body.customer_email, items),
+                )
+                row = await cur.fetchone()
+                if row is not None:
+                    return _order(row), True
+                await cur.execute(
+                    f"SELECT {ORDER_COLUMNS}, request_hash FROM orders WHERE idempotency_key = %s",
+                    (key,),
+                )
+                row = await cur.fetchone()
+                if row is None:
+                    continue
+                if row["request_hash"] != digest:
+                    raise IdempotencyKeyReused(key)
+                return _order(row), False
+        raise RuntimeError(f"Idempotency-Key {key}: claimed and discarded {CLAIM_ATTEMPTS} times")
 
     async def finalize(
         self, order_id: UUID, status: str, reason: str | None, request_id: str | None
     ) -> Order:
         """Move a pending order to its final status and record OrderCreated, atomically."""
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            return await _finalize(cur, order_id, status, reason, request_id)
+
+    async def finish_overdue(
+        self,
+        older_than_seconds: float,
+        limit: int,
+        decide: Callable[[Order], Awaitable[Decision | None]],
+        request_id: str,
+    ) -> list[Order]:
+        """Finalise the orders pending for longer than `older_than_seconds` as `decide` says
+        (None: leave it pending); returns the orders finalised.
+
+        The orders stay locked while `decide` runs (SKIP LOCKED: another replica takes other
+        orders, never the same one), and a request finalising one of them waits, then finds
+        it final.
+        """
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
                 f"""
-                UPDATE orders SET status = %s, reason = %s, updated_at = now()
-                WHERE id = %s AND status = 'pending'
-                RETURNING {ORDER_COLUMNS}
+                SELECT {ORDER_COLUMNS} FROM orders
+                WHERE status = 'pending' AND created_at < now() - make_interval(secs => %s)
+                ORDER BY created_at LIMIT %s FOR UPDATE SKIP LOCKED
                 """,
-                (status, reason, order_id),
+                (older_than_seconds, limit),
             )
-            row = await cur.fetchone()
-            if row is None:
-                # A concurrent retry of the same request finalised it first.
-                await cur.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = %s", (order_id,))
-                row = await cur.fetchone()
-                assert row is not None
-                return _order(row)
-            order = _order(row)
-            event = order_created_event(order)
-            await cur.execute(
-                """
-                INSERT INTO outbox (event_id, event_type, payload, request_id)
-                VALUES (%s, %s, %s, %s)
-                """,
-                (event["event_id"], event["event_type"], Jsonb(event), request_id),
-            )
-            return order
+            finished = []
+            for row in await cur.fetchall():
+                order = _order(row)
+                decision = await decide(order)
+                if decision is not None:
+                    status, reason = decision
+                    finished.append(await _finalize(cur, order.id, status, reason, request_id))
+            return finished
+
+    async def existing(self, order_ids: list[UUID]) -> set[UUID]:
+        """Which of these orders exist."""
+        async with self._pool.connection() as conn, conn.cursor() as cur:
+            await cur.execute("SELECT id FROM orders WHERE id = ANY(%s)", (order_ids,))
+            return {row[0] for row in await cur.fetchall()}
 
     async def discard_pending(self, order_id: UUID) -> None:
         """Forget an order that turned out invalid (e.g. unknown SKU) before it was final."""

@@ -1,0 +1,52 @@
+"""The services' OpenAPI documents describe the error answers as they are sent.
+
+FastAPI documents its own validation-error shape (`detail` as a list) for 422 and nothing for
+other errors, while every service answers each 4xx and 5xx with ErrorBody (errors.py). A client
+generated from the document would mis-read every error, so each documented 4xx/5xx answer is
+given ErrorBody as its JSON content, and FastAPI's validation-error schemas are dropped.
+"""
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from system.common.errors import ErrorBody
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+FASTAPI_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+
+def with_error_bodies(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with every 4xx/5xx response's content set to ErrorBody."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    error_schema = ErrorBody.model_json_schema(ref_template=REF_TEMPLATE)
+    components.update(error_schema.pop("$defs", {}))
+    components[ErrorBody.__name__] = error_schema
+    for name in FASTAPI_ERROR_SCHEMAS:
+        components.pop(name, None)
+    content = {"application/json": {"schema": {"$ref": REF_TEMPLATE.format(model="ErrorBody")}}}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for code, response in operation.get("responses", {}).items():
+                if str(code)[0] in "45":
+                    response["content"] = content
+    return schema
+
+
+def describe_errors_as_sent(app: FastAPI) -> None:
+    """Make `app.openapi()` document ErrorBody for each error answer."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = with_error_bodies(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    routes=app.routes,
+                )
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
