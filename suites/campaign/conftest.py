@@ -89,7 +89,10 @@ def campaign_run(
     if minutes:
         settings = runner.Settings(seed=seed, duration=minutes * 60)
     began = time.monotonic()
-    overrides = {"PENDING_BOUND_SECONDS": f"{settings.pending_bound:g}"}
+    overrides = {
+        "PENDING_BOUND_SECONDS": f"{settings.pending_bound:g}",
+        "RECONCILE_EVERY_SECONDS": f"{settings.reconcile_every:g}",
+    }
     with (
         running_infra(tmp_path_factory.mktemp("campaign")) as infra,
         running_stack(infra, order_overrides=overrides) as stack,

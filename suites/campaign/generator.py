@@ -156,6 +156,8 @@ class Generator:
                 self._over_cap(email), "refuse_or_reject")),
             (4, "control character in e-mail", lambda: (
                 _order(f"{tag}{rng.choice(CONTROL_CHARACTERS)}@example.com", small), "refuse")),
+            (1, "lone surrogate in e-mail", lambda: (
+                _order(f"{tag}\ud800@example.com", small), "refuse")),
             (2, "e-mail one too long", lambda: (
                 _order(_padded_email(tag, MAX_EMAIL + 1), small), "refuse")),
             (2, "too many lines", lambda: (

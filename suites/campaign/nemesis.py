@@ -24,7 +24,7 @@ import random
 import signal
 import subprocess
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from suites.system.servers import ManagedProcess
@@ -82,8 +82,15 @@ def stop_signal(process: ManagedProcess) -> signal.Signals:
     return signal.SIGINT if process.name == "postgresql" else signal.SIGTERM
 
 
-def inject(process: ManagedProcess, kind: str, clock: Clock, down: float) -> FaultWindow:
-    """Stop the process (`kind`), keep it down for `down` seconds, start it again."""
+def inject(
+    process: ManagedProcess,
+    kind: str,
+    clock: Clock,
+    down: float,
+    after_start: Callable[[], None] | None = None,
+) -> FaultWindow:
+    """Stop the process (`kind`), keep it down for `down` seconds, start it again (and run
+    `after_start`, the set-up a fresh server of its kind gets)."""
     proc = process.proc
     assert proc is not None, f"{process.name} was never started"
     assert proc.poll() is None, f"{process.name} is not running"
@@ -107,6 +114,8 @@ def inject(process: ManagedProcess, kind: str, clock: Clock, down: float) -> Fau
     stopped = clock.now()
     clock.hold_until(stopped + down)
     process.start()
+    if after_start:
+        after_start()
     return FaultWindow(kind, process.name, sent.name, start, stopped, clock.now(), note)
 
 
@@ -124,8 +133,13 @@ class Nemesis:
         processes: Mapping[str, ManagedProcess],
         history: History,
         clock: Clock,
+        last_start: float,
+        after_start: Mapping[str, Callable[[], None]] | None = None,
     ) -> None:
         self._planned = planned
+        self._after_start = after_start or {}
+        #: A lane whose restarts ran late skips the faults it would begin after this moment.
+        self._last_start = last_start
         self._processes = processes
         self._history = history
         self._clock = clock
@@ -141,8 +155,13 @@ class Nemesis:
     def _run(self, faults: list[PlannedFault]) -> None:
         for fault in faults:
             self._clock.hold_until(fault.at)
+            if self._clock.now() > self._last_start:
+                return
             try:
-                window = inject(self._processes[fault.target], fault.kind, self._clock, fault.down)
+                window = inject(
+                    self._processes[fault.target], fault.kind, self._clock, fault.down,
+                    self._after_start.get(fault.target),
+                )  # fmt: skip
             except Exception as exc:  # a process that does not come back ends the lane
                 self.errors.append(f"{fault}: {type(exc).__name__}: {exc}")
                 return

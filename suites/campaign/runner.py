@@ -29,14 +29,30 @@ import psycopg
 import pymongo.errors
 
 from suites.system.servers import ManagedProcess
-from suites.system.stack import Stack, unsent_outbox_events
-from suites.waiting import eventually
-from testbed.waiting import NotYet
+from suites.system.stack import QUEUE_NAME, Infra, Stack, unsent_outbox_events
+from suites.waiting import NotYet, eventually
 
 from . import generator, nemesis, state
 from .checker import key_of, uncertain
 from .history import Answer, History, Operation
 from .schedule import Clock
+
+#: The order-events queue's visibility timeout on the campaign's stack. It is how long a batch
+#: notification-service received but could not store (its database down) stays invisible before
+#: SQS delivers it again, and while it is invisible the queue is not empty, so order-service's
+#: delivery check does not resend either. SQS's default, 30 s, which nothing in the deployment
+#: changes, would push that recovery past the local campaign's minute; the campaign scales it
+#: down as the local stack scales its other delays (SQS_WAIT_SECONDS, the resend delay).
+VISIBILITY_TIMEOUT_SECONDS = 5
+
+
+def configure_queue(infra: Infra) -> None:
+    """The queue as the campaign runs it (created if a fresh moto has none yet)."""
+    sqs = infra.sqs_client()
+    url = sqs.create_queue(QueueName=QUEUE_NAME)["QueueUrl"]
+    sqs.set_queue_attributes(
+        QueueUrl=url, Attributes={"VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS)}
+    )
 
 
 @dataclass(frozen=True)
@@ -53,12 +69,22 @@ class Settings:
     quiet_tail: float = 3.0
     #: How long an uncertain order's key is retried while it still gets 503/504.
     resolve_timeout: float = 5.0
-    #: The order-service's PENDING_BOUND_SECONDS on the campaign's stack.
-    pending_bound: float = 5.0
+    #: The order-service's PENDING_BOUND_SECONDS on the campaign's stack: low, so the
+    #: reconciler acts within the campaign, and above ORDER_DEADLINE_SECONDS (7 s), so it never
+    #: takes an order whose request is still under way.
+    pending_bound: float = 8.0
+    #: Its RECONCILE_EVERY_SECONDS.
+    reconcile_every: float = 1.0
     #: Above RESEND_UNDELIVERED_AFTER_SECONDS of the local stack (5 s): a resend that would
     #: duplicate a notification happens within it.
     notification_dwell: float = 6.0
     notification_timeout: float = 15.0
+
+    @property
+    def reconciler_slack(self) -> float:
+        """How long past the bound an order may still be seen pending: the reconciler's period
+        (twice: a pass may begin just before the order is due) and a second for the pass."""
+        return 2 * self.reconcile_every + 1
 
 
 @dataclass
@@ -99,19 +125,33 @@ def _answer(response: httpx.Response) -> Answer:
     )
 
 
-def _finish(op: Operation, clock: Clock, outcome: Any, error: str | None = None) -> None:
+def _request(op: Operation) -> dict[str, Any]:
+    json_body = {"content-type": "application/json"} if op.body is not None else {}
+    # json.dumps' ensure_ascii: control characters (NUL) travel as JSON escapes, as any
+    # client sends them.
+    content = None if op.body is None else json.dumps(op.body).encode()
+    return {
+        "method": op.method,
+        "url": op.path,
+        "content": content,
+        "headers": {**op.headers, **json_body},
+    }
+
+
+def _record(
+    op: Operation, clock: Clock, result: httpx.Response | httpx.TransportError
+) -> Operation:
     op.completed = clock.now()
-    if isinstance(outcome, httpx.Response):
-        op.answer = _answer(outcome)
-        op.outcome = "ok" if outcome.status_code < 500 else "failed"
+    if isinstance(result, httpx.Response):
+        op.answer = _answer(result)
+        op.outcome = "ok" if result.status_code < 500 else "failed"
     else:
-        op.outcome = outcome
-        op.error = error
-
-
-def _content(body: Any) -> bytes | None:
-    # ensure_ascii: control characters (NUL) travel as JSON escapes, as any client sends them.
-    return None if body is None else json.dumps(body).encode()
+        # Connection refused: never reached the gateway, nothing can have happened. Anything
+        # else (a timeout, a dropped connection): sent, and it may or may not have happened.
+        not_sent = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+        op.outcome = "failed" if isinstance(result, not_sent) else "unknown"
+        op.error = f"{type(result).__name__}: {result}"
+    return op
 
 
 async def send(
@@ -119,23 +159,21 @@ async def send(
 ) -> Operation:
     """One request, recorded from invocation to outcome."""
     op = history.begin(invoked=clock.now(), **fields)
-    headers = {
-        **op.headers,
-        **({"content-type": "application/json"} if op.body is not None else {}),
-    }
     try:
-        response = await client.request(
-            op.method, op.path, content=_content(op.body), headers=headers
-        )
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        # Never reached the gateway: nothing can have happened.
-        _finish(op, clock, "failed", f"{type(exc).__name__}: {exc}")
+        result: httpx.Response | httpx.TransportError = await client.request(**_request(op))
     except httpx.TransportError as exc:
-        # Sent, and no answer: it may or may not have taken effect.
-        _finish(op, clock, "unknown", f"{type(exc).__name__}: {exc}")
-    else:
-        _finish(op, clock, response)
-    return op
+        result = exc
+    return _record(op, clock, result)
+
+
+def send_blocking(client: httpx.Client, history: History, clock: Clock, **fields: Any) -> Operation:
+    """The same from a thread."""
+    op = history.begin(invoked=clock.now(), **fields)
+    try:
+        result: httpx.Response | httpx.TransportError = client.request(**_request(op))
+    except httpx.TransportError as exc:
+        result = exc
+    return _record(op, clock, result)
 
 
 class Operations:
@@ -216,45 +254,36 @@ def _resolve_keys(history: History) -> list[Operation]:
 def resolve(gateway: str, history: History, clock: Clock, timeout: float) -> None:
     """POST each uncertain placement again with its key until it gets an answer other than
     503/504 (or `timeout` passes; the checker then reports it unresolved)."""
+    uncertain_ops = _resolve_keys(history)
+    workers = max(1, min(32, len(uncertain_ops)))
+    limits = httpx.Limits(max_connections=workers)
 
-    def settle(original: Operation) -> None:
+    def settle(client: httpx.Client, original: Operation) -> None:
         key = key_of(original)
         assert key is not None, "only operations with a key are resolved"
 
-        async def attempt() -> Operation:
-            async with httpx.AsyncClient(base_url=gateway, timeout=5) as client:
-                return await send(
-                    client,
-                    history,
-                    clock,
-                    kind="resolve",
-                    expect="resolve",
-                    method="POST",
-                    path="/api/orders",
-                    headers={"Idempotency-Key": key},
-                    body=original.body,
-                    key=key,
-                    tag=original.tag,
-                    skus=original.skus,
-                    resolves=original.index,
-                    shape=original.shape,
-                )
-
         def answered() -> bool:
-            op = asyncio.run(attempt())
+            op = send_blocking(
+                client, history, clock, kind="resolve", expect="resolve", method="POST",
+                path="/api/orders", headers={"Idempotency-Key": key}, body=original.body,
+                key=key, tag=original.tag, skus=original.skus, resolves=original.index,
+                shape=original.shape,
+            )  # fmt: skip
             return op.answer is not None and op.answer.status not in (503, 504)
 
         # A key still answered 503/504 at the end is in the history, and the checker reports it.
         with contextlib.suppress(AssertionError):
             eventually(
-                answered,
-                timeout=timeout,
-                interval=0.5,
+                answered, timeout=timeout, interval=0.5,
                 what=f"an answer for key {key} other than 503/504",
-            )
+            )  # fmt: skip
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(settle, _resolve_keys(history)))
+    # A thread per key (up to 32): a key that keeps getting 503 must not hold up the others.
+    with (
+        httpx.Client(base_url=gateway, timeout=5, limits=limits) as client,
+        ThreadPoolExecutor(max_workers=workers) as pool,
+    ):
+        list(pool.map(lambda op: settle(client, op), uncertain_ops))
 
 
 def _settle(check: Callable[[], bool], timeout: float, what: str) -> str | None:
@@ -305,18 +334,21 @@ def run(stack: Stack, settings: Settings) -> Campaign:
             )
             response.raise_for_status()
             history.initial_stock[product.sku] = product.stock
+    configure_queue(stack.infra)
     phases["products"] = clock.now()
 
     # 2. operations and faults
     lanes = targets(stack)
+    last_start = clock.now() + settings.duration - settings.quiet_tail
     planned = nemesis.plan(
         settings.seed,
         {lane: list(processes) for lane, processes in lanes.items()},
         start=clock.now() + settings.fault_start,
-        end=clock.now() + settings.duration - settings.quiet_tail,
+        end=last_start,
     )
     processes = {name: p for lane in lanes.values() for name, p in lane.items()}
-    faults = nemesis.Nemesis(planned, processes, history, clock)
+    after_start = {stack.infra.sqs.name: lambda: configure_queue(stack.infra)}
+    faults = nemesis.Nemesis(planned, processes, history, clock, last_start, after_start)
     started = clock.now()
     operations = Operations(settings, history, clock, stack.gateway.url, started)
     faults.start()
@@ -340,7 +372,7 @@ def run(stack: Stack, settings: Settings) -> Campaign:
         for message in (
             _settle(
                 lambda: _no_pending(stack),
-                settings.pending_bound + 3,
+                settings.pending_bound + settings.reconciler_slack,
                 "no order pending (the reconciler finishes or rejects them)",
             ),
             _settle(

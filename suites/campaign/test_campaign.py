@@ -17,8 +17,6 @@ from .conftest import CampaignRun
 from .runner import Campaign
 from .shrink import shortened
 
-#: The reconciler runs on its own period; an order may be seen pending this long past the bound.
-RECONCILER_SLACK_SECONDS = 3.0
 #: After a fault window closes (the process ready again), clients may still meet 503/504 while
 #: pools reconnect and the gateway's Redis cool-down (1 s on the local stack) ends.
 FAULT_GRACE_SECONDS = 3.0
@@ -26,7 +24,7 @@ FAULT_GRACE_SECONDS = 3.0
 
 def limits(campaign: Campaign) -> Limits:
     return Limits(
-        pending_bound=campaign.settings.pending_bound + RECONCILER_SLACK_SECONDS,
+        pending_bound=campaign.settings.pending_bound + campaign.settings.reconciler_slack,
         fault_grace=FAULT_GRACE_SECONDS,
     )
 

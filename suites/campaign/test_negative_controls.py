@@ -172,7 +172,7 @@ def _answer(status: int, body: object, is_json: bool = True) -> Answer:
 def plant_a_500(history: History, _: State) -> tuple[str, str]:
     op = _clean_201(history)
     op.answer = _answer(500, {"detail": "planted", "status": 500})
-    return f"op #{op.index} ", "no 5xx but a 503/504 during a fault"
+    return f"op #{op.index}", "no 5xx but a 503/504 during a fault"
 
 
 def plant_a_503_far_from_any_fault(history: History, _: State) -> tuple[str, str]:
@@ -180,13 +180,13 @@ def plant_a_503_far_from_any_fault(history: History, _: State) -> tuple[str, str
     later = max(w.end for w in history.faults) + FAULT_GRACE_SECONDS + 5
     op.invoked, op.completed = later, later + 0.1
     op.answer = _answer(503, {"detail": "planted", "status": 503})
-    return f"op #{op.index} ", "no 5xx but a 503/504 during a fault"
+    return f"op #{op.index}", "no 5xx but a 503/504 during a fault"
 
 
 def plant_an_error_that_is_not_json(history: History, _: State) -> tuple[str, str]:
     op = next(op for op in history.operations if op.status == 422)
     op.answer = Answer(422, "<html>planted</html>", False, {"content-type": "text/html"})
-    return f"op #{op.index} ", "every error has a JSON body"
+    return f"op #{op.index}", "every error has a JSON body"
 
 
 def plant_one_key_with_two_orders(history: History, _: State) -> tuple[str, str]:
@@ -221,7 +221,7 @@ def plant_an_unresolved_timeout(history: History, _: State) -> tuple[str, str]:
 def plant_an_invalid_order_accepted(history: History, _: State) -> tuple[str, str]:
     op = next(op for op in history.placements if op.expect == "refuse" and op.status == 422)
     op.answer = _clean_201(history).answer
-    return f"op #{op.index} ", "every input gets its designed answer"
+    return f"op #{op.index}", "every input gets its designed answer"
 
 
 def plant_two_orders_for_one_request(_: History, state: State) -> tuple[str, str]:
