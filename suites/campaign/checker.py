@@ -382,7 +382,8 @@ def one_notification_per_order(history: History, state: State, _: Limits) -> Ite
         late = f" ({first} at the first count: a late duplicate)" if 0 < first < count else ""
         evidence = [order.id, order.key]
         if order.status == "confirmed" and count != 1:
-            yield f"confirmed order {order.id} has {count} notifications{late}", evidence
+            events = f" (its events: {', '.join(state.events.get(order.id, ['none']))})"
+            yield f"confirmed order {order.id} has {count} notifications{late}{events}", evidence
         elif order.status == "rejected" and count > 1:
             yield f"rejected order {order.id} has {count} notifications{late}", evidence
         if order.status != "pending" and any(s != order.status for s in statuses):

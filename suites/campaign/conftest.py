@@ -93,15 +93,14 @@ def campaign_run(
         "PENDING_BOUND_SECONDS": f"{settings.pending_bound:g}",
         "RECONCILE_EVERY_SECONDS": f"{settings.reconcile_every:g}",
     }
-    with (
-        running_infra(tmp_path_factory.mktemp("campaign")) as infra,
-        running_stack(infra, order_overrides=overrides) as stack,
-    ):
-        _running.append(stack)
-        campaign = runner.run(stack, settings)
-        prefix = "campaign.long" if minutes else "campaign.local"
-        yield CampaignRun(campaign, stack, prefix, time.monotonic() - began)
-        _running.remove(stack)
+    with running_infra(tmp_path_factory.mktemp("campaign")) as infra:
+        runner.durable_commits(infra)
+        with running_stack(infra, order_overrides=overrides) as stack:
+            _running.append(stack)
+            campaign = runner.run(stack, settings)
+            prefix = "campaign.long" if minutes else "campaign.local"
+            yield CampaignRun(campaign, stack, prefix, time.monotonic() - began)
+            _running.remove(stack)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

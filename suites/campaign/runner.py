@@ -55,6 +55,18 @@ def configure_queue(infra: Infra) -> None:
     )
 
 
+def durable_commits(infra: Infra) -> None:
+    """A commit is acknowledged only once its WAL is written (synchronous_commit=on, PostgreSQL's
+    default and the deployment's). The fast suite's server runs with it off, for speed, and then
+    a SIGKILL loses commits already acknowledged: a campaign saw an order answered 201 confirmed,
+    its notification sent, and the order gone from order-db after the restart. fsync stays off:
+    a process kill leaves written WAL in the page cache. Set per database, which overrides the
+    server's command line; the services' sessions, opened later, take it."""
+    with infra.db("postgres") as conn:
+        for name in ("orders", "inventory"):
+            conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = on')
+
+
 @dataclass(frozen=True)
 class Settings:
     seed: int
@@ -386,9 +398,11 @@ def run(stack: Stack, settings: Settings) -> Campaign:
     phases["settle"] = clock.now() - mark
 
     # 5. count, dwell, count again with the final state
+    mark = clock.now()
     first_count = state.notification_counts(stack.infra)
     clock.hold_until(clock.now() + settings.notification_dwell)
     final = state.read_state(stack.infra, history.initial_stock, first_count, stack.gateway.url)
+    phases["dwell and read"] = clock.now() - mark
     phases["total"] = clock.now()
     return Campaign(settings, history, final, phases, unsettled)
 

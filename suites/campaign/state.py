@@ -3,7 +3,6 @@ inventory-db with psycopg, the notifications from FerretDB with pymongo) and fro
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +49,9 @@ class State:
     first_count: dict[str, int] = field(default_factory=dict)
     #: What the API lists (id -> status), when it was read.
     api_orders: dict[str, str] | None = None
+    #: order id -> where its OrderCreated events are ("sent, delivered", "unsent", ...), to
+    #: say where a missing notification stopped.
+    events: dict[str, list[str]] = field(default_factory=dict)
 
     def units(self, items: Iterable[tuple[str, int]], sku: str) -> int:
         return sum(quantity for s, quantity in items if s == sku)
@@ -66,6 +68,19 @@ def read_orders(infra: Infra) -> dict[str, OrderRow]:
             " extract(epoch FROM now() - created_at)::float8 FROM orders"
         ).fetchall()
     return {r[0]: OrderRow(r[0], r[1], r[2], r[3], _items(r[4]), float(r[5])) for r in rows}
+
+
+def read_events(infra: Infra) -> dict[str, list[str]]:
+    with infra.db("orders") as conn:
+        rows = conn.execute(
+            "SELECT payload->'order'->>'id', sent_at IS NOT NULL, delivered_at IS NOT NULL"
+            " FROM outbox ORDER BY id"
+        ).fetchall()
+    found: dict[str, list[str]] = {}
+    for order_id, sent, delivered in rows:
+        where = "delivered" if delivered else "sent, not delivered" if sent else "unsent"
+        found.setdefault(str(order_id), []).append(where)
+    return found
 
 
 def read_inventory(
@@ -106,7 +121,7 @@ def read_notifications(infra: Infra) -> dict[str, list[str]]:
 
 
 def notification_counts(infra: Infra) -> dict[str, int]:
-    return dict(Counter({k: len(v) for k, v in read_notifications(infra).items()}))
+    return {order_id: len(found) for order_id, found in read_notifications(infra).items()}
 
 
 def read_api_orders(gateway_url: str, page: int = 100) -> dict[str, str]:
@@ -140,4 +155,5 @@ def read_state(
         notifications=read_notifications(infra),
         first_count=dict(first_count or {}),
         api_orders=read_api_orders(gateway_url) if gateway_url else None,
+        events=read_events(infra),
     )
