@@ -112,7 +112,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         )
 
 
-def _processes(stack: Stack) -> list[ManagedProcess]:
+def processes(stack: Stack) -> list[ManagedProcess]:
     infra = stack.infra
     services = [stack.gateway, stack.orders, stack.inventory, stack.notifications]
     return [infra.postgres, infra.redis, infra.sqs, infra.mongo, *(s.process for s in services)]
@@ -124,5 +124,5 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     if report.failed and call.when == "call" and _running:
-        for process in _processes(_running[-1]):
+        for process in processes(_running[-1]):
             report.sections.append((f"log of {process.name}", process.log_tail(15)))

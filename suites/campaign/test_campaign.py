@@ -8,12 +8,14 @@ that concerns them; `--campaign-seed N` replays the inputs and the fault schedul
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
+from pathlib import Path
 
 from suites.resilience.live import MEASUREMENTS, record
 
 from .checker import Limits, Violation, check
-from .conftest import CampaignRun
+from .conftest import CampaignRun, processes
 from .runner import Campaign
 from .shrink import shortened
 
@@ -49,6 +51,16 @@ def _record_figures(run: CampaignRun, violations: list[Violation]) -> None:
     record(f"{prefix}.phases", _phases(run))
 
 
+def _keep_logs(run: CampaignRun, folder: Path) -> Path:
+    """The servers' logs copied out of pytest's temporary directory (which later sessions
+    prune) next to the history."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for process in processes(run.stack):
+        if process.log_path.exists():
+            shutil.copy(process.log_path, folder / process.log_path.name)
+    return folder
+
+
 def _phases(run: CampaignRun) -> str:
     """Seconds per phase: start-up (servers, services), then the campaign's own."""
     phases = {"start-up": run.wall_seconds - run.campaign.phases["total"], **run.campaign.phases}
@@ -70,4 +82,6 @@ def test_orders_stay_correct_under_generated_input_and_faults(campaign_run: Camp
     saved.write_text(history.to_json())
     notes = "".join(f"\nnot settled: {message}" for message in campaign.unsettled)
     notes += f"\nphases: {_phases(campaign_run)}\nfull history: {saved}"
+    if violations:
+        notes += f"\nserver logs: {_keep_logs(campaign_run, saved.parent / f'logs-{history.seed}')}"
     assert not violations, f"{shortened(history, violations)}\n{notes}"
