@@ -49,12 +49,12 @@ BAD_REQUESTS: dict[str, tuple[str, str, bytes | None, int, str]] = {
     "NUL in the e-mail": (
         "POST", "/api/orders",
         b'{"customer_email": "a\\u0000@b.io", "items": [{"sku": "SKU-MOUSE", "quantity": 1}]}',
-        422, "control character",
+        422, "customer_email",
     ),
     "another control character in the e-mail": (
         "POST", "/api/orders",
         b'{"customer_email": "a\\u0007@b.io", "items": [{"sku": "SKU-MOUSE", "quantity": 1}]}',
-        422, "control character",
+        422, "customer_email",
     ),
     "a lone surrogate in the e-mail": (
         "POST", "/api/orders",

@@ -117,7 +117,9 @@ async def get_product(
     response_model=Order,
     responses={
         201: {"headers": {IDEMPOTENCY_KEY_HEADER: KEY_HEADER_DOC}},
+        400: {"description": "the body cannot be parsed (not UTF-8 text)"},
         409: {"description": "Idempotency-Key reused"},
+        413: {"description": "the body is larger than MAX_BODY_BYTES"},
         422: {"description": "invalid"},
     },
 )

@@ -1,10 +1,10 @@
 """Request and response bodies of inventory-service."""
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from system.common.text import refuse_control_characters
+from system.common.text import NO_CONTROL_CHARACTERS
 
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
 #: The most units of one SKU a single reservation holds (order-service checks orders against it).
@@ -21,9 +21,7 @@ class Product(BaseModel):
 class ProductUpsert(BaseModel):
     """Create a product or set its name, price and stock (an operator's restock)."""
 
-    name: Annotated[
-        str, Field(min_length=1, max_length=200), AfterValidator(refuse_control_characters)
-    ]
+    name: str = Field(min_length=1, max_length=200, pattern=NO_CONTROL_CHARACTERS)
     price_cents: int = Field(ge=0, le=100_000_000)
     stock: int = Field(ge=0, le=1_000_000_000)
 

@@ -4,32 +4,36 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from system.common.text import refuse_control_characters
+from system.common.text import CONTROL_CHARACTERS
 from system.inventory_service.schemas import MAX_RESERVED_UNITS_PER_SKU
 
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_EMAIL_CHARACTER = rf"[^@\s{CONTROL_CHARACTERS}]"
+EMAIL_PATTERN = rf"^{_EMAIL_CHARACTER}+@{_EMAIL_CHARACTER}+\.{_EMAIL_CHARACTER}+$"
 # Printable ASCII without spaces: safe as a header value and a database key.
 IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,200}$"
+
+
+def _integral(value: object) -> object:
+    """JSON Schema's `integer` includes 1.0: take it as 1. Strings and booleans stay refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 class OrderItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: str = Field(pattern=SKU_PATTERN, examples=["SKU-KEYBOARD"])
-    quantity: int = Field(ge=1, le=1000, strict=True)
+    quantity: Annotated[int, BeforeValidator(_integral)] = Field(ge=1, le=1000, strict=True)
 
 
 class OrderRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    customer_email: Annotated[
-        str,
-        Field(pattern=EMAIL_PATTERN, max_length=254, examples=["ada@example.com"]),
-        AfterValidator(refuse_control_characters),
-    ]
+    customer_email: str = Field(pattern=EMAIL_PATTERN, max_length=254, examples=["ada@example.com"])
     items: list[OrderItem] = Field(min_length=1, max_length=50)
 
     @model_validator(mode="after")
