@@ -382,7 +382,10 @@ def one_notification_per_order(history: History, state: State, _: Limits) -> Ite
         late = f" ({first} at the first count: a late duplicate)" if 0 < first < count else ""
         evidence = [order.id, order.key]
         if order.status == "confirmed" and count != 1:
-            events = f" (its events: {', '.join(state.events.get(order.id, ['none']))})"
+            queue = ", ".join(
+                f"{k.removeprefix('Approximate')} {v}" for k, v in state.queue.items()
+            )
+            events = f" (its events: {', '.join(state.events.get(order.id, ['none']))}; {queue})"
             yield f"confirmed order {order.id} has {count} notifications{late}{events}", evidence
         elif order.status == "rejected" and count > 1:
             yield f"rejected order {order.id} has {count} notifications{late}", evidence

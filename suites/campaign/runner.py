@@ -118,12 +118,7 @@ def targets(stack: Stack) -> dict[str, dict[str, ManagedProcess]]:
             s.process.name: s.process
             for s in (stack.gateway, stack.orders, stack.inventory, stack.notifications)
         },
-        "dependencies": {
-            "postgresql": infra.postgres,
-            "redis": infra.redis,
-            "moto": infra.sqs,
-            "ferretdb": infra.mongo,
-        },
+        "dependencies": {p.name: p for p in (infra.postgres, infra.redis, infra.sqs, infra.mongo)},
     }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pymongo
 
-from suites.system.stack import Infra
+from suites.system.stack import QUEUE_NAME, Infra
 
 #: Where notification-service keeps them (suites/system/stack.py's MONGODB_DATABASE).
 NOTIFICATIONS_DATABASE = "noti"
@@ -52,6 +52,8 @@ class State:
     #: order id -> where its OrderCreated events are ("sent, delivered", "unsent", ...), to
     #: say where a missing notification stopped.
     events: dict[str, list[str]] = field(default_factory=dict)
+    #: The order-events queue's counts when the state was read (waiting, in flight).
+    queue: dict[str, str] = field(default_factory=dict)
 
     def units(self, items: Iterable[tuple[str, int]], sku: str) -> int:
         return sum(quantity for s, quantity in items if s == sku)
@@ -81,6 +83,16 @@ def read_events(infra: Infra) -> dict[str, list[str]]:
         where = "delivered" if delivered else "sent, not delivered" if sent else "unsent"
         found.setdefault(str(order_id), []).append(where)
     return found
+
+
+def read_queue(infra: Infra) -> dict[str, str]:
+    sqs = infra.sqs_client()
+    url = sqs.get_queue_url(QueueName=QUEUE_NAME)["QueueUrl"]
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes: dict[str, str] = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=[*names, "VisibilityTimeout"]
+    )["Attributes"]
+    return attributes
 
 
 def read_inventory(
@@ -156,4 +168,5 @@ def read_state(
         first_count=dict(first_count or {}),
         api_orders=read_api_orders(gateway_url) if gateway_url else None,
         events=read_events(infra),
+        queue=read_queue(infra),
     )
