@@ -145,7 +145,7 @@ class History:
         return [op for op in self.operations if op.kind in ("place", "resolve")]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1, default=str, ensure_ascii=True)
+        return json.dumps(asdict(self), default=str, ensure_ascii=True)
 
 
 def _short(body: Any, limit: int = 160) -> str:

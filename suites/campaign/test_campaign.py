@@ -8,6 +8,7 @@ that concerns them; `--campaign-seed N` replays the inputs and the fault schedul
 
 from __future__ import annotations
 
+import copy
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -16,6 +17,7 @@ from suites.resilience.live import MEASUREMENTS, record
 
 from .checker import Limits, Violation, check
 from .conftest import CampaignRun, processes
+from .history import Answer
 from .runner import Campaign
 from .shrink import shortened
 
@@ -77,11 +79,35 @@ def test_orders_stay_correct_under_generated_input_and_faults(campaign_run: Camp
     # assert: the checker finds nothing in the history and the final state
     violations = check(history, campaign.state, limits(campaign))
     _record_figures(campaign_run, violations)
-    saved = MEASUREMENTS.parent / "campaign" / f"history-{history.seed}.json"
+    assert not violations, _failure_report(campaign_run, violations)
+
+
+def _failure_report(run: CampaignRun, violations: list[Violation]) -> str:
+    """The seed, the anomalies and the history that concerns them; the whole history and the
+    servers' logs kept in reports/campaign/ (only a failing run's: a history is a few MB)."""
+    history = run.campaign.history
+    folder = MEASUREMENTS.parent / "campaign"
+    saved = folder / f"history-{history.seed}.json"
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.write_text(history.to_json())
-    notes = "".join(f"\nnot settled: {message}" for message in campaign.unsettled)
-    notes += f"\nphases: {_phases(campaign_run)}\nfull history: {saved}"
-    if violations:
-        notes += f"\nserver logs: {_keep_logs(campaign_run, saved.parent / f'logs-{history.seed}')}"
-    assert not violations, f"{shortened(history, violations)}\n{notes}"
+    logs = _keep_logs(run, folder / f"logs-{history.seed}")
+    notes = "".join(f"\nnot settled: {message}" for message in run.campaign.unsettled)
+    notes += f"\nphases: {_phases(run)}\nfull history: {saved}\nserver logs: {logs}"
+    return f"{shortened(history, violations)}\n{notes}"
+
+
+def test_a_failing_history_is_shortened_to_its_anomalies(campaign_run: CampaignRun) -> None:
+    # arrange: a copy of the campaign's history with one order answered 500
+    campaign = campaign_run.campaign
+    history = copy.deepcopy(campaign.history)
+    op = next(op for op in history.placements if op.status == 201 and op.key)
+    op.answer = Answer(500, {"detail": "planted", "status": 500}, True, {})
+
+    # act
+    violations = check(history, campaign.state, limits(campaign))
+    text = shortened(history, [v for v in violations if f"#{op.index}" in v.evidence])
+
+    # assert: the seed and how to replay it, the planted operation, and not the whole history
+    assert f"--campaign-seed {history.seed}" in text
+    assert f" #{op.index} place/" in text, text
+    assert len(text.splitlines()) < len(history.operations), text
