@@ -1,6 +1,7 @@
 """Promise: a failing backend becomes a prompt 503/504 JSON error at the gateway, never a hang."""
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 
@@ -59,3 +60,44 @@ def test_a_backend_that_does_not_answer_gives_a_504_after_the_read_timeout(
     assert response.status_code == 504
     assert "inventory-service" in response.json()["detail"]
     assert elapsed < scaled(3)
+
+
+@pytest.fixture
+def hanging_up() -> Iterator[str]:
+    """A backend that reads each request and closes the connection without an answer, as a pod
+    killed mid-request does."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.recv(65536)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+
+
+def test_a_backend_that_hangs_up_mid_request_gives_a_503(stack: Stack, hanging_up: str) -> None:
+    # arrange: order-service going away after it took the request (found by the campaign: 502)
+    gateway = stack.start_extra("api_gateway", stack.gateway, {"ORDER_SERVICE_URL": hanging_up})
+
+    # act
+    response = httpx.get(f"{gateway.url}/api/orders", timeout=10)
+
+    # assert: unavailable, retry later — not "the backend failed"
+    assert response.status_code == 503, response.text
+    assert "order-service" in response.json()["detail"]

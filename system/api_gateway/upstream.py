@@ -109,7 +109,10 @@ class Upstream:
                 if attempt < attempts:
                     log.info("retrying after transport error", extra={"upstream": self.name})
                     continue
-                status = 503 if isinstance(exc, aiohttp.ClientConnectorError) else 502
+                # A connection refused, reset or closed mid-answer is a backend going away (a
+                # pod killed, a restart): unavailable, retry later. Anything else (a malformed
+                # answer) is the backend failing.
+                status = 503 if isinstance(exc, aiohttp.ClientConnectionError) else 502
                 return error_response(status, f"{self.name} unreachable ({type(exc).__name__})")
             return self._translate(reply)
         raise AssertionError("unreachable")

@@ -31,6 +31,12 @@ class InventoryRefused(Exception):
         self.detail = detail
 
 
+#: Raised from inside httpx's transport when the peer vanishes while a connection is being set
+#: up (anyio: 'NoneType' object has no attribute 'getpeername', seen when inventory-service was
+#: killed mid-connect): a lost connection like any other, not a crash of order-service.
+TRANSPORT_BUGS = AttributeError
+
+
 class InventoryUnavailable(Exception):
     """inventory-service could not be reached or failed; retrying later is safe."""
 
@@ -61,6 +67,8 @@ class InventoryClient:
             except httpx.TransportError as exc:
                 if attempt == 2:
                     raise InventoryUnavailable(f"inventory-service unreachable: {exc!r}") from exc
+            except TRANSPORT_BUGS as exc:
+                raise InventoryUnavailable(f"inventory-service connection lost: {exc!r}") from exc
         if response.status_code >= 500:
             raise InventoryUnavailable(
                 f"inventory-service answered {response.status_code}: {_detail(response)}"
@@ -76,7 +84,7 @@ class InventoryClient:
         """One request; any transport error or 5xx is InventoryUnavailable."""
         try:
             response = await self._client.request(method, f"{self._base_url}{path}", **kwargs)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, TRANSPORT_BUGS) as exc:
             raise InventoryUnavailable(f"inventory-service: {exc!r}") from exc
         if response.status_code >= 500:
             raise InventoryUnavailable(
