@@ -113,6 +113,26 @@ def order_target(sku: str, email: str = "probe@example.com") -> Target:
     return Target("order", "POST", "/api/orders", frozenset({201}), body)
 
 
+#: Every order any probe was answered 201 for, in order: (order id, status). The after-test
+#: invariants check that each one is still in order-db with that status.
+ACKNOWLEDGED: list[tuple[str, str]] = []
+_ACKNOWLEDGED_LOCK = threading.Lock()
+
+
+def acknowledged_since(mark: int) -> dict[str, str]:
+    """Order id → acknowledged status of the orders acknowledged after `len(ACKNOWLEDGED)` was
+    `mark`."""
+    with _ACKNOWLEDGED_LOCK:
+        return dict(ACKNOWLEDGED[mark:])
+
+
+def _acknowledge(outcome: Outcome) -> None:
+    answer = outcome.response
+    if outcome.target == "order" and outcome.status == 201 and isinstance(answer, dict):
+        with _ACKNOWLEDGED_LOCK:
+            ACKNOWLEDGED.append((str(answer["id"]), str(answer["status"])))
+
+
 class TrafficProbe:
     """Background workers sending `rate` requests/s, cycling over `targets`."""
 
@@ -215,5 +235,6 @@ class TrafficProbe:
         return Outcome(at, target.name, response.status_code, "", latency, ok, payload)
 
     def _record(self, outcome: Outcome) -> None:
+        _acknowledge(outcome)
         with self._lock:
             self._outcomes.append(outcome)

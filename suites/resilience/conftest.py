@@ -9,6 +9,7 @@ from suites.conformance.conftest import _autoscalers_sit_out
 from suites.load.locust_run import REPORTS, Background
 from suites.resilience import invariants
 from suites.resilience.live import record
+from testbed import traffic
 from testbed.cluster import Testbed
 from testbed.kube import Kube
 
@@ -49,7 +50,8 @@ def background_load(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def invariants_hold(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After the test, whatever it broke: no oversell, one notification per confirmed order."""
+    """After the test, whatever it broke: every acknowledged order kept, no oversell, one
+    notification per confirmed order."""
     if "cluster" not in request.keywords or not request.config.getoption("--cluster"):
         yield
         return
@@ -58,9 +60,13 @@ def invariants_hold(request: pytest.FixtureRequest) -> Iterator[None]:
     gateway_url: str = request.getfixturevalue("gateway_url")
     invariants.wait_healthy(gateway_url)
     since = invariants.database_now(testbed, kube)
+    mark = len(traffic.ACKNOWLEDGED)
     yield
-    findings = invariants.check(testbed, kube, since)
-    print(f"\ninvariants: {findings}")
+    acknowledged = traffic.acknowledged_since(mark)
+    findings = invariants.check(testbed, kube, since, acknowledged)
+    print(f"\ninvariants: {findings}, {len(acknowledged)} acknowledged by the traffic")
+    lost = findings.lost_acknowledged
+    assert lost == [], f"acknowledged orders lost or changed: {lost}"
     assert findings.negative_stock == [], f"negative stock: {findings.negative_stock}"
     assert findings.oversold == [], f"confirmed without reserved stock: {findings.oversold}"
     held = findings.held_by_rejected

@@ -4,6 +4,7 @@
   id is the reservation key), and no stock is negative.
 - No stock held by a rejected order.
 - Exactly one notification per confirmed order, once the outbox and the queue caught up.
+- Every order the traffic was answered 201 for is in order-db, with the status it was answered.
 
 Only orders created since the test began are checked, so one test's findings stay its own.
 """
@@ -35,6 +36,7 @@ class Findings:
     oversold: list[str]  # confirmed without a reserved reservation
     held_by_rejected: list[str]  # rejected, yet stock reserved
     negative_stock: list[str]
+    lost_acknowledged: list[str]  # answered 201, then missing or with another status
 
     def __str__(self) -> str:
         statuses: dict[str, int] = {}
@@ -79,8 +81,11 @@ def database_now(testbed: Testbed, kube: Kube) -> datetime:
     return datetime.fromisoformat(now)
 
 
-def check(testbed: Testbed, kube: Kube, since: datetime) -> Findings:
-    """The stock invariants for orders created since `since`."""
+def check(
+    testbed: Testbed, kube: Kube, since: datetime, acknowledged: dict[str, str] | None = None
+) -> Findings:
+    """The invariants for orders created since `since`; `acknowledged`: order id → the status
+    a client was answered with, for orders placed since then."""
     rows = psql(
         testbed,
         kube,
@@ -111,6 +116,11 @@ def check(testbed: Testbed, kube: Kube, since: datetime) -> Findings:
         oversold=sorted(i for i, s in orders.items() if s == "confirmed" and i not in reserved),
         held_by_rejected=sorted(i for i, s in orders.items() if s == "rejected" and i in reserved),
         negative_stock=[sku for (sku,) in negative],
+        lost_acknowledged=sorted(
+            f"{order_id} (answered {status}, now {orders.get(order_id, 'missing')})"
+            for order_id, status in (acknowledged or {}).items()
+            if orders.get(order_id) != status
+        ),
     )
 
 

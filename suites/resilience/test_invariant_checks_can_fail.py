@@ -121,3 +121,25 @@ def test_negative_control_the_invariants_find_an_order_without_its_notification(
         pytest.raises(AssertionError, match="one notification for each of 1 confirmed orders"),
     ):
         notifications.wait_one_notification_each(api, [never_notified], timeout=5)
+
+
+def test_negative_control_the_invariants_find_a_lost_acknowledged_order(
+    testbed: Testbed, kube: Kube, confirmed_order: Planted
+) -> None:
+    # arrange: the order as acknowledged is clean (the positive control)
+    order_id = confirmed_order.order_id
+    clean = invariants.check(testbed, kube, confirmed_order.since, {order_id: "confirmed"})
+    assert clean.lost_acknowledged == [], clean
+
+    # act: an acknowledged order order-db never kept, and one acknowledged with another status
+    vanished = str(uuid.uuid4())
+    acknowledged = {vanished: "confirmed", order_id: "rejected"}
+
+    # assert
+    findings = invariants.check(testbed, kube, confirmed_order.since, acknowledged)
+    assert findings.lost_acknowledged == sorted(
+        [
+            f"{vanished} (answered confirmed, now missing)",
+            f"{order_id} (answered rejected, now confirmed)",
+        ]
+    ), findings
