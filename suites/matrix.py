@@ -357,8 +357,8 @@ PROMISES: Final = (
             Figure("log latency samples", "logs.latency_seconds.samples"),
             Figure("log completeness", "logs.completeness.*"),
         ),
-        verify_in=("online",),
-        why_not=NO_KIBANA_OFFLINE,
+        # Offline too: OpenSearch and rsyslog keep Elasticsearch's and Logstash's interfaces,
+        # and the Kibana client's tests run against a fake, which neither verifies nor blocks.
     ),
     # -- BEHAVIOURS THE SUITES CHECK ------------------------------------------------------------
     Promise(
