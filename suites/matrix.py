@@ -415,6 +415,7 @@ PROMISES: Final = (
             SY + "test_bad_input_gets_4xx.py",
             SY + "test_gateway_fuzz.py",
             R + "test_invariant_checks_can_fail.py",
+            R + "test_no_order_stays_pending.py",
             "suites/load/",
         ),
         (
@@ -422,6 +423,7 @@ PROMISES: Final = (
             Figure("mixed load on the testbed: failed requests", "load.mixed.failures", "", 0.0),
             Figure("mixed load on the testbed", "load.mixed.*"),
             Figure("scenarios on the local stack", "load.local.*"),
+            Figure("orders the reconciler rejected past their bound", "reconciler.*"),
         ),
     ),
 )
