@@ -415,7 +415,6 @@ PROMISES: Final = (
             SY + "test_bad_input_gets_4xx.py",
             SY + "test_gateway_fuzz.py",
             R + "test_invariant_checks_can_fail.py",
-            R + "test_no_order_stays_pending.py",
             "suites/load/",
         ),
         (
@@ -423,6 +422,30 @@ PROMISES: Final = (
             Figure("mixed load on the testbed: failed requests", "load.mixed.failures", "", 0.0),
             Figure("mixed load on the testbed", "load.mixed.*"),
             Figure("scenarios on the local stack", "load.local.*"),
+        ),
+    ),
+    Promise(
+        "orders-under-faults",
+        "behaviour",
+        "Orders stay correct under generated input and faults",
+        "Every acknowledged order kept, stock conserved, no order pending past its bound, one "
+        "notification each, no 5xx outside a fault: over a seeded campaign of generated orders "
+        "while processes are killed",
+        (
+            "suites/campaign/",
+            SY + "test_orders_never_stay_pending.py",
+            SY + "test_a_backlog_drains.py",
+            SY + "test_a_starting_service_takes_no_table_lock.py",
+            SY + "test_deadlines_are_nested.py",
+            R + "test_no_order_stays_pending.py",
+        ),
+        (
+            Figure("campaign anomalies", "campaign.local.anomalies", "", 0.0),
+            Figure("campaign wall time", "campaign.local.wall_seconds", "s", 60.0),
+            Figure("campaign operations", "campaign.local.operations"),
+            Figure("campaign faults: killed", "campaign.local.faults.kill"),
+            Figure("campaign faults: stopped", "campaign.local.faults.term"),
+            Figure("campaign seed", "campaign.local.seed"),
             Figure("orders the reconciler rejected past their bound", "reconciler.*"),
         ),
     ),
@@ -441,6 +464,10 @@ VERIFIED_AGAINST: Final[dict[str, str]] = {
         "(LocalStack's SQS)"
     ),
     "suites/testbed/": "the testbed's own code",
+    "suites/campaign/": (
+        "local processes: real PostgreSQL and Redis; stand-ins FerretDB (MongoDB) and moto "
+        "(LocalStack's SQS)"
+    ),
     "suites/smoke/": _TESTBED,
     "suites/conformance/": _TESTBED,
     "suites/resilience/": _TESTBED,

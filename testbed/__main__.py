@@ -1,4 +1,4 @@
-"""`python -m testbed up|down|status|setup`: the testbed lifecycle from the command line."""
+"""`python -m testbed up|build|down|status|setup`: the testbed lifecycle from the command line."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in (
         ("up", "create (or reuse) the kind cluster, load the images, deploy, wait until ready"),
+        ("build", "build (or find in the cache) every image `up` loads; no cluster"),
         ("down", "delete the cluster"),
         ("status", "the cluster's nodes, workloads and PVCs, and why anything is not ready"),
     ):
@@ -57,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "up":
             testbed.up(deploy=not args.no_deploy)
             progress(f"up in {time.monotonic() - started:.0f} s")
+        elif args.command == "build":
+            testbed.settings.cache.mkdir(parents=True, exist_ok=True)
+            testbed.build()
+            progress(f"images built in {time.monotonic() - started:.0f} s")
         elif args.command == "down":
             testbed.down()
         else:

@@ -158,6 +158,12 @@ class Testbed:
             )
 
     # -- lifecycle ---------------------------------------------------------------------------
+    def build(self) -> list[str]:
+        """Build (or find in the cache) every image the testbed runs; the images to load."""
+        # Offline, the stand-ins first: the service images build on their Python base image.
+        to_load = images.build_offline_images(self.settings) if self.offline else []
+        return images.build_service_images(self.settings, offline=self.offline) + to_load
+
     def up(self, *, deploy: bool = True) -> None:
         phases = Phases(self.settings.reports / "bring-up.json")
         with phases.phase("preflight"):
@@ -166,9 +172,7 @@ class Testbed:
         mode = "air-gapped" if self.offline else "online"
         progress(f"mode: {mode}; cluster: {self.settings.cluster_name}")
         with phases.phase("images"):
-            # Offline, the stand-ins first: the service images build on their Python base image.
-            to_load = images.build_offline_images(self.settings) if self.offline else []
-            to_load = images.build_service_images(self.settings, offline=self.offline) + to_load
+            to_load = self.build()
         with phases.phase("cluster"):
             cluster = self.kind()
             if self.exists():
