@@ -101,7 +101,11 @@ class PendingReconciler:
                     self.counts.rejected += 1
                 log.warning(
                     "finished an overdue pending order",
-                    extra={"order_id": str(order.id), "status": order.status, **vars(self.counts)},
+                    extra={
+                        "order_id": str(order.id),
+                        "order_status": order.status,
+                        **vars(self.counts),
+                    },
                 )
             if finished:
                 self._wake_relay()
