@@ -20,6 +20,10 @@ class Settings(ServiceSettings):
     redis_timeout_seconds: float = 0.25
     # After a Redis failure, skip Redis for this long instead of paying the timeout each time.
     redis_cooldown_seconds: float = 5.0
+    # Connections to Redis; when all are busy a call waits this long for one, then that one
+    # request goes without Redis (without starting the cool-down: busy is not down).
+    redis_max_connections: int = Field(default=100, ge=1)
+    redis_pool_wait_seconds: float = Field(default=0.25, gt=0)
     upstream_connect_timeout_seconds: float = 1.0
     # Longer than order-service's own call to inventory-service, so its errors arrive first.
     upstream_read_timeout_seconds: float = 10.0

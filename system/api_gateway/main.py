@@ -31,8 +31,11 @@ def create_app(settings: Settings) -> FastAPI:
                 settings.redis_port,
                 settings.redis_password.get_secret_value(),
                 settings.redis_timeout_seconds,
+                settings.redis_max_connections,
             ),
             settings.redis_cooldown_seconds,
+            max_connections=settings.redis_max_connections,
+            pool_wait_seconds=settings.redis_pool_wait_seconds,
         )
         app.state.backends = Backends(
             inventory=Upstream("inventory-service", settings.inventory_service_url, http, rotate),

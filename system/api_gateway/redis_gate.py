@@ -2,8 +2,13 @@
 
 Every Redis call is bounded by a short timeout, and after one failure Redis is skipped for a
 cool-down period. While Redis is away the gateway serves uncached and unlimited.
+
+A busy pool is not a failure: when every pooled connection is in use, a call waits a bounded
+time for one. Only that call goes without Redis if none frees up; the cool-down is for Redis
+failing, and starting it under load would switch the limiter off exactly when it matters.
 """
 
+import asyncio
 import logging
 import math
 import time
@@ -24,7 +29,9 @@ RATE_PREFIX = "gateway:ratelimit:"
 WINDOW_SECONDS = 60
 
 
-def redis_client(host: str, port: int, password: str, timeout: float) -> "Redis":
+def redis_client(
+    host: str, port: int, password: str, timeout: float, max_connections: int
+) -> "Redis":
     return Redis(
         host=host,
         port=port,
@@ -33,15 +40,27 @@ def redis_client(host: str, port: int, password: str, timeout: float) -> "Redis"
         socket_connect_timeout=timeout,
         # redis-py retries with backoff by default; here a failure must be cheap, not slow.
         retry=Retry(NoBackoff(), 0),
-        max_connections=100,
+        # Never reached: RedisGate lets at most this many calls in at once (its semaphore), so
+        # the pool's "Too many connections" error cannot happen.
+        max_connections=max_connections,
     )
 
 
 class RedisGate:
-    def __init__(self, client: "Redis", cooldown_seconds: float) -> None:
+    def __init__(
+        self,
+        client: "Redis",
+        cooldown_seconds: float,
+        *,
+        max_connections: int,
+        pool_wait_seconds: float,
+    ) -> None:
         self._client = client
         self._cooldown = cooldown_seconds
         self._skip_until = 0.0
+        # One permit per pooled connection: a call holds one for all of its commands.
+        self._connections = asyncio.Semaphore(max_connections)
+        self._pool_wait = pool_wait_seconds
 
     @property
     def available(self) -> bool:
@@ -51,6 +70,18 @@ class RedisGate:
         if not self.available:
             return None
         try:
+            async with asyncio.timeout(self._pool_wait):
+                await self._connections.acquire()
+        except TimeoutError:
+            log.warning(
+                "every redis connection busy; this request goes without cache and rate limit",
+                extra={"waited_s": self._pool_wait},
+            )
+            return None
+        try:
+            # Redis may have failed while this call waited for a connection.
+            if not self.available:
+                return None
             return await call()
         except (RedisError, OSError, TimeoutError) as exc:
             self._skip_until = time.monotonic() + self._cooldown
@@ -59,6 +90,8 @@ class RedisGate:
                 extra={"error": f"{type(exc).__name__}: {exc}", "retry_in_s": self._cooldown},
             )
             return None
+        finally:
+            self._connections.release()
 
     async def cached(self, key: str) -> bytes | None:
         async def get() -> bytes | None:
