@@ -48,7 +48,7 @@ def test_the_rate_limit_holds_while_every_pooled_redis_connection_is_busy(
     url = f"{limited_gateway.url}/api/inventory/products"
 
     # act: a burst larger than the pool while Redis is paused, then one more request
-    redis.execute_command("CLIENT", "PAUSE", PAUSE_MS)
+    redis.client_pause(PAUSE_MS)
     responses = asyncio.run(_burst(url, client_id, BURST))
     after = httpx.get(url, headers={"X-Forwarded-For": client_id}, timeout=10)
 
