@@ -1,0 +1,10 @@
+"""Promises of an architecture drawing, checked against a Kubernetes deployment.
+
+`kubepromises.drawing` reads a drawing file (YAML, validated against the published
+`drawing.schema.json`) into typed, frozen values. The package names no system of its own: the
+drawing file is where a system's names live.
+"""
+
+from kubepromises.drawing import Drawing, DrawingError, Problem, load_drawing
+
+__all__ = ["Drawing", "DrawingError", "Problem", "load_drawing"]

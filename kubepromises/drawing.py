@@ -1,0 +1,486 @@
+"""An architecture drawing read from its YAML file into typed, frozen values.
+
+`load_drawing(path)` validates the file against `drawing.schema.json` (shipped beside this
+module), then checks what a schema cannot say (a call to a workload that does not exist, a name
+given twice, a piece no overlay deploys). Every mistake is reported at once, each with its field
+path and the file's line: ``drawing.yaml:31: services[1].replicas: 'two' is not of type
+'integer'``. Loading only reads the file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import jsonschema
+import yaml
+
+SCHEMA_RESOURCE = "drawing.schema.json"
+
+FieldPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in a drawing file: where it is and what is wrong."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.field}: " if self.field else ""
+        return f"{self.file}:{self.line}: {where}{self.message}"
+
+
+class DrawingError(ValueError):
+    """A drawing file that is not valid; `problems` holds every mistake found, in line order."""
+
+    def __init__(self, file: str, problems: Sequence[Problem]) -> None:
+        self.file = file
+        self.problems = tuple(sorted(problems, key=lambda p: (p.line, p.field, p.message)))
+        count = len(self.problems)
+        heading = f"{file}: {count} mistake{'s' if count != 1 else ''} in the drawing"
+        super().__init__("\n".join([heading, *(f"  {p}" for p in self.problems)]))
+
+
+@dataclass(frozen=True)
+class Image:
+    """A dependency's image: upstream online, its stand-in air-gapped (None: not deployed)."""
+
+    online: str
+    offline: str | None
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One box of the drawing that runs pods behind a Service of the same name."""
+
+    name: str
+    kind: Literal["Deployment", "StatefulSet"]
+    replicas: int
+    port: int
+    piece: str
+    #: None for a workload built from the project's source.
+    image: Image | None = None
+    open_to_anyone: bool = False
+    data_store: bool = False
+
+
+@dataclass(frozen=True)
+class NodeAgent:
+    """A DaemonSet: one pod on each node that runs the workloads, no Service."""
+
+    name: str
+    piece: str
+    image: str
+    configmaps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A PVC, by the drawing's name and by the name it has in the cluster."""
+
+    drawing_name: str
+    workload: str
+    size: str
+    #: volumeClaimTemplate name for a StatefulSet; None for a Deployment's plain PVC.
+    template: str | None
+    #: The piece of the workload that mounts it.
+    piece: str
+
+    @property
+    def pvc_name(self) -> str:
+        """The PersistentVolumeClaim's name in the cluster (ordinal 0 for a StatefulSet)."""
+        if self.template is None:
+            return self.drawing_name
+        return f"{self.template}-{self.workload}-0"
+
+
+@dataclass(frozen=True)
+class Call:
+    """A connection the system needs, on the target's port; `piece`: only where it is deployed."""
+
+    source: str
+    target: str
+    port: int
+    piece: str | None = None
+
+
+@dataclass(frozen=True)
+class NodePort:
+    """A NodePort Service in front of a workload's port."""
+
+    service: str
+    workload: str
+    port: int
+    node_port: int
+    piece: str
+
+
+@dataclass(frozen=True)
+class IngressRoute:
+    host: str
+    service: str
+    port: int
+    piece: str
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """An overlay of the manifests: the pieces it deploys, and whether it runs air-gapped."""
+
+    name: str
+    pieces: frozenset[str]
+    air_gapped: bool
+
+
+@dataclass(frozen=True)
+class Slo:
+    """A threshold a measured figure must keep."""
+
+    name: str
+    at_most: float
+    unit: str
+    what: str
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """Everything a drawing file promises."""
+
+    path: Path
+    namespace: str
+    kubernetes_version: str
+    overlays: tuple[Overlay, ...]
+    services: tuple[Workload, ...]
+    dependencies: tuple[Workload, ...]
+    node_agents: tuple[NodeAgent, ...]
+    volumes: tuple[Volume, ...]
+    configmaps: tuple[str, ...]
+    secrets: tuple[str, ...]
+    calls: tuple[Call, ...]
+    node_ports: tuple[NodePort, ...]
+    ingress: IngressRoute
+    total_pods: tuple[int, int]
+    min_services: int
+    log_index_prefix: str
+    slos: tuple[Slo, ...]
+
+    @property
+    def workloads(self) -> tuple[Workload, ...]:
+        return self.services + self.dependencies
+
+    def workload(self, name: str) -> Workload:
+        """A workload by name; KeyError naming the drawing's workloads otherwise."""
+        for candidate in self.workloads:
+            if candidate.name == name:
+                return candidate
+        known = ", ".join(w.name for w in self.workloads)
+        raise KeyError(f"{self.path.name} has no workload {name!r} (it has {known})")
+
+    def slo(self, name: str) -> Slo:
+        """An SLO by name; KeyError naming the drawing's SLOs otherwise."""
+        for candidate in self.slos:
+            if candidate.name == name:
+                return candidate
+        known = ", ".join(s.name for s in self.slos)
+        raise KeyError(f"{self.path.name} has no SLO {name!r} (it has {known})")
+
+    def overlay(self, name: str) -> Overlay:
+        """An overlay by name; KeyError naming the drawing's overlays otherwise."""
+        for candidate in self.overlays:
+            if candidate.name == name:
+                return candidate
+        known = ", ".join(o.name for o in self.overlays)
+        raise KeyError(f"{self.path.name} has no overlay {name!r} (it has {known})")
+
+
+def schema() -> dict[str, Any]:
+    """The published JSON Schema of a drawing file."""
+    text = resources.files("kubepromises").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def load_drawing(path: Path | str) -> Drawing:
+    """Read and check a drawing file; DrawingError lists every mistake with field and line."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        problem = Problem(path.name, line, "", f"not YAML: {error.problem}")
+        raise DrawingError(path.name, [problem]) from None
+    if root is None:
+        raise DrawingError(path.name, [Problem(path.name, 1, "", "the file is empty")])
+    locate = _Locator(path.name, root)
+    problems = list(_duplicate_keys(path.name, root))
+    problems += _schema_problems(data, locate)
+    if problems:  # the cross-field checks assume the schema holds
+        raise DrawingError(path.name, problems)
+    problems = _cross_field_problems(data, locate)
+    if problems:
+        raise DrawingError(path.name, problems)
+    return _build(path, data)
+
+
+def _field(path: FieldPath) -> str:
+    """`services[1].replicas` for ("services", 1, "replicas")."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+class _Locator:
+    """Maps a field path to the line of its YAML node (the deepest node that exists)."""
+
+    def __init__(self, file: str, root: yaml.Node) -> None:
+        self.file = file
+        self.root = root
+
+    def node(self, path: FieldPath, *, key: bool = False) -> yaml.Node:
+        """The node at `path`; with `key`, the last step's key node rather than its value."""
+        node = self.root
+        for position, part in enumerate(path):
+            last = position == len(path) - 1
+            if isinstance(node, yaml.MappingNode):
+                pair = next((p for p in node.value if p[0].value == part), None)
+                if pair is None:
+                    break
+                node = pair[0] if key and last else pair[1]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                if not 0 <= part < len(node.value):
+                    break
+                node = node.value[part]
+            else:
+                break
+        return node
+
+    def problem(self, path: FieldPath, message: str, *, key: bool = False) -> Problem:
+        line = self.node(path, key=key).start_mark.line + 1
+        return Problem(self.file, line, _field(path), message)
+
+
+def _duplicate_keys(file: str, node: yaml.Node, path: FieldPath = ()) -> Iterator[Problem]:
+    """A key given twice in one mapping (YAML loaders keep the last one silently)."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = str(key.value)
+            if name in seen:
+                line = key.start_mark.line + 1
+                yield Problem(file, line, _field((*path, name)), "given twice in one mapping")
+            seen.add(name)
+            yield from _duplicate_keys(file, value, (*path, name))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _duplicate_keys(file, item, (*path, index))
+
+
+def _schema_problems(data: object, locate: _Locator) -> list[Problem]:
+    validator = jsonschema.Draft202012Validator(schema())
+    problems = []
+    for error in validator.iter_errors(data):
+        path: FieldPath = tuple(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = set(error.schema.get("properties", {}))
+            for extra in sorted(set(error.instance) - allowed):
+                known = ", ".join(sorted(allowed)) or "none"
+                message = f"unknown field (the fields here: {known})"
+                problems.append(locate.problem((*path, extra), message, key=True))
+        elif error.validator == "required" and isinstance(error.instance, dict):
+            # Reported at the mapping that lacks it (the field has no line of its own).
+            line = locate.node(path).start_mark.line + 1
+            for name in (str(r) for r in error.validator_value if r not in error.instance):
+                field = _field((*path, name))
+                problems.append(Problem(locate.file, line, field, "missing (a required field)"))
+        else:
+            problems.append(locate.problem(path, error.message))
+    # One "required" error per missing field names them all: keep each problem once.
+    return list(dict.fromkeys(problems))
+
+
+def _cross_field_problems(data: Mapping[str, Any], locate: _Locator) -> list[Problem]:
+    """What the schema cannot say: names that must exist, names given twice, pieces deployed."""
+    problems: list[Problem] = []
+    pieces = {piece for overlay in data["overlays"].values() for piece in overlay["pieces"]}
+    air_gapped_pieces = {
+        piece
+        for overlay in data["overlays"].values()
+        if overlay["air_gapped"]
+        for piece in overlay["pieces"]
+    }
+
+    def piece_known(path: FieldPath, piece: str) -> None:
+        if piece not in pieces:
+            known = ", ".join(sorted(pieces))
+            problems.append(locate.problem(path, f"{piece!r} is in no overlay (pieces: {known})"))
+
+    workloads: dict[str, Mapping[str, Any]] = {}
+    for group in ("services", "dependencies"):
+        for index, item in enumerate(data[group]):
+            name = item["name"]
+            if name in workloads:
+                message = f"workload {name!r} is named twice"
+                problems.append(locate.problem((group, index, "name"), message))
+            workloads.setdefault(name, item)
+            piece_known((group, index, "piece"), item["piece"])
+            image = item.get("image")
+            if image and image["offline"] is None and item["piece"] in air_gapped_pieces:
+                message = (
+                    f"no offline image, but an air-gapped overlay deploys piece {item['piece']!r}"
+                )
+                problems.append(locate.problem((group, index, "image", "offline"), message))
+
+    agents = {agent["name"] for agent in data["node_agents"]}
+    agent_pieces: set[tuple[str, str]] = set()
+    for index, agent in enumerate(data["node_agents"]):
+        piece_known(("node_agents", index, "piece"), agent["piece"])
+        if agent["name"] in workloads:
+            message = f"{agent['name']!r} is a workload's name too"
+            problems.append(locate.problem(("node_agents", index, "name"), message))
+        if (agent["name"], agent["piece"]) in agent_pieces:
+            message = f"node agent {agent['name']!r} is given twice in piece {agent['piece']!r}"
+            problems.append(locate.problem(("node_agents", index, "name"), message))
+        agent_pieces.add((agent["name"], agent["piece"]))
+
+    def workload_known(path: FieldPath, name: str, what: str = "workload") -> bool:
+        if name in workloads:
+            return True
+        known = ", ".join(workloads)
+        problems.append(locate.problem(path, f"no {what} is named {name!r} (workloads: {known})"))
+        return False
+
+    volume_names: set[str] = set()
+    for index, volume in enumerate(data["volumes"]):
+        if volume["name"] in volume_names:
+            message = f"volume {volume['name']!r} is named twice"
+            problems.append(locate.problem(("volumes", index, "name"), message))
+        volume_names.add(volume["name"])
+        if not workload_known(("volumes", index, "workload"), volume["workload"]):
+            continue
+        kind = workloads[volume["workload"]]["kind"]
+        if kind == "StatefulSet" and volume["template"] is None:
+            message = f"{volume['workload']} is a StatefulSet: name its volumeClaimTemplate"
+            problems.append(locate.problem(("volumes", index, "template"), message))
+        if kind == "Deployment" and volume["template"] is not None:
+            message = f"{volume['workload']} is a Deployment: its PVC has no template (null)"
+            problems.append(locate.problem(("volumes", index, "template"), message))
+
+    configmaps = list(data["configmaps"])
+    for index, agent in enumerate(data["node_agents"]):
+        for position, name in enumerate(agent.get("configmaps", [])):
+            if name in configmaps:
+                path: FieldPath = ("node_agents", index, "configmaps", position)
+                problems.append(locate.problem(path, f"ConfigMap {name!r} is named twice"))
+            configmaps.append(name)
+
+    for index, call in enumerate(data["calls"]):
+        source = call["from"]
+        if source not in workloads and source not in agents:
+            known = ", ".join([*workloads, *sorted(agents)])
+            message = f"no workload or node agent is named {source!r} (known: {known})"
+            problems.append(locate.problem(("calls", index, "from"), message))
+        workload_known(("calls", index, "to"), call["to"])
+        if "piece" in call:
+            piece_known(("calls", index, "piece"), call["piece"])
+
+    workload_known(("ingress", "workload"), data["ingress"]["workload"])
+    piece_known(("ingress", "piece"), data["ingress"]["piece"])
+
+    node_ports: dict[int, str] = {}
+    for group in ("services", "dependencies"):
+        for index, item in enumerate(data[group]):
+            if "node_port" not in item:
+                continue
+            port = item["node_port"]["port"]
+            if port in node_ports:
+                message = f"node port {port} is {node_ports[port]}'s too"
+                problems.append(locate.problem((group, index, "node_port", "port"), message))
+            node_ports.setdefault(port, item["name"])
+
+    total = data["summary"]["total_pods"]
+    if total["min"] > total["max"]:
+        message = f"min {total['min']} is above max {total['max']}"
+        problems.append(locate.problem(("summary", "total_pods"), message))
+    return problems
+
+
+def _build(path: Path, data: Mapping[str, Any]) -> Drawing:
+    def workload(item: Mapping[str, Any]) -> Workload:
+        image = item.get("image")
+        return Workload(
+            name=item["name"],
+            kind=item["kind"],
+            replicas=item["replicas"],
+            port=item["port"],
+            piece=item["piece"],
+            image=Image(image["online"], image["offline"]) if image else None,
+            open_to_anyone=item.get("open_to_anyone", False),
+            data_store=item.get("data_store", False),
+        )
+
+    services = tuple(workload(item) for item in data["services"])
+    dependencies = tuple(workload(item) for item in data["dependencies"])
+    by_name = {w.name: w for w in services + dependencies}
+    node_ports = tuple(
+        NodePort(
+            item["node_port"]["service"],
+            item["name"],
+            item["port"],
+            item["node_port"]["port"],
+            item["piece"],
+        )
+        for item in [*data["services"], *data["dependencies"]]
+        if "node_port" in item
+    )
+    ingress = data["ingress"]
+    total = data["summary"]["total_pods"]
+    return Drawing(
+        path=path,
+        namespace=data["namespace"],
+        kubernetes_version=data["versions"]["kubernetes"],
+        overlays=tuple(
+            Overlay(name, frozenset(o["pieces"]), o["air_gapped"])
+            for name, o in data["overlays"].items()
+        ),
+        services=services,
+        dependencies=dependencies,
+        node_agents=tuple(
+            NodeAgent(a["name"], a["piece"], a["image"], tuple(a.get("configmaps", ())))
+            for a in data["node_agents"]
+        ),
+        volumes=tuple(
+            Volume(v["name"], v["workload"], v["size"], v["template"], by_name[v["workload"]].piece)
+            for v in data["volumes"]
+        ),
+        configmaps=tuple(data["configmaps"]),
+        secrets=tuple(data["secrets"]),
+        calls=tuple(
+            Call(c["from"], c["to"], by_name[c["to"]].port, c.get("piece")) for c in data["calls"]
+        ),
+        node_ports=node_ports,
+        ingress=IngressRoute(
+            ingress["host"],
+            ingress["workload"],
+            by_name[ingress["workload"]].port,
+            ingress["piece"],
+        ),
+        total_pods=(total["min"], total["max"]),
+        min_services=data["summary"]["min_services"],
+        log_index_prefix=data["logs"]["index_prefix"],
+        slos=tuple(
+            Slo(name, float(s["at_most"]), s["unit"], s["what"])
+            for name, s in cast(Mapping[str, Mapping[str, Any]], data["slos"]).items()
+        ),
+    )

@@ -1,0 +1,141 @@
+"""The drawing file is read into typed values, and a mistake in it is named by field and line.
+
+Each broken copy is the real drawing with one edit; the unedited copy loads (the control), so
+the error is the edit's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from kubepromises import DrawingError, load_drawing
+
+REPO = Path(__file__).resolve().parents[2]
+DRAWING = REPO / "drawing.yaml"
+
+
+def broken_copy(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
+    """The drawing with `old` (which occurs once) replaced by `new`, and the edited line."""
+    text = DRAWING.read_text()
+    assert text.count(old) == 1, f"{old!r} is not unique in {DRAWING.name}"
+    line = text[: text.index(old)].count("\n") + 1
+    copy = tmp_path / "drawing.yaml"
+    copy.write_text(text.replace(old, new))
+    return copy, line
+
+
+def assert_caught(copy: Path, field: str, line: int, words: str) -> None:
+    """Loading `copy` fails, and one problem names the field, the line and the mistake."""
+    before = copy.read_bytes()
+    with pytest.raises(DrawingError) as caught:
+        load_drawing(copy)
+    assert copy.read_bytes() == before, "loading a drawing changed the file"
+    found = [p for p in caught.value.problems if p.field == field]
+    assert found, f"no problem names {field}:\n{caught.value}"
+    assert found[0].line == line, f"{field} reported at line {found[0].line}, not {line}"
+    assert words in found[0].message, found[0].message
+    assert f"drawing.yaml:{line}: {field}: " in str(caught.value)
+
+
+def test_the_drawing_loads_into_typed_values() -> None:
+    drawing = load_drawing(DRAWING)
+    assert drawing.namespace == DRAWING.read_text().split("namespace: ")[1].split()[0]
+    assert len(drawing.services) == 4
+    assert all(w.image is not None for w in drawing.dependencies)
+    assert {c.target for c in drawing.calls} <= {w.name for w in drawing.workloads}
+    assert drawing.slo("ready").at_most > 0
+
+
+def test_the_unedited_copy_loads(tmp_path: Path) -> None:
+    """The control for every broken copy below: an edit that changes nothing loads."""
+    copy, _ = broken_copy(tmp_path, "\nnamespace: ", "\nnamespace: ")
+    assert replace(load_drawing(copy), path=DRAWING) == load_drawing(DRAWING)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "words"),
+    [
+        pytest.param(
+            "{name: order-service, kind: Deployment, replicas: 2,",
+            "{name: order-service, kind: Deployment, replicas: two,",
+            "services[1].replicas",
+            "is not of type 'integer'",
+            id="wrong-type",
+        ),
+        pytest.param(
+            "{name: order-service, kind: Deployment,",
+            "{name: order-service, kind: Deployment, replica: 3,",
+            "services[1].replica",
+            "unknown field",
+            id="unknown-field",
+        ),
+        pytest.param(
+            "{name: order-service, kind: Deployment, replicas: 2, port: 9001,",
+            "{name: order-service, kind: Deployment, replicas: 2,",
+            "services[1].port",
+            "missing",
+            id="missing-field",
+        ),
+        pytest.param(
+            "{from: order-service, to: order-db}",
+            "{from: order-service, to: orders-db}",
+            "calls[6].to",
+            "no workload is named 'orders-db'",
+            id="call-to-unknown-workload",
+        ),
+        pytest.param(
+            "{from: inventory-service, to: inventory-db}",
+            "{from: inventory-svc, to: inventory-db}",
+            "calls[8].from",
+            "no workload or node agent is named 'inventory-svc'",
+            id="call-from-unknown-workload",
+        ),
+        pytest.param(
+            "{name: inventory-service, kind",
+            "{name: order-service, kind",
+            "services[2].name",
+            "named twice",
+            id="duplicate-workload",
+        ),
+        pytest.param(
+            "{name: localstack-pvc, workload: localstack, size: 2Gi, template: null}",
+            "{name: localstack-pvc, workload: localstack, size: 2Gi, template: data}",
+            "volumes[4].template",
+            "is a Deployment",
+            id="template-on-a-deployment",
+        ),
+        pytest.param(
+            "{host: api.demo-micro.local, workload: api-gateway, piece: ingress}",
+            "{host: api.demo-micro.local, workload: api-gateway, piece: ingres}",
+            "ingress.piece",
+            "is in no overlay",
+            id="piece-in-no-overlay",
+        ),
+        pytest.param(
+            "\nnamespace: ",
+            "\nnamespace: x\nnamespace: ",
+            "namespace",
+            "given twice",
+            id="key-given-twice",
+        ),
+    ],
+)
+def test_a_mistake_is_named_by_field_and_line(
+    tmp_path: Path, old: str, new: str, field: str, words: str
+) -> None:
+    copy, line = broken_copy(tmp_path, old, new)
+    if old.startswith("\n"):  # the edit begins on the line after the newline
+        line += 1 + new.count("\n") - old.count("\n")
+    assert_caught(copy, field, line, words)
+
+
+def test_text_that_is_not_yaml_is_named_by_line(tmp_path: Path) -> None:
+    copy, line = broken_copy(tmp_path, "  total_pods: {min: 15, max: 20}", "  total_pods: {min: 15")
+    with pytest.raises(DrawingError) as caught:
+        load_drawing(copy)
+    (problem,) = caught.value.problems
+    assert problem.message.startswith("not YAML")
+    assert line <= problem.line <= line + 1
