@@ -71,7 +71,7 @@ KEY_HEADER_DOC = {
 ERRORS: dict[int | str, dict[str, Any]] = {
     429: {"description": "rate limited; see Retry-After"},
     502: {"description": "a backend failed"},
-    503: {"description": "a backend is unavailable"},
+    503: {"description": "a backend is unavailable, or the gateway is at its concurrency cap"},
     504: {"description": "a backend timed out"},
 }
 

@@ -24,6 +24,9 @@ class Settings(ServiceSettings):
     # request goes without Redis (without starting the cool-down: busy is not down).
     redis_max_connections: int = Field(default=100, ge=1)
     redis_pool_wait_seconds: float = Field(default=0.25, gt=0)
+    # Requests served at once by one gateway process; beyond it a prompt 503 with Retry-After.
+    # Twice the most any suite drives at one process (docs/services.md, "Why 400").
+    max_concurrent_requests: int = Field(default=400, ge=1)
     upstream_connect_timeout_seconds: float = 1.0
     # Longer than order-service's own call to inventory-service, so its errors arrive first.
     upstream_read_timeout_seconds: float = 10.0

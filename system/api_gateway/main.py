@@ -54,5 +54,10 @@ def create_app(settings: Settings) -> FastAPI:
     # Readiness is the gateway itself: Redis is optional by design (serving continues without
     # it), and each backend has its own readiness probe behind its own Service.
     return create_service_app(
-        service=SERVICE, settings=settings, routers=[router], checks=[], lifespan=lifespan
+        service=SERVICE,
+        settings=settings,
+        routers=[router],
+        checks=[],
+        lifespan=lifespan,
+        max_concurrent_requests=settings.max_concurrent_requests,
     )

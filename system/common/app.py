@@ -9,7 +9,12 @@ from fastapi import APIRouter, FastAPI
 from system.common.draining import ConnectionCloseWhileDraining, DrainState, drain_router
 from system.common.errors import install_error_handlers
 from system.common.health import DependencyCheck, health_router
-from system.common.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from system.common.middleware import (
+    UNCAPPED_PATHS,
+    BodySizeLimitMiddleware,
+    ConcurrencyCapMiddleware,
+    RequestIdMiddleware,
+)
 from system.common.openapi import describe_errors_as_sent
 from system.common.settings import ServiceSettings
 
@@ -25,8 +30,13 @@ def create_service_app(
     routers: Sequence[APIRouter],
     checks: Sequence[DependencyCheck],
     lifespan: Lifespan | None = None,
+    max_concurrent_requests: int | None = None,
 ) -> FastAPI:
-    """One FastAPI app wired the same way for all four services."""
+    """One FastAPI app wired the same way for all four services.
+
+    With `max_concurrent_requests`, requests beyond that many in flight are refused with 503
+    (the probes never are).
+    """
     app = FastAPI(title=service, version=settings.app_version, lifespan=lifespan)
     install_error_handlers(app)
     drain = DrainState()
@@ -34,9 +44,13 @@ def create_service_app(
     app.include_router(drain_router(drain))
     for router in routers:
         app.include_router(router)
-    describe_errors_as_sent(app)
-    # Added last = outermost: the request id exists before the size check answers 413.
+    capped = max_concurrent_requests is not None
+    describe_errors_as_sent(app, uncapped_paths=UNCAPPED_PATHS if capped else None)
+    # Added last = outermost: the request id exists before the size check answers 413, and
+    # before the cap answers 503; the cap refuses before any body is read.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if max_concurrent_requests is not None:
+        app.add_middleware(ConcurrencyCapMiddleware, limit=max_concurrent_requests)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(ConnectionCloseWhileDraining, state=drain)
     return app

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request ids with an access log line, and a request body size limit."""
+"""Pure ASGI middleware: request ids with an access log line, a concurrency cap, and a request
+body size limit."""
 
 import json
 import logging
@@ -78,6 +79,40 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
+#: Never refused by the concurrency cap: the kubelet's probes and the preStop hook's drain must
+#: keep working while a pod is busy (a busy pod is neither dead nor unready).
+UNCAPPED_PATHS = frozenset({"/healthz", "/readyz", "/drainz"})
+CAP_RETRY_AFTER_SECONDS = 1
+
+
+class ConcurrencyCapMiddleware:
+    """Answers 503 with Retry-After at once when `limit` requests are already in flight.
+
+    Counted from when a request reaches this middleware until the app returns; the refused
+    request's body is never read.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNCAPPED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            detail = f"at the limit of {self.limit} concurrent requests; retry later"
+            retry_after = str(CAP_RETRY_AFTER_SECONDS).encode()
+            await send_json_error(send, 503, detail, extra_headers=[(b"retry-after", retry_after)])
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+
 class BodySizeLimitMiddleware:
     """Answers 413 with a JSON error when a request body exceeds max_bytes.
 
@@ -128,7 +163,13 @@ class BodySizeLimitMiddleware:
         await send_json_error(send, 413, detail, close=True)
 
 
-async def send_json_error(send: Send, status: int, detail: str, close: bool = False) -> None:
+async def send_json_error(
+    send: Send,
+    status: int,
+    detail: str,
+    close: bool = False,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     """Send the services' JSON error body straight over ASGI (for middleware)."""
     payload = json.dumps(
         {"detail": detail, "status": status, "request_id": request_id_var.get()}
@@ -140,6 +181,7 @@ async def send_json_error(send: Send, status: int, detail: str, close: bool = Fa
     if close:
         # The rest of an oversized body is never read; the connection cannot be reused.
         headers.append((b"connection", b"close"))
+    headers += extra_headers or []
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 

@@ -34,19 +34,37 @@ def with_error_bodies(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def describe_errors_as_sent(app: FastAPI) -> None:
-    """Make `app.openapi()` document ErrorBody for each error answer."""
+CAP_DESCRIPTION = "at the concurrency cap (MAX_CONCURRENT_REQUESTS); see Retry-After"
+
+
+def with_cap_refusals(schema: dict[str, Any], uncapped_paths: frozenset[str]) -> dict[str, Any]:
+    """`schema` with a 503 on every operation the concurrency cap can refuse (where the route
+    does not document a 503 of its own already)."""
+    for path, path_item in schema.get("paths", {}).items():
+        if path in uncapped_paths:
+            continue
+        for operation in path_item.values():
+            operation.setdefault("responses", {}).setdefault(
+                "503", {"description": CAP_DESCRIPTION}
+            )
+    return schema
+
+
+def describe_errors_as_sent(app: FastAPI, uncapped_paths: frozenset[str] | None = None) -> None:
+    """Make `app.openapi()` document ErrorBody for each error answer, and the concurrency cap's
+    503 on every path but `uncapped_paths` when the app has a cap."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = with_error_bodies(
-                get_openapi(
-                    title=app.title,
-                    version=app.version,
-                    description=app.description,
-                    routes=app.routes,
-                )
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
             )
+            if uncapped_paths is not None:
+                schema = with_cap_refusals(schema, uncapped_paths)
+            app.openapi_schema = with_error_bodies(schema)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
