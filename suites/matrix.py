@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from suites import promises
+
 Source = Literal["key features", "deployment summary", "external access", "data flow", "behaviour"]
 #: The testbed's modes: online (upstream images pulled) and offline (air-gapped builds).
 Mode = Literal["offline", "online"]
@@ -80,13 +82,13 @@ class Promise:
         return self.tests + self.pending
 
 
-#: The SLOs (issue 14): a figure this run measured beyond its threshold fails its promise.
-SLO_READY: Final = 10.0  # s, a replacement pod Ready after a kill
-SLO_LOG_LATENCY: Final = 15.0  # s, p95 from a log line written to it being searchable
-SLO_SCALE_OUT: Final = 60.0  # s, the autoscaler adding replicas under load
-#: ms, the mixed locust scenario's p95 through the NodePort: CI measured 27-62 ms (docs/load.md)
-#: on a 2-core machine; 4x the worst of them leaves room for a busy machine.
-SLO_LOAD_P95: Final = 250.0
+#: The SLOs (the drawing file's `slos`): a figure this run measured beyond its threshold fails
+#: its promise.
+SLO_READY: Final = promises.DRAWING.slo("ready").at_most  # s, a replacement pod Ready after a kill
+SLO_LOG_LATENCY: Final = promises.DRAWING.slo("log-latency-p95").at_most  # s
+SLO_SCALE_OUT: Final = promises.DRAWING.slo("scale-out").at_most  # s
+SLO_LOAD_P95: Final = promises.DRAWING.slo("load-p95").at_most  # ms
+SLO_LOAD_FAILURES: Final = promises.DRAWING.slo("load-failures").at_most
 
 #: Why a promise cannot pass in the air-gapped mode: Kibana and Logstash have no registry route
 #: there (OpenSearch and rsyslog stand in for Elasticsearch and Logstash; nothing for Kibana).
@@ -419,7 +421,12 @@ PROMISES: Final = (
         ),
         (
             Figure("mixed load on the testbed: p95", "load.mixed.p95_ms", "ms", SLO_LOAD_P95),
-            Figure("mixed load on the testbed: failed requests", "load.mixed.failures", "", 0.0),
+            Figure(
+                "mixed load on the testbed: failed requests",
+                "load.mixed.failures",
+                "",
+                SLO_LOAD_FAILURES,
+            ),
             Figure("mixed load on the testbed", "load.mixed.*"),
             Figure("scenarios on the local stack", "load.local.*"),
         ),

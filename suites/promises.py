@@ -1,8 +1,11 @@
 """The architecture drawing's promises, written once.
 
-Every number and name the drawing (and system/CONTRACT.md) commits to lives here and nowhere
-else; the static suite checks the rendered manifests against it, the live suites check the
-running cluster against it. Import it as ``from suites import promises``.
+Every number and name the drawing (and system/CONTRACT.md) commits to is written once, in
+`drawing.yaml` at the repository's top level (read through kubepromises, docs/drawing.md); this
+module gives the suites its values under the names they import, and holds what the drawing file
+does not (the services' environment, labels, annotations). The static suite checks the rendered
+manifests against it, the live suites check the running cluster against it. Import it as
+``from suites import promises``.
 
 A promise belongs to a *piece* of the manifests: ``base`` is always deployed, ``log-store``
 (Elasticsearch), ``elk`` (Logstash and Kibana), ``log-shipper`` (the offline overlay's rsyslog
@@ -13,18 +16,30 @@ may include. Both shippers are the DaemonSet ``log-shipper``.
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
-REPO_ROOT: Final = Path(__file__).resolve().parent.parent
+from kubepromises.drawing import (
+    Call,
+    IngressRoute,
+    NodeAgent,
+    NodePort,
+    Volume,
+    Workload,
+    load_drawing,
+)
+from testbed.settings import DRAWING_FILE, PROJECT_VERSION, REPO, service_image
+
+__all__ = ["Call", "IngressRoute", "NodeAgent", "NodePort", "Volume", "Workload"]
+
+REPO_ROOT: Final = REPO
 MANIFESTS: Final = REPO_ROOT / "manifests"
 
-#: The Kubernetes release the manifests target (kind node image, OpenAPI schema).
-KUBERNETES_VERSION: Final = "v1.34.4"
+DRAWING: Final = load_drawing(DRAWING_FILE)
 
-NAMESPACE: Final = "demo-micro"
+#: The Kubernetes release the manifests target (kind node image, OpenAPI schema).
+KUBERNETES_VERSION: Final = DRAWING.kubernetes_version
+
+NAMESPACE: Final = DRAWING.namespace
 
 #: Every pod template carries this label with the workload's name; every Service, PDB, HPA
 #: and NetworkPolicy selects on it alone. Live suites select pods with it.
@@ -36,70 +51,35 @@ RUNS_AS_ROOT_ANNOTATION: Final = "demo-micro.dev/runs-as-root"
 WRITABLE_ROOT_ANNOTATION: Final = "demo-micro.dev/writable-root-filesystem"
 HOST_PATH_ANNOTATION: Final = "demo-micro.dev/host-path"
 
+#: The drawing's pieces (its overlays name them); the type the static suite's signatures use.
 Piece = Literal["base", "log-store", "elk", "log-shipper", "filebeat", "ingress", "autoscaling"]
 
 #: Which pieces each overlay deploys.
 OVERLAYS: Final[dict[str, frozenset[Piece]]] = {
-    "kind": frozenset({"base", "log-store", "elk", "filebeat", "ingress", "autoscaling"}),
-    "offline": frozenset({"base", "log-store", "log-shipper", "ingress", "autoscaling"}),
+    overlay.name: cast("frozenset[Piece]", overlay.pieces) for overlay in DRAWING.overlays
 }
 
 #: kind nodes that run our pods (testbed/kind/cluster.yaml: two workers; the control plane
 #: keeps its taint), so the pods a DaemonSet runs at rest.
 WORKER_NODES: Final = 2
 
-
-@dataclass(frozen=True)
-class Workload:
-    """One box of the drawing that runs pods."""
-
-    name: str
-    kind: Literal["Deployment", "StatefulSet"]
-    replicas: int
-    port: int
-    piece: Piece
-
-
 #: Our four services: the drawing's two replicas each, their ports.
-SERVICES: Final = (
-    Workload("api-gateway", "Deployment", 2, 8080, "base"),
-    Workload("order-service", "Deployment", 2, 9001, "base"),
-    Workload("inventory-service", "Deployment", 2, 9000, "base"),
-    Workload("notification-service", "Deployment", 2, 9002, "base"),
-)
+SERVICES: Final = DRAWING.services
 
 #: Databases, the cache, AWS emulation and the log stack.
-DEPENDENCIES: Final = (
-    Workload("order-db", "StatefulSet", 1, 5432, "base"),
-    Workload("inventory-db", "StatefulSet", 1, 5432, "base"),
-    Workload("notification-db", "StatefulSet", 1, 27017, "base"),
-    Workload("redis", "StatefulSet", 1, 6379, "base"),
-    Workload("localstack", "Deployment", 1, 4566, "base"),
-    Workload("elasticsearch", "StatefulSet", 1, 9200, "log-store"),
-    Workload("logstash", "Deployment", 1, 5044, "elk"),
-    Workload("kibana", "Deployment", 1, 5601, "elk"),
-)
+DEPENDENCIES: Final = DRAWING.dependencies
 
 WORKLOADS: Final = SERVICES + DEPENDENCIES
 
+#: The node-level log shipper: rsyslog offline, Filebeat online, under one name.
+NODE_AGENTS: Final = DRAWING.node_agents
 
-@dataclass(frozen=True)
-class NodeAgent:
-    """A DaemonSet: one pod on each node that runs our pods, no Service, not in the drawing."""
-
-    name: str
-    piece: Piece
-
-
-#: The node-level log shipper (issue 6: "a node-level DaemonSet is the Kubernetes way"): rsyslog
-#: offline, Filebeat online, under one name.
-NODE_AGENTS: Final = (NodeAgent("log-shipper", "log-shipper"), NodeAgent("log-shipper", "filebeat"))
-
-#: Where each shipper sends the lines: offline straight to the store, online to Logstash's beats
-#: input (which indexes into the store).
-SHIPPER_TARGETS: Final[dict[Piece, tuple[str, int]]] = {
-    "log-shipper": ("elasticsearch", 9200),
-    "filebeat": ("logstash", 5044),
+#: Where each shipper sends the lines (the calls of the node agents, by piece): offline straight
+#: to the store, online to Logstash's beats input (which indexes into the store).
+SHIPPER_TARGETS: Final[dict[str, tuple[str, int]]] = {
+    call.piece: (call.target, call.port)
+    for call in DRAWING.calls
+    if call.piece is not None and call.source in {agent.name for agent in NODE_AGENTS}
 }
 
 #: The pods' log files a shipper reads: ours only (the kubelet's /var/log/pods/<ns>_<pod>_<uid>).
@@ -107,134 +87,45 @@ SHIPPED_LOG_GLOB_PREFIX: Final = f"/var/log/pods/{NAMESPACE}_"
 
 #: Both paths write daily indices <prefix>YYYY-MM-DD; the suite and Kibana's data view read
 #: <prefix>*.
-LOG_INDEX_PREFIX: Final = "demo-micro-logs-"
+LOG_INDEX_PREFIX: Final = DRAWING.log_index_prefix
 
 #: The drawing's "Total Pods: ~15-20", for the overlay that deploys every piece.
-TOTAL_PODS_RANGE: Final = (15, 20)
+TOTAL_PODS_RANGE: Final = DRAWING.total_pods
 
 #: The drawing's "Services: 10+".
-MIN_SERVICE_COUNT: Final = 10
+MIN_SERVICE_COUNT: Final = DRAWING.min_services
 
+VOLUMES: Final = DRAWING.volumes
 
-@dataclass(frozen=True)
-class Volume:
-    """A PVC of the drawing, by the drawing's name and by the name it has in the cluster."""
-
-    drawing_name: str
-    workload: str
-    size: str
-    #: volumeClaimTemplate name for a StatefulSet; None for a Deployment's plain PVC.
-    template: str | None
-    piece: Piece
-
-    @property
-    def pvc_name(self) -> str:
-        """The PersistentVolumeClaim's name in the cluster (ordinal 0 for a StatefulSet)."""
-        if self.template is None:
-            return self.drawing_name
-        return f"{self.template}-{self.workload}-0"
-
-
-VOLUMES: Final = (
-    Volume("order-db-pvc", "order-db", "5Gi", "data", "base"),
-    Volume("inventory-db-pvc", "inventory-db", "5Gi", "data", "base"),
-    Volume("mongodb-pvc", "notification-db", "5Gi", "data", "base"),
-    Volume("redis-pvc", "redis", "1Gi", "data", "base"),
-    Volume("localstack-pvc", "localstack", "2Gi", None, "base"),
-    Volume("elasticsearch-pvc", "elasticsearch", "10Gi", "data", "log-store"),
-)
-
-CONFIGMAPS: Final = (
-    "api-gateway-config",
-    "order-service-config",
-    "inventory-service-config",
-    "notification-service-config",
-    "localstack-config",
-    "app-version",
-)
+CONFIGMAPS: Final = DRAWING.configmaps
 
 #: ConfigMaps beside the drawing's six that a piece brings for a node agent (not in the drawing).
-AGENT_CONFIGMAPS: Final[dict[str, Piece]] = {"log-shipper-config": "filebeat"}
-
-SECRETS: Final = (
-    "postgres-secret",
-    "mongodb-secret",
-    "redis-secret",
-    "aws-secret",
-    "elasticsearch-secret",
-)
-
-
-@dataclass(frozen=True)
-class NodePort:
-    service: str
-    workload: str
-    port: int
-    node_port: int
-    piece: Piece
-
-
-NODE_PORTS: Final = (
-    NodePort("api-gateway-nodeport", "api-gateway", 8080, 30080, "base"),
-    NodePort("kibana-nodeport", "kibana", 5601, 30561, "elk"),
-)
-
-
-@dataclass(frozen=True)
-class IngressRoute:
-    host: str
-    service: str
-    port: int
-    piece: Piece
-
-
-INGRESS: Final = IngressRoute("api.demo-micro.local", "api-gateway", 8080, "ingress")
-
-#: The autoscalers never go below the drawing's replica count.
-HPA_MIN_REPLICAS: Final = 2
-
-#: Each database (and the cache) accepts connections from these workloads only.
-DATABASE_CLIENTS: Final[dict[str, frozenset[str]]] = {
-    "order-db": frozenset({"order-service"}),
-    "inventory-db": frozenset({"inventory-service"}),
-    "notification-db": frozenset({"notification-service"}),
-    "redis": frozenset({"api-gateway"}),
+AGENT_CONFIGMAPS: Final[dict[str, str]] = {
+    name: agent.piece for agent in NODE_AGENTS for name in agent.configmaps
 }
 
+SECRETS: Final = DRAWING.secrets
 
-@dataclass(frozen=True)
-class Call:
-    """A connection the system needs (CONTRACT.md's URLs and hosts).
+NODE_PORTS: Final = DRAWING.node_ports
 
-    `piece`: needed only where that piece is deployed (both shippers are named log-shipper).
-    """
+INGRESS: Final = DRAWING.ingress
 
-    source: str
-    target: str
-    port: int
-    piece: Piece | None = None
+#: The autoscalers never go below the drawing's replica count.
+HPA_MIN_REPLICAS: Final = min(service.replicas for service in SERVICES)
 
+#: Each database (and the cache) accepts connections from these workloads only: the callers the
+#: drawing names for each data store.
+DATABASE_CLIENTS: Final[dict[str, frozenset[str]]] = {
+    store.name: frozenset(call.source for call in DRAWING.calls if call.target == store.name)
+    for store in WORKLOADS
+    if store.data_store
+}
 
-CALLS: Final = (
-    Call("api-gateway", "order-service", 9001),
-    Call("api-gateway", "inventory-service", 9000),
-    Call("api-gateway", "notification-service", 9002),
-    Call("api-gateway", "redis", 6379),
-    Call("order-service", "inventory-service", 9000),
-    Call("order-service", "notification-service", 9002),
-    Call("order-service", "order-db", 5432),
-    Call("order-service", "localstack", 4566),
-    Call("inventory-service", "inventory-db", 5432),
-    Call("notification-service", "notification-db", 27017),
-    Call("notification-service", "localstack", 4566),
-    Call("logstash", "elasticsearch", 9200),
-    Call("kibana", "elasticsearch", 9200),
-    Call("log-shipper", "elasticsearch", 9200, "log-shipper"),
-    Call("log-shipper", "logstash", 5044, "filebeat"),
-)
+#: A connection the system needs (CONTRACT.md's URLs and hosts), on the target's port.
+CALLS: Final = DRAWING.calls
 
 #: Reachable from outside the namespace (NodePorts, the ingress controller, log shippers).
-OPEN_TO_ANYONE: Final[dict[str, int]] = {"api-gateway": 8080, "kibana": 5601, "logstash": 5044}
+OPEN_TO_ANYONE: Final[dict[str, int]] = {w.name: w.port for w in WORKLOADS if w.open_to_anyone}
 
 #: The environment each service needs (CONTRACT.md, "Environment").
 SERVICE_ENVIRONMENT: Final[dict[str, frozenset[str]]] = {
@@ -317,53 +208,26 @@ READINESS_PATH: Final = "/readyz"
 LIVENESS_PATH: Final = "/healthz"
 
 
-def _project_version() -> str:
-    with (REPO_ROOT / "pyproject.toml").open("rb") as pyproject:
-        version: str = tomllib.load(pyproject)["project"]["version"]
-    return version
-
-
 #: Our images are tagged with the project's version and loaded into kind, never pulled.
-SERVICE_IMAGE_TAG: Final = _project_version()
-
-#: Dependency images per workload (CONTRACT.md, "Dependency images"): online, then offline.
-#: None offline means the overlay does not deploy that workload.
-DEPENDENCY_IMAGES: Final[dict[str, tuple[str, str | None]]] = {
-    "order-db": ("postgres:16.4", "demo-micro-airgap/postgres:15"),
-    "inventory-db": ("postgres:16.4", "demo-micro-airgap/postgres:15"),
-    "redis": ("redis:7.4", "demo-micro-airgap/redis:7"),
-    "notification-db": ("mongo:7.0", "demo-micro-airgap/ferretdb:1.24.2"),
-    "localstack": ("localstack/localstack:4.4", "demo-micro-airgap/moto:5.2.5"),
-    "elasticsearch": (
-        "docker.elastic.co/elasticsearch/elasticsearch:8.15.3",
-        "demo-micro-airgap/opensearch:2.19.6",
-    ),
-    "logstash": ("docker.elastic.co/logstash/logstash:8.15.3", None),
-    "kibana": ("docker.elastic.co/kibana/kibana:8.15.3", None),
-}
-
-#: Node agents' images: online, then offline (pinned like the rest of the Elastic stack).
-NODE_AGENT_IMAGES: Final[dict[str, tuple[str | None, str | None]]] = {
-    "log-shipper": (
-        "docker.elastic.co/beats/filebeat:8.15.3",
-        "demo-micro-airgap/log-shipper:8.2302.0",
-    ),
-}
+SERVICE_IMAGE_TAG: Final = PROJECT_VERSION
 
 #: Overlays that use the air-gapped images.
-OFFLINE_OVERLAYS: Final = frozenset({"offline"})
+OFFLINE_OVERLAYS: Final = frozenset(o.name for o in DRAWING.overlays if o.air_gapped)
 
 
 def expected_image(workload: str, overlay: str) -> str | None:
     """The image a workload's (or node agent's) main container runs in an overlay."""
     if workload in {service.name for service in SERVICES}:
-        return f"demo-micro/{workload}:{SERVICE_IMAGE_TAG}"
-    online: str | None
-    online, offline = NODE_AGENT_IMAGES.get(workload) or DEPENDENCY_IMAGES[workload]
-    return offline if overlay in OFFLINE_OVERLAYS else online
+        return service_image(workload, SERVICE_IMAGE_TAG)
+    agents = [a for a in node_agents_in(overlay) if a.name == workload]
+    if agents:
+        return agents[0].image
+    image = DRAWING.workload(workload).image
+    assert image is not None, f"{workload} is a dependency: the drawing gives its image"
+    return image.offline if overlay in OFFLINE_OVERLAYS else image.online
 
 
-def deployed(piece: Piece, overlay: str) -> bool:
+def deployed(piece: str, overlay: str) -> bool:
     """Whether an overlay deploys a piece."""
     return piece in OVERLAYS[overlay]
 

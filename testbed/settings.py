@@ -3,30 +3,49 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from kubepromises.drawing import load_drawing
+
 REPO = Path(__file__).resolve().parent.parent
 Mode = Literal["auto", "online", "offline"]
 
-SERVICES = ("api-gateway", "inventory-service", "order-service", "notification-service")
+#: The architecture drawing as data: names, ports, images and versions are read from it.
+DRAWING_FILE = REPO / "drawing.yaml"
+DRAWING = load_drawing(DRAWING_FILE)
+
+#: The workloads built from this project's source, one image each.
+SERVICES = tuple(service.name for service in DRAWING.services)
 
 
-def _version() -> str:
-    for line in (REPO / "pyproject.toml").read_text().splitlines():
-        if line.startswith("version = "):
-            return line.split('"')[1]
-    raise RuntimeError("pyproject.toml has no version line")
+def _project_version() -> str:
+    with (REPO / "pyproject.toml").open("rb") as pyproject:
+        version: str = tomllib.load(pyproject)["project"]["version"]
+    return version
+
+
+#: The project's version (pyproject.toml), which tags the services' images.
+PROJECT_VERSION = _project_version()
+
+
+def service_image(service: str, version: str = PROJECT_VERSION) -> str:
+    """The image a service is built into and loaded as (never pulled)."""
+    return f"demo-micro/{service}:{version}"
 
 
 def _airgap_versions() -> dict[str, str]:
+    """airgap/versions.env, and the Kubernetes version from the drawing under the same key."""
     pairs = (
         line.split("=", 1)
         for line in (REPO / "airgap" / "versions.env").read_text().splitlines()
         if "=" in line and not line.startswith("#")
     )
-    return {key.strip(): value.strip() for key, value in pairs}
+    versions = {key.strip(): value.strip() for key, value in pairs}
+    versions["KUBERNETES_VERSION"] = DRAWING.kubernetes_version
+    return versions
 
 
 @dataclass(frozen=True)
@@ -35,11 +54,11 @@ class Settings:
 
     cluster_name: str = "demo-micro"
     mode: Mode = "auto"
-    namespace: str = "demo-micro"
+    namespace: str = DRAWING.namespace
     cache: Path = Path("/var/cache/demo-micro")
     kind_config: Path = REPO / "testbed" / "kind" / "cluster.yaml"
     reports: Path = REPO / "reports"
-    version: str = field(default_factory=_version)
+    version: str = PROJECT_VERSION
     airgap: dict[str, str] = field(default_factory=_airgap_versions)
     #: Host ports the kind config maps to 127.0.0.1 (API, Kibana, ingress).
     host_ports: tuple[int, ...] = (30080, 30561, 30800)
@@ -60,7 +79,7 @@ class Settings:
         return self.cache / "kubeconfig" / self.cluster_name
 
     def service_image(self, service: str) -> str:
-        return f"demo-micro/{service}:{self.version}"
+        return service_image(service, self.version)
 
     #: The stock node image of kind v0.30.0 for Kubernetes 1.34 (online mode).
     online_node_image: str = "kindest/node:v1.34.0"
