@@ -11,8 +11,8 @@ from system.common.errors import install_error_handlers
 from system.common.health import DependencyCheck, health_router
 from system.common.middleware import (
     UNCAPPED_PATHS,
-    BodySizeLimitMiddleware,
     ConcurrencyCapMiddleware,
+    RequestBodyLimitsMiddleware,
     RequestIdMiddleware,
 )
 from system.common.openapi import describe_errors_as_sent
@@ -46,9 +46,13 @@ def create_service_app(
         app.include_router(router)
     capped = max_concurrent_requests is not None
     describe_errors_as_sent(app, uncapped_paths=UNCAPPED_PATHS if capped else None)
-    # Added last = outermost: the request id exists before the size check answers 413, and
-    # before the cap answers 503; the cap refuses before any body is read.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Added last = outermost: the request id exists before the body limits answer 413 or 408,
+    # and before the cap answers 503; the cap refuses before any body is read.
+    app.add_middleware(
+        RequestBodyLimitsMiddleware,
+        max_bytes=settings.max_body_bytes,
+        read_seconds=settings.request_body_timeout_seconds,
+    )
     if max_concurrent_requests is not None:
         app.add_middleware(ConcurrencyCapMiddleware, limit=max_concurrent_requests)
     app.add_middleware(RequestIdMiddleware)

@@ -1,6 +1,7 @@
-"""Pure ASGI middleware: request ids with an access log line, a concurrency cap, and a request
-body size limit."""
+"""Pure ASGI middleware: request ids with an access log line, a concurrency cap, and limits on
+request bodies (size and time)."""
 
+import asyncio
 import json
 import logging
 import re
@@ -113,16 +114,19 @@ class ConcurrencyCapMiddleware:
             self.in_flight -= 1
 
 
-class BodySizeLimitMiddleware:
-    """Answers 413 with a JSON error when a request body exceeds max_bytes.
+class RequestBodyLimitsMiddleware:
+    """Reads each request body in full before the route runs, bounded in size and in time.
 
-    The body is buffered (bounded by max_bytes) so that chunked uploads without a
-    Content-Length are limited too; the services only take small JSON bodies.
+    Over `max_bytes`: 413 (the body is buffered, so chunked uploads without a Content-Length
+    are limited too; the services only take small JSON bodies). Not complete `read_seconds`
+    after the headers: 408, for the whole body rather than per chunk, so that a client
+    dribbling a byte at a time cannot hold a request for ever. Both close the connection.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, read_seconds: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.read_seconds = read_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
@@ -130,23 +134,20 @@ class BodySizeLimitMiddleware:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await self._reject(send, declared)
+            await self._too_large(send, declared)
             return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._reject(send, size)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        try:
+            async with asyncio.timeout(self.read_seconds):
+                body = await self._read(receive)
+        except TimeoutError:
+            detail = f"request body not received in full within {self.read_seconds:g} s"
+            await send_json_error(send, 408, detail, close=True)
+            return
+        except _TooLarge as exc:
+            await self._too_large(send, exc.size)
+            return
+        if body is None:
+            return  # the client went away
         replayed = False
 
         async def replay() -> Message:
@@ -158,9 +159,31 @@ class BodySizeLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _reject(self, send: Send, size: int) -> None:
+    async def _read(self, receive: Receive) -> bytes | None:
+        """The whole body, or None if the client disconnected."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise _TooLarge(size)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _too_large(self, send: Send, size: int) -> None:
         detail = f"request body too large: {size} bytes or more, limit is {self.max_bytes}"
         await send_json_error(send, 413, detail, close=True)
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
 
 
 async def send_json_error(
@@ -179,7 +202,7 @@ async def send_json_error(
         (b"content-length", str(len(payload)).encode()),
     ]
     if close:
-        # The rest of an oversized body is never read; the connection cannot be reused.
+        # The rest of the body is never read; the connection cannot be reused.
         headers.append((b"connection", b"close"))
     headers += extra_headers or []
     await send({"type": "http.response.start", "status": status, "headers": headers})

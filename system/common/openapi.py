@@ -50,9 +50,22 @@ def with_cap_refusals(schema: dict[str, Any], uncapped_paths: frozenset[str]) ->
     return schema
 
 
+BODY_DEADLINE_DESCRIPTION = "the body did not arrive in full within REQUEST_BODY_TIMEOUT_SECONDS"
+
+
+def with_body_deadline(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with the body deadline's 408 on every operation that takes a body."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if "requestBody" in operation:
+                responses = operation.setdefault("responses", {})
+                responses.setdefault("408", {"description": BODY_DEADLINE_DESCRIPTION})
+    return schema
+
+
 def describe_errors_as_sent(app: FastAPI, uncapped_paths: frozenset[str] | None = None) -> None:
-    """Make `app.openapi()` document ErrorBody for each error answer, and the concurrency cap's
-    503 on every path but `uncapped_paths` when the app has a cap."""
+    """Make `app.openapi()` document ErrorBody for each error answer, the body deadline's 408,
+    and the concurrency cap's 503 on every path but `uncapped_paths` when the app has a cap."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -64,7 +77,7 @@ def describe_errors_as_sent(app: FastAPI, uncapped_paths: frozenset[str] | None 
             )
             if uncapped_paths is not None:
                 schema = with_cap_refusals(schema, uncapped_paths)
-            app.openapi_schema = with_error_bodies(schema)
+            app.openapi_schema = with_error_bodies(with_body_deadline(schema))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

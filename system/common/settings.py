@@ -31,6 +31,8 @@ class ServiceSettings(BaseSettings):
     # In-flight requests get this long to finish after SIGTERM (the pod's grace period is longer).
     graceful_shutdown_seconds: float = 20.0
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # A body not complete this long after its headers is answered 408 (a slow client).
+    request_body_timeout_seconds: float = Field(default=10.0, gt=0)
 
 
 class SqsSettings(BaseSettings):
