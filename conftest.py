@@ -138,8 +138,12 @@ def kube(testbed: object) -> object:
 
 @pytest.fixture(scope="session")
 def gateway_url(testbed: object) -> str:
-    """The API gateway through its NodePort on the host's loopback (the real Service path)."""
-    return "http://127.0.0.1:30080"
+    """The API gateway through its NodePort on the host's loopback (the real Service path): the
+    drawing's node port in front of the ingress's workload (testbed/kind/cluster.yaml maps it)."""
+    from suites import promises
+
+    (entry,) = [p for p in promises.NODE_PORTS if p.workload == promises.INGRESS.service]
+    return f"http://127.0.0.1:{entry.node_port}"
 
 
 @pytest.fixture(scope="session")

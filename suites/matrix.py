@@ -90,6 +90,9 @@ SLO_SCALE_OUT: Final = promises.DRAWING.slo("scale-out").at_most  # s
 SLO_LOAD_P95: Final = promises.DRAWING.slo("load-p95").at_most  # ms
 SLO_LOAD_FAILURES: Final = promises.DRAWING.slo("load-failures").at_most
 
+#: The release line (`vMAJOR.MINOR`) of the drawing's Kubernetes version.
+KUBERNETES_MINOR: Final = promises.KUBERNETES_VERSION.rsplit(".", 1)[0]
+
 #: Why a promise cannot pass in the air-gapped mode: Kibana and Logstash have no registry route
 #: there (OpenSearch and rsyslog stand in for Elasticsearch and Logstash; nothing for Kibana).
 NO_KIBANA_OFFLINE: Final = "offline: Kibana has no registry route, so its part is not verified"
@@ -402,7 +405,8 @@ PROMISES: Final = (
         "valid-manifests",
         "behaviour",
         "Valid, pinned manifests",
-        "Valid for Kubernetes v1.34; pinned images, the contract's images, never pulled needlessly",
+        f"Valid for Kubernetes {KUBERNETES_MINOR}; pinned images, the contract's images, never "
+        "pulled needlessly",
         (S + "test_schema.py", S + "test_images.py", S + "test_rendering.py"),
     ),
     Promise(

@@ -12,7 +12,7 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from testbed.settings import REPO, SERVICES, Settings
+from testbed.settings import DRAWING, REPO, SERVICES, Settings
 from testbed.shell import CommandFailed, progress, run
 
 ONLINE_PYTHON_BASE = "python:3.11-slim-bookworm"
@@ -21,13 +21,15 @@ OFFLINE_PYTHON_BASE = "demo-micro-airgap/python:3.11-bookworm"
 #: The add-ons' manifests (metrics-server, Traefik, kube-router), image placeholders unfilled.
 ADDONS = REPO / "testbed" / "addons"
 
-#: Offline stand-ins the `offline` overlay names (system/CONTRACT.md), besides the services.
-OFFLINE_DEPENDENCY_IMAGES = (
-    "demo-micro-airgap/postgres:15",
-    "demo-micro-airgap/redis:7",
-    "demo-micro-airgap/ferretdb:1.24.2",
-    "demo-micro-airgap/moto:5.2.5",
-)
+
+def offline_drawing_images() -> list[str]:
+    """The air-gapped images the drawing names for what its air-gapped overlays deploy, besides
+    the services: the stand-ins (airgap/images/build-deps.sh) and the log path's images
+    (build-logging.sh), each once."""
+    pieces = {piece for o in DRAWING.overlays if o.air_gapped for piece in o.pieces}
+    named = [w.image.offline for w in DRAWING.dependencies if w.piece in pieces and w.image]
+    named += [agent.image for agent in DRAWING.node_agents if agent.piece in pieces]
+    return list(dict.fromkeys(image for image in named if image is not None))
 
 
 def offline_addon_images(settings: Settings) -> dict[str, str]:
@@ -182,8 +184,7 @@ def offline_images_to_load(settings: Settings) -> list[str]:
     """What the nodes need besides the node image's own (metrics-server is preloaded there)."""
     addons = offline_addon_images(settings)
     return [
-        *OFFLINE_DEPENDENCY_IMAGES,
-        *offline_logging_images(settings),
+        *offline_drawing_images(),
         addons["TRAEFIK_IMAGE"],
         addons["KUBE_ROUTER_IMAGE"],
     ]

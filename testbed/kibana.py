@@ -15,13 +15,14 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from testbed.settings import DRAWING
 from testbed.waiting import NotYet, eventually
 
 #: kibana-nodeport (30561) on the host's loopback (testbed/kind/cluster.yaml).
 KIBANA_URL = "http://127.0.0.1:30561"
 #: The daily indices both log paths write (Logstash online, rsyslog offline).
-LOG_INDEX_PATTERN = "demo-micro-logs-*"
-DATA_VIEW_ID = "demo-micro-logs"
+LOG_INDEX_PATTERN = f"{DRAWING.log_index_prefix}*"
+DATA_VIEW_ID = DRAWING.log_index_prefix.rstrip("-")
 DATA_VIEW_NAME = "demo-micro logs"
 TIME_FIELD = "@timestamp"
 SECRET = "elasticsearch-secret"

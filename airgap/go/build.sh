@@ -7,6 +7,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../versions.env
 . "$here/../versions.env"
+# shellcheck source=../kubernetes-version.sh
+. "$here/../kubernetes-version.sh"
 name=${1:?usage: build.sh NAME (kubernetes or a name from components.tsv)}
 cache=${DEMO_MICRO_CACHE:-/var/cache/demo-micro}
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod

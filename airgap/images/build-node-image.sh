@@ -9,6 +9,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 airgap=$(cd "$here/.." && pwd)
 # shellcheck source=../versions.env
 . "$airgap/versions.env"
+# shellcheck source=../kubernetes-version.sh
+. "$airgap/kubernetes-version.sh"
 node_image=demo-micro-airgap/kind-node:$KUBERNETES_VERSION
 if docker image inspect "$node_image" >/dev/null 2>&1 && [ -z "${REBUILD:-}" ]; then
   echo "$node_image present"; exit 0

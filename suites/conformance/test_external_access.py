@@ -1,4 +1,4 @@
-"""External access: the gateway's NodePort on 127.0.0.1:30080, the Ingress host
+"""External access: the gateway's NodePort on the host's loopback, the Ingress host
 `api.demo-micro.local` through the ingress controller (127.0.0.1:30800), and Kibana's NodePort
 30561 where the overlay deploys Kibana.
 """
@@ -13,7 +13,9 @@ from testbed.cluster import Testbed
 
 pytestmark = pytest.mark.cluster
 
-NODEPORT_URL = "http://127.0.0.1:30080"
+#: The drawing's node port in front of the API (the workload the ingress routes to).
+API_NODE_PORT = next(p for p in promises.NODE_PORTS if p.workload == promises.INGRESS.service)
+NODEPORT_URL = f"http://127.0.0.1:{API_NODE_PORT.node_port}"
 INGRESS_URL = "http://127.0.0.1:30800"
 INGRESS_HOST = "api.demo-micro.local"
 KIBANA_URL = "http://127.0.0.1:30561"

@@ -42,7 +42,7 @@ from testbed.waiting import NotYet, eventually
 
 #: Daily indices the shipper writes (airgap/images/log-shipper/rsyslog.conf: INDEX_PREFIX;
 #: online, Logstash's pipeline in manifests/components/elk/logstash.yaml).
-LOG_INDICES = "demo-micro-logs-*"
+LOG_INDICES = f"{promises.LOG_INDEX_PREFIX}*"
 STORE_SERVICE = "svc/elasticsearch"
 STORE_PORT = 9200
 SHIPPER = "log-shipper"

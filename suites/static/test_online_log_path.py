@@ -163,8 +163,9 @@ def test_a_shipper_that_may_reach_the_store_is_caught(broken_online: Rendered) -
 
 def test_logstash_writing_another_index_is_caught(broken_online: Rendered) -> None:
     container = main_container(broken_online.one("Deployment", "logstash"))
-    container["args"] = [a.replace("demo-micro-logs-%", "demo-micro-%") for a in container["args"]]
-    assert_caught(index_violations(broken_online), "Logstash writes to demo-micro-*")
+    prefix = promises.LOG_INDEX_PREFIX
+    container["args"] = [a.replace(f"{prefix}%", "other-%") for a in container["args"]]
+    assert_caught(index_violations(broken_online), "Logstash writes to other-*")
 
 
 def test_an_online_shipper_running_as_root_without_its_reason_is_caught(

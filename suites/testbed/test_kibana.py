@@ -28,6 +28,7 @@ from testbed.kibana import (
     data_view_request,
     default_view_request,
 )
+from testbed.settings import DRAWING
 from testbed.waiting import NotYet
 
 pytestmark = pytest.mark.fake("kibana")
@@ -37,7 +38,7 @@ ELASTIC = Credentials("elastic", "dev-only-elastic-password")
 
 def test_the_data_view_covers_the_daily_log_indices_in_time_order() -> None:
     body = data_view_request()
-    assert body["data_view"]["title"] == LOG_INDEX_PATTERN == "demo-micro-logs-*"
+    assert body["data_view"]["title"] == LOG_INDEX_PATTERN == f"{DRAWING.log_index_prefix}*"
     assert body["data_view"]["id"] == DATA_VIEW_ID
     assert body["data_view"]["timeFieldName"] == "@timestamp"
     assert body["override"] is False
@@ -63,10 +64,10 @@ def test_a_secret_without_the_password_is_named() -> None:
 
 
 def test_the_console_proxy_path_carries_the_index_endpoint_and_method() -> None:
-    path = console_proxy_path("demo-micro-logs-*", "_search")
+    path = console_proxy_path("app-logs-*", "_search")
     assert path.startswith("/api/console/proxy?")
     query = urllib.parse.parse_qs(path.partition("?")[2])
-    assert query == {"path": ["demo-micro-logs-*/_search"], "method": ["POST"]}
+    assert query == {"path": ["app-logs-*/_search"], "method": ["POST"]}
 
 
 def test_only_an_available_overall_status_counts() -> None:

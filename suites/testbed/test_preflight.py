@@ -61,10 +61,11 @@ def test_a_cluster_with_stopped_nodes_is_refused_with_how_to_delete_it() -> None
 
 
 def test_a_cluster_from_the_other_mode_is_refused_with_both_images_named() -> None:
-    nodes = {"demo-micro-control-plane": (True, "kindest/node:v1.34.0")}
-    problem = stale_problem("demo-micro", nodes, "demo-micro-airgap/kind-node:v1.34.4")
-    assert "kindest/node:v1.34.0" in problem
-    assert "demo-micro-airgap/kind-node:v1.34.4" in problem
+    settings = Settings()
+    nodes = {"demo-micro-control-plane": (True, settings.online_node_image)}
+    problem = stale_problem("demo-micro", nodes, settings.offline_node_image)
+    assert settings.online_node_image in problem
+    assert settings.offline_node_image in problem
 
 
 def test_a_registered_cluster_without_node_containers_is_refused() -> None:

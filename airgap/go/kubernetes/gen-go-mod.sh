@@ -3,7 +3,7 @@
 # k8s.io/kubernetes points its staging modules at ./staging, which module zips leave out,
 # so each one is replaced by its published v0.<minor>.<patch> twin.
 set -euo pipefail
-version=${1:?usage: gen-go-mod.sh v1.34.4}
+version=${1:?usage: gen-go-mod.sh KUBERNETES_VERSION (drawing.yaml: versions.kubernetes)}
 staging_version="v0.${version#v1.}"
 cat <<MOD
 module demomicro.local/airgap/kubernetes
