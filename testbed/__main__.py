@@ -60,8 +60,9 @@ def main(argv: list[str] | None = None) -> int:
             progress(f"up in {time.monotonic() - started:.0f} s")
         elif args.command == "build":
             testbed.settings.cache.mkdir(parents=True, exist_ok=True)
-            testbed.build()
-            progress(f"images built in {time.monotonic() - started:.0f} s")
+            # The archives too, so that `up` finds them saved (CI runs this beside `tox`).
+            testbed.image_archives(testbed.build())
+            progress(f"images built and saved in {time.monotonic() - started:.0f} s")
         elif args.command == "down":
             testbed.down()
         else:

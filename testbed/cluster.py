@@ -6,15 +6,15 @@ import errno
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from kubernetes import client
 from pytest_kind import KindCluster
 
 from testbed import images
+from testbed.archives import Archive, needed, save_archives
 from testbed.kibana import SECRET, Kibana, credentials_from_secret
 from testbed.kube import Kube
 from testbed.mode import is_offline
@@ -158,11 +158,13 @@ class Testbed:
             )
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def build(self) -> list[str]:
-        """Build (or find in the cache) every image the testbed runs; the images to load."""
+    def build(self) -> list[list[str]]:
+        """Build (or find in the cache) every image the testbed runs; the images to load, in
+        two groups: the stand-ins and add-ons (which change with their versions), then the
+        service images (which change with the code)."""
         # Offline, the stand-ins first: the service images build on their Python base image.
-        to_load = images.build_offline_images(self.settings) if self.offline else []
-        return images.build_service_images(self.settings, offline=self.offline) + to_load
+        others = images.build_offline_images(self.settings) if self.offline else []
+        return [others, images.build_service_images(self.settings, offline=self.offline)]
 
     def up(self, *, deploy: bool = True) -> None:
         phases = Phases(self.settings.reports / "bring-up.json")
@@ -172,7 +174,9 @@ class Testbed:
         mode = "air-gapped" if self.offline else "online"
         progress(f"mode: {mode}; cluster: {self.settings.cluster_name}")
         with phases.phase("images"):
-            to_load = self.build()
+            groups = self.build()
+        saving: Future[list[Archive]] | None = None
+        background = ThreadPoolExecutor(1)
         with phases.phase("cluster"):
             cluster = self.kind()
             if self.exists():
@@ -180,17 +184,26 @@ class Testbed:
                 progress("reusing the existing cluster")
                 self._export_kubeconfig()
             else:
+                # New nodes lack every image: their archives are written while kind creates them.
+                saving = background.submit(self.image_archives, groups)
                 progress("creating the kind cluster (1 control plane, 2 workers)")
                 cluster.create(config_file=self.settings.kind_config)
             self.wait_nodes_ready()
         with phases.phase("image loading"):
-            self.load_images(to_load)
-        with phases.phase("add-ons"):
-            self.install_addons()
-            self.wait_system_pods_ready()
-        if deploy:
-            with phases.phase("deploy"):
-                self.deploy()
+            self.load_images(groups, saving)
+            background.shutdown()
+        if not deploy:
+            with phases.phase("add-ons"):
+                self.install_addons()
+                self.wait_addons_ready()
+        else:
+            # The system does not wait for the add-ons (Traefik serves Ingresses it finds when
+            # it starts; HPAs read metrics once the API is there): both start at once.
+            with phases.phase("add-ons and deploy"):
+                self.install_addons()
+                self.apply_manifests()
+                self.wait_addons_ready()
+                self.wait_deployed()
         phases.save()
 
     def attach(self) -> None:
@@ -249,14 +262,8 @@ class Testbed:
             if not any(t.effect in blocking for t in node.spec.taints or [])
         ]
 
-    def load_images(self, wanted: list[str]) -> None:
-        """Import local Docker images into the nodes that run pods and lack them.
-
-        One `docker save` of every missing image (layers the images share are written once),
-        imported into those nodes' containerd in parallel. (kind's own `load docker-image`
-        saves per call and asks crictl, which the air-gapped node image does not have.)
-        """
-        ids = {
+    def image_ids(self, wanted: list[str]) -> dict[str, str]:
+        return {
             image: run(
                 ["docker", "image", "inspect", "-f", "{{.Id}}", image],
                 timeout=60,
@@ -264,6 +271,26 @@ class Testbed:
             ).strip()
             for image in wanted
         }
+
+    def image_archives(self, groups: list[list[str]]) -> list[Archive]:
+        """The archives of the image groups (testbed/archives.py), saved or from the cache."""
+        ids = self.image_ids([image for group in groups for image in group])
+        return save_archives(groups, ids, self.settings.cache / "image-archives")
+
+    def load_images(
+        self, groups: list[list[str]], saving: Future[list[Archive]] | None = None
+    ) -> None:
+        """Import local Docker images into the nodes that run pods and lack them.
+
+        Each group's archive (testbed/archives.py: saved once per set of image IDs; `saving`
+        when it is being written already) that holds an image a node lacks is imported into
+        that node's containerd, the nodes in parallel. `--no-unpack`: the import only stores
+        the blobs; the runtime unpacks an image when a container of it is first created, so a
+        node unpacks only the images it runs. (kind's own `load docker-image` saves per call and
+        asks crictl, which the air-gapped node image does not have.)
+        """
+        wanted = [image for group in groups for image in group]
+        ids = self.image_ids(wanted)
         missing = {
             node: [i for i in wanted if self.node_image_id(node, i) != ids[i]]
             for node in self.pod_nodes()
@@ -271,16 +298,13 @@ class Testbed:
         missing = {node: images for node, images in missing.items() if images}
         if not missing:
             return
-        union = sorted({image for images in missing.values() for image in images})
         started = time.monotonic()
-        with tempfile.TemporaryDirectory(prefix="demo-micro-load-") as tmp:
-            archive = Path(tmp) / "images.tar"
-            progress(f"saving {len(union)} images for {', '.join(missing)}")
-            run(["docker", "save", "-o", str(archive), *union], timeout=900, what="docker save")
-            size_gib = archive.stat().st_size / 2**30
-            progress(f"importing {size_gib:.2f} GiB into {', '.join(missing)} in parallel")
-            with ThreadPoolExecutor(len(missing)) as pool:
-                list(pool.map(lambda node: self._import(node, archive), missing))
+        archives = saving.result() if saving else self.image_archives(groups)
+        plan = {node: needed(archives, images) for node, images in missing.items()}
+        size_gib = sum(a.path.stat().st_size for a in archives) / 2**30
+        progress(f"importing up to {size_gib:.2f} GiB into {', '.join(plan)} in parallel")
+        with ThreadPoolExecutor(len(plan)) as pool:
+            list(pool.map(lambda node: self._import(node, plan[node]), plan))
         still_missing = {
             node: [i for i in images if self.node_image_id(node, i) != ids[i]]
             for node, images in missing.items()
@@ -290,17 +314,20 @@ class Testbed:
             raise CommandFailed(f"images missing on nodes after the import: {still_missing}")
         progress(f"images loaded in {time.monotonic() - started:.0f} s")
 
-    def _import(self, node: str, archive: Path) -> None:
-        """Stream an image archive into a node's containerd (the namespace kubelet uses)."""
+    def _import(self, node: str, archives: list[Archive]) -> None:
+        """Stream image archives into a node's containerd (the namespace kubelet uses)."""
         cmd = ["docker", "exec", "-i", node, "ctr", "--namespace=k8s.io", "images", "import"]
-        cmd += ["--all-platforms", "--digests", "-"]
-        with archive.open("rb") as stream:
-            done = subprocess.run(cmd, stdin=stream, capture_output=True, timeout=1200, check=False)
-        if done.returncode != 0:
-            raise CommandFailed(
-                f"image import into {node} failed (exit {done.returncode}): "
-                f"{done.stderr.decode(errors='replace')[-2000:]}"
-            )
+        cmd += ["--all-platforms", "--digests", "--no-unpack", "-"]
+        for archive in archives:
+            with archive.path.open("rb") as stream:
+                done = subprocess.run(
+                    cmd, stdin=stream, capture_output=True, timeout=1200, check=False
+                )
+            if done.returncode != 0:
+                raise CommandFailed(
+                    f"image import of {archive.path.name} into {node} failed "
+                    f"(exit {done.returncode}): {done.stderr.decode(errors='replace')[-2000:]}"
+                )
 
     def _export_kubeconfig(self) -> None:
         run(
@@ -357,9 +384,13 @@ class Testbed:
         for addon in images.addon_manifests(offline=self.offline):
             manifest = images.render_addon(addon, offline=self.offline, settings=self.settings)
             self.kubectl("apply", "-f", "-", stdin=manifest.encode())
+
+    def wait_addons_ready(self) -> None:
+        """metrics-server, then its APIService and the metrics API, then every system pod."""
         self.wait_addon_ready("metrics-server")
         self.kubectl("apply", "-f", str(images.ADDONS / "metrics-server-apiservice.yaml"))
         self.wait_metrics_api()
+        self.wait_system_pods_ready()
 
     def wait_addon_ready(self, name: str, namespace: str = "kube-system") -> None:
         apps = self.kube().apps
@@ -402,8 +433,14 @@ class Testbed:
         return REPO / "manifests" / "overlays" / ("offline" if self.offline else "kind")
 
     def deploy(self) -> None:
+        self.apply_manifests()
+        self.wait_deployed()
+
+    def apply_manifests(self) -> None:
         progress(f"deploying {self.overlay.relative_to(REPO)}")
         self.kubectl("apply", "-k", str(self.overlay), timeout=300)
+
+    def wait_deployed(self) -> None:
         self.wait_ready()
         if not self.offline:
             self.create_log_data_view()

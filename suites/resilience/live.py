@@ -159,8 +159,10 @@ def respread(kube: Kube) -> list[str]:
         nodes = {p.spec.node_name for p in kube.pods(selector(service.name))}
         if len(workers) > 1 and service.replicas > 1 and len(nodes) == 1:
             restart_rollout(kube, service.name, f"respread-{time.time():.0f}")
-            wait_rolled_out(kube, service.name)
             moved.append(service.name)
+    # All at once, then one wait each: one after the other took ~25 s per service.
+    for name in moved:
+        wait_rolled_out(kube, name)
     return moved
 
 
