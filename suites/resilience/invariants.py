@@ -3,6 +3,10 @@
 - No oversell: every confirmed order holds a `reserved` reservation in inventory-db (the order
   id is the reservation key), and no stock is negative.
 - No stock held by a rejected order.
+- Stock is conserved: for every SKU, the units on the shelf plus the units held by `reserved`
+  reservations (its supply) are the same after the test as before it — no unit made or lost by
+  a reservation taken twice, released twice or half-applied. Nothing restocks during these
+  tests; each reservation and release is one transaction, so any snapshot must balance.
 - Exactly one notification per confirmed order, once the outbox and the queue caught up.
 - Every order the traffic was answered 201 for is in order-db, with the status it was answered.
 
@@ -37,6 +41,7 @@ class Findings:
     held_by_rejected: list[str]  # rejected, yet stock reserved
     negative_stock: list[str]
     lost_acknowledged: list[str]  # answered 201, then missing or with another status
+    supply_changed: list[str]  # SKUs whose stock + reserved units moved during the test
 
     def __str__(self) -> str:
         statuses: dict[str, int] = {}
@@ -81,11 +86,42 @@ def database_now(testbed: Testbed, kube: Kube) -> datetime:
     return datetime.fromisoformat(now)
 
 
+#: Per SKU, the shelf's units plus those held by reserved reservations, in one statement (one
+#: snapshot: a reservation moves units between the two inside one transaction).
+SUPPLY_SQL = (
+    "SELECT p.sku, p.stock + COALESCE((SELECT SUM((i->>'quantity')::int) "
+    "FROM reservations r, jsonb_array_elements(r.items) i "
+    "WHERE r.status = 'reserved' AND i->>'sku' = p.sku), 0) FROM products p ORDER BY p.sku"
+)
+
+
+def supply(testbed: Testbed, kube: Kube) -> dict[str, int]:
+    """SKU → units on the shelf plus units reserved (constant while nobody restocks)."""
+    return {
+        sku: int(units)
+        for sku, units in psql(testbed, kube, "inventory-db", "inventory", SUPPLY_SQL)
+    }
+
+
+def supply_changes(before: dict[str, int], after: dict[str, int]) -> list[str]:
+    """The SKUs whose supply moved (or vanished) between two readings."""
+    return [
+        f"{sku}: {units} -> {after.get(sku, 'missing')}"
+        for sku, units in sorted(before.items())
+        if after.get(sku) != units
+    ]
+
+
 def check(
-    testbed: Testbed, kube: Kube, since: datetime, acknowledged: dict[str, str] | None = None
+    testbed: Testbed,
+    kube: Kube,
+    since: datetime,
+    acknowledged: dict[str, str] | None = None,
+    supply_before: dict[str, int] | None = None,
 ) -> Findings:
     """The invariants for orders created since `since`; `acknowledged`: order id → the status
-    a client was answered with, for orders placed since then."""
+    a client was answered with, for orders placed since then; `supply_before`: the supply
+    (`supply`) when the window began."""
     rows = psql(
         testbed,
         kube,
@@ -121,6 +157,9 @@ def check(
             for order_id, status in (acknowledged or {}).items()
             if orders.get(order_id) != status
         ),
+        supply_changed=supply_changes(supply_before, supply(testbed, kube))
+        if supply_before is not None
+        else [],
     )
 
 
@@ -154,3 +193,11 @@ def wait_one_notification_each(gateway_url: str, confirmed: list[str]) -> None:
     """Until every confirmed order has exactly one notification (never two)."""
     with httpx.Client(base_url=gateway_url, timeout=10) as api:
         notifications.wait_one_notification_each(api, confirmed, timeout=NOTIFICATION_TIMEOUT)
+
+
+def recount_once_each(gateway_url: str, confirmed: list[str]) -> None:
+    """Each of `confirmed` (counted once each already) still has exactly one notification."""
+    with httpx.Client(base_url=gateway_url, timeout=10) as api:
+        counts = notifications.notification_counts(api, confirmed)
+    changed = {order_id: n for order_id, n in counts.items() if n != 1}
+    assert changed == {}, f"notifications of earlier orders, counted again: {changed}"

@@ -143,3 +143,53 @@ def test_negative_control_the_invariants_find_a_lost_acknowledged_order(
             f"{order_id} (answered rejected, now confirmed)",
         ]
     ), findings
+
+
+@pytest.fixture
+def unit_from_nothing(testbed: Testbed, kube: Kube) -> Iterator[str]:
+    """One unit of ORDER_SKU put on the shelf behind the services' back, taken off afterwards."""
+    yield ORDER_SKU
+    invariants.psql(
+        testbed,
+        kube,
+        "inventory-db",
+        "inventory",
+        f"UPDATE products SET stock = stock - 1 WHERE sku = '{ORDER_SKU}' RETURNING sku",
+    )
+
+
+def test_negative_control_the_invariants_find_stock_that_was_not_conserved(
+    testbed: Testbed, kube: Kube, gateway_url: str, unit_from_nothing: str
+) -> None:
+    # arrange: the supply before, and an order that moves a unit from shelf to reservation
+    since = invariants.database_now(testbed, kube)
+    before = invariants.supply(testbed, kube)
+    place_order(gateway_url, unit_from_nothing, quantity=1)
+    clean = invariants.check(testbed, kube, since, supply_before=before)
+    assert clean.supply_changed == [], clean  # the positive control: an order conserves stock
+
+    # act: a unit appears on the shelf that no release gave back
+    invariants.psql(
+        testbed,
+        kube,
+        "inventory-db",
+        "inventory",
+        f"UPDATE products SET stock = stock + 1 WHERE sku = '{unit_from_nothing}' RETURNING sku",
+    )
+
+    # assert
+    findings = invariants.check(testbed, kube, since, supply_before=before)
+    units = before[unit_from_nothing]
+    assert findings.supply_changed == [f"{unit_from_nothing}: {units} -> {units + 1}"], findings
+
+
+def test_negative_control_the_recount_finds_an_earlier_order_not_notified_once(
+    gateway_url: str,
+) -> None:
+    # arrange: an order id counted before, now without its one notification (as if the store
+    # lost it; a second notification fails the same comparison)
+    never_notified = str(uuid.uuid4())
+
+    # act / assert
+    with pytest.raises(AssertionError, match="counted again"):
+        invariants.recount_once_each(gateway_url, [never_notified])
