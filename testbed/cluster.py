@@ -26,6 +26,25 @@ from testbed.waiting import NotYet, eventually
 NEEDED_GIB = 15
 
 
+def normalized(image: str) -> str:
+    """An image reference as containerd names it (`docker.io/` before a Docker Hub name)."""
+    first = image.split("/")[0]
+    if image.count("/") >= 2 or "." in first:
+        return image
+    return f"docker.io/{image}"
+
+
+def using(listing: str, images: list[str]) -> list[str]:
+    """The workloads of a `name image image ...` listing (one per line) that run any of
+    `images`, however each reference spells the registry."""
+    wanted = {normalized(image) for image in images}
+    return [
+        name
+        for name, *used in (line.split() for line in listing.splitlines() if line.strip())
+        if wanted & {normalized(image) for image in used}
+    ]
+
+
 class SetupError(RuntimeError):
     """The host cannot run the testbed as it is; the message says what to change."""
 
@@ -177,9 +196,10 @@ class Testbed:
             groups = self.build()
         saving: Future[list[Archive]] | None = None
         background = ThreadPoolExecutor(1)
+        reused = self.exists()
         with phases.phase("cluster"):
             cluster = self.kind()
-            if self.exists():
+            if reused:
                 self.refuse_stale()
                 progress("reusing the existing cluster")
                 self._export_kubeconfig()
@@ -190,7 +210,7 @@ class Testbed:
                 cluster.create(config_file=self.settings.kind_config)
             self.wait_nodes_ready()
         with phases.phase("image loading"):
-            self.load_images(groups, saving)
+            loaded = self.load_images(groups, saving)
             background.shutdown()
         if not deploy:
             with phases.phase("add-ons"):
@@ -202,6 +222,8 @@ class Testbed:
             with phases.phase("add-ons and deploy"):
                 self.install_addons()
                 self.apply_manifests()
+                if reused:
+                    self.restart_workloads_of(loaded)
                 self.wait_addons_ready()
                 self.wait_deployed()
         phases.save()
@@ -244,7 +266,7 @@ class Testbed:
 
     def node_image_id(self, node: str, image: str) -> str:
         """The image ID (config digest) a node's containerd holds for `image`, or ''."""
-        ref = image if image.count("/") >= 2 or "." in image.split("/")[0] else f"docker.io/{image}"
+        ref = normalized(image)
         script = (
             f"d=$(ctr -n k8s.io images ls \"name=={ref}\" | awk 'NR==2 {{print $3}}'); "
             '[ -n "$d" ] && ctr -n k8s.io content get "$d" | jq -r .config.digest || true'
@@ -279,7 +301,7 @@ class Testbed:
 
     def load_images(
         self, groups: list[list[str]], saving: Future[list[Archive]] | None = None
-    ) -> None:
+    ) -> list[str]:
         """Import local Docker images into the nodes that run pods and lack them.
 
         Each group's archive (testbed/archives.py: saved once per set of image IDs; `saving`
@@ -287,7 +309,8 @@ class Testbed:
         that node's containerd, the nodes in parallel. `--no-unpack`: the import only stores
         the blobs; the runtime unpacks an image when a container of it is first created, so a
         node unpacks only the images it runs. (kind's own `load docker-image` saves per call and
-        asks crictl, which the air-gapped node image does not have.)
+        asks crictl, which the air-gapped node image does not have.) Returns the images that
+        some node lacked (or held in another build).
         """
         wanted = [image for group in groups for image in group]
         ids = self.image_ids(wanted)
@@ -297,7 +320,7 @@ class Testbed:
         }
         missing = {node: images for node, images in missing.items() if images}
         if not missing:
-            return
+            return []
         started = time.monotonic()
         archives = saving.result() if saving else self.image_archives(groups)
         plan = {node: needed(archives, images) for node, images in missing.items()}
@@ -313,6 +336,29 @@ class Testbed:
         if still_missing:
             raise CommandFailed(f"images missing on nodes after the import: {still_missing}")
         progress(f"images loaded in {time.monotonic() - started:.0f} s")
+        return sorted({image for images in missing.values() for image in images})
+
+    def restart_workloads_of(self, images: list[str]) -> None:
+        """Roll out again every workload of the namespace whose pods run one of `images`.
+
+        On a reused cluster the manifests name the same tags as before, so applying them
+        changes nothing and the running pods keep the image they started with: without this,
+        a re-run would check the previous build of a service (found on 2 Dec 2026: pods 6 min
+        old beside new ones of the same Deployment, each running a different build).
+        """
+        for kind in ("deployment", "statefulset", "daemonset"):
+            out = self.kubectl(
+                "get",
+                kind,
+                "-n",
+                self.settings.namespace,
+                "-o",
+                "jsonpath={range .items[*]}{.metadata.name} "
+                "{range .spec.template.spec.containers[*]}{.image} {end}{'\\n'}{end}",
+            )
+            for name in using(out, images):
+                progress(f"restarting {kind} {name}: its image was rebuilt")
+                self.kubectl("rollout", "restart", kind, name, "-n", self.settings.namespace)
 
     def _import(self, node: str, archives: list[Archive]) -> None:
         """Stream image archives into a node's containerd (the namespace kubelet uses)."""
