@@ -1,6 +1,6 @@
 """Values of the drawing are written once (drawing.yaml); a second copy in the code is a bug
 waiting to happen. Each value is searched for in every file of the repository except the docs
-and the manifests (which must carry the values; the rest of this suite checks them against the
+and the manifests (which must carry the values; suites/static checks them against the
 drawing), and may appear only where the table says, with the reason.
 """
 
