@@ -18,8 +18,9 @@ from typing import Any
 from testbed.settings import DRAWING
 from testbed.waiting import NotYet, eventually
 
-#: kibana-nodeport (30561) on the host's loopback (testbed/kind/cluster.yaml).
-KIBANA_URL = "http://127.0.0.1:30561"
+#: Kibana's node port (the drawing's) on the host's loopback (testbed/kind/cluster.yaml).
+KIBANA_NODE_PORT = next(p.node_port for p in DRAWING.node_ports if p.workload == "kibana")
+KIBANA_URL = f"http://127.0.0.1:{KIBANA_NODE_PORT}"
 #: The daily indices both log paths write (Logstash online, rsyslog offline).
 LOG_INDEX_PATTERN = f"{DRAWING.log_index_prefix}*"
 DATA_VIEW_ID = DRAWING.log_index_prefix.rstrip("-")
