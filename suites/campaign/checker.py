@@ -31,6 +31,10 @@ class Limits:
     #: Seconds after a fault window's end in which a 503/504 is still excused (pools
     #: reconnecting, the gateway's Redis cool-down).
     fault_grace: float
+    #: Seconds within which the gateway answers every request, whatever hangs behind it.
+    answer_deadline: float
+    #: The gateway's process: while it is paused itself, nobody can answer.
+    gateway: str = "api_gateway"
 
 
 @dataclass(frozen=True)
@@ -258,6 +262,41 @@ def no_unexcused_5xx(history: History, state: State, limits: Limits) -> Iterator
         yield f"{what} got {_detail(op)}{why}{more}", [op.key, op.tag, f"#{op.index}"]
 
 
+def _hung_gateway(op: Operation, windows: list[FaultWindow], gateway: str) -> float:
+    """Seconds of the operation spent while the gateway itself was paused (or coming back)."""
+    done = op.completed if op.completed is not None else op.invoked
+    return sum(
+        max(0.0, min(done, w.end) - max(op.invoked, w.start))
+        for w in windows
+        if w.kind == "pause" and w.target == gateway
+    )
+
+
+#: How httpx names a request that got no answer in time (the client gave up waiting).
+_CLIENT_TIMEOUTS = ("ReadTimeout", "WriteTimeout")
+
+
+@promise("every request is answered within the gateway's deadline")
+def answered_in_time(history: History, state: State, limits: Limits) -> Iterator[Finding]:
+    """Whatever hangs behind it (a paused database, queue, cache or service), the gateway
+    answers within its deadline, with a 503/504 if nothing else: the time an operation waited,
+    less the time the gateway itself was paused, is at most `answer_deadline`. A request
+    refused or dropped (a killed gateway) was answered promptly in its way."""
+    for op in history.operations:
+        if op.completed is None:
+            continue
+        if op.answer is None and not (op.error or "").startswith(_CLIENT_TIMEOUTS):
+            continue
+        waited = op.completed - op.invoked - _hung_gateway(op, history.faults, limits.gateway)
+        if waited > limits.answer_deadline:
+            got = _detail(op) if op.answer else f"no answer ({op.error})"
+            yield (
+                f"op #{op.index} {op.method} {op.path} [{op.shape}] at {op.invoked:.2f} s "
+                f"waited {waited:.1f} s (deadline {limits.answer_deadline:.0f} s) for {got}",
+                [op.key, op.tag, f"#{op.index}"],
+            )
+
+
 @promise("every error has a JSON body")
 def errors_are_json(history: History, state: State, _: Limits) -> Iterator[Finding]:
     """Every 4xx/5xx answer is a JSON object with a `detail`."""
@@ -409,6 +448,7 @@ RULES: tuple[Rule, ...] = (
     one_order_per_request,
     answers_follow_the_contract,
     no_unexcused_5xx,
+    answered_in_time,
     errors_are_json,
     uncertain_orders_resolved,
     no_order_pending_past_the_bound,

@@ -20,7 +20,7 @@ from suites.system.servers import ManagedProcess
 from suites.system.stack import Stack, running_infra, running_stack
 from suites.waiting import scaled
 
-from . import runner
+from . import nemesis, runner
 
 #: The local campaign's start-up (own servers and services), operations, settle and dwell, with
 #: room for a slow machine; a long campaign adds its minutes.
@@ -97,10 +97,15 @@ def campaign_run(
         runner.durable_commits(infra)
         with running_stack(infra, order_overrides=overrides) as stack:
             _running.append(stack)
-            campaign = runner.run(stack, settings)
-            prefix = "campaign.long" if minutes else "campaign.local"
-            yield CampaignRun(campaign, stack, prefix, time.monotonic() - began)
-            _running.remove(stack)
+            try:
+                campaign = runner.run(stack, settings)
+                prefix = "campaign.long" if minutes else "campaign.local"
+                yield CampaignRun(campaign, stack, prefix, time.monotonic() - began)
+            finally:
+                # Whatever failed, no process is left stopped by a pause (a stopped server
+                # would not even take the stop signal of the teardown).
+                nemesis.resume_all()
+                _running.remove(stack)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

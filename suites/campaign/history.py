@@ -106,21 +106,27 @@ class Operation:
 
 @dataclass(frozen=True)
 class FaultWindow:
-    kind: str  # kill (SIGKILL to the process group) | term (the process's stop signal)
+    #: kill (SIGKILL to the process group) | term (the process's stop signal) | pause
+    #: (SIGSTOP to the process group, SIGCONT after the down time)
+    kind: str
     target: str
     signal: str
-    #: When the signal was sent, when the process had exited, when it was ready again.
+    #: When the signal was sent, when the process had stopped serving (exited; for a pause at
+    #: once), when it answered again.
     start: float
     stopped: float
     end: float
     note: str = ""
+    #: A pause: when SIGCONT was sent.
+    resumed: float | None = None
 
     def line(self) -> str:
         note = f" ({self.note})" if self.note else ""
-        return (
-            f"{self.start:7.2f}-{self.end:7.2f} FAULT {self.kind} {self.target} "
-            f"({self.signal}, exited at {self.stopped:.2f}){note}"
-        )
+        if self.resumed is not None:
+            how = f"{self.signal}, SIGCONT at {self.resumed:.2f}"
+        else:
+            how = f"{self.signal}, exited at {self.stopped:.2f}"
+        return f"{self.start:7.2f}-{self.end:7.2f} FAULT {self.kind} {self.target} ({how}){note}"
 
 
 @dataclass

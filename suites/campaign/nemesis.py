@@ -10,14 +10,23 @@ A fault is one of
   backends holding the shared memory, and the restart would refuse to start);
 - `term`: the stop signal a deployment sends: SIGTERM to the main process, or for PostgreSQL
   SIGINT (fast shutdown; the manifests' preStop sends it, because SIGTERM is PostgreSQL's smart
-  shutdown, which waits for every pooled session), with SIGKILL after `STOP_GRACE_SECONDS`.
+  shutdown, which waits for every pooled session), with SIGKILL after `STOP_GRACE_SECONDS`;
+- `pause`: SIGSTOP to the whole process group, SIGCONT after the down time: a hung process.
+  The kernel still accepts its connections and nobody answers them, which is how a partition
+  or a stalled node looks to its clients; only timeouts end a request to it. Half the pauses
+  are short (past the gateway's Redis timeout and the pools' waits), half long (past
+  order-service's deadline and the gateway's read timeout), so every budget of the chain is
+  met by a hang.
 
-After its down time the process is started again on the same port and the window closes when
-it is ready.
+After a kill or a stop the process is started again on the same port; after a pause it is
+continued. Either way the window closes when the process answers its readiness check again.
+A paused process group is always continued: by the fault itself (`finally`), by `resume_all`
+(the campaign fixture's teardown, whatever failed) and at interpreter exit.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import random
@@ -33,7 +42,10 @@ from suites.waiting import scaled
 from .history import FaultWindow, History
 from .schedule import Clock
 
-KINDS = ("kill", "term")
+KINDS = ("kill", "term", "pause")
+#: A long pause's down time: past order-service's ORDER_DEADLINE_SECONDS (7) and the gateway's
+#: UPSTREAM_READ_TIMEOUT_SECONDS (10), so the requests that meet it end by those timeouts.
+LONG_PAUSE = (7.5, 11.5)
 #: How long a stopped process may take to exit before SIGKILL (services drain in-flight
 #: requests for up to GRACEFUL_SHUTDOWN_SECONDS; an idle one exits in well under a second).
 STOP_GRACE_SECONDS = 10.0
@@ -71,8 +83,10 @@ def plan(
         while moment < end:
             if not order:
                 order = rng.sample(targets, len(targets))
-            outage = round(rng.uniform(*down), 2)
-            faults.append(PlannedFault(round(moment, 2), order.pop(0), rng.choice(KINDS), outage))
+            kind = rng.choice(KINDS)
+            long_pause = kind == "pause" and rng.random() < 0.5
+            outage = round(rng.uniform(*(LONG_PAUSE if long_pause else down)), 2)
+            faults.append(PlannedFault(round(moment, 2), order.pop(0), kind, outage))
             moment += outage + rng.uniform(*gap)
         planned[lane] = faults
     return planned
@@ -90,12 +104,23 @@ def inject(
     after_start: Callable[[], None] | None = None,
 ) -> FaultWindow:
     """Stop the process (`kind`), keep it down for `down` seconds, start it again (and run
-    `after_start`, the set-up a fresh server of its kind gets)."""
+    `after_start`, the set-up a fresh server of its kind gets), or for a pause continue it."""
     proc = process.proc
     assert proc is not None, f"{process.name} was never started"
     assert proc.poll() is None, f"{process.name} is not running"
     start = clock.now()
     note = ""
+    if kind == "pause":
+        pause(proc.pid, process.name)
+        try:
+            clock.hold_until(start + down)
+        finally:
+            resume(proc.pid)
+        resumed = clock.now()
+        process.wait_ready()
+        return FaultWindow(
+            kind, process.name, "SIGSTOP", start, start, clock.now(), resumed=resumed
+        )
     if kind == "kill":
         sent = signal.SIGKILL
         os.killpg(proc.pid, signal.SIGKILL)
@@ -117,6 +142,39 @@ def inject(
     if after_start:
         after_start()
     return FaultWindow(kind, process.name, sent.name, start, stopped, clock.now(), note)
+
+
+#: Process groups stopped by a pause and not yet continued: group id -> process name.
+_paused: dict[int, str] = {}
+_paused_lock = threading.Lock()
+
+
+def pause(pgid: int, name: str) -> None:
+    """SIGSTOP to the group (recorded first, so `resume_all` continues it whatever happens)."""
+    with _paused_lock:
+        _paused[pgid] = name
+    os.killpg(pgid, signal.SIGSTOP)
+
+
+def resume(pgid: int) -> None:
+    """SIGCONT to the group; a group that is gone needs nothing."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGCONT)
+    with _paused_lock:
+        _paused.pop(pgid, None)
+
+
+def resume_all() -> list[str]:
+    """Continue every group a pause left stopped; the names of those it continued."""
+    with _paused_lock:
+        stopped = dict(_paused)
+    for pgid in stopped:
+        resume(pgid)
+    return sorted(stopped.values())
+
+
+# A test run that ends any other way (an error, a timeout) leaves no process stopped.
+atexit.register(resume_all)
 
 
 def _kill_group(pgid: int) -> None:

@@ -74,8 +74,9 @@ class Settings:
     duration: float = 15.0
     rate: float = 40.0
     workers: int = 8
-    #: Below the gateway's read timeout (10 s), so a hung backend shows as an unknown outcome.
-    client_timeout: float = 5.0
+    #: Above the gateway's deadline (`checker.Limits.answer_deadline`), so a request the gateway
+    #: holds too long shows as a late answer (or none) rather than as the client giving up.
+    client_timeout: float = 20.0
     fault_start: float = 1.5
     #: No fault starts in the last seconds of the operations.
     quiet_tail: float = 3.0
@@ -363,6 +364,7 @@ def run(stack: Stack, settings: Settings) -> Campaign:
         asyncio.run(operations.run(started + settings.duration))
     finally:
         faults.join()
+        nemesis.resume_all()
     history.nemesis_errors.extend(faults.errors)
     _restart_any_down(processes, history)
     phases["operations"] = clock.now() - started

@@ -14,7 +14,9 @@ from collections import Counter
 from pathlib import Path
 
 from suites.resilience.live import MEASUREMENTS, record
+from system.api_gateway.config import Settings as GatewaySettings
 
+from . import nemesis
 from .checker import Limits, Violation, check
 from .conftest import CampaignRun, processes
 from .history import Answer
@@ -24,12 +26,22 @@ from .shrink import shortened
 #: After a fault window closes (the process ready again), clients may still meet 503/504 while
 #: pools reconnect and the gateway's Redis cool-down (1 s on the local stack) ends.
 FAULT_GRACE_SECONDS = 3.0
+#: Beyond its read timeout, a gateway request may wait for a pooled connection and a connect
+#: (2 s + 1 s) and for Redis (at most 0.5 s a call); the 2-core machine's scheduling adds the
+#: rest. The campaign's stack runs the gateway with its default timeouts.
+GATEWAY_OVERHEAD_SECONDS = 4.0
+
+
+def answer_deadline() -> float:
+    """Seconds within which the gateway answers, whatever hangs behind it."""
+    return GatewaySettings().upstream_read_timeout_seconds + GATEWAY_OVERHEAD_SECONDS
 
 
 def limits(campaign: Campaign) -> Limits:
     return Limits(
         pending_bound=campaign.settings.pending_bound + campaign.settings.reconciler_slack,
         fault_grace=FAULT_GRACE_SECONDS,
+        answer_deadline=answer_deadline(),
     )
 
 
@@ -42,7 +54,7 @@ def _record_figures(run: CampaignRun, violations: list[Violation]) -> None:
     duration = run.campaign.settings.duration
     record(f"{prefix}.operations_per_second", round(len(generated) / duration, 1))
     kinds = Counter(w.kind for w in history.faults)
-    for kind in ("kill", "term"):
+    for kind in nemesis.KINDS:
         record(f"{prefix}.faults.{kind}", kinds.get(kind, 0))
     targets = Counter(f"{w.kind} {w.target}" for w in history.faults)
     record(f"{prefix}.faults_by_target", ", ".join(f"{k} x{n}" for k, n in sorted(targets.items())))
