@@ -34,15 +34,32 @@ def normalized(image: str) -> str:
     return f"docker.io/{image}"
 
 
-def using(listing: str, images: list[str]) -> list[str]:
-    """The workloads of a `name image image ...` listing (one per line) that run any of
-    `images`, however each reference spells the registry."""
-    wanted = {normalized(image) for image in images}
-    return [
-        name
-        for name, *used in (line.split() for line in listing.splitlines() if line.strip())
-        if wanted & {normalized(image) for image in used}
-    ]
+def node_digests(listing: str) -> dict[str, str]:
+    """Image reference → manifest digest, from `ctr images ls` (REF TYPE DIGEST ...)."""
+    rows = (line.split() for line in listing.splitlines()[1:] if line.strip())
+    return {row[0]: row[2] for row in rows if len(row) >= 3}
+
+
+def workload_of(pod: client.V1Pod) -> str | None:
+    """`deployment/<name>`, `statefulset/<name>` or `daemonset/<name>` owning the pod."""
+    for owner in pod.metadata.owner_references or []:
+        if owner.kind == "ReplicaSet":
+            hash_label = (pod.metadata.labels or {}).get("pod-template-hash", "")
+            return f"deployment/{owner.name.removesuffix('-' + hash_label)}"
+        if owner.kind in ("StatefulSet", "DaemonSet"):
+            return f"{owner.kind.lower()}/{owner.name}"
+    return None
+
+
+def runs_another_build(pod: client.V1Pod, held: dict[str, str]) -> bool:
+    """Whether a container of the pod runs another build of its image than the one its node
+    holds under that tag now (`held`: reference → manifest digest on the pod's node)."""
+    for status in pod.status.container_statuses or []:
+        now = held.get(normalized(status.image or ""))
+        running = (status.image_id or "").rpartition("@")[2]
+        if now and running and running != now:
+            return True
+    return False
 
 
 class SetupError(RuntimeError):
@@ -210,7 +227,7 @@ class Testbed:
                 cluster.create(config_file=self.settings.kind_config)
             self.wait_nodes_ready()
         with phases.phase("image loading"):
-            loaded = self.load_images(groups, saving)
+            self.load_images(groups, saving)
             background.shutdown()
         if not deploy:
             with phases.phase("add-ons"):
@@ -223,7 +240,7 @@ class Testbed:
                 self.install_addons()
                 self.apply_manifests()
                 if reused:
-                    self.restart_workloads_of(loaded)
+                    self.restart_stale_workloads()
                 self.wait_addons_ready()
                 self.wait_deployed()
         phases.save()
@@ -237,6 +254,14 @@ class Testbed:
         self.refuse_stale()
         self._export_kubeconfig()
         self.wait_ready(timeout=120)
+        stale = self.stale_workloads()
+        if stale:
+            raise SetupError(
+                f"{', '.join(stale)}: pods run an earlier build of their image than the nodes "
+                "hold now, so a verdict would be about another build. Run without "
+                "--testbed-reuse (`python -m testbed up` restarts them), or "
+                f"`kubectl -n {self.settings.namespace} rollout restart` them."
+            )
 
     def nodes(self) -> list[str]:
         out = run(
@@ -301,7 +326,7 @@ class Testbed:
 
     def load_images(
         self, groups: list[list[str]], saving: Future[list[Archive]] | None = None
-    ) -> list[str]:
+    ) -> None:
         """Import local Docker images into the nodes that run pods and lack them.
 
         Each group's archive (testbed/archives.py: saved once per set of image IDs; `saving`
@@ -309,8 +334,7 @@ class Testbed:
         that node's containerd, the nodes in parallel. `--no-unpack`: the import only stores
         the blobs; the runtime unpacks an image when a container of it is first created, so a
         node unpacks only the images it runs. (kind's own `load docker-image` saves per call and
-        asks crictl, which the air-gapped node image does not have.) Returns the images that
-        some node lacked (or held in another build).
+        asks crictl, which the air-gapped node image does not have.)
         """
         wanted = [image for group in groups for image in group]
         ids = self.image_ids(wanted)
@@ -320,7 +344,7 @@ class Testbed:
         }
         missing = {node: images for node, images in missing.items() if images}
         if not missing:
-            return []
+            return
         started = time.monotonic()
         archives = saving.result() if saving else self.image_archives(groups)
         plan = {node: needed(archives, images) for node, images in missing.items()}
@@ -336,29 +360,39 @@ class Testbed:
         if still_missing:
             raise CommandFailed(f"images missing on nodes after the import: {still_missing}")
         progress(f"images loaded in {time.monotonic() - started:.0f} s")
-        return sorted({image for images in missing.values() for image in images})
 
-    def restart_workloads_of(self, images: list[str]) -> None:
-        """Roll out again every workload of the namespace whose pods run one of `images`.
+    def stale_workloads(self) -> list[str]:
+        """The workloads of the namespace with a pod that runs another build of its image than
+        its node holds under that tag now (`kind/name`, sorted).
 
-        On a reused cluster the manifests name the same tags as before, so applying them
-        changes nothing and the running pods keep the image they started with: without this,
-        a re-run would check the previous build of a service (found on 2 Dec 2026: pods 6 min
-        old beside new ones of the same Deployment, each running a different build).
+        Rebuilt images keep their tags, so applying the manifests again changes nothing and
+        running pods keep the build they started with: a re-run would check the previous build
+        of a service, or two builds at once (found on 2 Dec 2026: pods 6 min old beside new
+        ones of the same Deployment, each running a different build).
         """
-        for kind in ("deployment", "statefulset", "daemonset"):
-            out = self.kubectl(
-                "get",
-                kind,
-                "-n",
-                self.settings.namespace,
-                "-o",
-                "jsonpath={range .items[*]}{.metadata.name} "
-                "{range .spec.template.spec.containers[*]}{.image} {end}{'\\n'}{end}",
-            )
-            for name in using(out, images):
-                progress(f"restarting {kind} {name}: its image was rebuilt")
-                self.kubectl("rollout", "restart", kind, name, "-n", self.settings.namespace)
+        held: dict[str, dict[str, str]] = {}
+        stale = set()
+        for pod in self.kube().pods():
+            node = pod.spec.node_name
+            if not node or pod.metadata.deletion_timestamp is not None:
+                continue
+            if node not in held:
+                listing = run(
+                    ["docker", "exec", node, "ctr", "-n", "k8s.io", "images", "ls"],
+                    timeout=60,
+                    what=f"the images on {node}",
+                )
+                held[node] = node_digests(listing)
+            workload = workload_of(pod)
+            if workload and runs_another_build(pod, held[node]):
+                stale.add(workload)
+        return sorted(stale)
+
+    def restart_stale_workloads(self) -> None:
+        """Roll out again each workload running an earlier build (`stale_workloads`)."""
+        for workload in self.stale_workloads():
+            progress(f"restarting {workload}: its pods run an earlier build of its image")
+            self.kubectl("rollout", "restart", workload, "-n", self.settings.namespace)
 
     def _import(self, node: str, archives: list[Archive]) -> None:
         """Stream image archives into a node's containerd (the namespace kubelet uses)."""

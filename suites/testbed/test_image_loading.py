@@ -1,33 +1,81 @@
 """Loading images into the nodes: archives saved once per set of image IDs, and a reused
-cluster's workloads rolled out again when their image was rebuilt (testbed/archives.py,
-Testbed.restart_workloads_of)."""
+cluster's pods found when they run an earlier build than their node holds (testbed/archives.py,
+Testbed.stale_workloads: `up` restarts them, `--testbed-reuse` refuses to run)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from kubernetes.client import (
+    V1ContainerStatus,
+    V1ObjectMeta,
+    V1OwnerReference,
+    V1Pod,
+    V1PodStatus,
+)
 
 from testbed import archives
 from testbed.archives import Archive, archive_name, needed, save_archives
-from testbed.cluster import normalized, using
+from testbed.cluster import node_digests, normalized, runs_another_build, workload_of
 
-#: As kubectl's jsonpath prints it: each image followed by a space.
-LISTING = (
-    "api-gateway demo-micro/api-gateway:0.1.0 \n"
-    "localstack demo-micro-airgap/moto:5.2.5 \n"
-    "order-service docker.io/demo-micro/order-service:0.1.0 sidecar.example/x:1 \n"
+#: `ctr -n k8s.io images ls` on a node, as the testbed reads it.
+MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+CTR_LISTING = "\n".join(
+    [
+        "REF  TYPE  DIGEST  SIZE  PLATFORMS  LABELS",
+        f"docker.io/demo-micro/api-gateway:0.1.0 {MANIFEST} sha256:new 455.1 MiB linux/amd64 -",
+        f"docker.io/demo-micro-airgap/redis:7 {MANIFEST} sha256:redis 249.0 MiB linux/amd64 -",
+    ]
 )
 
 
-def test_a_workload_is_restarted_when_it_runs_a_rebuilt_image_however_spelled() -> None:
-    rebuilt = ["demo-micro/api-gateway:0.1.0", "demo-micro/order-service:0.1.0"]
-    assert using(LISTING, rebuilt) == ["api-gateway", "order-service"]
+def pod(owner_kind: str, owner: str, image: str, running: str, hash_label: str = "") -> V1Pod:
+    labels = {"pod-template-hash": hash_label} if hash_label else {}
+    return V1Pod(
+        metadata=V1ObjectMeta(
+            labels=labels,
+            owner_references=[
+                V1OwnerReference(api_version="apps/v1", kind=owner_kind, name=owner, uid="u")
+            ],
+        ),
+        status=V1PodStatus(
+            container_statuses=[
+                V1ContainerStatus(
+                    name="c",
+                    image=image,
+                    image_id=f"docker.io/library/import-2026-12-02@{running}",
+                    ready=True,
+                    restart_count=0,
+                )
+            ]
+        ),
+    )
 
 
-def test_negative_control_no_workload_is_restarted_when_none_of_its_images_was_rebuilt() -> None:
-    assert using(LISTING, ["demo-micro/notification-service:0.1.0"]) == []
-    assert using("", ["demo-micro/api-gateway:0.1.0"]) == []
+def test_a_pod_running_an_earlier_build_than_its_node_holds_is_found() -> None:
+    held = node_digests(CTR_LISTING)
+    old = pod("ReplicaSet", "api-gateway-5d9c", "demo-micro/api-gateway:0.1.0", "sha256:old")
+    assert runs_another_build(old, held)
+
+
+def test_negative_control_a_pod_running_the_build_its_node_holds_is_not_found() -> None:
+    held = node_digests(CTR_LISTING)
+    current = pod("ReplicaSet", "api-gateway-5d9c", "demo-micro/api-gateway:0.1.0", "sha256:new")
+    unknown = pod("ReplicaSet", "x-1", "example.org/other:1", "sha256:any")
+    assert not runs_another_build(current, held)
+    assert not runs_another_build(unknown, held)  # an image the node does not list: no verdict
+
+
+def test_the_workload_owning_a_pod_is_named_as_kubectl_rollout_takes_it() -> None:
+    image = "demo-micro/api-gateway:0.1.0"
+    owned = pod("ReplicaSet", "api-gateway-5d9c7f", image, "sha256:x", hash_label="5d9c7f")
+    assert workload_of(owned) == "deployment/api-gateway"
+    assert workload_of(pod("StatefulSet", "redis", image, "sha256:x")) == "statefulset/redis"
+    assert workload_of(pod("DaemonSet", "log-shipper", image, "sha256:x")) == (
+        "daemonset/log-shipper"
+    )
+    assert workload_of(pod("Job", "j", image, "sha256:x")) is None
 
 
 def test_references_are_normalized_as_containerd_names_them() -> None:
