@@ -348,6 +348,41 @@ def uncertain_orders_resolved(history: History, state: State, _: Limits) -> Iter
         )
 
 
+@promise("a bad request gets a 4xx and changes nothing")
+def bad_requests_change_nothing(history: History, state: State, _: Limits) -> Iterator[Finding]:
+    """A request the gateway's schema forbids is refused by the gateway itself: a 4xx (never a
+    5xx, not even during a fault: no backend is asked), and no order comes of it (so no
+    reservation, stock change or notification: the other rules account for every order's).
+    Every order in order-db was asked for by a placement (its tag), so an order from a bad
+    request whose tag the breakage removed shows too. (The JSON body: `errors_are_json`.)"""
+    placed = {op.tag for op in history.placements if op.tag}
+    bad_tags: dict[str, Operation] = {}
+    for op in history.operations:
+        if op.kind != "bad_request":
+            continue
+        if op.tag and op.tag not in placed:
+            bad_tags.setdefault(op.tag, op)
+        if op.answer is not None and not 400 <= op.answer.status < 500:
+            yield (
+                f"op #{op.index} {op.method} {op.path} [{op.shape}] got {_detail(op)}",
+                [op.key, op.tag, f"#{op.index}"],
+            )
+    for row in state.orders.values():
+        tag = tag_of(row.email)
+        if tag in bad_tags:
+            op = bad_tags[tag]
+            yield (
+                f"op #{op.index} [{op.shape}] left order {row.id} ({row.status})",
+                [tag, row.id, f"#{op.index}"],
+            )
+        elif tag not in placed:
+            yield (
+                f"order {row.id} ({row.status}, e-mail {row.email[:60]!r}) was asked for by no "
+                "order the campaign placed",
+                [row.id, row.key],
+            )
+
+
 @promise("no order pending past the bound")
 def no_order_pending_past_the_bound(
     history: History, state: State, limits: Limits
@@ -451,6 +486,7 @@ RULES: tuple[Rule, ...] = (
     answered_in_time,
     errors_are_json,
     uncertain_orders_resolved,
+    bad_requests_change_nothing,
     no_order_pending_past_the_bound,
     stock_is_conserved,
     one_notification_per_order,

@@ -6,6 +6,8 @@ inputs and the fault schedule, not the interleaving.
 
 Bodies are raw JSON, so they can be invalid on purpose. The limits come from the order API's
 schema (`system.order_service.schemas`) and inventory's reservation cap, never typed here twice.
+A share of the operations (`BAD_REQUEST_WEIGHT` of the mix) are bad requests to the gateway's
+write routes derived from the OpenAPI document it serves (`badinput`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pydantic import BaseModel
 from system.inventory_service.schemas import ReservationItem
 from system.order_service.schemas import OrderItem, OrderRequest
 
+from . import badinput
 from .history import Expect
 
 
@@ -55,7 +58,7 @@ class Product:
 class Step:
     """One thing a client does; `copies` > 1 sends the same request that many times at once."""
 
-    kind: str  # place, get_order, list_orders, list_products, get_product
+    kind: str  # place, bad_request, get_order, list_orders, list_products, get_product
     expect: Expect
     method: str
     path: str
@@ -96,11 +99,20 @@ class _Placed:
     expect: Expect
 
 
-class Generator:
-    """`next()` gives the next step; deterministic for a seed and a product list."""
+#: The weight of bad requests in the mix below (of 105: about one operation in ten).
+BAD_REQUEST_WEIGHT = 10
 
-    def __init__(self, seed: int, catalogue: list[Product]) -> None:
+
+class Generator:
+    """`next()` gives the next step; deterministic for a seed, a product list and the gateway's
+    OpenAPI document (without one, no bad requests are generated)."""
+
+    def __init__(
+        self, seed: int, catalogue: list[Product], openapi: dict[str, Any] | None = None
+    ) -> None:
         self._rng = random.Random(seed)
+        self._openapi = openapi or {}
+        self._write_routes = badinput.write_routes(self._openapi)
         self._seed = seed
         self._skus = [p.sku for p in catalogue]
         self._big = catalogue[0].sku
@@ -116,6 +128,8 @@ class Generator:
             (4, self._list_products),
             (7, self._read_product),
         ]
+        if self._write_routes:
+            self._mix.append((BAD_REQUEST_WEIGHT, self._bad_request))
 
     def next(self) -> Step:
         self._count += 1
@@ -241,6 +255,24 @@ class Generator:
         step = self._place(body, tag, expect, key, shape)
         self._keyed.append(_Placed(key, body, tag, shape, expect))
         return dataclasses.replace(step, copies=rng.randint(2, 5))
+
+    def _bad_request(self) -> Step:
+        """One place of a valid request broken as the gateway's schema says it must not be."""
+        rng, tag = self._rng, self._tag()
+        route = rng.choice(self._write_routes)
+        headers = {"Idempotency-Key": self._key()} if rng.random() < 0.7 else {}
+        if (route.method, route.path) == ("POST", "/api/orders"):
+            body: Any = _order(f"{tag}@example.com", self._lines(rng.randint(1, 3), lambda: 2))
+        else:
+            body = badinput.example(route.body_schema, self._openapi)
+        bad = rng.choice(badinput.bad_requests(route, body, headers, self._openapi, rng))
+        key = bad.headers.get("Idempotency-Key")
+        lines = body.get("items", []) if isinstance(body, dict) else []
+        skus = tuple(sorted({str(i.get("sku")) for i in lines if isinstance(i, dict)}))
+        return Step(
+            "bad_request", "refuse", route.method, route.path, bad.body, key, tag, skus,
+            headers=bad.headers, shape=f"bad request: {bad.shape}",
+        )  # fmt: skip
 
     # -- reads ------------------------------------------------------------------------------
 

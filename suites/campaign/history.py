@@ -41,7 +41,7 @@ class Answer:
 @dataclass
 class Operation:
     index: int
-    kind: str  # place, get_order, list_orders, list_products, get_product, resolve
+    kind: str  # place, bad_request, get_order, list_orders, list_products, get_product, resolve
     expect: Expect
     method: str
     path: str
@@ -138,6 +138,8 @@ class History:
     initial_stock: dict[str, int] = field(default_factory=dict)
     #: Faults that went wrong, e.g. a process that did not come back.
     nemesis_errors: list[str] = field(default_factory=list)
+    #: The gateway's OpenAPI document the bad requests were derived from.
+    openapi: dict[str, Any] = field(default_factory=dict)
 
     def begin(self, **fields: Any) -> Operation:
         """A new operation, invoked now (the caller gives `invoked`)."""

@@ -84,8 +84,13 @@ def plan(
             if not order:
                 order = rng.sample(targets, len(targets))
             kind = rng.choice(KINDS)
-            long_pause = kind == "pause" and rng.random() < 0.5
-            outage = round(rng.uniform(*(LONG_PAUSE if long_pause else down)), 2)
+            # A long pause only where it ends before the last fault may start, so it does not
+            # stretch the campaign past its operations.
+            room = min(LONG_PAUSE[1], end - moment)
+            if kind == "pause" and room >= LONG_PAUSE[0] and rng.random() < 0.5:
+                outage = round(rng.uniform(LONG_PAUSE[0], room), 2)
+            else:
+                outage = round(rng.uniform(*down), 2)
             faults.append(PlannedFault(round(moment, 2), order.pop(0), kind, outage))
             moment += outage + rng.uniform(*gap)
         planned[lane] = faults

@@ -2,7 +2,8 @@
 the uncertain orders resolved by their keys, the system left to settle, and the final state read.
 
 Phases (times from the campaign's start):
-1. products: the campaign's own SKUs, created through inventory-service;
+1. products: the campaign's own SKUs, created through inventory-service, and the gateway's
+   OpenAPI document (for the bad requests);
 2. operations for `duration` s at up to `rate` per second from `workers` clients, while the
    nemesis injects faults from `fault_start` until `duration - quiet_tail`;
 3. every process back, then each order placement that timed out or got a 5xx and has a key
@@ -195,7 +196,9 @@ class Operations:
         self._history = history
         self._clock = clock
         self._gateway = gateway
-        self._generator = generator.Generator(settings.seed, generator.products(settings.seed))
+        self._generator = generator.Generator(
+            settings.seed, generator.products(settings.seed), history.openapi
+        )
         self._slot = 0
         self._groups = 0
         #: Idempotency-Key -> the order id it was acknowledged with.
@@ -343,6 +346,8 @@ def run(stack: Stack, settings: Settings) -> Campaign:
             response.raise_for_status()
             history.initial_stock[product.sku] = product.stock
     configure_queue(stack.infra)
+    # The bad requests are derived from the document the running gateway serves.
+    history.openapi = httpx.get(f"{stack.gateway.url}/openapi.json", timeout=10).json()
     phases["products"] = clock.now()
 
     # 2. operations and faults

@@ -51,6 +51,9 @@ def _record_figures(run: CampaignRun, violations: list[Violation]) -> None:
     record(f"{prefix}.seed", history.seed)
     record(f"{prefix}.operations", len(generated))
     record(f"{prefix}.operations_resolving", len(history.operations) - len(generated))
+    record(f"{prefix}.bad_requests", sum(op.kind == "bad_request" for op in generated))
+    pauses = [w.resumed - w.start for w in history.faults if w.resumed is not None]
+    record(f"{prefix}.longest_pause_seconds", round(max(pauses, default=0), 1))
     duration = run.campaign.settings.duration
     record(f"{prefix}.operations_per_second", round(len(generated) / duration, 1))
     kinds = Counter(w.kind for w in history.faults)

@@ -25,7 +25,7 @@ from .checker import Violation, about, check, tag_of
 from .conftest import CampaignRun
 from .history import Answer, History, Operation
 from .state import State
-from .test_campaign import FAULT_GRACE_SECONDS, limits
+from .test_campaign import FAULT_GRACE_SECONDS, answer_deadline, limits
 
 UNIQUE_INDEX = "one_notification_per_order"
 
@@ -231,6 +231,56 @@ def plant_two_orders_for_one_request(_: History, state: State) -> tuple[str, str
     return str(tag_of(original.email)), "one request, at most one order"
 
 
+def plant_a_hang_past_the_deadline(history: History, _: State) -> tuple[str, str]:
+    """A request held past the gateway's deadline (as a gateway without a read timeout would
+    hold one to a paused order-service), answered 504 in the end."""
+    op = _clean_201(history)
+    op.completed = op.invoked + answer_deadline() + 5
+    op.answer = _answer(504, {"detail": "planted", "status": 504})
+    return f"op #{op.index}", "every request is answered within the gateway's deadline"
+
+
+def plant_a_request_never_answered(history: History, _: State) -> tuple[str, str]:
+    """The client gave up waiting (no answer at all) and the gateway was not paused."""
+    op = _clean_201(history)
+    op.completed = op.invoked + answer_deadline() + 5
+    op.answer, op.outcome, op.error = None, "unknown", "ReadTimeout: planted"
+    return f"op #{op.index}", "every request is answered within the gateway's deadline"
+
+
+def _refused_bad_request(history: History) -> Operation:
+    for op in history.operations:
+        if op.kind == "bad_request" and op.status == 422 and op.tag:
+            return op
+    raise AssertionError("the campaign sent no bad request that was refused with a 422")
+
+
+def plant_a_500_for_a_bad_request(history: History, _: State) -> tuple[str, str]:
+    """A 500 for a bad request, inside a fault window: not excused (no backend is asked)."""
+    op = _refused_bad_request(history)
+    window = history.faults[0]
+    op.invoked, op.completed = window.start, window.start + 0.1
+    op.answer = _answer(500, {"detail": "planted", "status": 500})
+    return f"op #{op.index}", "a bad request gets a 4xx and changes nothing"
+
+
+def plant_a_bad_request_accepted(history: History, _: State) -> tuple[str, str]:
+    op = _refused_bad_request(history)
+    op.answer = _clean_201(history).answer
+    return f"op #{op.index}", "a bad request gets a 4xx and changes nothing"
+
+
+def plant_an_order_from_a_bad_request(history: History, state: State) -> tuple[str, str]:
+    """A bad request refused with a 422 that left an order behind all the same."""
+    op = _refused_bad_request(history)
+    model = next(iter(state.orders.values()))
+    planted = dataclasses.replace(
+        model, id=str(uuid.uuid4()), key=f"planted-{op.index}", email=f"{op.tag}@example.com"
+    )
+    state.orders[planted.id] = planted
+    return str(op.tag), "a bad request gets a 4xx and changes nothing"
+
+
 def plant_a_process_that_did_not_come_back(history: History, _: State) -> tuple[str, str]:
     history.nemesis_errors.append("planted: redis could not be started again")
     return "planted: redis", "every process comes back"
@@ -248,6 +298,11 @@ def plant_a_process_that_did_not_come_back(history: History, _: State) -> tuple[
         plant_an_invalid_order_accepted,
         plant_two_orders_for_one_request,
         plant_a_process_that_did_not_come_back,
+        plant_a_hang_past_the_deadline,
+        plant_a_request_never_answered,
+        plant_a_500_for_a_bad_request,
+        plant_a_bad_request_accepted,
+        plant_an_order_from_a_bad_request,
     ],
     ids=lambda plant: plant.__name__.removeprefix("plant_").replace("_", " "),
 )
