@@ -106,6 +106,24 @@ def example(schema: dict[str, Any], document: dict[str, Any]) -> Any:
     return "x" * int(schema.get("minLength", 1))
 
 
+def complete(schema: dict[str, Any], value: Any, document: dict[str, Any]) -> Any:
+    """`value` with every required field it lacks filled in from the schema, so a body built
+    by the campaign stays valid when the schema gains a field."""
+    schema = resolve(schema, document)
+    if schema.get("type") == "object" and isinstance(value, dict):
+        properties = schema.get("properties", {})
+        filled = {
+            name: complete(properties.get(name, {}), item, document) for name, item in value.items()
+        }
+        for name in schema.get("required", []):
+            if name not in filled:
+                filled[name] = example(properties.get(name, {}), document)
+        return filled
+    if schema.get("type") == "array" and isinstance(value, list):
+        return [complete(schema.get("items", {}), item, document) for item in value]
+    return value
+
+
 def _refused_by(pattern: str, value: str, position: int, characters: tuple[str, ...]) -> list[str]:
     """`value` with each candidate character put in at `position`, where the pattern refuses it
     (JSON Schema's `pattern` is a search, as re.search)."""
@@ -203,6 +221,7 @@ def bad_requests(
     rng: random.Random,
 ) -> list[BadRequest]:
     """Every bad request of the route one place away from the valid body and headers."""
+    valid_body = complete(route.body_schema, valid_body, document)
     found = [
         BadRequest(shape, _put(valid_body, where, value), dict(valid_headers))
         for shape, where, value in violations(route.body_schema, valid_body, document, rng)
