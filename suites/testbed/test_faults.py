@@ -1,0 +1,215 @@
+"""The fault library's pure parts (testbed/faults.py): finding a pod's PID on its node, the
+iptables commands it runs and undoes, and — where this machine allows it — the same rules in a
+throwaway network namespace, so "dropped" and "undone" are shown on the real kernel."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from testbed import faults
+from testbed.faults import PodNetns
+
+#: `ctr -n k8s.io tasks ls` on a kind node (shortened IDs).
+TASKS = "\n".join(
+    [
+        "TASK      PID      STATUS    ",
+        "aaa111    1603     RUNNING",
+        "bbb222    17878    RUNNING",
+        "ccc333    4242     STOPPED",
+    ]
+)
+
+
+def test_the_container_id_is_taken_from_the_pods_status() -> None:
+    assert faults.container_id("containerd://bbb222") == "bbb222"
+
+
+@pytest.mark.parametrize("status_id", ["docker://bbb222", "bbb222", "containerd://", ""])
+def test_negative_control_an_id_of_another_runtime_or_none_is_refused(status_id: str) -> None:
+    with pytest.raises(ValueError, match="not a containerd container ID"):
+        faults.container_id(status_id)
+
+
+def test_the_pid_is_the_running_task_of_that_container() -> None:
+    assert faults.task_pid(TASKS, "bbb222") == 17878
+    assert faults.task_pid(TASKS, "aaa111") == 1603
+
+
+def test_negative_control_a_missing_or_stopped_task_gives_no_pid() -> None:
+    with pytest.raises(LookupError, match="no task ddd444"):
+        faults.task_pid(TASKS, "ddd444")
+    with pytest.raises(LookupError, match="STOPPED"):
+        faults.task_pid(TASKS, "ccc333")
+    # the header's "PID" is never taken for a task
+    with pytest.raises(LookupError):
+        faults.task_pid(TASKS, "TASK")
+
+
+def test_a_partition_drops_both_directions_of_tcp_to_each_peer() -> None:
+    rules = faults.partition_rules(["10.96.9.7", "10.244.1.13/32"], 5432)
+    assert rules == [
+        ("OUTPUT", "-p", "tcp", "-d", "10.96.9.7", "--dport", "5432"),
+        ("INPUT", "-p", "tcp", "-s", "10.96.9.7", "--sport", "5432"),
+        ("OUTPUT", "-p", "tcp", "-d", "10.244.1.13/32", "--dport", "5432"),
+        ("INPUT", "-p", "tcp", "-s", "10.244.1.13/32", "--sport", "5432"),
+    ]
+
+
+def test_a_dns_outage_drops_only_the_answers_udp_and_tcp() -> None:
+    rules = faults.dns_outage_rules()
+    assert rules == [
+        ("INPUT", "-p", "udp", "--sport", "53"),
+        ("INPUT", "-p", "tcp", "--sport", "53"),
+    ]
+    assert not any(r[0] == "OUTPUT" for r in rules), "a UDP drop in OUTPUT is a refusal (EPERM)"
+
+
+def test_insert_and_delete_are_the_same_rule_marked_as_a_fault_and_dropping() -> None:
+    rule = ("INPUT", "-p", "udp", "--sport", "53")
+    insert = faults.iptables_command("-I", rule)
+    delete = faults.iptables_command("-D", rule)
+    assert insert[:4] == ["iptables-nft", "-w", "5", "-I"]
+    assert insert[4:] == delete[4:]
+    assert insert[-2:] == ["-j", "DROP"], "dropped, never refused (REJECT)"
+    assert insert[-4:-2] == ["--comment", faults.FAULT_COMMENT]
+
+
+def test_negative_control_an_action_other_than_insert_or_delete_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"-I \(insert\) or -D"):
+        faults.iptables_command("-F", ("INPUT",))
+
+
+def test_commands_run_in_the_pods_namespace_from_its_node() -> None:
+    where = PodNetns("order-service-x", "demo-micro-worker2", 17878)
+    assert faults.in_netns(where, ["iptables-nft", "-S"]) == [
+        "docker",
+        "exec",
+        "demo-micro-worker2",
+        "nsenter",
+        "-t",
+        "17878",
+        "-n",
+        "iptables-nft",
+        "-S",
+    ]
+
+
+def test_a_rule_left_behind_is_found_and_a_clean_namespace_has_none() -> None:
+    clean = "-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n"
+    left = clean + (
+        '-A INPUT -p udp -m udp --sport 53 -m comment --comment "demo-micro-fault" -j DROP\n'
+    )
+    assert faults.fault_rules(clean) == []
+    assert faults.fault_rules(left) == [left.splitlines()[-1]]
+
+
+def test_the_kernel_config_line_says_set_or_not_set(tmp_path: Path) -> None:
+    text = "CONFIG_NET_SCH_TBF=m\n# CONFIG_NET_SCH_NETEM is not set\nCONFIG_TIME_NS=y\n"
+    assert faults.kernel_config_line("CONFIG_NET_SCH_NETEM", text) == (
+        "# CONFIG_NET_SCH_NETEM is not set"
+    )
+    assert faults.kernel_config_line("CONFIG_TIME_NS", text) == "CONFIG_TIME_NS=y"
+    # negative control: a prefix of another option is not that option
+    assert faults.kernel_config_line("CONFIG_NET_SCH_TB", text) == ""
+    config = tmp_path / "config.gz"
+    config.write_bytes(gzip.compress(text.encode()))
+    assert faults.read_kernel_config(config) == text
+    assert faults.read_kernel_config(tmp_path / "absent.gz") == ""
+
+
+# -- the same rules on this kernel, in a throwaway network namespace ------------------------
+
+#: Runs inside `unshare -n` (a new, empty network namespace: nothing else is touched). Its
+#: argument is JSON: the insert and delete commands of one fault. It prints what a client saw
+#: before, during and after the fault.
+PROBE = r"""
+import json, socket, subprocess, sys, threading
+insert, delete, kind = json.loads(sys.argv[1])
+subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+
+def tcp_connects():
+    s = socket.socket(); s.settimeout(1.0)
+    try:
+        s.connect(("127.0.0.1", 15432)); return "connected"
+    except OSError as e:
+        return type(e).__name__
+    finally:
+        s.close()
+
+def udp_answer():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1.0)
+    try:
+        s.sendto(b"q", ("127.0.0.1", 53)); s.recvfrom(16); return "answered"
+    except OSError as e:
+        return type(e).__name__
+    finally:
+        s.close()
+
+server = socket.socket(); server.bind(("127.0.0.1", 15432)); server.listen(16)
+dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); dns.bind(("127.0.0.1", 53))
+def answer():
+    while True:
+        data, peer = dns.recvfrom(16); dns.sendto(b"a", peer)
+threading.Thread(target=answer, daemon=True).start()
+check = tcp_connects if kind == "tcp" else udp_answer
+seen = {"before": check()}
+for command in insert:
+    subprocess.run(command, check=True)
+seen["during"] = check()
+for command in delete:
+    subprocess.run(command, check=True)
+seen["after"] = check()
+seen["left"] = subprocess.run(["iptables-nft", "-S"], capture_output=True, text=True).stdout
+print(json.dumps(seen))
+"""
+
+
+def _in_throwaway_netns(rules: list[tuple[str, ...]], kind: str) -> dict[str, str]:
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which(faults.IPTABLES):
+        pytest.skip("not verified: needs root, unshare and iptables-nft on this machine")
+    insert = [faults.iptables_command("-I", r) for r in rules]
+    delete = [faults.iptables_command("-D", r) for r in rules]
+    done = subprocess.run(
+        ["unshare", "-n", sys.executable, "-c", PROBE, json.dumps([insert, delete, kind])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"not verified: a throwaway network namespace failed here: {done.stderr}")
+    seen: dict[str, str] = json.loads(done.stdout)
+    return seen
+
+
+def test_on_this_kernel_a_partition_times_out_a_connect_and_its_undo_reopens_it() -> None:
+    seen = _in_throwaway_netns(faults.partition_rules(["127.0.0.1"], 15432), "tcp")
+    assert seen["before"] == "connected"
+    assert seen["during"] == "TimeoutError", "dropped: the connect waits, it is not refused"
+    assert seen["after"] == "connected"
+    assert faults.fault_rules(seen["left"]) == []
+
+
+def test_on_this_kernel_a_dns_outage_leaves_a_query_unanswered_and_its_undo_answers() -> None:
+    seen = _in_throwaway_netns(faults.dns_outage_rules(), "udp")
+    assert seen["before"] == "answered"
+    assert seen["during"] == "TimeoutError", "the query left, its answer never came"
+    assert seen["after"] == "answered"
+    assert faults.fault_rules(seen["left"]) == []
+
+
+def test_negative_control_a_udp_drop_on_the_way_out_is_a_refusal_not_an_outage() -> None:
+    # Why dns_outage drops answers only: the same drop in OUTPUT fails sendto with EPERM at
+    # once, which a resolver takes as an error, not as a DNS that does not answer.
+    seen = _in_throwaway_netns([("OUTPUT", "-p", "udp", "--dport", "53")], "udp")
+    assert seen["before"] == "answered"
+    assert seen["during"] == "PermissionError"
+    assert seen["after"] == "answered"

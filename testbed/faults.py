@@ -1,0 +1,231 @@
+"""Network faults in one pod's network namespace, injected from its node and always undone.
+
+A pod's network namespace is entered from its kind node: the pod's container ID
+(`status.containerStatuses[0].containerID`, `containerd://<id>`) names a containerd task whose
+PID (`ctr -n k8s.io tasks ls` on the node) lives in that namespace, and
+`nsenter -t <pid> -n iptables ...` then changes the pod's own rules only: not the node's
+(kube-proxy, kube-router's policy firewall), not any other pod's.
+
+Packets are dropped, never refused, so the service meets a fault that looks like a network
+that lost them: a TCP connect or query waits for its own timeouts. Where the drop is matters
+(checked on this kernel in a throwaway namespace, 2 Dec 2026): a UDP datagram dropped in
+OUTPUT fails the sender's `sendto` at once with EPERM, which a resolver takes as an immediate
+error (a refusal, not an outage). So:
+
+- `partition` drops TCP to the peer in OUTPUT *and* its answers in INPUT (a dropped TCP segment
+  in OUTPUT is retransmitted quietly, no error reaches the application);
+- `dns_outage` drops the answers of port 53 (UDP and TCP) in INPUT only: the queries leave,
+  nothing comes back, and the resolver waits out its timeouts as with a DNS that is down.
+
+Every rule carries the comment `FAULT_COMMENT`; the context managers delete their rules when
+the block ends, however it ends, and then check that no rule with that comment is left in the
+namespace. The pod is looked up again for the undo: a container restarted meanwhile has a new
+PID in the same namespace (the pod's sandbox holds it), and a pod that is gone took its
+namespace, and the rules, with it.
+
+iptables: the nf_tables variant (`iptables-nft`), which the kind node images (Debian bookworm)
+ship beside the legacy one; both work inside a pod's namespace on this kernel. A pod's
+namespace starts empty, so the variant the node itself uses does not matter.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from testbed.kube import Kube
+from testbed.shell import CommandFailed, run
+
+#: Marks every rule this module adds, so a leftover is found by it.
+FAULT_COMMENT = "demo-micro-fault"
+IPTABLES = "iptables-nft"
+#: The cluster DNS port (UDP and TCP).
+DNS_PORT = 53
+#: Each docker exec + nsenter + iptables call.
+COMMAND_TIMEOUT = 30.0
+
+
+class FaultLeftBehind(AssertionError):
+    """A fault rule is still in a pod's namespace after its undo."""
+
+
+@dataclass(frozen=True)
+class PodNetns:
+    """Where to enter a pod's network namespace: its kind node and a PID inside it."""
+
+    pod: str
+    node: str
+    pid: int
+
+
+# -- pure helpers ---------------------------------------------------------------------------
+
+
+def container_id(container_status_id: str) -> str:
+    """`containerd://<id>` → `<id>`; anything else is refused (not a containerd pod)."""
+    runtime, sep, ident = container_status_id.partition("://")
+    if runtime != "containerd" or not sep or not ident:
+        raise ValueError(f"not a containerd container ID: {container_status_id!r}")
+    return ident
+
+
+def task_pid(listing: str, container: str) -> int:
+    """The PID of `container` in `ctr -n k8s.io tasks ls` output (TASK PID STATUS), which must
+    be RUNNING: a stopped task's PID enters no namespace."""
+    for line in listing.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 3 and fields[0] == container:
+            if fields[2] != "RUNNING":
+                raise LookupError(f"task {container} is {fields[2]}, not RUNNING")
+            return int(fields[1])
+    raise LookupError(f"no task {container} in:\n{listing}")
+
+
+def partition_rules(peers: Sequence[str], port: int) -> list[tuple[str, ...]]:
+    """Rule specs (chain first) that drop TCP between the pod and each peer on `port`: what
+    the pod sends to it, and what comes back from it."""
+    rules: list[tuple[str, ...]] = []
+    for peer in peers:
+        rules.append(("OUTPUT", "-p", "tcp", "-d", peer, "--dport", str(port)))
+        rules.append(("INPUT", "-p", "tcp", "-s", peer, "--sport", str(port)))
+    return rules
+
+
+def dns_outage_rules() -> list[tuple[str, ...]]:
+    """Rule specs that drop every answer from port 53, UDP and TCP (queries still leave: a
+    UDP query dropped on its way out would fail `sendto` at once instead of timing out)."""
+    return [("INPUT", "-p", proto, "--sport", str(DNS_PORT)) for proto in ("udp", "tcp")]
+
+
+def iptables_command(action: str, rule: tuple[str, ...]) -> list[str]:
+    """`iptables-nft -w 5 -I|-D CHAIN <match> -m comment --comment demo-micro-fault -j DROP`."""
+    if action not in ("-I", "-D"):
+        raise ValueError(f"action must be -I (insert) or -D (delete), not {action!r}")
+    chain, *match = rule
+    return [
+        IPTABLES,
+        "-w",
+        "5",
+        action,
+        chain,
+        *match,
+        "-m",
+        "comment",
+        "--comment",
+        FAULT_COMMENT,
+        "-j",
+        "DROP",
+    ]
+
+
+def in_netns(where: PodNetns, command: Sequence[str]) -> list[str]:
+    """`command` run in the pod's network namespace, from its node."""
+    return ["docker", "exec", where.node, "nsenter", "-t", str(where.pid), "-n", *command]
+
+
+def fault_rules(rules_listing: str) -> list[str]:
+    """The lines of `iptables -S` output that this module added."""
+    return [line for line in rules_listing.splitlines() if FAULT_COMMENT in line]
+
+
+def kernel_config_line(option: str, config_text: str) -> str:
+    """The line of a kernel config that sets `option` (`CONFIG_X=y`) or says it is not set
+    (`# CONFIG_X is not set`); "" when the config does not mention it."""
+    for line in config_text.splitlines():
+        if line.startswith(f"{option}=") or line.strip() == f"# {option} is not set":
+            return line.strip()
+    return ""
+
+
+def read_kernel_config(path: Path = Path("/proc/config.gz")) -> str:
+    """The running kernel's config ("" where the kernel does not expose it)."""
+    try:
+        return gzip.decompress(path.read_bytes()).decode(errors="replace")
+    except OSError:
+        return ""
+
+
+# -- against the cluster --------------------------------------------------------------------
+
+
+def locate(kube: Kube, pod: str) -> PodNetns:
+    """The pod's node and the PID of its first container's running task there."""
+    status = kube.pod(pod)
+    node = str(status.spec.node_name)
+    ident = container_id(str(status.status.container_statuses[0].container_id))
+    listing = run(
+        ["docker", "exec", node, "ctr", "-n", "k8s.io", "tasks", "ls"],
+        timeout=COMMAND_TIMEOUT,
+        what=f"ctr tasks ls on {node}",
+    )
+    return PodNetns(pod, node, task_pid(listing, ident))
+
+
+def leftover_rules(where: PodNetns) -> list[str]:
+    """The fault rules still in the pod's namespace."""
+    listing = run(
+        in_netns(where, [IPTABLES, "-w", "5", "-S"]),
+        timeout=COMMAND_TIMEOUT,
+        what=f"iptables -S in {where.pod}",
+    )
+    return fault_rules(listing)
+
+
+def pod_exists(kube: Kube, pod: str) -> bool:
+    return any(p.metadata.name == pod for p in kube.pods())
+
+
+@contextmanager
+def dropped(kube: Kube, pod: str, rules: Sequence[tuple[str, ...]]) -> Iterator[PodNetns]:
+    """The rules inserted in the pod's namespace for the block, deleted afterwards however the
+    block ends; raises FaultLeftBehind if any fault rule is still there after the undo."""
+    where = locate(kube, pod)
+    inserted: list[tuple[str, ...]] = []
+    try:
+        for rule in rules:
+            run(
+                in_netns(where, iptables_command("-I", rule)),
+                timeout=COMMAND_TIMEOUT,
+                what=f"fault rule in {pod}",
+            )
+            inserted.append(rule)
+        yield where
+    finally:
+        _undo(kube, pod, inserted)
+
+
+def _undo(kube: Kube, pod: str, inserted: Sequence[tuple[str, ...]]) -> None:
+    if not inserted or not pod_exists(kube, pod):
+        return  # nothing added, or the namespace went with the pod
+    where = locate(kube, pod)  # again: a restarted container has a new PID
+    errors = []
+    for rule in inserted:
+        try:
+            run(
+                in_netns(where, iptables_command("-D", rule)),
+                timeout=COMMAND_TIMEOUT,
+                what=f"undo fault rule in {pod}",
+            )
+        except CommandFailed as error:
+            errors.append(str(error))
+    left = leftover_rules(where)
+    if left:
+        raise FaultLeftBehind(f"{pod} still drops packets: {left}; undo errors: {errors}")
+
+
+@contextmanager
+def partition(kube: Kube, pod: str, peers: Sequence[str], port: int) -> Iterator[PodNetns]:
+    """The pod cut off from each peer (an IP or CIDR: a Service's cluster IP, as the pod sends
+    to it before kube-proxy translates it, and the peer pod's own IP) on TCP `port`."""
+    with dropped(kube, pod, partition_rules(peers, port)) as where:
+        yield where
+
+
+@contextmanager
+def dns_outage(kube: Kube, pod: str) -> Iterator[PodNetns]:
+    """No DNS answer reaches the pod (UDP and TCP port 53)."""
+    with dropped(kube, pod, dns_outage_rules()) as where:
+        yield where
