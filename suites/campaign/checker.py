@@ -276,6 +276,16 @@ def _hung_gateway(op: Operation, windows: list[FaultWindow], gateway: str) -> fl
 _CLIENT_TIMEOUTS = ("ReadTimeout", "WriteTimeout")
 
 
+def waited_for_gateway(op: Operation, windows: list[FaultWindow], gateway: str) -> float | None:
+    """Seconds the operation waited for the gateway's answer, less the time the gateway itself
+    was paused; None when it was refused or dropped (a prompt answer of its kind)."""
+    if op.completed is None:
+        return None
+    if op.answer is None and not (op.error or "").startswith(_CLIENT_TIMEOUTS):
+        return None
+    return op.completed - op.invoked - _hung_gateway(op, windows, gateway)
+
+
 @promise("every request is answered within the gateway's deadline")
 def answered_in_time(history: History, state: State, limits: Limits) -> Iterator[Finding]:
     """Whatever hangs behind it (a paused database, queue, cache or service), the gateway
@@ -283,12 +293,8 @@ def answered_in_time(history: History, state: State, limits: Limits) -> Iterator
     less the time the gateway itself was paused, is at most `answer_deadline`. A request
     refused or dropped (a killed gateway) was answered promptly in its way."""
     for op in history.operations:
-        if op.completed is None:
-            continue
-        if op.answer is None and not (op.error or "").startswith(_CLIENT_TIMEOUTS):
-            continue
-        waited = op.completed - op.invoked - _hung_gateway(op, history.faults, limits.gateway)
-        if waited > limits.answer_deadline:
+        waited = waited_for_gateway(op, history.faults, limits.gateway)
+        if waited is not None and waited > limits.answer_deadline:
             got = _detail(op) if op.answer else f"no answer ({op.error})"
             yield (
                 f"op #{op.index} {op.method} {op.path} [{op.shape}] at {op.invoked:.2f} s "

@@ -5,13 +5,15 @@ Two lanes run at once, one over the four services and one over the dependency se
 visits its targets in a seeded order, every target once before any twice.
 
 A fault is one of
-- `kill`: SIGKILL to the whole process group, as a container dies with its children (for
+- `kill`: SIGKILL to the whole process tree, as a container dies with its children (for
   PostgreSQL: the postmaster and every backend; a lone SIGKILL to the postmaster would leave
-  backends holding the shared memory, and the restart would refuse to start);
+  backends holding the shared memory, and the restart would refuse to start). The tree, not
+  the process group: PostgreSQL's backends each call setsid(), so the postmaster's group holds
+  the postmaster alone;
 - `term`: the stop signal a deployment sends: SIGTERM to the main process, or for PostgreSQL
   SIGINT (fast shutdown; the manifests' preStop sends it, because SIGTERM is PostgreSQL's smart
   shutdown, which waits for every pooled session), with SIGKILL after `STOP_GRACE_SECONDS`;
-- `pause`: SIGSTOP to the whole process group, SIGCONT after the down time: a hung process.
+- `pause`: SIGSTOP to the whole process tree, SIGCONT after the down time: a hung process.
   The kernel still accepts its connections and nobody answers them, which is how a partition
   or a stalled node looks to its clients; only timeouts end a request to it. Half the pauses
   are short (past the gateway's Redis timeout and the pools' waits), half long (past
@@ -20,7 +22,7 @@ A fault is one of
 
 After a kill or a stop the process is started again on the same port; after a pause it is
 continued. Either way the window closes when the process answers its readiness check again.
-A paused process group is always continued: by the fault itself (`finally`), by `resume_all`
+A paused process tree is always continued: by the fault itself (`finally`), by `resume_all`
 (the campaign fixture's teardown, whatever failed) and at interpreter exit.
 """
 
@@ -35,6 +37,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from suites.system.servers import ManagedProcess
 from suites.waiting import scaled
@@ -128,7 +131,7 @@ def inject(
         )
     if kind == "kill":
         sent = signal.SIGKILL
-        os.killpg(proc.pid, signal.SIGKILL)
+        signal_tree(proc.pid, signal.SIGKILL)
         proc.wait(timeout=scaled(STOP_GRACE_SECONDS))
     else:
         sent = stop_signal(process)
@@ -136,10 +139,11 @@ def inject(
         try:
             proc.wait(timeout=scaled(STOP_GRACE_SECONDS))
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            signal_tree(proc.pid, signal.SIGKILL)
             proc.wait(timeout=scaled(STOP_GRACE_SECONDS))
             note = f"still running {STOP_GRACE_SECONDS:.0f} s after {sent.name}: SIGKILLed"
-    # Whatever the group left behind (a service has none; PostgreSQL's backends exit with it).
+    # Whatever the group left behind (a service has none; PostgreSQL's backends exit with the
+    # postmaster's fast shutdown, or were killed with its tree).
     _kill_group(proc.pid)
     stopped = clock.now()
     clock.hold_until(stopped + down)
@@ -149,33 +153,73 @@ def inject(
     return FaultWindow(kind, process.name, sent.name, start, stopped, clock.now(), note)
 
 
-#: Process groups stopped by a pause and not yet continued: group id -> process name.
-_paused: dict[int, str] = {}
+def process_tree(pid: int) -> list[int]:
+    """The process and all its descendants (from /proc), the process first."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop(0)
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def signal_tree(pid: int, sig: signal.Signals) -> list[int]:
+    """`sig` to the process, its group and every descendant (listed before the process is
+    signalled: a killed parent's children are re-parented and no longer found under it).
+    The process first: a stopped or killed parent forks no new child meanwhile."""
+    tree = process_tree(pid)
+    for target in tree:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(target, sig)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
+    return tree
+
+
+#: Process trees stopped by a pause and not yet continued: root pid -> (name, stopped pids).
+_paused: dict[int, tuple[str, list[int]]] = {}
 _paused_lock = threading.Lock()
 
 
-def pause(pgid: int, name: str) -> None:
-    """SIGSTOP to the group (recorded first, so `resume_all` continues it whatever happens)."""
+def pause(pid: int, name: str) -> None:
+    """SIGSTOP to the tree (recorded first, so `resume_all` continues it whatever happens)."""
     with _paused_lock:
-        _paused[pgid] = name
-    os.killpg(pgid, signal.SIGSTOP)
+        _paused[pid] = (name, [pid])
+    stopped = signal_tree(pid, signal.SIGSTOP)
+    with _paused_lock:
+        _paused[pid] = (name, stopped)
 
 
-def resume(pgid: int) -> None:
-    """SIGCONT to the group; a group that is gone needs nothing."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGCONT)
+def resume(pid: int) -> None:
+    """SIGCONT to every process the pause stopped and to the tree as it is now; processes
+    that are gone need nothing."""
     with _paused_lock:
-        _paused.pop(pgid, None)
+        _, stopped = _paused.get(pid, ("", []))
+    for target in stopped:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(target, signal.SIGCONT)
+    signal_tree(pid, signal.SIGCONT)
+    with _paused_lock:
+        _paused.pop(pid, None)
 
 
 def resume_all() -> list[str]:
-    """Continue every group a pause left stopped; the names of those it continued."""
+    """Continue every tree a pause left stopped; the names of those it continued."""
     with _paused_lock:
         stopped = dict(_paused)
-    for pgid in stopped:
-        resume(pgid)
-    return sorted(stopped.values())
+    for pid in stopped:
+        resume(pid)
+    return sorted(name for name, _ in stopped.values())
 
 
 # A test run that ends any other way (an error, a timeout) leaves no process stopped.

@@ -1,12 +1,16 @@
-"""Promise: the nemesis' pause stops a whole process group and never leaves one stopped.
+"""Promise: the nemesis' pause stops a whole process tree and never leaves one stopped.
 
-A process left stopped would outlive the campaign as a hung server (it does not even take the
+The tree, not the process group: PostgreSQL's backends each call setsid(), so a SIGSTOP to the
+postmaster's group stopped the postmaster alone and its backends went on answering (a paused
+PostgreSQL that confirmed orders); the `setsid` child below is such a backend. A process left
+stopped would outlive the campaign as a hung server (it does not even take the
 teardown's stop signal), so every way out of a pause continues it: the fault itself when its
 wait is cut short, and `resume_all` (the campaign fixture's teardown and interpreter exit).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Iterator
@@ -27,35 +31,32 @@ def _state(pid: int) -> str:
     return stat.rsplit(")", 1)[1].split()[0]
 
 
-def _group(pgid: int) -> list[int]:
-    """The live processes of a process group."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.getpgid(int(entry.name)) == pgid:
-                    found.append(int(entry.name))
-            except ProcessLookupError:
-                continue
-    return found
+def _group(pid: int) -> list[int]:
+    """The process and its descendants."""
+    return nemesis.process_tree(pid)
 
 
 @pytest.fixture
 def group(tmp_path: Path) -> Iterator[ManagedProcess]:
-    """A shell and its child in their own process group, as a server and its backends."""
+    """A shell with a child in its process group and one in a session of its own (as
+    PostgreSQL's backends), like a server and its workers."""
     process = ManagedProcess(
         name="sleeper",
-        argv=["sh", "-c", "sleep 60 & wait"],
+        argv=["sh", "-c", "sleep 60 & setsid sleep 60 & wait"],
         ready=lambda: True,
         log_path=tmp_path / "sleeper.log",
     )
     process.start()
     assert process.proc is not None
-    pgid = process.proc.pid
-    eventually(lambda: len(_group(pgid)) == 2, timeout=5, what="the shell and its child")
+    pid = process.proc.pid
+    eventually(lambda: len(_group(pid)) == 3, timeout=5, what="the shell and its two children")
+    assert len({os.getsid(p) for p in _group(pid)}) == 2, "the setsid child has its own session"
+    tree = _group(pid)
     yield process
     nemesis.resume_all()
-    os.killpg(pgid, signal.SIGKILL)
+    for member in tree:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(member, signal.SIGKILL)
     process.proc.wait()
 
 
@@ -66,7 +67,7 @@ class _FailingClock(Clock):
         raise KeyboardInterrupt("cut short")
 
 
-def test_a_pause_stops_the_whole_group_until_resume_all(group: ManagedProcess) -> None:
+def test_a_pause_stops_the_whole_tree_until_resume_all(group: ManagedProcess) -> None:
     # arrange
     assert group.proc is not None
     pgid = group.proc.pid
