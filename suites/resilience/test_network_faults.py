@@ -1,0 +1,402 @@
+"""Network faults around order-service: cut off from its database, and without DNS. Each fault
+is dropped packets in the pods' own network namespaces (testbed/faults.py), undone by its
+context manager however the test ends. The designed answers and their bounds:
+docs/services.md, "Network faults: the designed answers"; the bounds are the drawing's SLOs.
+
+Each test carries its negative control inside the fault, where it costs no extra time: while
+the fault is still on, the same recovery check that must pass after healing is run and must
+fail, so "recovered" means the fault is gone, not that the check cannot fail.
+
+Latency (tc netem) is not verified on this machine: its kernel has no netem, and the test says
+so as a skip, which the report shows as "not verified".
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+
+import httpx
+import pytest
+
+from suites import promises
+from suites.reporting.plugin import Timeline
+from suites.resilience.live import record, selector, wait_rolled_out
+from testbed import faults
+from testbed.cluster import Testbed
+from testbed.kube import Kube
+from testbed.traffic import Outcome, Target, TrafficProbe, acknowledge, order_target, read
+from testbed.waiting import NotYet, eventually
+
+pytestmark = pytest.mark.cluster
+
+SERVICE = "order-service"
+DATABASE = "order-db"
+DATABASE_PORT = promises.workload(DATABASE).port
+#: How long each fault lasts (issue 17: 30 s).
+FAULT_SECONDS = 30.0
+#: Orders use up stock for good, so the rate stays low; reads fill in the timeline.
+RATE = 12.0
+ORDER_SKU = "SKU-CABLE"
+#: Above the gateway's read timeout (10 s): a request order-service never answers shows as a
+#: slow 504 from the gateway, measured against the bound, rather than as a client timeout.
+CLIENT_TIMEOUT = 15.0
+#: Concurrent orders, more than the connections order-service keeps open to inventory-service
+#: under the probe's rate: most of them need a new connection, so a lookup.
+BURST = 20
+
+ANSWER_BOUND = promises.DRAWING.slo("partition-answer").at_most
+RECOVERY_BOUND = promises.DRAWING.slo("partition-recovery").at_most
+DNS_ANSWER_BOUND = promises.DRAWING.slo("dns-answer").at_most
+DNS_RECOVERY_BOUND = promises.DRAWING.slo("dns-recovery").at_most
+
+ORDERS = order_target(ORDER_SKU, "network-faults@example.com")
+ORDER_READS = read("orders", "/api/orders?limit=1")
+#: What does not need order-service at all: it must be served through any fault of it.
+ELSEWHERE: tuple[Target, ...] = (
+    read("catalogue", "/api/inventory/products"),
+    read("inventory", "/api/inventory/products/SKU-PROBE-UNKNOWN", 404),
+    read("notifications", "/api/notifications?limit=1"),
+)
+TARGETS = (ORDERS, ORDER_READS, *ELSEWHERE)
+
+
+# -- checks (pure: they return what broke) --------------------------------------------------
+
+
+def unclean(outcomes: list[Outcome], allowed: frozenset[int]) -> list[Outcome]:
+    """Failed requests whose answer is not one of `allowed` with a JSON error body (no answer
+    at all included)."""
+    return [
+        o
+        for o in outcomes
+        if not o.ok
+        and not (o.status in allowed and isinstance(o.response, dict) and "detail" in o.response)
+    ]
+
+
+def slow(outcomes: list[Outcome], bound: float) -> list[Outcome]:
+    """Requests answered (or given up on) later than `bound` seconds after they were sent."""
+    return [o for o in outcomes if o.latency > bound]
+
+
+def by_status(outcomes: list[Outcome]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        key = str(o.status) if o.status is not None else o.error
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def restart_counts(kube: Kube, workload: str) -> dict[str, int]:
+    """Pod name → container restarts, for every pod of the workload."""
+    return {
+        p.metadata.name: sum(int(c.restart_count) for c in p.status.container_statuses or [])
+        for p in kube.pods(selector(workload))
+    }
+
+
+def between(outcomes: list[Outcome], start: float, end: float, *names: str) -> list[Outcome]:
+    """The requests of these targets sent between two moments of the probe's clock."""
+    return [o for o in outcomes if start <= o.at <= end and o.target in names]
+
+
+def order_acknowledged_after(probe: TrafficProbe, since: float) -> float:
+    """The probe's time at which an order sent after `since` was acknowledged."""
+    answered = [
+        o.at + o.latency for o in probe.snapshot().outcomes if o.status == 201 and o.at > since
+    ]
+    if not answered:
+        raise NotYet(f"no order acknowledged since t={since:.1f}s; {probe.snapshot()}")
+    return min(answered)
+
+
+@contextmanager
+def cut_off(kube: Kube, pods: list[str], peers: list[str], port: int) -> Iterator[None]:
+    """Every pod partitioned from the peers; all undone on the way out."""
+    with ExitStack() as stack:
+        for pod in pods:
+            stack.enter_context(faults.partition(kube, pod, peers, port))
+        yield
+
+
+@contextmanager
+def without_dns(kube: Kube, pods: list[str]) -> Iterator[None]:
+    """No DNS answer reaches any of the pods; all undone on the way out."""
+    with ExitStack() as stack:
+        for pod in pods:
+            stack.enter_context(faults.dns_outage(kube, pod))
+        yield
+
+
+# -- the partition --------------------------------------------------------------------------
+
+
+def test_order_service_cut_off_from_its_database_answers_503_promptly_and_recovers_alone(
+    kube: Kube, gateway_url: str, timeline: Timeline
+) -> None:
+    # arrange: order-service Ready, where order-db is (its Service's cluster IP, as the pods
+    # send to it before kube-proxy translates it, and its pod's own IP), traffic flowing
+    wait_rolled_out(kube, SERVICE)
+    wait_rolled_out(kube, DATABASE, kind="StatefulSet")
+    pods = sorted(restart_counts(kube, SERVICE))
+    restarts_before = restart_counts(kube, SERVICE)
+    database_ip = kube.core.read_namespaced_service(DATABASE, kube.namespace).spec.cluster_ip
+    (database_pod,) = kube.pods(selector(DATABASE))
+    peers = [database_ip, database_pod.status.pod_ip]
+
+    with TrafficProbe(gateway_url, TARGETS, rate=RATE, workers=8, timeout=CLIENT_TIMEOUT) as probe:
+        eventually(
+            lambda: order_acknowledged_after(probe, 0.0),
+            timeout=30,
+            what="orders acknowledged before the fault",
+            hint="is the system healthy?",
+        )
+
+        # act: every order-service pod cut off from order-db for FAULT_SECONDS
+        with cut_off(kube, pods, peers, DATABASE_PORT):
+            cut_at = probe.elapsed()
+            # The negative control: while the partition holds, the recovery check (an order
+            # acknowledged, within the recovery bound) must fail. Orders sent before the cut
+            # have had ANSWER_BOUND to finish.
+            control_since = cut_at + ANSWER_BOUND
+            time.sleep(ANSWER_BOUND)
+            with pytest.raises(AssertionError, match="orders acknowledged again"):
+                eventually(
+                    lambda: order_acknowledged_after(probe, control_since),
+                    timeout=RECOVERY_BOUND,
+                    what="orders acknowledged again (control: the partition still holds)",
+                )
+            # the rest of the fault's length: the fault's duration is the test's input
+            time.sleep(max(0.0, cut_at + FAULT_SECONDS - probe.elapsed()))
+        healed_at = probe.elapsed()
+
+        recovered_at = eventually(
+            lambda: order_acknowledged_after(probe, healed_at),
+            timeout=60,
+            what="orders acknowledged again after the partition healed",
+            hint="order-service's pool must reconnect to order-db by itself",
+        )
+
+    # assert: prompt 503s with a JSON body for what needs order-db, nothing else failed, and
+    # orders again within the bound, from the same pods
+    summary = probe.summary()
+    timeline.attach(
+        summary, {"partitioned": cut_at, "healed": healed_at, "orders again": recovered_at}
+    )
+    needing_db = between(summary.outcomes, cut_at, healed_at, "order", "orders")
+    elsewhere = [o for o in summary.failures if o.target in {t.name for t in ELSEWHERE}]
+    recovery = recovered_at - healed_at
+    slowest = max((o.latency for o in needing_db), default=0.0)
+    restarts_after = restart_counts(kube, SERVICE)
+
+    figures = (
+        f"cut off at t={cut_at:.1f}s for {healed_at - cut_at:.1f}s, orders again "
+        f"{recovery:.1f}s after healing; answers needing order-db during the partition: "
+        f"{by_status(needing_db)}, slowest {slowest:.2f}s; {summary}"
+    )
+    print(f"\n{figures}")
+    record("network_faults.partition", figures)
+    record("network_faults.partition.recovery_seconds", round(recovery, 1))
+    record("network_faults.partition.slowest_answer_seconds", round(slowest, 2))
+    assert [o for o in needing_db if not o.ok], "the partition failed no request"
+    assert unclean(needing_db, frozenset({503})) == [], "not a 503 with a JSON body:\n" + (
+        summary.timeline()
+    )
+    assert slow(needing_db, ANSWER_BOUND) == [], f"answered later than {ANSWER_BOUND:g} s"
+    # the bound check's own control: the failures took measurable time, so a bound below the
+    # slowest of them would have failed
+    assert slow(needing_db, slowest / 2) != []
+    assert elsewhere == [], f"requests that do not need order-db failed: {elsewhere[:5]}"
+    assert recovery <= RECOVERY_BOUND, f"orders again only {recovery:.1f} s after healing"
+    assert restarts_after == restarts_before, "order-service was restarted (or replaced)"
+
+
+# -- DNS ------------------------------------------------------------------------------------
+
+#: Run in a pod: does a lookup of a Service name get an answer within 3 s? (A lookup with no
+#: answer blocks for ~40 s: 4 names (3 search domains and bare), 2 tries of 5 s each; the
+#: thread is left behind.)
+LOOKUP = (
+    "import json, os, socket, threading, time\n"
+    "seen = {}\n"
+    "def look():\n"
+    "    start = time.monotonic()\n"
+    "    try:\n"
+    "        socket.getaddrinfo('inventory-service', 9000)\n"
+    "        seen['answer'] = 'resolved'\n"
+    "    except OSError as e:\n"
+    "        seen['answer'] = type(e).__name__\n"
+    "    seen['seconds'] = round(time.monotonic() - start, 2)\n"
+    "t = threading.Thread(target=look, daemon=True)\n"
+    "t.start()\n"
+    "t.join(3)\n"
+    "print(json.dumps(seen or {'answer': 'none within 3 s'}), flush=True)\n"
+    "os._exit(0)\n"
+)
+
+
+def lookup_from(testbed: Testbed, kube: Kube, pod: str) -> str:
+    """What a fresh lookup of a Service name gets inside the pod: 'resolved', an error, or
+    'none within 3 s'."""
+    out = testbed.kubectl(
+        "exec", "-n", kube.namespace, pod, "--", "python", "-c", LOOKUP, timeout=30
+    )
+    answer: str = json.loads(out.strip().splitlines()[-1])["answer"]
+    return answer
+
+
+def order_burst(gateway_url: str, count: int) -> list[Outcome]:
+    """`count` orders sent at once, each on its own connection to the gateway."""
+    started = time.monotonic()
+
+    def place(_: int) -> Outcome:
+        body = ORDERS.body() if ORDERS.body else None
+        sent = time.monotonic()
+        try:
+            with httpx.Client(base_url=gateway_url, timeout=CLIENT_TIMEOUT) as client:
+                response = client.post(
+                    ORDERS.path, json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
+                )
+        except httpx.HTTPError as error:
+            latency = time.monotonic() - sent
+            return Outcome(sent - started, "burst", None, type(error).__name__, latency, False)
+        try:
+            payload: object = response.json()
+        except ValueError:
+            payload = response.text[:200]
+        latency = time.monotonic() - sent
+        outcome = Outcome(
+            sent - started, "order", response.status_code, "", latency, response.is_success, payload
+        )
+        acknowledge(outcome)
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(place, range(count)))
+
+
+def burst_acknowledged(gateway_url: str) -> list[Outcome]:
+    """The recovery check: a burst of BURST concurrent orders, every one acknowledged."""
+    outcomes = order_burst(gateway_url, BURST)
+    if any(o.status != 201 for o in outcomes):
+        raise NotYet(f"burst of {BURST} orders: {by_status(outcomes)}")
+    return outcomes
+
+
+def test_order_service_without_dns_keeps_its_connections_fails_new_ones_promptly_and_recovers(
+    testbed: Testbed, kube: Kube, gateway_url: str, timeline: Timeline
+) -> None:
+    # arrange: order-service Ready, lookups answered in its pods, a burst of orders all
+    # acknowledged (the recovery check passes when nothing is wrong)
+    wait_rolled_out(kube, SERVICE)
+    pods = sorted(restart_counts(kube, SERVICE))
+    restarts_before = restart_counts(kube, SERVICE)
+    assert [lookup_from(testbed, kube, pod) for pod in pods] == ["resolved"] * len(pods)
+    burst_acknowledged(gateway_url)
+
+    with TrafficProbe(gateway_url, TARGETS, rate=RATE, workers=8, timeout=CLIENT_TIMEOUT) as probe:
+        eventually(
+            lambda: order_acknowledged_after(probe, 0.0),
+            timeout=30,
+            what="orders acknowledged before the fault",
+            hint="is the system healthy?",
+        )
+
+        # act: no DNS answer reaches any order-service pod for FAULT_SECONDS
+        with without_dns(kube, pods):
+            out_at = probe.elapsed()
+            lookups_during = [lookup_from(testbed, kube, pod) for pod in pods]
+            # The burst comes once the connections the arrange burst opened have idled out
+            # (order-service keeps an idle connection 15 s), so it needs new ones, so lookups.
+            # It is also the negative control: the recovery check, run while DNS is out, must
+            # fail.
+            time.sleep(max(0.0, out_at + 20.0 - probe.elapsed()))
+            burst_at = probe.elapsed()
+            during = order_burst(gateway_url, BURST)
+            time.sleep(max(0.0, out_at + FAULT_SECONDS - probe.elapsed()))
+        back_at = probe.elapsed()
+
+        after = eventually(
+            lambda: burst_acknowledged(gateway_url),
+            timeout=60,
+            interval=1.0,
+            what=f"a burst of {BURST} orders all acknowledged after DNS returned",
+            hint="lookups waiting in order-service re-send their query every 5 s",
+        )
+        recovered_at = probe.elapsed()
+        lookups_after = [lookup_from(testbed, kube, pod) for pod in pods]
+
+    # assert: existing connections kept serving, new ones failed promptly with 503 + JSON,
+    # orders needing new connections acknowledged again within the bound, same pods
+    summary = probe.summary()
+    timeline.attach(
+        summary,
+        {"DNS out": out_at, "burst": burst_at, "DNS back": back_at, "burst served": recovered_at},
+    )
+    reads = between(summary.outcomes, 0.0, summary.duration, "orders")
+    orders_during = between(summary.outcomes, out_at, back_at, "order") + during
+    elsewhere = [o for o in summary.failures if o.target in {t.name for t in ELSEWHERE}]
+    recovery = recovered_at - back_at
+    slowest = max((o.latency for o in orders_during), default=0.0)
+    restarts_after = restart_counts(kube, SERVICE)
+
+    figures = (
+        f"DNS out at t={out_at:.1f}s for {back_at - out_at:.1f}s; lookups in the pods during: "
+        f"{lookups_during}, after: {lookups_after}; burst of {BURST} during the outage: "
+        f"{by_status(during)}; orders during the outage: {by_status(orders_during)}, slowest "
+        f"{slowest:.2f}s; a burst all acknowledged {recovery:.1f}s after DNS returned "
+        f"({len(after)} orders); order reads: {by_status(reads)}; {summary}"
+    )
+    print(f"\n{figures}")
+    record("network_faults.dns", figures)
+    record("network_faults.dns.recovery_seconds", round(recovery, 1))
+    record("network_faults.dns.slowest_answer_seconds", round(slowest, 2))
+    assert "resolved" not in lookups_during, f"lookups still answered: {lookups_during}"
+    assert [o for o in reads if not o.ok] == [], "order reads over pooled connections failed"
+    assert elsewhere == [], f"requests that do not need order-service failed: {elsewhere[:5]}"
+    assert unclean(orders_during, frozenset({503})) == [], (
+        f"orders not answered 201 or 503 with a JSON body: {by_status(orders_during)}"
+    )
+    assert slow(orders_during, DNS_ANSWER_BOUND) == [], (
+        f"orders answered later than {DNS_ANSWER_BOUND:g} s during the outage"
+    )
+    # the negative control: the recovery check failed while DNS was out
+    assert any(o.status != 201 for o in during), (
+        f"the burst during the outage was all acknowledged, so it needed no lookup: "
+        f"{by_status(during)}"
+    )
+    assert recovery <= DNS_RECOVERY_BOUND, f"orders again only {recovery:.1f} s after DNS"
+    assert lookups_after == ["resolved"] * len(pods)
+    assert restarts_after == restarts_before, "order-service was restarted (or replaced)"
+
+
+# -- latency: not verified here -------------------------------------------------------------
+
+NETEM = "CONFIG_NET_SCH_NETEM"
+
+
+def latency_not_verified() -> str:
+    """Why latency is not verified here, from this kernel's own config."""
+    line = faults.kernel_config_line(NETEM, faults.read_kernel_config()) or (
+        f"{NETEM} not found (no /proc/config.gz)"
+    )
+    if line.startswith("#") or "not found" in line:
+        return (
+            f"not verified on this machine: the kernel has no netem ({line}), so tc cannot "
+            "delay a pod's packets; no other latency injector is built (issue 17, item 1)"
+        )
+    return (
+        f"not verified: this kernel has netem ({line}), but no latency fault is built yet "
+        "(issue 17, item 1)"
+    )
+
+
+@pytest.mark.skip(reason=latency_not_verified())
+def test_latency_on_order_service_edges_keeps_every_answer_within_the_gateways_deadline() -> None:
+    """Issue 17, item 1: +300 ms and +3 s on order-service → inventory-service and → order-db.
+    Skipped, so the report shows it not verified, with the kernel's own reason."""
