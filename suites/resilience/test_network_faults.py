@@ -173,10 +173,13 @@ def test_order_service_cut_off_from_its_database_answers_503_promptly_and_recove
                 )
             # the rest of the fault's length: the fault's duration is the test's input
             time.sleep(max(0.0, cut_at + FAULT_SECONDS - probe.elapsed()))
+            # Healing starts here (the undo deletes each pod's rules in turn, a few seconds in
+            # all): the window of the fault ends, and the recovery is counted, from here.
+            heal_from = probe.elapsed()
         healed_at = probe.elapsed()
 
         recovered_at = eventually(
-            lambda: order_acknowledged_after(probe, healed_at),
+            lambda: order_acknowledged_after(probe, heal_from),
             timeout=60,
             what="orders acknowledged again after the partition healed",
             hint="order-service's pool must reconnect to order-db by itself",
@@ -186,17 +189,24 @@ def test_order_service_cut_off_from_its_database_answers_503_promptly_and_recove
     # orders again within the bound, from the same pods
     summary = probe.summary()
     timeline.attach(
-        summary, {"partitioned": cut_at, "healed": healed_at, "orders again": recovered_at}
+        summary,
+        {
+            "partitioned": cut_at,
+            "healing": heal_from,
+            "healed": healed_at,
+            "orders again": recovered_at,
+        },
     )
-    needing_db = between(summary.outcomes, cut_at, healed_at, "order", "orders")
+    needing_db = between(summary.outcomes, cut_at, heal_from, "order", "orders")
     elsewhere = [o for o in summary.failures if o.target in {t.name for t in ELSEWHERE}]
-    recovery = recovered_at - healed_at
+    recovery = recovered_at - heal_from
     slowest = max((o.latency for o in needing_db), default=0.0)
     restarts_after = restart_counts(kube, SERVICE)
 
     figures = (
-        f"cut off at t={cut_at:.1f}s for {healed_at - cut_at:.1f}s, orders again "
-        f"{recovery:.1f}s after healing; answers needing order-db during the partition: "
+        f"cut off at t={cut_at:.1f}s for {heal_from - cut_at:.1f}s (undone in "
+        f"{healed_at - heal_from:.1f}s), orders again {recovery:.1f}s after healing began; "
+        f"answers needing order-db during the partition: "
         f"{by_status(needing_db)}, slowest {slowest:.2f}s; {summary}"
     )
     print(f"\n{figures}")
@@ -204,6 +214,7 @@ def test_order_service_cut_off_from_its_database_answers_503_promptly_and_recove
     record("network_faults.partition.recovery_seconds", round(recovery, 1))
     record("network_faults.partition.slowest_answer_seconds", round(slowest, 2))
     assert [o for o in needing_db if not o.ok], "the partition failed no request"
+    assert [o for o in needing_db if o.ok] == [], "order-db answered through the partition"
     assert unclean(needing_db, frozenset({503})) == [], "not a 503 with a JSON body:\n" + (
         summary.timeline()
     )
@@ -319,6 +330,7 @@ def test_order_service_without_dns_keeps_its_connections_fails_new_ones_promptly
             burst_at = probe.elapsed()
             during = order_burst(gateway_url, BURST)
             time.sleep(max(0.0, out_at + FAULT_SECONDS - probe.elapsed()))
+            back_from = probe.elapsed()  # the undo starts: the outage's window ends here
         back_at = probe.elapsed()
 
         after = eventually(
@@ -336,17 +348,24 @@ def test_order_service_without_dns_keeps_its_connections_fails_new_ones_promptly
     summary = probe.summary()
     timeline.attach(
         summary,
-        {"DNS out": out_at, "burst": burst_at, "DNS back": back_at, "burst served": recovered_at},
+        {
+            "DNS out": out_at,
+            "burst": burst_at,
+            "DNS returning": back_from,
+            "DNS back": back_at,
+            "burst served": recovered_at,
+        },
     )
     reads = between(summary.outcomes, 0.0, summary.duration, "orders")
-    orders_during = between(summary.outcomes, out_at, back_at, "order") + during
+    orders_during = between(summary.outcomes, out_at, back_from, "order") + during
     elsewhere = [o for o in summary.failures if o.target in {t.name for t in ELSEWHERE}]
-    recovery = recovered_at - back_at
+    recovery = recovered_at - back_from
     slowest = max((o.latency for o in orders_during), default=0.0)
     restarts_after = restart_counts(kube, SERVICE)
 
     figures = (
-        f"DNS out at t={out_at:.1f}s for {back_at - out_at:.1f}s; lookups in the pods during: "
+        f"DNS out at t={out_at:.1f}s for {back_from - out_at:.1f}s (undone in "
+        f"{back_at - back_from:.1f}s); lookups in the pods during: "
         f"{lookups_during}, after: {lookups_after}; burst of {BURST} during the outage: "
         f"{by_status(during)}; orders during the outage: {by_status(orders_during)}, slowest "
         f"{slowest:.2f}s; a burst all acknowledged {recovery:.1f}s after DNS returned "
