@@ -4,7 +4,8 @@ Suites marked `cluster` need the kind testbed. They run with `--cluster` (create
 reuse one of the same name, deploy, wait until ready), or when the command line names live
 suites only (`pytest suites/resilience`: the rule is in testbed/live.py; `--no-cluster` opts
 out), and are skipped otherwise, with a reason that says how to enable them. pytest-kind-ng's
-`--keep-cluster` keeps the cluster afterwards, and `--cluster-name` picks its name.
+`--keep-cluster` keeps a cluster the run created (one it found is never deleted), and
+`--cluster-name` picks its name.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def testbed(request: pytest.FixtureRequest) -> Iterator[object]:
     """The kind cluster with the system deployed and every workload ready."""
     from testbed.cluster import Testbed
+    from testbed.live import deletes_at_end
     from testbed.settings import Settings
 
     settings = Settings.from_env()
@@ -121,12 +123,13 @@ def testbed(request: pytest.FixtureRequest) -> Iterator[object]:
     # into the first test's captured output.
     capture = request.config.pluginmanager.getplugin("capturemanager")
     with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        found = bed.exists()
         if request.config.getoption("--testbed-reuse"):
             bed.attach()
         else:
             bed.up()
     yield bed
-    if not request.config.getoption("--keep-cluster", default=False):
+    if deletes_at_end(found=found, keep=request.config.getoption("--keep-cluster", default=False)):
         bed.down()
 
 

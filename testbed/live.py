@@ -50,3 +50,12 @@ def wants_cluster(
     if cluster or no_cluster:
         return cluster
     return names_live_suites_only(args, invocation_dir)
+
+
+def deletes_at_end(*, found: bool, keep: bool) -> bool:
+    """Whether a run deletes the testbed when it ends: only one it created itself, and not with
+    `--keep-cluster`. A cluster the run found (reused, or attached with `--testbed-reuse`) is
+    someone's: deleting it at the end of, say, `pytest suites/resilience/test_x.py` took the
+    cluster from under another run on 2 Dec 2026."""
+    return not found and not keep
+

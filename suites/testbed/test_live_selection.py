@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from testbed.live import LIVE_SUITES, SUITES, live_suite_of, names_live_suites_only, wants_cluster
+from testbed.live import (
+    LIVE_SUITES,
+    SUITES,
+    deletes_at_end,
+    live_suite_of,
+    names_live_suites_only,
+    wants_cluster,
+)
 from testbed.settings import REPO
 
 
@@ -138,3 +145,13 @@ def test_cluster_and_no_cluster_together_are_a_usage_error() -> None:
     both = _collect("suites/smoke", "--cluster", "--no-cluster")
     assert both.returncode == pytest.ExitCode.USAGE_ERROR, both.stdout + both.stderr
     assert "contradict" in both.stderr
+
+
+def test_a_run_deletes_at_its_end_only_a_cluster_it_created() -> None:
+    assert deletes_at_end(found=False, keep=False)
+
+
+def test_negative_control_a_found_or_kept_cluster_is_not_deleted() -> None:
+    assert not deletes_at_end(found=True, keep=False)  # reused or attached: someone's cluster
+    assert not deletes_at_end(found=False, keep=True)
+    assert not deletes_at_end(found=True, keep=True)
