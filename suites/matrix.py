@@ -89,6 +89,10 @@ SLO_LOG_LATENCY: Final = promises.DRAWING.slo("log-latency-p95").at_most  # s
 SLO_SCALE_OUT: Final = promises.DRAWING.slo("scale-out").at_most  # s
 SLO_LOAD_P95: Final = promises.DRAWING.slo("load-p95").at_most  # ms
 SLO_LOAD_FAILURES: Final = promises.DRAWING.slo("load-failures").at_most
+SLO_PARTITION_ANSWER: Final = promises.DRAWING.slo("partition-answer").at_most  # s
+SLO_PARTITION_RECOVERY: Final = promises.DRAWING.slo("partition-recovery").at_most  # s
+SLO_DNS_ANSWER: Final = promises.DRAWING.slo("dns-answer").at_most  # s
+SLO_DNS_RECOVERY: Final = promises.DRAWING.slo("dns-recovery").at_most  # s
 
 #: The release line (`vMAJOR.MINOR`) of the drawing's Kubernetes version.
 KUBERNETES_MINOR: Final = promises.KUBERNETES_VERSION.rsplit(".", 1)[0]
@@ -386,6 +390,72 @@ PROMISES: Final = (
                 "database_connections_ended.*",
             ),
         ),
+    ),
+    Promise(
+        "network-faults",
+        "behaviour",
+        "Network faults: partition, DNS",
+        "order-service cut off from order-db, or without DNS, for 30 s: what needs them gets a "
+        "prompt 503 with a JSON body, the rest is served, and it recovers without a restart",
+        (
+            R + "test_network_faults.py::"
+            "test_order_service_cut_off_from_its_database_answers_503_promptly_and_recovers_alone",
+            R + "test_network_faults.py::"
+            "test_order_service_without_dns_keeps_its_connections_fails_new_ones_promptly_and_recovers",
+            SY + "test_database_waits_are_bounded.py",
+            "suites/testbed/test_faults.py",
+        ),
+        (
+            Figure(
+                "partition: slowest answer needing order-db",
+                "network_faults.partition.slowest_answer_seconds",
+                "s",
+                SLO_PARTITION_ANSWER,
+            ),
+            Figure(
+                "partition: orders again after healing",
+                "network_faults.partition.recovery_seconds",
+                "s",
+                SLO_PARTITION_RECOVERY,
+            ),
+            Figure("partition", "network_faults.partition"),
+            Figure(
+                "DNS outage: slowest order answer",
+                "network_faults.dns.slowest_answer_seconds",
+                "s",
+                SLO_DNS_ANSWER,
+            ),
+            Figure(
+                "DNS outage: orders needing new connections again after DNS returned",
+                "network_faults.dns.recovery_seconds",
+                "s",
+                SLO_DNS_RECOVERY,
+            ),
+            Figure("DNS outage", "network_faults.dns"),
+        ),
+    ),
+    Promise(
+        "network-latency",
+        "behaviour",
+        "Network latency",
+        "+300 ms and +3 s on order-service's edges: every answer within the gateway's deadline",
+        (
+            R + "test_network_faults.py::"
+            "test_latency_on_order_service_edges_keeps_every_answer_within_the_gateways_deadline",
+        ),
+        verify_in=(),
+        why_not="this machine's kernel has no netem (CONFIG_NET_SCH_NETEM is not set) and no "
+        "other latency injector is built: the test is skipped, so never passed",
+    ),
+    Promise(
+        "clock-skew",
+        "behaviour",
+        "Clock skew",
+        "One service pod 5 min ahead: no notification lost or duplicated, no order refused",
+        (R + "test_clock_skew.py",),
+        verify_in=(),
+        why_not="containers share the kernel's CLOCK_REALTIME (time namespaces offset only the "
+        "monotonic and boot clocks) and no per-process clock injector is built: skipped",
     ),
     Promise(
         "network-isolation",
