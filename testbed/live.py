@@ -58,4 +58,3 @@ def deletes_at_end(*, found: bool, keep: bool) -> bool:
     someone's: deleting it at the end of, say, `pytest suites/resilience/test_x.py` took the
     cluster from under another run on 2 Dec 2026."""
     return not found and not keep
-
