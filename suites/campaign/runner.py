@@ -9,7 +9,8 @@ Phases (times from the campaign's start):
 3. every process back, then each order placement that timed out or got a 5xx and has a key
    is POSTed again with it (as a client told "retry with the same key" would);
 4. settle: until no order is pending (at most the pending bound), then until every final order
-   has its notification and the outbox is empty; neither wait fails the campaign, the checker
+   has its notification and the outbox is empty (while the backlog keeps draining: at most
+   `notification_timeout` without progress); neither wait fails the campaign, the checker
    judges whatever state it ends in;
 5. the notifications counted, a dwell, and the final state read (the checker compares the two
    counts, so a late duplicate shows).
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -92,7 +94,10 @@ class Settings:
     #: Above RESEND_UNDELIVERED_AFTER_SECONDS of the local stack (5 s): a resend that would
     #: duplicate a notification happens within it.
     notification_dwell: float = 6.0
+    #: The notifications are waited for while they make progress: at most this long without
+    #: any, and `notification_limit` in all.
     notification_timeout: float = 15.0
+    notification_limit: float = 180.0
 
     @property
     def reconciler_slack(self) -> float:
@@ -316,15 +321,51 @@ def _settle(check: Callable[[], bool], timeout: float, what: str) -> str | None:
     return None
 
 
+class _Stalled(Exception):
+    """A backlog that stopped draining: not waited for any longer."""
+
+
+def _settle_while_progressing(
+    missing: Callable[[], int], stall: float, limit: float, what: str
+) -> str | None:
+    """Wait until `missing()` is 0, as long as it keeps going down: up to `stall` seconds
+    without progress, `limit` in all. A backlog that drains is waited for (a long campaign's
+    faults can leave hundreds of events behind); one that is stuck is not. None when it
+    reached 0, else what was last seen."""
+    lowest: list[int] = []
+    progressed = [time.monotonic()]
+
+    def drained() -> bool:
+        try:
+            now = missing()
+        except (psycopg.Error, pymongo.errors.PyMongoError, httpx.HTTPError) as exc:
+            raise NotYet(f"{type(exc).__name__}: {exc}") from exc
+        if now == 0:
+            return True
+        if not lowest or now < lowest[0]:
+            lowest[:] = [now]
+            progressed[0] = time.monotonic()
+        elif time.monotonic() - progressed[0] > stall:
+            raise _Stalled(f"no progress for {stall:.0f} s: {now} still missing")
+        raise NotYet(f"{now} still missing")
+
+    try:
+        eventually(drained, timeout=limit, interval=0.25, what=what)
+    except (AssertionError, _Stalled) as exc:
+        return f"{what}: {str(exc).splitlines()[0]}"
+    return None
+
+
 def _no_pending(stack: Stack) -> bool:
     return not any(o.status == "pending" for o in state.read_orders(stack.infra).values())
 
 
-def _notified(stack: Stack) -> bool:
+def _not_notified(stack: Stack) -> int:
+    """Final orders without their notification, plus events not yet sent."""
     orders = state.read_orders(stack.infra)
     counts = state.notification_counts(stack.infra)
     final = [o.id for o in orders.values() if o.status != "pending"]
-    return unsent_outbox_events(stack.infra) == 0 and all(counts.get(i) for i in final)
+    return unsent_outbox_events(stack.infra) + sum(not counts.get(i) for i in final)
 
 
 def run(stack: Stack, settings: Settings) -> Campaign:
@@ -389,9 +430,10 @@ def run(stack: Stack, settings: Settings) -> Campaign:
                 settings.pending_bound + settings.reconciler_slack,
                 "no order pending (the reconciler finishes or rejects them)",
             ),
-            _settle(
-                lambda: _notified(stack),
+            _settle_while_progressing(
+                lambda: _not_notified(stack),
                 settings.notification_timeout,
+                settings.notification_limit,
                 "every final order notified and the outbox empty",
             ),
         )

@@ -224,6 +224,21 @@ def plant_an_invalid_order_accepted(history: History, _: State) -> tuple[str, st
     return f"op #{op.index}", "every input gets its designed answer"
 
 
+def plant_an_invalid_order_rejected_without_a_fault(history: History, _: State) -> tuple[str, str]:
+    """201 rejected for an invalid order whose key never met a fault: only the reconciler's
+    finishing an order a fault left pending excuses that."""
+    troubled = {op.key for op in history.placements if op.key and op.status != 422}
+    op = next(
+        op
+        for op in history.placements
+        if op.expect == "refuse" and op.status == 422 and op.key and op.key not in troubled
+    )
+    clean = _clean_201(history).answer
+    assert clean is not None
+    op.answer = _answer(201, {**clean.body, "status": "rejected", "reason": "planted"})
+    return f"op #{op.index}", "every input gets its designed answer"
+
+
 def plant_two_orders_for_one_request(_: History, state: State) -> tuple[str, str]:
     original = next(o for o in state.orders.values() if tag_of(o.email))
     twin = dataclasses.replace(original, id=str(uuid.uuid4()), key=f"planted-{original.key}")
@@ -235,6 +250,8 @@ def plant_a_hang_past_the_deadline(history: History, _: State) -> tuple[str, str
     """A request held past the gateway's deadline (as a gateway without a read timeout would
     hold one to a paused order-service), answered 504 in the end."""
     op = _clean_201(history)
+    # after every fault, so no pause of the gateway itself excuses the wait
+    op.invoked = max(w.end for w in history.faults) + 1
     op.completed = op.invoked + answer_deadline() + 5
     op.answer = _answer(504, {"detail": "planted", "status": 504})
     return f"op #{op.index}", "every request is answered within the gateway's deadline"
@@ -243,6 +260,8 @@ def plant_a_hang_past_the_deadline(history: History, _: State) -> tuple[str, str
 def plant_a_request_never_answered(history: History, _: State) -> tuple[str, str]:
     """The client gave up waiting (no answer at all) and the gateway was not paused."""
     op = _clean_201(history)
+    # after every fault, so no pause of the gateway itself excuses the wait
+    op.invoked = max(w.end for w in history.faults) + 1
     op.completed = op.invoked + answer_deadline() + 5
     op.answer, op.outcome, op.error = None, "unknown", "ReadTimeout: planted"
     return f"op #{op.index}", "every request is answered within the gateway's deadline"
@@ -296,6 +315,7 @@ def plant_a_process_that_did_not_come_back(history: History, _: State) -> tuple[
         plant_a_read_that_disagrees,
         plant_an_unresolved_timeout,
         plant_an_invalid_order_accepted,
+        plant_an_invalid_order_rejected_without_a_fault,
         plant_two_orders_for_one_request,
         plant_a_process_that_did_not_come_back,
         plant_a_hang_past_the_deadline,
