@@ -403,6 +403,7 @@ PROMISES: Final = (
             R + "test_network_faults.py::"
             "test_order_service_without_dns_keeps_its_connections_fails_new_ones_promptly_and_recovers",
             SY + "test_database_waits_are_bounded.py",
+            SY + "test_a_stuck_relay_starves_no_request.py",
             "suites/testbed/test_faults.py",
         ),
         (

@@ -24,16 +24,23 @@ SERVICE = "order-service"
 
 
 def create_app(settings: Settings) -> FastAPI:
-    pool = postgres.create_pool(
-        postgres.conninfo(
-            settings.order_db_host,
-            settings.order_db_port,
-            settings.order_db_name,
-            settings.postgres_user,
-            settings.postgres_password.get_secret_value(),
-        ),
-        max_size=settings.db_pool_size,
+    dsn = postgres.conninfo(
+        settings.order_db_host,
+        settings.order_db_port,
+        settings.order_db_name,
+        settings.postgres_user,
+        settings.postgres_password.get_secret_value(),
     )
+    pool = postgres.create_pool(dsn, max_size=settings.db_pool_size)
+    # Two background tasks keep a connection while they wait on another service: the outbox
+    # relay (its rows locked until SQS has answered) and the reconciler (overdue orders locked
+    # while inventory-service is asked, up to 20 in turn). An SQS that does not answer — down,
+    # or its name not resolving while DNS is out (a lookup with no answer blocks ~40 s, which
+    # botocore's timeouts do not bound) — kept the relay's connection that long, and the
+    # requests' pool, which cannot open new connections without DNS either, ran dry: order
+    # reads answered 503 PoolTimeout (docs/live-suites.md, "Faults"). So those two have a pool
+    # of their own, one connection each, and requests never wait behind them.
+    background_pool = postgres.create_pool(dsn, max_size=2)
     queue = SqsQueue(
         queue_name=settings.sqs_queue_name,
         endpoint_url=settings.aws_endpoint_url,
@@ -46,16 +53,21 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await postgres.open_with_schema(pool, SCHEMA, settings.db_startup_timeout_seconds)
+        await background_pool.open(wait=False)
         http = pooled_client(connect=2.0, read=settings.inventory_timeout_seconds, pool=5.0)
         store = OrderStore(pool)
+        background = OrderStore(background_pool)
         relay = OutboxRelay(
-            store, queue, settings.outbox_poll_seconds, settings.outbox_max_backoff_seconds
+            background,
+            queue,
+            settings.outbox_poll_seconds,
+            settings.outbox_max_backoff_seconds,
         )
         app.state.store = store
         app.state.inventory = InventoryClient(http, settings.inventory_service_url)
         app.state.relay = relay
         reconciler = PendingReconciler(
-            store,
+            background,
             app.state.inventory,
             relay.wake,
             settings.pending_bound_seconds,
@@ -83,6 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await http.aclose()
+        await background_pool.close()
         await pool.close()
 
     # Readiness is the database only: orders are accepted while SQS is down (the outbox
