@@ -29,7 +29,15 @@ from suites.resilience.live import record, selector, wait_rolled_out
 from testbed import faults
 from testbed.cluster import Testbed
 from testbed.kube import Kube
-from testbed.traffic import Outcome, Target, TrafficProbe, acknowledge, order_target, read
+from testbed.traffic import (
+    Outcome,
+    Summary,
+    Target,
+    TrafficProbe,
+    acknowledge,
+    order_target,
+    read,
+)
 from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
@@ -63,6 +71,12 @@ ELSEWHERE: tuple[Target, ...] = (
     read("notifications", "/api/notifications?limit=1"),
 )
 TARGETS = (ORDERS, ORDER_READS, *ELSEWHERE)
+
+
+def failures_elsewhere(summary: Summary) -> list[Outcome]:
+    """The failed answers of the paths that need neither the faulted pods nor their peers."""
+    names = {target.name for target in ELSEWHERE}
+    return [outcome for outcome in summary.failures if outcome.target in names]
 
 
 # -- checks (pure: they return what broke) --------------------------------------------------
@@ -198,7 +212,7 @@ def test_order_service_cut_off_from_its_database_answers_503_promptly_and_recove
         },
     )
     needing_db = between(summary.outcomes, cut_at, heal_from, "order", "orders")
-    elsewhere = [o for o in summary.failures if o.target in {t.name for t in ELSEWHERE}]
+    elsewhere = failures_elsewhere(summary)
     recovery = recovered_at - heal_from
     slowest = max((o.latency for o in needing_db), default=0.0)
     restarts_after = restart_counts(kube, SERVICE)
@@ -361,7 +375,7 @@ def test_order_service_without_dns_keeps_its_connections_fails_new_ones_promptly
     )
     reads = between(summary.outcomes, 0.0, summary.duration, "orders")
     orders_during = between(summary.outcomes, out_at, back_from, "order") + during
-    elsewhere = [o for o in summary.failures if o.target in {t.name for t in ELSEWHERE}]
+    elsewhere = failures_elsewhere(summary)
     recovery = recovered_at - back_from
     slowest = max((o.latency for o in orders_during), default=0.0)
     restarts_after = restart_counts(kube, SERVICE)
