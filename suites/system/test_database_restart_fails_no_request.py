@@ -135,3 +135,105 @@ def test_no_request_fails_after_the_database_ended_every_connection(
 
     # assert: none of them was handed a dead connection
     assert statuses == [success] * len(statuses)
+
+
+#: What a read in the tests below returns when it was served.
+SERVED = 1
+#: A query on a connection, as postgres.read takes it.
+Query = Callable[[psycopg.AsyncConnection[object]], Awaitable[int]]
+
+
+def _reads_with_their_sessions_ended(
+    infra: Infra,
+    read: Callable[[AsyncConnectionPool, Query], Awaitable[int]],
+    *,
+    end_sessions: int,
+) -> tuple[str, int]:
+    """Run one read through `read` whose session the server ends between the pool's check and
+    the query (the race of a restart under traffic), on the first `end_sessions` tries.
+
+    Returns what the read met ("ok" or the error's class name) and how many tries it made."""
+    dsn = postgres.conninfo("127.0.0.1", infra.postgres_port, "inventory", "demo", "")
+    tries = 0
+
+    def end_session(pid: int) -> None:
+        with infra.db("inventory") as admin:
+            admin.execute("SELECT pg_terminate_backend(%s, %s)", (pid, TERMINATE_WAIT_MS))
+
+    async def query(conn: psycopg.AsyncConnection[object]) -> int:
+        nonlocal tries
+        tries += 1
+        if tries <= end_sessions:
+            await asyncio.to_thread(end_session, conn.info.backend_pid)
+        cursor = await conn.execute("SELECT %s::int", (SERVED,))
+        row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    async def run() -> str:
+        pool = postgres.create_pool(dsn, max_size=POOL_SIZE)
+        await pool.open(wait=True)
+        try:
+            assert await read(pool, query) == SERVED
+            return "ok"
+        except psycopg.Error as exc:
+            return type(exc).__name__
+        finally:
+            await pool.close()
+
+    return asyncio.run(run()), tries
+
+
+async def _read_once(pool: AsyncConnectionPool, query: Query) -> int:
+    async with pool.connection() as conn:
+        return await query(conn)
+
+
+def test_a_read_whose_session_the_server_ended_is_read_again_on_another(infra: Infra) -> None:
+    # arrange / act: the session ended after the check, before the query
+    outcome, tries = _reads_with_their_sessions_ended(infra, postgres.read, end_sessions=1)
+
+    # assert: served, by a second try
+    assert (outcome, tries) == ("ok", 2)
+
+
+def test_negative_control_a_read_tried_once_meets_the_ended_session(infra: Infra) -> None:
+    # arrange / act: the same race, the read taking one pooled connection as before
+    outcome, tries = _reads_with_their_sessions_ended(infra, _read_once, end_sessions=1)
+
+    # assert: the pool's check passed the connection, and the read failed on it
+    assert (outcome, tries) == ("AdminShutdown", 1)
+
+
+def test_a_read_is_read_again_once_only(infra: Infra) -> None:
+    # arrange / act: a server that ends every session a read takes
+    outcome, tries = _reads_with_their_sessions_ended(infra, postgres.read, end_sessions=99)
+
+    # assert: the second failure is the answer (an outage, answered 503 by the services)
+    assert (outcome, tries) == ("AdminShutdown", 2)
+
+
+def test_a_read_that_fails_otherwise_is_not_read_again(infra: Infra) -> None:
+    dsn = postgres.conninfo("127.0.0.1", infra.postgres_port, "inventory", "demo", "")
+    tries = 0
+
+    async def query(conn: psycopg.AsyncConnection[object]) -> int:
+        nonlocal tries
+        tries += 1
+        await conn.execute("SELECT * FROM no_such_table")
+        return SERVED
+
+    async def run() -> None:
+        pool = postgres.create_pool(dsn, max_size=POOL_SIZE)
+        await pool.open(wait=True)
+        try:
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                await postgres.read(pool, query)
+        finally:
+            await pool.close()
+
+    # act
+    asyncio.run(run())
+
+    # assert: the query's own error is answered, not retried
+    assert tries == 1

@@ -4,13 +4,16 @@ import asyncio
 import hashlib
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 #: How long a request waits for a pooled connection before it is answered 503. Clients (the
@@ -83,6 +86,38 @@ def create_pool(dsn: str, max_size: int) -> AsyncConnectionPool:
         check=check,
     )
     return pool
+
+
+#: What a query meets when the server ends its session under it: a restart or
+#: pg_terminate_backend (AdminShutdown), a sibling backend's crash (CrashShutdown). The session is
+#: gone and its open transaction with it.
+SESSION_ENDED = (psycopg.errors.AdminShutdown, psycopg.errors.CrashShutdown)
+
+
+async def read(
+    pool: AsyncConnectionPool, query: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]
+) -> T:
+    """`query`, which only reads, on a pooled connection; once more, on another, when the server
+    ended the session under it.
+
+    The pool's check finds a session that ended while idle, not one that ends between the check
+    and the query: seen live when the database ended the services' sessions while requests were
+    taking them (an order read of 824 answered 503 AdminShutdown, docs/live-suites.md). A read
+    changed nothing, so reading again is safe; a write is never run again here (whether its
+    commit happened is unknown). Once only: a server that keeps ending sessions is an outage,
+    answered 503 as before, and the second try costs at most one pool wait (no keepalive time:
+    the server said it ended the session).
+    """
+    try:
+        async with pool.connection() as conn:
+            return await query(conn)
+    except SESSION_ENDED as exc:
+        log.warning(
+            "the server ended a session under a read; reading once more",
+            extra={"error": str(exc)},
+        )
+    async with pool.connection() as conn:
+        return await query(conn)
 
 
 async def open_with_schema(pool: AsyncConnectionPool, ddl: str, startup_timeout: float) -> None:

@@ -9,10 +9,12 @@ first, so a concurrent request with the same key waits on it and then reads its 
 from collections import defaultdict
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from system.common import postgres
 from system.inventory_service.schemas import (
     Product,
     ProductUpsert,
@@ -76,17 +78,23 @@ class InventoryStore:
         self._pool = pool
 
     async def list_products(self) -> list[Product]:
-        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute("SELECT sku, name, price_cents, stock FROM products ORDER BY sku")
-            return [Product(**row) for row in await cur.fetchall()]
+        async def query(conn: AsyncConnection[Any]) -> list[Product]:
+            async with conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute("SELECT sku, name, price_cents, stock FROM products ORDER BY sku")
+                return [Product(**row) for row in await cur.fetchall()]
+
+        return await postgres.read(self._pool, query)
 
     async def get_product(self, sku: str) -> Product | None:
-        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(
-                "SELECT sku, name, price_cents, stock FROM products WHERE sku = %s", (sku,)
-            )
-            row = await cur.fetchone()
-            return Product(**row) if row else None
+        async def query(conn: AsyncConnection[Any]) -> Product | None:
+            async with conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute(
+                    "SELECT sku, name, price_cents, stock FROM products WHERE sku = %s", (sku,)
+                )
+                row = await cur.fetchone()
+                return Product(**row) if row else None
+
+        return await postgres.read(self._pool, query)
 
     async def upsert_product(self, sku: str, data: ProductUpsert) -> Product:
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
@@ -159,10 +167,13 @@ class InventoryStore:
             return _reservation(row), True
 
     async def get_reservation(self, key: str) -> Reservation | None:
-        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute("SELECT * FROM reservations WHERE key = %s", (key,))
-            row = await cur.fetchone()
-            return _reservation(row) if row else None
+        async def query(conn: AsyncConnection[Any]) -> Reservation | None:
+            async with conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute("SELECT * FROM reservations WHERE key = %s", (key,))
+                row = await cur.fetchone()
+                return _reservation(row) if row else None
+
+        return await postgres.read(self._pool, query)
 
     async def reserved_keys(self, older_than_seconds: float, after: str, limit: int) -> list[str]:
         """Keys after `after` (in key order) of reservations still holding stock, made at least

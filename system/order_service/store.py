@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg import AsyncCursor
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from system.common import postgres
 from system.order_service.schemas import Order, OrderItem, OrderRequest
 
 SCHEMA = """
@@ -212,9 +213,13 @@ class OrderStore:
 
     async def existing(self, order_ids: list[UUID]) -> set[UUID]:
         """Which of these orders exist."""
-        async with self._pool.connection() as conn, conn.cursor() as cur:
-            await cur.execute("SELECT id FROM orders WHERE id = ANY(%s)", (order_ids,))
-            return {row[0] for row in await cur.fetchall()}
+
+        async def query(conn: AsyncConnection[Any]) -> set[UUID]:
+            async with conn.cursor() as cur:
+                await cur.execute("SELECT id FROM orders WHERE id = ANY(%s)", (order_ids,))
+                return {row[0] for row in await cur.fetchall()}
+
+        return await postgres.read(self._pool, query)
 
     async def discard_pending(self, order_id: UUID) -> None:
         """Forget an order that turned out invalid (e.g. unknown SKU) before it was final."""
@@ -224,25 +229,31 @@ class OrderStore:
             )
 
     async def get(self, order_id: UUID) -> Order | None:
-        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = %s", (order_id,))
-            row = await cur.fetchone()
-            return _order(row) if row else None
+        async def query(conn: AsyncConnection[Any]) -> Order | None:
+            async with conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = %s", (order_id,))
+                row = await cur.fetchone()
+                return _order(row) if row else None
+
+        return await postgres.read(self._pool, query)
 
     async def page(self, limit: int, offset: int) -> tuple[list[Order], int]:
-        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(
-                f"""
-                SELECT {ORDER_COLUMNS} FROM orders
-                ORDER BY created_at DESC, id LIMIT %s OFFSET %s
-                """,
-                (limit, offset),
-            )
-            rows = await cur.fetchall()
-            await cur.execute("SELECT count(*) AS n FROM orders")
-            total = await cur.fetchone()
-            assert total is not None
-            return [_order(r) for r in rows], int(total["n"])
+        async def query(conn: AsyncConnection[Any]) -> tuple[list[Order], int]:
+            async with conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute(
+                    f"""
+                    SELECT {ORDER_COLUMNS} FROM orders
+                    ORDER BY created_at DESC, id LIMIT %s OFFSET %s
+                    """,
+                    (limit, offset),
+                )
+                rows = await cur.fetchall()
+                await cur.execute("SELECT count(*) AS n FROM orders")
+                total = await cur.fetchone()
+                assert total is not None
+                return [_order(r) for r in rows], int(total["n"])
+
+        return await postgres.read(self._pool, query)
 
     async def relay_outbox(
         self, publish: Callable[[list[OutboxEvent]], Awaitable[None]], batch_size: int
