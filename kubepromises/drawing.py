@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -133,11 +133,13 @@ class IngressRoute:
 
 @dataclass(frozen=True)
 class Overlay:
-    """An overlay of the manifests: the pieces it deploys, and whether it runs air-gapped."""
+    """An overlay of the manifests: the pieces it deploys, whether it runs air-gapped, and the
+    folder it renders from (as written: relative to the drawing file)."""
 
     name: str
     pieces: frozenset[str]
     air_gapped: bool
+    manifests: str
 
 
 @dataclass(frozen=True)
@@ -171,10 +173,58 @@ class Drawing:
     min_services: int
     log_index_prefix: str
     slos: tuple[Slo, ...]
+    #: The line each field is written on (`services[1].replicas` -> 33), for messages.
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def workloads(self) -> tuple[Workload, ...]:
         return self.services + self.dependencies
+
+    def where(self, *path: str | int) -> str:
+        """`drawing.yaml:33: services[1].replicas`: where a value is written, for a message."""
+        name = _field(path)
+        line = self.lines.get(name)
+        return f"{self.path.name}:{line}: {name}" if line else f"{self.path.name}: {name}"
+
+    def field_of(self, workload: Workload) -> tuple[str, int]:
+        """The field path of a workload's entry: ("services", 1)."""
+        for group, listed in (("services", self.services), ("dependencies", self.dependencies)):
+            if workload in listed:
+                return group, listed.index(workload)
+        raise KeyError(f"{workload.name} is not one of {self.path.name}'s workloads")
+
+    def manifests_dir(self, overlay: str) -> Path:
+        """The folder an overlay renders from."""
+        return self.path.parent / self.overlay(overlay).manifests
+
+    def deploys(self, overlay: str, piece: str) -> bool:
+        return piece in self.overlay(overlay).pieces
+
+    def workloads_in(self, overlay: str) -> tuple[Workload, ...]:
+        """The workloads an overlay deploys."""
+        return tuple(w for w in self.workloads if self.deploys(overlay, w.piece))
+
+    def node_agents_in(self, overlay: str) -> tuple[NodeAgent, ...]:
+        """The DaemonSets an overlay deploys."""
+        return tuple(a for a in self.node_agents if self.deploys(overlay, a.piece))
+
+    def volumes_in(self, overlay: str) -> tuple[Volume, ...]:
+        """The PVCs an overlay creates."""
+        return tuple(v for v in self.volumes if self.deploys(overlay, v.piece))
+
+    def configmaps_in(self, overlay: str) -> tuple[str, ...]:
+        """The drawing's ConfigMaps plus those of the node agents an overlay deploys."""
+        agents = self.node_agents_in(overlay)
+        return self.configmaps + tuple(name for agent in agents for name in agent.configmaps)
+
+    def node_ports_in(self, overlay: str) -> tuple[NodePort, ...]:
+        """The NodePort Services an overlay creates."""
+        return tuple(p for p in self.node_ports if self.deploys(overlay, p.piece))
+
+    @property
+    def all_pieces(self) -> frozenset[str]:
+        """Every piece some overlay deploys."""
+        return frozenset(piece for overlay in self.overlays for piece in overlay.pieces)
 
     def workload(self, name: str) -> Workload:
         """A workload by name; KeyError naming the drawing's workloads otherwise."""
@@ -230,7 +280,7 @@ def load_drawing(path: Path | str) -> Drawing:
     problems = _cross_field_problems(data, locate)
     if problems:
         raise DrawingError(path.name, problems)
-    return _build(path, data)
+    return _build(path, data, _field_lines(root))
 
 
 def _field(path: FieldPath) -> str:
@@ -269,6 +319,18 @@ class _Locator:
     def problem(self, path: FieldPath, message: str, *, key: bool = False) -> Problem:
         line = self.node(path, key=key).start_mark.line + 1
         return Problem(self.file, line, _field(path), message)
+
+
+def _field_lines(node: yaml.Node, path: FieldPath = ()) -> dict[str, int]:
+    """The line of every field's value: {"services[1].replicas": 33, ...}."""
+    lines = {_field(path): node.start_mark.line + 1} if path else {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            lines.update(_field_lines(value, (*path, str(key.value))))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines.update(_field_lines(item, (*path, index)))
+    return lines
 
 
 def _duplicate_keys(file: str, node: yaml.Node, path: FieldPath = ()) -> Iterator[Problem]:
@@ -416,7 +478,7 @@ def _cross_field_problems(data: Mapping[str, Any], locate: _Locator) -> list[Pro
     return problems
 
 
-def _build(path: Path, data: Mapping[str, Any]) -> Drawing:
+def _build(path: Path, data: Mapping[str, Any], lines: Mapping[str, int]) -> Drawing:
     def workload(item: Mapping[str, Any]) -> Workload:
         image = item.get("image")
         return Workload(
@@ -451,7 +513,7 @@ def _build(path: Path, data: Mapping[str, Any]) -> Drawing:
         namespace=data["namespace"],
         kubernetes_version=data["versions"]["kubernetes"],
         overlays=tuple(
-            Overlay(name, frozenset(o["pieces"]), o["air_gapped"])
+            Overlay(name, frozenset(o["pieces"]), o["air_gapped"], o["manifests"])
             for name, o in data["overlays"].items()
         ),
         services=services,
@@ -483,4 +545,5 @@ def _build(path: Path, data: Mapping[str, Any]) -> Drawing:
             Slo(name, float(s["at_most"]), s["unit"], s["what"])
             for name, s in cast(Mapping[str, Mapping[str, Any]], data["slos"]).items()
         ),
+        lines=lines,
     )

@@ -1,0 +1,118 @@
+"""The pytest plugin (entry point `kubepromises`): a drawing file for the session, its manifests.
+
+- `--drawing PATH`: the drawing file (default: `drawing.yaml` in the rootdir, when there is
+  one). It is read when pytest starts: a drawing with a mistake stops the session with the
+  reader's list of mistakes (file:line: field: what is wrong), before any collection.
+- `--kustomize COMMAND`: the command that renders a kustomization given as its last argument
+  (default: `kubectl kustomize` or `kustomize build` from PATH).
+- fixtures: `drawing` (the parsed drawing, session), `kustomize_command` (override it to supply
+  a renderer), `rendered_manifests` (each overlay's objects, rendered once per session).
+- a test that takes `drawing_overlay` runs once per overlay of the drawing.
+
+Without `--drawing` and without a `drawing.yaml` in the rootdir the plugin does nothing, so it
+loads harmlessly into any pytest run; only a test that asks for the drawing fails, saying so.
+The generic static suite: `pytest --pyargs kubepromises.static_suite --drawing PATH`.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from kubepromises.drawing import Drawing, DrawingError, load_drawing
+from kubepromises.manifests import ManifestsError, Obj, kustomize_on_path, render
+
+DEFAULT_DRAWING = "drawing.yaml"
+
+#: The session's drawing, None when no drawing file was given or found.
+DRAWING_KEY = pytest.StashKey[Drawing | None]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("kubepromises", "architecture drawing (kubepromises)")
+    group.addoption(
+        "--drawing",
+        metavar="PATH",
+        default=None,
+        help=f"the drawing file the promises are read from (default: {DEFAULT_DRAWING} in the "
+        "rootdir, when there is one)",
+    )
+    group.addoption(
+        "--kustomize",
+        metavar="COMMAND",
+        default=None,
+        help="the command that renders a kustomization folder given as its last argument "
+        "(default: 'kubectl kustomize' or 'kustomize build' from PATH)",
+    )
+
+
+def drawing_file(config: pytest.Config) -> Path | None:
+    """The drawing file the session reads: --drawing, else the rootdir's, else None."""
+    given: str | None = config.getoption("--drawing")
+    if given is not None:
+        path = Path(given)
+        return path if path.is_absolute() else config.invocation_params.dir / path
+    default = config.rootpath / DEFAULT_DRAWING
+    return default if default.is_file() else None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Read the drawing now: a mistake stops the session before collection, as a usage error."""
+    path = drawing_file(config)
+    if path is not None and not path.is_file():
+        raise pytest.UsageError(f"--drawing {path}: no such file")
+    try:
+        config.stash[DRAWING_KEY] = load_drawing(path.resolve()) if path is not None else None
+    except DrawingError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+def session_drawing(config: pytest.Config) -> Drawing:
+    """The session's drawing; a test that needs one fails (without a traceback) when none."""
+    drawing = config.stash.get(DRAWING_KEY, None)
+    if drawing is None:
+        pytest.fail(
+            f"no drawing file: give --drawing PATH, or put {DEFAULT_DRAWING} in the rootdir "
+            f"({config.rootpath})",
+            pytrace=False,
+        )
+    return drawing
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that takes `drawing_overlay` runs once per overlay of the drawing."""
+    if "drawing_overlay" in metafunc.fixturenames:
+        overlays = [overlay.name for overlay in session_drawing(metafunc.config).overlays]
+        metafunc.parametrize("drawing_overlay", overlays, scope="session")
+
+
+@pytest.fixture(scope="session")
+def drawing(pytestconfig: pytest.Config) -> Drawing:
+    """The architecture drawing of the session (--drawing), read and checked."""
+    return session_drawing(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def kustomize_command(pytestconfig: pytest.Config) -> Sequence[str] | None:
+    """The command that renders a kustomization (--kustomize, else one found on PATH)."""
+    given: str | None = pytestconfig.getoption("--kustomize")
+    return shlex.split(given) if given else kustomize_on_path()
+
+
+@pytest.fixture(scope="session")
+def rendered_manifests(
+    drawing: Drawing, kustomize_command: Sequence[str] | None
+) -> Mapping[str, Sequence[Obj]]:
+    """Each overlay's objects, from the folder the drawing names, rendered once."""
+    rendered: dict[str, Sequence[Obj]] = {}
+    for overlay in drawing.overlays:
+        try:
+            rendered[overlay.name] = tuple(
+                render(drawing.manifests_dir(overlay.name), kustomize_command)
+            )
+        except ManifestsError as error:
+            pytest.fail(f"overlay {overlay.name!r}: {error}", pytrace=False)
+    return rendered
