@@ -1,0 +1,272 @@
+"""What a drawing counts, checked against an overlay's rendered objects; nothing runs.
+
+Each check is a pure function of the drawing, the overlay's name and its objects, and returns
+its violations, one sentence each, naming the object and the drawing's field (with its line):
+an empty list means the promise holds. The generic suite (`kubepromises.static_suite`) runs them
+on every overlay of a drawing, and on broken copies as negative controls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from kubepromises.drawing import Drawing, NodePort, Volume
+
+Obj = dict[str, Any]
+
+#: The kinds that run a drawing's workloads, and its node agents'.
+WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+POD_KINDS = (*WORKLOAD_KINDS, "DaemonSet")
+
+
+def ref(obj: Obj) -> str:
+    """`Kind/name`, how violations name an object."""
+    return f"{obj['kind']}/{obj['metadata']['name']}"
+
+
+def of_kind(objects: Iterable[Obj], *kinds: str) -> list[Obj]:
+    return [obj for obj in objects if obj.get("kind") in kinds]
+
+
+def find(objects: Iterable[Obj], kind: str, name: str) -> Obj | None:
+    """The object of that kind and name, None when there is none."""
+    return next((o for o in of_kind(objects, kind) if o["metadata"]["name"] == name), None)
+
+
+def names(objects: Iterable[Obj], kind: str) -> set[str]:
+    return {o["metadata"]["name"] for o in of_kind(objects, kind)}
+
+
+def replicas(workload: Obj) -> int:
+    """A Deployment's or StatefulSet's pods at rest (Kubernetes' default is 1)."""
+    count: int = workload["spec"].get("replicas", 1)
+    return count
+
+
+def pod_labels(workload: Obj) -> dict[str, str]:
+    labels: dict[str, str] = workload["spec"]["template"]["metadata"].get("labels", {})
+    return labels
+
+
+def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    """Whether a Service's selector (non-empty) picks pods with these labels."""
+    return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
+
+
+def _mounts(workload: Obj, volume_name: str) -> bool:
+    spec = workload["spec"]["template"]["spec"]
+    return any(
+        mount["name"] == volume_name
+        for container in [*spec.get("containers", []), *spec.get("initContainers", [])]
+        for mount in container.get("volumeMounts", [])
+    )
+
+
+def namespace_violations(drawing: Drawing, overlay: str, objects: Sequence[Obj]) -> list[str]:
+    """The drawing's namespace is created, and every other object lives in it."""
+    namespace = drawing.namespace
+    violations = []
+    if namespace not in names(objects, "Namespace"):
+        violations.append(f"Namespace/{namespace} is not created ({drawing.where('namespace')})")
+    for obj in objects:
+        if obj["kind"] != "Namespace" and obj["metadata"].get("namespace") != namespace:
+            found = obj["metadata"].get("namespace")
+            violations.append(
+                f"{ref(obj)} is in namespace {found!r}, not {drawing.where('namespace')} "
+                f"{namespace!r}"
+            )
+    return violations
+
+
+def workload_violations(drawing: Drawing, overlay: str, objects: Sequence[Obj]) -> list[str]:
+    """Exactly the drawing's workloads and node agents the overlay deploys, each of its kind."""
+    promised: set[tuple[str, str]] = {(w.kind, w.name) for w in drawing.workloads_in(overlay)}
+    promised |= {("DaemonSet", a.name) for a in drawing.node_agents_in(overlay)}
+    present = {(o["kind"], o["metadata"]["name"]) for o in of_kind(objects, *POD_KINDS)}
+    violations = []
+    for kind, name in sorted(promised - present):
+        other = [k for k, n in present if n == name]
+        also = f" (there is a {other[0]} of that name)" if other else ""
+        violations.append(f"{kind}/{name} is missing{also}")
+    violations += [
+        f"{kind}/{name} is not in {drawing.path.name}" for kind, name in sorted(present - promised)
+    ]
+    return violations
+
+
+def replica_violations(drawing: Drawing, overlay: str, objects: Sequence[Obj]) -> list[str]:
+    """Each workload runs the drawing's replica count."""
+    violations = []
+    for workload in drawing.workloads_in(overlay):
+        obj = find(objects, workload.kind, workload.name)
+        where = drawing.where(*drawing.field_of(workload), "replicas")
+        if obj is None:
+            violations.append(f"{workload.kind}/{workload.name} is missing ({where})")
+        elif (count := replicas(obj)) != workload.replicas:
+            violations.append(f"{ref(obj)} has {count} replicas; {where} is {workload.replicas}")
+    return violations
+
+
+def _claim_size(spec: Obj) -> object:
+    return spec.get("resources", {}).get("requests", {}).get("storage")
+
+
+def _volume_violations(
+    drawing: Drawing, volume: Volume, index: int, objects: Sequence[Obj]
+) -> list[str]:
+    size_field = drawing.where("volumes", index, "size")
+    kind = drawing.workload(volume.workload).kind
+    workload = find(objects, kind, volume.workload)
+    if workload is None:
+        return [f"{kind}/{volume.workload}, which mounts {volume.drawing_name}, is missing"]
+    if volume.template is not None:
+        templates = {
+            t["metadata"]["name"]: t for t in workload["spec"].get("volumeClaimTemplates", [])
+        }
+        if volume.template not in templates:
+            where = drawing.where("volumes", index, "template")
+            return [f"{ref(workload)} has no volumeClaimTemplate {volume.template!r} ({where})"]
+        requested = _claim_size(templates[volume.template]["spec"])
+        mounted = _mounts(workload, volume.template)
+    else:
+        claim = find(objects, "PersistentVolumeClaim", volume.pvc_name)
+        if claim is None:
+            where = drawing.where("volumes", index, "name")
+            return [f"PersistentVolumeClaim/{volume.pvc_name} is missing ({where})"]
+        requested = _claim_size(claim["spec"])
+        spec = workload["spec"]["template"]["spec"]
+        mounted = any(
+            _mounts(workload, v["name"])
+            for v in spec.get("volumes", [])
+            if v.get("persistentVolumeClaim", {}).get("claimName") == volume.pvc_name
+        )
+    violations = []
+    if requested != volume.size:
+        violations.append(
+            f"{volume.drawing_name} ({volume.pvc_name}) requests {requested}; "
+            f"{size_field} is {volume.size}"
+        )
+    if not mounted:
+        violations.append(f"{ref(workload)} does not mount {volume.drawing_name}")
+    return violations
+
+
+def volume_violations(drawing: Drawing, overlay: str, objects: Sequence[Obj]) -> list[str]:
+    """Each volume of the drawing is claimed at its size and mounted by its workload."""
+    deployed = drawing.volumes_in(overlay)
+    violations = []
+    for index, volume in enumerate(drawing.volumes):
+        if volume in deployed:
+            violations += _volume_violations(drawing, volume, index, objects)
+    return violations
+
+
+def configuration_violations(drawing: Drawing, overlay: str, objects: Sequence[Obj]) -> list[str]:
+    """Exactly the drawing's ConfigMaps (with its node agents') and Secrets, by name."""
+    violations = []
+    for kind, field, promised in (
+        ("ConfigMap", "configmaps", drawing.configmaps_in(overlay)),
+        ("Secret", "secrets", drawing.secrets),
+    ):
+        present = names(objects, kind)
+        violations += [
+            f"{kind}/{name} is missing ({drawing.where(field)})"
+            for name in sorted(set(promised) - present)
+        ]
+        violations += [
+            f"{kind}/{name} is not in {drawing.where(field)}"
+            for name in sorted(present - set(promised))
+        ]
+    return violations
+
+
+def service_count_violations(drawing: Drawing, overlay: str, objects: Sequence[Obj]) -> list[str]:
+    """At least the drawing's number of Services."""
+    count = len(of_kind(objects, "Service"))
+    if count < drawing.min_services:
+        where = drawing.where("summary", "min_services")
+        return [f"{count} Services; {where} is {drawing.min_services}"]
+    return []
+
+
+def deploys_every_workload(drawing: Drawing, overlay: str) -> bool:
+    """Whether the drawing's total of pods applies to an overlay: it deploys every workload."""
+    return drawing.workloads_in(overlay) == drawing.workloads
+
+
+def pod_count_violations(drawing: Drawing, overlay: str, objects: Sequence[Obj]) -> list[str]:
+    """The drawing's total of pods at rest (its workloads', not its node agents'), for an overlay
+    that deploys every workload (see `deploys_every_workload`)."""
+    low, high = drawing.total_pods
+    total = sum(replicas(w) for w in of_kind(objects, *WORKLOAD_KINDS))
+    if not low <= total <= high:
+        where = drawing.where("summary", "total_pods")
+        return [f"{total} pods at rest; {where} is {low}-{high}"]
+    return []
+
+
+def _node_port_violations(
+    drawing: Drawing, promised: NodePort, objects: Sequence[Obj]
+) -> list[str]:
+    group, index = drawing.field_of(drawing.workload(promised.workload))
+    where = drawing.where(group, index, "node_port")
+    service = find(objects, "Service", promised.service)
+    if service is None:
+        return [f"Service/{promised.service} (NodePort {promised.node_port}) is missing ({where})"]
+    spec = service["spec"]
+    violations = []
+    if spec.get("type") != "NodePort":
+        violations.append(f"{ref(service)} is {spec.get('type', 'ClusterIP')}, not NodePort")
+    workload = find(objects, drawing.workload(promised.workload).kind, promised.workload)
+    if workload is None or not selects(spec.get("selector") or {}, pod_labels(workload)):
+        violations.append(f"{ref(service)} does not select {promised.workload}'s pods")
+    if not any(
+        p.get("nodePort") == promised.node_port and p.get("port") == promised.port
+        for p in spec.get("ports", [])
+    ):
+        violations.append(
+            f"{ref(service)} does not expose port {promised.port} on node port "
+            f"{promised.node_port} ({where})"
+        )
+    return violations
+
+
+def node_port_violations(drawing: Drawing, overlay: str, objects: Sequence[Obj]) -> list[str]:
+    """Each NodePort Service of the drawing selects its workload and exposes its port."""
+    violations = []
+    for promised in drawing.node_ports_in(overlay):
+        violations += _node_port_violations(drawing, promised, objects)
+    return violations
+
+
+def service_violations(drawing: Drawing, overlay: str, objects: Sequence[Obj]) -> list[str]:
+    """Each workload runs behind a Service of its name, on the drawing's port, selecting it."""
+    violations = []
+    for workload in drawing.workloads_in(overlay):
+        where = drawing.where(*drawing.field_of(workload), "port")
+        service = find(objects, "Service", workload.name)
+        if service is None:
+            violations.append(f"Service/{workload.name} is missing ({where})")
+            continue
+        ports = [p.get("port") for p in service["spec"].get("ports", [])]
+        if workload.port not in ports:
+            violations.append(f"{ref(service)} serves {ports}; {where} is {workload.port}")
+        obj = find(objects, workload.kind, workload.name)
+        if obj is not None and not selects(service["spec"].get("selector") or {}, pod_labels(obj)):
+            violations.append(f"{ref(service)} does not select {ref(obj)}'s pods")
+    return violations
+
+
+#: Every check, by the promise it keeps.
+CHECKS = {
+    "namespace": namespace_violations,
+    "workloads": workload_violations,
+    "replicas": replica_violations,
+    "volumes": volume_violations,
+    "configuration": configuration_violations,
+    "services": service_violations,
+    "service count": service_count_violations,
+    "pod count": pod_count_violations,
+    "node ports": node_port_violations,
+}

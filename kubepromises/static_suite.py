@@ -1,0 +1,286 @@
+"""The generic static suite: what a drawing counts, against each overlay's rendered manifests.
+
+Run it on any drawing: ``pytest --pyargs kubepromises.static_suite --drawing PATH``; a project
+may also import its tests into a module of its own suite. Every test runs once per overlay of
+the drawing. Each promise is checked on the real objects (no violation) and on a broken copy (a
+negative control: the same check must name the breakage), so a run on any drawing also shows
+that its checks can fail. A control skips when the drawing gives it nothing to break.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+
+import pytest
+
+from kubepromises.drawing import Drawing
+from kubepromises.static import (
+    WORKLOAD_KINDS,
+    Obj,
+    configuration_violations,
+    deploys_every_workload,
+    find,
+    namespace_violations,
+    node_port_violations,
+    of_kind,
+    pod_count_violations,
+    replica_violations,
+    replicas,
+    service_count_violations,
+    service_violations,
+    volume_violations,
+    workload_violations,
+)
+
+
+def assert_holds(violations: list[str]) -> None:
+    """The check found nothing wrong."""
+    assert not violations, "\n".join(violations)
+
+
+def assert_caught(violations: list[str], fragment: str) -> None:
+    """The check flagged the breakage: some violation mentions `fragment`."""
+    assert any(fragment in violation for violation in violations), (
+        f"the check missed the breakage: no violation mentions {fragment!r}; "
+        f"it reported {violations or 'nothing'}"
+    )
+
+
+@pytest.fixture
+def manifests(
+    rendered_manifests: Mapping[str, Sequence[Obj]], drawing_overlay: str
+) -> Sequence[Obj]:
+    """One overlay's objects, as rendered (not to be changed)."""
+    return rendered_manifests[drawing_overlay]
+
+
+@pytest.fixture
+def broken(manifests: Sequence[Obj]) -> list[Obj]:
+    """A private copy of the overlay's objects for a negative control to break."""
+    return copy.deepcopy(list(manifests))
+
+
+def full_overlays(drawing: Drawing) -> list[str]:
+    """The overlays the drawing's total of pods applies to; the test skips when there is none."""
+    overlays = [o.name for o in drawing.overlays if deploys_every_workload(drawing, o.name)]
+    if not overlays:
+        pytest.skip("no overlay deploys every workload, so the total of pods applies to none")
+    return overlays
+
+
+# -- the promises hold --------------------------------------------------------------------------
+
+
+def test_everything_lives_in_the_drawings_namespace(
+    drawing: Drawing, drawing_overlay: str, manifests: Sequence[Obj]
+) -> None:
+    assert_holds(namespace_violations(drawing, drawing_overlay, manifests))
+
+
+def test_the_overlay_deploys_exactly_the_drawings_workloads(
+    drawing: Drawing, drawing_overlay: str, manifests: Sequence[Obj]
+) -> None:
+    assert_holds(workload_violations(drawing, drawing_overlay, manifests))
+
+
+def test_every_workload_runs_the_drawings_replica_count(
+    drawing: Drawing, drawing_overlay: str, manifests: Sequence[Obj]
+) -> None:
+    assert_holds(replica_violations(drawing, drawing_overlay, manifests))
+
+
+def test_every_volume_is_claimed_at_the_drawings_size_and_mounted(
+    drawing: Drawing, drawing_overlay: str, manifests: Sequence[Obj]
+) -> None:
+    assert_holds(volume_violations(drawing, drawing_overlay, manifests))
+
+
+def test_the_configmaps_and_secrets_are_the_drawings_by_name(
+    drawing: Drawing, drawing_overlay: str, manifests: Sequence[Obj]
+) -> None:
+    assert_holds(configuration_violations(drawing, drawing_overlay, manifests))
+
+
+def test_every_workload_has_a_service_of_its_name_on_the_drawings_port(
+    drawing: Drawing, drawing_overlay: str, manifests: Sequence[Obj]
+) -> None:
+    assert_holds(service_violations(drawing, drawing_overlay, manifests))
+
+
+def test_there_are_at_least_the_drawings_number_of_services(
+    drawing: Drawing, drawing_overlay: str, manifests: Sequence[Obj]
+) -> None:
+    assert_holds(service_count_violations(drawing, drawing_overlay, manifests))
+
+
+def test_an_overlay_of_every_workload_runs_the_drawings_total_of_pods(
+    drawing: Drawing, rendered_manifests: Mapping[str, Sequence[Obj]]
+) -> None:
+    overlays = full_overlays(drawing)
+    for overlay in overlays:
+        assert_holds(pod_count_violations(drawing, overlay, rendered_manifests[overlay]))
+
+
+def test_every_node_port_exposes_its_workload(
+    drawing: Drawing, drawing_overlay: str, manifests: Sequence[Obj]
+) -> None:
+    assert_holds(node_port_violations(drawing, drawing_overlay, manifests))
+
+
+# -- negative controls: each check names a breakage ---------------------------------------------
+
+
+def test_an_object_outside_the_namespace_is_caught(
+    drawing: Drawing, drawing_overlay: str, broken: list[Obj]
+) -> None:
+    # arrange
+    moved = next(o for o in broken if o["kind"] != "Namespace")
+    moved["metadata"]["namespace"] = f"not-{drawing.namespace}"
+    # act / assert
+    assert_caught(
+        namespace_violations(drawing, drawing_overlay, broken),
+        f"{moved['kind']}/{moved['metadata']['name']} is in namespace 'not-{drawing.namespace}'",
+    )
+
+
+def test_a_missing_workload_is_caught(
+    drawing: Drawing, drawing_overlay: str, broken: list[Obj]
+) -> None:
+    # arrange
+    workload = drawing.workloads_in(drawing_overlay)[0]
+    removed = find(broken, workload.kind, workload.name)
+    assert removed is not None
+    broken.remove(removed)
+    # act / assert
+    assert_caught(
+        workload_violations(drawing, drawing_overlay, broken),
+        f"{workload.kind}/{workload.name} is missing",
+    )
+
+
+def test_another_replica_count_is_caught(
+    drawing: Drawing, drawing_overlay: str, broken: list[Obj]
+) -> None:
+    # arrange
+    workload = drawing.workloads_in(drawing_overlay)[0]
+    obj = find(broken, workload.kind, workload.name)
+    assert obj is not None
+    obj["spec"]["replicas"] = workload.replicas + 1
+    # act / assert
+    assert_caught(
+        replica_violations(drawing, drawing_overlay, broken),
+        f"{workload.kind}/{workload.name} has {workload.replicas + 1} replicas; "
+        f"{drawing.where(*drawing.field_of(workload), 'replicas')} is {workload.replicas}",
+    )
+
+
+def test_a_volume_of_another_size_is_caught(
+    drawing: Drawing, drawing_overlay: str, broken: list[Obj]
+) -> None:
+    # arrange
+    volumes = drawing.volumes_in(drawing_overlay)
+    if not volumes:
+        pytest.skip(f"overlay {drawing_overlay!r} deploys no volume of the drawing")
+    volume = volumes[0]
+    if volume.template is not None:
+        workload = find(broken, "StatefulSet", volume.workload)
+        assert workload is not None
+        templates = workload["spec"]["volumeClaimTemplates"]
+        claim = next(t for t in templates if t["metadata"]["name"] == volume.template)
+    else:
+        found = find(broken, "PersistentVolumeClaim", volume.pvc_name)
+        assert found is not None
+        claim = found
+    claim["spec"]["resources"]["requests"]["storage"] = "1Mi"
+    # act / assert
+    index = drawing.volumes.index(volume)
+    assert_caught(
+        volume_violations(drawing, drawing_overlay, broken),
+        f"({volume.pvc_name}) requests 1Mi; {drawing.where('volumes', index, 'size')}",
+    )
+
+
+def test_a_missing_configmap_or_secret_is_caught(
+    drawing: Drawing, drawing_overlay: str, broken: list[Obj]
+) -> None:
+    # arrange
+    promised = [("ConfigMap", n) for n in drawing.configmaps_in(drawing_overlay)]
+    promised += [("Secret", n) for n in drawing.secrets]
+    if not promised:
+        pytest.skip("the drawing names no ConfigMap and no Secret")
+    kind, name = promised[0]
+    removed = find(broken, kind, name)
+    assert removed is not None
+    broken.remove(removed)
+    # act / assert
+    assert_caught(
+        configuration_violations(drawing, drawing_overlay, broken), f"{kind}/{name} is missing"
+    )
+
+
+def test_a_workload_without_its_service_is_caught(
+    drawing: Drawing, drawing_overlay: str, broken: list[Obj]
+) -> None:
+    # arrange
+    workload = drawing.workloads_in(drawing_overlay)[0]
+    removed = find(broken, "Service", workload.name)
+    assert removed is not None
+    broken.remove(removed)
+    # act / assert
+    assert_caught(
+        service_violations(drawing, drawing_overlay, broken),
+        f"Service/{workload.name} is missing",
+    )
+
+
+def test_too_few_services_are_caught(
+    drawing: Drawing, drawing_overlay: str, broken: list[Obj]
+) -> None:
+    # arrange
+    if drawing.min_services == 0:
+        pytest.skip("the drawing promises no Service")
+    for service in of_kind(broken, "Service"):
+        broken.remove(service)
+    # act / assert
+    assert_caught(
+        service_count_violations(drawing, drawing_overlay, broken),
+        f"0 Services; {drawing.where('summary', 'min_services')}",
+    )
+
+
+def test_a_pod_total_beyond_the_drawing_is_caught(
+    drawing: Drawing, rendered_manifests: Mapping[str, Sequence[Obj]]
+) -> None:
+    # arrange
+    overlay = full_overlays(drawing)[0]
+    broken = copy.deepcopy(list(rendered_manifests[overlay]))
+    workload = of_kind(broken, *WORKLOAD_KINDS)[0]
+    others = sum(replicas(w) for w in of_kind(broken, *WORKLOAD_KINDS)) - replicas(workload)
+    workload["spec"]["replicas"] = drawing.total_pods[1] + 1 - others
+    # act / assert
+    assert_caught(
+        pod_count_violations(drawing, overlay, broken),
+        f"{drawing.total_pods[1] + 1} pods at rest",
+    )
+
+
+def test_a_moved_node_port_is_caught(
+    drawing: Drawing, drawing_overlay: str, broken: list[Obj]
+) -> None:
+    # arrange
+    node_ports = drawing.node_ports_in(drawing_overlay)
+    if not node_ports:
+        pytest.skip(f"overlay {drawing_overlay!r} deploys no NodePort of the drawing")
+    promised = node_ports[0]
+    service = find(broken, "Service", promised.service)
+    assert service is not None
+    moved = promised.node_port - 1 if promised.node_port == 32767 else promised.node_port + 1
+    for port in service["spec"]["ports"]:
+        if port.get("nodePort") == promised.node_port:
+            port["nodePort"] = moved
+    # act / assert
+    assert_caught(
+        node_port_violations(drawing, drawing_overlay, broken),
+        f"does not expose port {promised.port} on node port {promised.node_port}",
+    )

@@ -1,0 +1,92 @@
+"""A second architecture, checked by the same generic static suite with no Python of its own.
+
+`examples/shop/` holds a drawing (two services, a database, a cache) and its manifests as plain
+YAML files; nothing else. The inner runs are what a user types:
+``pytest --pyargs kubepromises.static_suite --drawing examples/shop/drawing.yaml``. The negative
+controls change one value of the drawing (not the manifests) and the suite must fail, naming
+that value's field and line.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+SHOP = Path(__file__).resolve().parent / "examples" / "shop"
+
+
+#: The inner runs share this process, where the plugin's package is imported already, so pytest
+#: warns that it cannot rewrite its asserts; nothing else differs.
+ALREADY_IMPORTED = "ignore::pytest.PytestAssertRewriteWarning"
+
+
+def run_static_suite(pytester: pytest.Pytester, drawing: Path) -> pytest.RunResult:
+    return pytester.runpytest_inprocess(
+        "-p",
+        "no:cacheprovider",
+        "-W",
+        ALREADY_IMPORTED,
+        "--pyargs",
+        "kubepromises.static_suite",
+        f"--drawing={drawing}",
+    )
+
+
+def edited_shop(folder: Path, old: str, new: str) -> tuple[Path, int]:
+    """The shop copied into `folder` with `old` (once in its drawing) replaced; the line."""
+    shutil.copytree(SHOP, folder)
+    drawing = folder / "drawing.yaml"
+    text = drawing.read_text()
+    assert text.count(old) == 1, f"{old!r} is not unique in the shop's drawing"
+    drawing.write_text(text.replace(old, new))
+    return drawing, text[: text.index(old)].count("\n") + 1
+
+
+def test_the_shop_keeps_every_promise_of_its_drawing(pytester: pytest.Pytester) -> None:
+    # act
+    result = run_static_suite(pytester, SHOP / "drawing.yaml")
+    # assert: every check and every negative control passed; nothing skipped
+    outcomes = result.parseoutcomes()
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    assert set(outcomes) == {"passed"}, outcomes
+    assert outcomes["passed"] >= 18
+
+
+def test_a_drawing_promising_other_replicas_fails_naming_the_field(
+    pytester: pytest.Pytester,
+) -> None:
+    # arrange: the drawing says 2 storefront replicas, its manifests run 3
+    drawing, line = edited_shop(pytester.path / "shop", "replicas: 3", "replicas: 2")
+    # act
+    result = run_static_suite(pytester, drawing)
+    # assert
+    result.assert_outcomes(passed=17, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"*Deployment/storefront has 3 replicas; drawing.yaml:{line}: "
+            "services[[]0[]].replicas is 2*",
+            "*FAILED*test_every_workload_runs_the_drawings_replica_count[[]plain[]]*",
+        ]
+    )
+
+
+def test_a_drawing_promising_another_volume_size_fails_naming_the_field(
+    pytester: pytest.Pytester,
+) -> None:
+    # arrange: the drawing says 4Gi for the database's volume, its manifests claim 3Gi
+    drawing, line = edited_shop(pytester.path / "shop", "size: 3Gi", "size: 4Gi")
+    # act
+    result = run_static_suite(pytester, drawing)
+    # assert: the check fails; its negative control (another size again) still passes
+    result.assert_outcomes(passed=17, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"*checkout-db-data (data-checkout-db-0) requests 3Gi; drawing.yaml:{line}: "
+            "volumes[[]0[]].size is 4Gi*",
+            "*FAILED*test_every_volume_is_claimed_at_the_drawings_size_and_mounted[[]plain[]]*",
+        ]
+    )
