@@ -108,6 +108,8 @@ S, SY, SM, C, R = (
     "suites/conformance/",
     "suites/resilience/",
 )
+#: kubepromises' generic static suite, run on this drawing (its tests are imported there).
+D: Final = S + "test_drawing_counts.py"
 
 PROMISES: Final = (
     # -- KEY FEATURES ---------------------------------------------------------------------------
@@ -118,6 +120,8 @@ PROMISES: Final = (
         "Multiple replicas per service (2 each), spread over nodes",
         (
             S + "test_replicas.py",
+            D + "::test_every_workload_runs_the_drawings_replica_count",
+            D + "::test_another_replica_count_is_caught",
             S + "test_availability.py",
             SM + "::test_the_four_services_run_two_ready_replicas_each",
             C + "test_replicas.py::test_each_deployment_runs_its_ready_replicas_on_different_nodes",
@@ -169,6 +173,8 @@ PROMISES: Final = (
         "PVCs for database data: bound at the drawing's sizes, data survives a pod",
         (
             S + "test_storage.py",
+            D + "::test_every_volume_is_claimed_at_the_drawings_size_and_mounted",
+            D + "::test_a_volume_of_another_size_is_caught",
             SM + "::test_every_volume_claim_is_bound",
             C + "test_storage.py",
         ),
@@ -241,7 +247,11 @@ PROMISES: Final = (
         "deployment summary",
         "Namespace",
         "Everything in namespace demo-micro",
-        (S + "test_inventory.py::test_everything_lives_in_the_demo_micro_namespace",),
+        (
+            S + "test_inventory.py::test_everything_lives_in_the_demo_micro_namespace",
+            D + "::test_everything_lives_in_the_drawings_namespace",
+            D + "::test_an_object_outside_the_namespace_is_caught",
+        ),
     ),
     Promise(
         "workloads",
@@ -252,6 +262,8 @@ PROMISES: Final = (
             S + "test_inventory.py::test_the_overlay_deploys_exactly_the_drawings_workloads",
             S + "test_inventory.py::test_a_missing_workload_is_caught",
             S + "test_inventory.py::test_a_workload_of_the_wrong_kind_is_caught",
+            D + "::test_the_overlay_deploys_exactly_the_drawings_workloads",
+            D + "::test_a_missing_workload_is_caught",
             SM + "::test_every_statefulset_is_ready",
             C + "test_replicas.py::test_every_statefulset_is_ready",
         ),
@@ -264,6 +276,10 @@ PROMISES: Final = (
         (
             S + "test_inventory.py::test_there_are_ten_or_more_services",
             S + "test_inventory.py::test_too_few_services_are_caught",
+            D + "::test_there_are_at_least_the_drawings_number_of_services",
+            D + "::test_too_few_services_are_caught",
+            D + "::test_every_workload_has_a_service_of_its_name_on_the_drawings_port",
+            D + "::test_a_workload_without_its_service_is_caught",
         ),
     ),
     Promise(
@@ -276,6 +292,8 @@ PROMISES: Final = (
             "test_the_six_configmaps_and_five_secrets_exist_by_the_drawings_names",
             S + "test_inventory.py::test_a_missing_configmap_is_caught",
             S + "test_inventory.py::test_a_renamed_secret_is_caught",
+            D + "::test_the_configmaps_and_secrets_are_the_drawings_by_name",
+            D + "::test_a_missing_configmap_or_secret_is_caught",
         ),
     ),
     Promise(
@@ -286,6 +304,7 @@ PROMISES: Final = (
         "elasticsearch 10Gi)",
         (
             S + "test_inventory.py::test_the_full_drawing_has_six_pvcs",
+            D + "::test_every_volume_is_claimed_at_the_drawings_size_and_mounted",
             C + "test_storage.py::test_every_volume_claim_is_bound_at_its_promised_size",
         ),
     ),
@@ -297,6 +316,8 @@ PROMISES: Final = (
         (
             S + "test_inventory.py::test_the_full_drawing_runs_fifteen_to_twenty_pods",
             S + "test_inventory.py::test_a_pod_count_beyond_the_drawing_is_caught",
+            D + "::test_an_overlay_of_every_workload_runs_the_drawings_total_of_pods",
+            D + "::test_a_pod_total_beyond_the_drawing_is_caught",
         ),
     ),
     # -- EXTERNAL ACCESS ------------------------------------------------------------------------
@@ -307,6 +328,8 @@ PROMISES: Final = (
         "API on NodePort 30080, Kibana on 30561, Ingress api.demo-micro.local (optional)",
         (
             S + "test_external_access.py",
+            D + "::test_every_node_port_exposes_its_workload",
+            D + "::test_a_moved_node_port_is_caught",
             SM + "::test_the_gateway_answers_on_the_host_nodeport",
             C + "test_external_access.py",
         ),

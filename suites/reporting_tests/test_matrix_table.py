@@ -17,13 +17,22 @@ from suites.reporting.status import claims
 
 
 def defined_tests(module: Path) -> set[str]:
-    """The names of the module's test functions (module level and in classes)."""
+    """The names of the module's test functions (module level and in classes), and of those it
+    imports by name (a generic suite's tests run in a module of this project)."""
     tree = ast.parse(module.read_text())
-    return {
+    defined = {
         node.name
         for node in ast.walk(tree)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
     }
+    imported = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if (alias.asname or alias.name).startswith("test")
+    }
+    return defined | imported
 
 
 def missing_prefixes(promises: Iterable[Promise], root: Path) -> list[str]:
@@ -163,6 +172,25 @@ def test_a_prefix_naming_a_missing_module_or_function_is_caught() -> None:
     assert missing_prefixes(bogus, REPO_ROOT) == [
         "a: suites/static/test_nothing_here.py",
         "b: suites/static/test_replicas.py::test_gone",
+    ]
+
+
+def test_a_test_imported_by_name_counts_and_one_not_imported_is_caught(tmp_path: Path) -> None:
+    """A module running a generic suite's tests names them in its imports; the control: a name
+    the module neither defines nor imports is still missing."""
+    (tmp_path / "suites").mkdir()
+    (tmp_path / "suites" / "test_generic.py").write_text(
+        "from generic_suite import fixture_x, test_imported\n\n\ndef test_defined():\n    pass\n"
+    )
+    table = (
+        Promise("a", "behaviour", "A", "a", ("suites/test_generic.py::test_imported",)),
+        Promise("b", "behaviour", "B", "b", ("suites/test_generic.py::test_defined",)),
+        Promise("c", "behaviour", "C", "c", ("suites/test_generic.py::fixture_x",)),
+        Promise("d", "behaviour", "D", "d", ("suites/test_generic.py::test_elsewhere",)),
+    )
+    assert missing_prefixes(table, tmp_path) == [
+        "c: suites/test_generic.py::fixture_x",
+        "d: suites/test_generic.py::test_elsewhere",
     ]
 
 
