@@ -6,11 +6,13 @@ the airgap build cache) and the `test` extra (moto[server]). Each process logs t
 session's temporary directory; a failing test's report ends with the tails of those logs.
 """
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from suites.system.relaying import OrdersDatabase, drop, new_orders_database
 from suites.system.servers import ManagedProcess
 from suites.system.stack import Infra, Stack, running_infra, running_stack
 from suites.waiting import scaled
@@ -30,6 +32,27 @@ def stack(infra: Infra) -> Iterator[Stack]:
     with running_stack(infra) as system:
         _started.append(system)
         yield system
+
+
+@pytest.fixture
+def orders_database(infra: Infra) -> Iterator[OrdersDatabase]:
+    """A database of its own with order-service's schema, for tests of its store alone (the
+    stack's order-service, if running, relays nothing from it)."""
+    database = new_orders_database(infra)
+    yield database
+    drop(database)
+
+
+@pytest.fixture
+def silent_sqs() -> Iterator[str]:
+    """An SQS endpoint that accepts connections (the kernel's backlog) and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
 
 
 @pytest.fixture(scope="session")

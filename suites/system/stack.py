@@ -160,6 +160,9 @@ def running_stack(
         # Above the consumer's usual delay, so the check rarely resends (harmless if it does).
         "RESEND_UNDELIVERED_AFTER_SECONDS": "5",
         "DELIVERY_CHECK_SECONDS": "1",
+        # The relay's claim, ~1 min by default: a claim left by an order-service killed mid-publish
+        # (the campaign's nemesis) lapses within the suites' waits. moto answers in milliseconds.
+        "OUTBOX_CLAIM_SECONDS": "5",
         **(order_overrides or {}),
     }
     orders, orders_url = servers.service(infra.workdir, "order_service", order_env)

@@ -2,7 +2,8 @@
 
 Each service applies its schema at start-up. DDL such as `ALTER TABLE … ADD COLUMN IF NOT
 EXISTS` takes an exclusive lock on its table even when there is nothing to do; behind a
-transaction that holds outbox rows (the relay, while the queue is slow) it waits, and every
+transaction that holds outbox rows (the relay's did while the queue was slow, until it claimed
+its rows instead: test_a_publishing_relay_blocks_no_schema_change.py) it waits, and every
 order's `finalize` queues behind it. A service whose schema is already in place must start
 without any table lock.
 """
@@ -24,7 +25,7 @@ START_WITHIN_SECONDS = 10
 def test_a_service_starts_while_a_transaction_holds_rows_of_its_tables(
     stack: Stack, package: str, database: str, table: str
 ) -> None:
-    # arrange: a transaction holding row locks, as the relay does while SQS answers slowly
+    # arrange: a transaction holding row locks, as the relay's did while SQS answered slowly
     base = stack.orders if package == "order_service" else stack.inventory
     with stack.infra.db(database) as holder:
         holder.autocommit = False

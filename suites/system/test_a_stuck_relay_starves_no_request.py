@@ -8,29 +8,14 @@ one connection: an order wakes the relay, which waits on SQS; the order reads th
 be served.
 """
 
-import socket
 import time
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from suites.system.stack import Stack, new_product, order_body
 
 #: Order reads while the relay waits (botocore's read timeout is 5 s, and it retries).
 READS = 5
-
-
-@pytest.fixture
-def silent_sqs() -> Iterator[str]:
-    """An endpoint that accepts connections (the kernel's backlog) and never answers."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        listener.close()
 
 
 def test_order_reads_are_served_while_the_relay_waits_on_an_sqs_that_never_answers(

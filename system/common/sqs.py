@@ -18,6 +18,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: botocore's limits on one call: connecting, and attempts in all (two retries inside boto;
+#: callers retry on their own schedule after that). Written before as `max_attempts: 2`, meant as
+#: one retry: botocore counts retries there, and a server that never answered got CreateQueue
+#: three times, 5 s apart (suites/system, the test of the bound the relay's claim is made of).
+CONNECT_TIMEOUT_SECONDS = 2.0
+ATTEMPTS = 3
+#: The longest wait before botocore's first retry, doubled for each further one ("standard" mode:
+#: rand(0, 1) x 1 s x 2^(retry - 1) after a throttling error, x 0.05 s after any other).
+RETRY_BACKOFF_SECONDS = 1.0
+
 
 @dataclass(frozen=True)
 class ReceivedMessage:
@@ -47,14 +57,27 @@ class SqsQueue:
             aws_access_key_id=access_key_id or None,
             aws_secret_access_key=secret_access_key or None,
             config=Config(
-                connect_timeout=2,
+                connect_timeout=CONNECT_TIMEOUT_SECONDS,
                 read_timeout=read_timeout,
-                # One retry inside boto; callers retry on their own schedule after that.
-                retries={"max_attempts": 2, "mode": "standard"},
+                retries={"total_max_attempts": ATTEMPTS, "mode": "standard"},
                 max_pool_connections=10,
             ),
         )
+        self._read_timeout = read_timeout
         self._url: str | None = None
+
+    @property
+    def call_bound_seconds(self) -> float:
+        """How long one call to SQS can take within botocore's limits: every attempt waiting
+        out its connect and read timeouts, and the backoff between them. A call to a queue
+        whose URL is not known yet (first use, or after a failure) is two: CreateQueue first.
+
+        Not bounded by it: a DNS lookup of the endpoint's host that gets no answer (~40 s on the
+        testbed while DNS was out; botocore's connect timeout starts after it), and a server
+        that keeps answering within the read timeout but never finishes."""
+        waits = ATTEMPTS * (CONNECT_TIMEOUT_SECONDS + self._read_timeout)
+        backoff = sum(RETRY_BACKOFF_SECONDS * float(2**retry) for retry in range(ATTEMPTS - 1))
+        return waits + backoff
 
     def _queue_url(self) -> str:
         if self._url is None:

@@ -29,3 +29,6 @@ class Settings(ServiceSettings, SqsSettings):
     # The relay also wakes immediately after each order; this is the fallback poll.
     outbox_poll_seconds: float = 1.0
     outbox_max_backoff_seconds: float = 10.0
+    # How long the relay claims a batch it publishes; unset: from the SQS client's bound on a
+    # send (relay.py, ~1 min). A claim left by a replica that died mid-publish waits this long.
+    outbox_claim_seconds: float | None = None

@@ -21,6 +21,8 @@ from system.order_service.relay import OutboxRelay
 from system.order_service.store import SCHEMA, OrderStore
 
 SERVICE = "order-service"
+#: botocore's read timeout on order-service's SQS calls (the relay's claim is derived from it).
+SQS_READ_TIMEOUT_SECONDS = 5.0
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -32,14 +34,15 @@ def create_app(settings: Settings) -> FastAPI:
         settings.postgres_password.get_secret_value(),
     )
     pool = postgres.create_pool(dsn, max_size=settings.db_pool_size)
-    # Two background tasks keep a connection while they wait on another service: the outbox
-    # relay (its rows locked until SQS has answered) and the reconciler (overdue orders locked
-    # while inventory-service is asked, up to 20 in turn). An SQS that does not answer — down,
-    # or its name not resolving while DNS is out (a lookup with no answer blocks ~40 s, which
-    # botocore's timeouts do not bound) — kept the relay's connection that long, and the
-    # requests' pool, which cannot open new connections without DNS either, ran dry: order
-    # reads answered 503 PoolTimeout (docs/live-suites.md, "Faults"). So those two have a pool
-    # of their own, one connection each, and requests never wait behind them.
+    # Two background tasks wait on another service. The reconciler keeps its connection (overdue
+    # orders locked) while inventory-service is asked, up to 20 in turn; the outbox relay kept
+    # its connection (rows locked) until SQS had answered, and now holds none while it waits
+    # (store.relay_outbox). An SQS that did not answer — down, or its name not resolving while
+    # DNS was out (a lookup with no answer blocks ~40 s, which botocore's timeouts do not
+    # bound) — kept the relay's connection that long, and the requests' pool, which could not
+    # open new connections without DNS either, ran dry: order reads answered 503 PoolTimeout
+    # (docs/live-suites.md, "Faults"). So those two have a pool of their own, one connection
+    # each, and requests never wait behind them.
     background_pool = postgres.create_pool(dsn, max_size=2)
     queue = SqsQueue(
         queue_name=settings.sqs_queue_name,
@@ -47,7 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
         region=settings.aws_default_region,
         access_key_id=settings.aws_access_key_id,
         secret_access_key=settings.aws_secret_access_key.get_secret_value(),
-        read_timeout=5,
+        read_timeout=SQS_READ_TIMEOUT_SECONDS,
     )
 
     @asynccontextmanager
@@ -62,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
             queue,
             settings.outbox_poll_seconds,
             settings.outbox_max_backoff_seconds,
+            settings.outbox_claim_seconds,
         )
         app.state.store = store
         app.state.inventory = InventoryClient(http, settings.inventory_service_url)

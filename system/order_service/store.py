@@ -8,6 +8,7 @@ event exists exactly when a final order does. Only the request that moves the or
 
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -51,7 +52,12 @@ CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (id) WHERE sent_at IS NULL;
 ALTER TABLE outbox ADD COLUMN IF NOT EXISTS delivered_at timestamptz;
 CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox (sent_at)
     WHERE sent_at IS NOT NULL AND delivered_at IS NULL;
+-- A relay publishing an unsent event claims it until then (relay_outbox): no other replica takes
+-- it meanwhile, and no transaction stays open while SQS is called.
+ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claimed_until timestamptz;
 """
+
+log = logging.getLogger(__name__)
 
 ORDER_COLUMNS = "id, status, reason, customer_email, items, created_at"
 
@@ -256,29 +262,88 @@ class OrderStore:
         return await postgres.read(self._pool, query)
 
     async def relay_outbox(
-        self, publish: Callable[[list[OutboxEvent]], Awaitable[None]], batch_size: int
+        self,
+        publish: Callable[[list[OutboxEvent]], Awaitable[None]],
+        batch_size: int,
+        claim_seconds: float,
     ) -> int:
         """Publish the oldest unsent events and mark them sent; returns how many.
 
-        Rows stay locked (SKIP LOCKED lets another replica take other rows) until publish
-        succeeded; if it raises, the transaction rolls back and the rows stay unsent.
+        Three steps, each transaction short and none open while `publish` runs (it calls SQS,
+        which can take tens of seconds when the queue is slow or gone):
+
+        1. claim: unsent events that nobody claims (or whose claim lapsed) get `claimed_until`
+           = now + `claim_seconds`, committed at once. SKIP LOCKED and the claim let another
+           replica take other events, never these, while the claim lasts;
+        2. `publish`, with the connection back in the pool;
+        3. mark them sent (and unclaimed). If `publish` raised, the claim is released instead, so
+           the next round sends them again.
+
+        Held open across `publish`, the transaction kept the rows and the table locked: a
+        schema change (ALTER TABLE) waited behind it, and every order's finalize behind the
+        ALTER. Delivery stays at-least-once: an event is marked sent only after `publish`
+        returned. A claim that lapses while its `publish` still runs (longer than
+        `claim_seconds`), or whose relay died mid-publish, is taken by the next relay and the
+        event sent again; notification-service keeps one notification per order, so a resend
+        never makes a second one. A relay cancelled mid-publish (shutdown), or one that cannot
+        mark its events sent (the database gone), leaves its claim to lapse: the SQS call may
+        have gone through, or still go through, and a resend is the safe side.
         """
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
                 """
-                SELECT id, event_id, payload, request_id FROM outbox
-                WHERE sent_at IS NULL ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+                UPDATE outbox SET claimed_until = now() + make_interval(secs => %s)
+                WHERE id IN (
+                    SELECT id FROM outbox
+                    WHERE sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
+                    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+                )
+                RETURNING id, event_id, payload, request_id, claimed_until
                 """,
-                (batch_size,),
+                (claim_seconds, batch_size),
             )
-            events = [OutboxEvent(**row) for row in await cur.fetchall()]
-            if not events:
-                return 0
+            rows = await cur.fetchall()
+        if not rows:
+            return 0
+        # One transaction's now(): the same for every row, and this claim's own.
+        claim: datetime = rows[0]["claimed_until"]
+        events = sorted(
+            (OutboxEvent(r["id"], r["event_id"], r["payload"], r["request_id"]) for r in rows),
+            key=lambda e: e.id,
+        )
+        ids = [e.id for e in events]
+        try:
             await publish(events)
-            await cur.execute(
-                "UPDATE outbox SET sent_at = now() WHERE id = ANY(%s)", ([e.id for e in events],)
+        except Exception:
+            await self._release_claim(ids, claim)
+            raise
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                """
+                UPDATE outbox SET sent_at = now(), claimed_until = NULL
+                WHERE id = ANY(%s) AND sent_at IS NULL
+                """,
+                (ids,),
             )
-            return len(events)
+        return len(events)
+
+    async def _release_claim(self, ids: list[int], claim: datetime) -> None:
+        """Let the next round take these events again (unless another relay claimed them since:
+        then they are its). If the database cannot be told, the claim lapses by itself."""
+        try:
+            async with self._pool.connection() as conn:
+                await conn.execute(
+                    """
+                    UPDATE outbox SET claimed_until = NULL
+                    WHERE id = ANY(%s) AND sent_at IS NULL AND claimed_until = %s
+                    """,
+                    (ids, claim),
+                )
+        except Exception as exc:
+            log.warning(
+                "could not release the relay's claim; it lapses by itself",
+                extra={"error": f"{type(exc).__name__}: {exc}", "count": len(ids)},
+            )
 
     async def sent_not_delivered(self, older_than_seconds: float, limit: int) -> dict[int, str]:
         """Outbox id → order id of events sent at least `older_than_seconds` ago whose
@@ -302,6 +367,9 @@ class OrderStore:
                 "UPDATE outbox SET delivered_at = now() WHERE id = ANY(%s)", (delivered,)
             )
             await conn.execute(
-                "UPDATE outbox SET sent_at = NULL WHERE id = ANY(%s) AND delivered_at IS NULL",
+                """
+                UPDATE outbox SET sent_at = NULL, claimed_until = NULL
+                WHERE id = ANY(%s) AND delivered_at IS NULL
+                """,
                 (lost,),
             )
