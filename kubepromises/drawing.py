@@ -39,7 +39,7 @@ class Problem:
 
 
 class DrawingError(ValueError):
-    """A drawing file that is not valid; `problems` holds every mistake found, in line order."""
+    """A drawing file that is not valid; `problems` holds every mistake found, sorted by line."""
 
     def __init__(self, file: str, problems: Sequence[Problem]) -> None:
         self.file = file

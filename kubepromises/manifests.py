@@ -2,7 +2,7 @@
 
 A folder with a `kustomization.yaml` is rendered by kustomize (the command given, else `kubectl
 kustomize` or `kustomize build` from PATH); any other folder is read as it is, every `*.yaml` and
-`*.yml` file in name order, each document one object.
+`*.yml` file sorted by name, each document one object.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def is_kustomization(folder: Path) -> bool:
 
 
 def render(folder: Path, kustomize: Sequence[str] | None = None) -> list[Obj]:
-    """The objects a folder holds (plain YAML) or renders to (kustomize), in their order.
+    """The objects a folder holds (plain YAML) or renders to (kustomize), as they come.
 
     `kustomize` is the command that renders a kustomization given as its last argument; None
     looks for one on PATH.
