@@ -81,10 +81,18 @@ def _long_options(tokens: list[str]) -> list[str]:
 
 
 def _defines(module: Path, name: str) -> bool:
-    """Whether a test module defines a function or class `name` (at any depth)."""
+    """Whether a test module defines a function or class `name` (at any depth), or imports it by
+    name (a generic suite's tests run in a module of this project)."""
     tree = ast.parse(module.read_text())
     defined = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    return any(isinstance(node, defined) and node.name == name for node in ast.walk(tree))
+    return any(
+        (isinstance(node, defined) and node.name == name)
+        or (
+            isinstance(node, ast.ImportFrom)
+            and any((alias.asname or alias.name) == name for alias in node.names)
+        )
+        for node in ast.walk(tree)
+    )
 
 
 def path_problem(token: str, repo: Path) -> str:
