@@ -90,3 +90,20 @@ def test_a_drawing_promising_another_volume_size_fails_naming_the_field(
             "*FAILED*test_every_volume_is_claimed_at_the_drawings_size_and_mounted[[]plain[]]*",
         ]
     )
+
+
+def test_an_overlay_whose_manifests_folder_is_missing_fails_naming_it(
+    pytester: pytest.Pytester,
+) -> None:
+    # arrange
+    drawing, _ = edited_shop(pytester.path / "shop", "manifests: manifests", "manifests: gone")
+    # act
+    result = run_static_suite(pytester, drawing)
+    # assert: every test that needs the objects errors, with the reason and no traceback
+    outcomes = result.parseoutcomes()
+    assert "passed" not in outcomes, outcomes
+    assert outcomes["errors"] >= 18, outcomes
+    result.stdout.fnmatch_lines(
+        ["*overlay 'plain': the manifests folder */shop/gone does not exist"]
+    )
+    assert "Traceback" not in result.stdout.str()
