@@ -258,6 +258,32 @@ def service_violations(drawing: Drawing, overlay: str, objects: Sequence[Obj]) -
     return violations
 
 
+def _routes(ingress: Obj) -> list[tuple[object, object, object]]:
+    """(host, Service, port number) of each path of an Ingress."""
+    return [
+        (
+            rule.get("host"),
+            path.get("backend", {}).get("service", {}).get("name"),
+            path.get("backend", {}).get("service", {}).get("port", {}).get("number"),
+        )
+        for rule in ingress["spec"].get("rules", [])
+        for path in rule.get("http", {}).get("paths", [])
+    ]
+
+
+def ingress_violations(drawing: Drawing, overlay: str, objects: Sequence[Obj]) -> list[str]:
+    """Where the overlay deploys its piece, an Ingress routes the drawing's host to its
+    workload's Service and port."""
+    route = drawing.ingress
+    if not drawing.deploys(overlay, route.piece):
+        return []
+    wanted = (route.host, route.service, route.port)
+    if any(wanted in _routes(ingress) for ingress in of_kind(objects, "Ingress")):
+        return []
+    where = drawing.where("ingress")
+    return [f"no Ingress routes {route.host} to {route.service}:{route.port} ({where})"]
+
+
 #: Every check, by the promise it keeps.
 CHECKS = {
     "namespace": namespace_violations,
@@ -269,4 +295,5 @@ CHECKS = {
     "service count": service_count_violations,
     "pod count": pod_count_violations,
     "node ports": node_port_violations,
+    "ingress": ingress_violations,
 }

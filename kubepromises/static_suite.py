@@ -21,6 +21,7 @@ from kubepromises.static import (
     configuration_violations,
     deploys_every_workload,
     find,
+    ingress_violations,
     namespace_violations,
     node_port_violations,
     of_kind,
@@ -126,6 +127,12 @@ def test_every_node_port_exposes_its_workload(
     drawing: Drawing, drawing_overlay: str, manifests: Sequence[Obj]
 ) -> None:
     assert_holds(node_port_violations(drawing, drawing_overlay, manifests))
+
+
+def test_the_ingress_routes_the_drawings_host_to_its_workload(
+    drawing: Drawing, drawing_overlay: str, manifests: Sequence[Obj]
+) -> None:
+    assert_holds(ingress_violations(drawing, drawing_overlay, manifests))
 
 
 # -- negative controls: each check names a breakage ---------------------------------------------
@@ -283,4 +290,23 @@ def test_a_moved_node_port_is_caught(
     assert_caught(
         node_port_violations(drawing, drawing_overlay, broken),
         f"does not expose port {promised.port} on node port {promised.node_port}",
+    )
+
+
+def test_an_ingress_for_another_host_is_caught(
+    drawing: Drawing, drawing_overlay: str, broken: list[Obj]
+) -> None:
+    # arrange
+    route = drawing.ingress
+    if not drawing.deploys(drawing_overlay, route.piece):
+        pytest.skip(f"overlay {drawing_overlay!r} does not deploy the ingress's piece")
+    for ingress in of_kind(broken, "Ingress"):
+        for rule in ingress["spec"].get("rules", []):
+            if rule.get("host") == route.host:
+                rule["host"] = f"not-{route.host}"
+    # act / assert
+    assert_caught(
+        ingress_violations(drawing, drawing_overlay, broken),
+        f"no Ingress routes {route.host} to {route.service}:{route.port} "
+        f"({drawing.where('ingress')})",
     )

@@ -330,6 +330,8 @@ PROMISES: Final = (
             S + "test_external_access.py",
             D + "::test_every_node_port_exposes_its_workload",
             D + "::test_a_moved_node_port_is_caught",
+            D + "::test_the_ingress_routes_the_drawings_host_to_its_workload",
+            D + "::test_an_ingress_for_another_host_is_caught",
             SM + "::test_the_gateway_answers_on_the_host_nodeport",
             C + "test_external_access.py",
         ),
