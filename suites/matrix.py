@@ -543,6 +543,8 @@ PROMISES: Final = (
             SY + "test_orders_never_stay_pending.py",
             SY + "test_a_backlog_drains.py",
             SY + "test_a_starting_service_takes_no_table_lock.py",
+            SY + "test_a_publishing_relay_blocks_no_schema_change.py",
+            SY + "test_relays_send_every_event_once_while_their_claims_hold.py",
             SY + "test_deadlines_are_nested.py",
             R + "test_no_order_stays_pending.py",
         ),

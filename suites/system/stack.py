@@ -1,6 +1,7 @@
 """The running system under test and small typed helpers to observe it."""
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -280,3 +281,31 @@ def post_concurrently(
 ) -> list[httpx.Response]:
     """POST every body at once (one connection each) and return the responses in order."""
     return asyncio.run(_post_all(url, bodies, headers))
+
+
+#: How many times a client sends an order again after a 503 before it gives up.
+RESENDS_AFTER_503 = 3
+
+
+def post_concurrently_as_clients(
+    url: str, bodies: list[dict[str, Any]]
+) -> tuple[list[httpx.Response], int]:
+    """POST every body at once, each with an Idempotency-Key of its own, and send again, with
+    the same key and after the answer's Retry-After, each one answered 503: what a client
+    does when the service was too busy to decide within its deadline (on a loaded machine, 200
+    orders for one product queue on its row). Returns the final responses in order and how many
+    were sent again. An order is decided once whatever the number of sends, so the invariants
+    are checked on the final answers."""
+    keys = [{"Idempotency-Key": f"clients-{uuid.uuid4().hex}"} for _ in bodies]
+    responses = post_concurrently(url, bodies, keys)
+    resent = 0
+    for _ in range(RESENDS_AFTER_503):
+        busy = [i for i, response in enumerate(responses) if response.status_code == 503]
+        if not busy:
+            break
+        resent += len(busy)
+        time.sleep(max(float(responses[i].headers.get("Retry-After", 1)) for i in busy))
+        again = post_concurrently(url, [bodies[i] for i in busy], [keys[i] for i in busy])
+        for i, response in zip(busy, again, strict=True):
+            responses[i] = response
+    return responses, resent
