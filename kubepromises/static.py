@@ -20,6 +20,19 @@ WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 POD_KINDS = (*WORKLOAD_KINDS, "DaemonSet")
 
 
+def assert_holds(violations: list[str]) -> None:
+    """The check found nothing wrong."""
+    assert not violations, "\n".join(violations)
+
+
+def assert_caught(violations: list[str], fragment: str) -> None:
+    """The check flagged the breakage: some violation mentions `fragment`."""
+    assert any(fragment in violation for violation in violations), (
+        f"the check missed the breakage: no violation mentions {fragment!r}; "
+        f"it reported {violations or 'nothing'}"
+    )
+
+
 def ref(obj: Obj) -> str:
     """`Kind/name`, how violations name an object."""
     return f"{obj['kind']}/{obj['metadata']['name']}"

@@ -18,6 +18,8 @@ from kubepromises.drawing import Drawing
 from kubepromises.static import (
     WORKLOAD_KINDS,
     Obj,
+    assert_caught,
+    assert_holds,
     configuration_violations,
     deploys_every_workload,
     find,
@@ -33,19 +35,6 @@ from kubepromises.static import (
     volume_violations,
     workload_violations,
 )
-
-
-def assert_holds(violations: list[str]) -> None:
-    """The check found nothing wrong."""
-    assert not violations, "\n".join(violations)
-
-
-def assert_caught(violations: list[str], fragment: str) -> None:
-    """The check flagged the breakage: some violation mentions `fragment`."""
-    assert any(fragment in violation for violation in violations), (
-        f"the check missed the breakage: no violation mentions {fragment!r}; "
-        f"it reported {violations or 'nothing'}"
-    )
 
 
 @pytest.fixture
