@@ -66,6 +66,18 @@ class SetupError(RuntimeError):
     """The host cannot run the testbed as it is; the message says what to change."""
 
 
+#: The taints the node controller sets and lifts by itself, as a node's condition changes.
+CONDITION_TAINTS = "node.kubernetes.io/"
+
+
+def reserves(taint: client.V1Taint) -> bool:
+    """Whether a taint keeps ordinary pods off a node for good (kind's control plane), rather
+    than for as long as the node is starting or unreachable."""
+    return taint.effect in {"NoSchedule", "NoExecute"} and not taint.key.startswith(
+        CONDITION_TAINTS
+    )
+
+
 def taken_ports(ports: tuple[int, ...]) -> list[int]:
     """The ports of `ports` that something already listens on (or holds) on 127.0.0.1.
 
@@ -301,12 +313,17 @@ class Testbed:
         ).strip()
 
     def pod_nodes(self) -> list[str]:
-        """The nodes ordinary pods can be scheduled on (kind taints its control plane)."""
-        blocking = {"NoSchedule", "NoExecute"}
+        """The nodes ordinary pods can be scheduled on (kind taints its control plane).
+
+        The node controller's own taints (`node.kubernetes.io/not-ready`, `unreachable`, ...)
+        say how a node is now, not what it is for: a worker that joined a second ago still has
+        `not-ready`, and leaving it out left it without images (found on 2 Dec 2026: half the
+        pods in ImagePullBackOff after a bring-up).
+        """
         return [
             node.metadata.name
             for node in self.kube().core.list_node().items
-            if not any(t.effect in blocking for t in node.spec.taints or [])
+            if not any(reserves(taint) for taint in node.spec.taints or [])
         ]
 
     def image_ids(self, wanted: list[str]) -> dict[str, str]:

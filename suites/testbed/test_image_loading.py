@@ -13,11 +13,18 @@ from kubernetes.client import (
     V1OwnerReference,
     V1Pod,
     V1PodStatus,
+    V1Taint,
 )
 
 from testbed import archives
 from testbed.archives import Archive, archive_name, needed, save_archives
-from testbed.cluster import node_digests, normalized, runs_another_build, workload_of
+from testbed.cluster import (
+    node_digests,
+    normalized,
+    reserves,
+    runs_another_build,
+    workload_of,
+)
 
 #: `ctr -n k8s.io images ls` on a node, as the testbed reads it.
 MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
@@ -133,3 +140,20 @@ def test_a_node_imports_only_the_archives_holding_what_it_lacks(tmp_path: Path) 
     assert needed([dep, svc], ["svc:1"]) == [svc]
     assert needed([dep, svc], ["addon:1", "svc:1"]) == [dep, svc]
     assert needed([dep, svc], []) == []
+
+
+def test_a_worker_still_starting_gets_the_images_its_pods_will_need() -> None:
+    # a worker a second after it joined: the node controller's not-ready taint, not yet lifted
+    starting = V1Taint(key="node.kubernetes.io/not-ready", effect="NoSchedule")
+    unreachable = V1Taint(key="node.kubernetes.io/unreachable", effect="NoExecute")
+
+    assert not reserves(starting)
+    assert not reserves(unreachable)
+
+
+def test_negative_control_the_control_plane_gets_no_images() -> None:
+    control_plane = V1Taint(key="node-role.kubernetes.io/control-plane", effect="NoSchedule")
+    preferred = V1Taint(key="node-role.kubernetes.io/control-plane", effect="PreferNoSchedule")
+
+    assert reserves(control_plane)
+    assert not reserves(preferred)
