@@ -13,6 +13,7 @@ from suites import promises
 from suites.resilience.live import selector
 from testbed.cluster import Testbed as Bed
 from testbed.kube import Kube, is_ready
+from testbed.traffic import NOTIFICATIONS_PATH
 from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
@@ -23,7 +24,7 @@ OVERLAY = "offline"
 BACKEND_ROUTES = {
     "inventory-service": "/api/inventory/products/SKU-PROBE-UNKNOWN",
     "order-service": "/api/orders?limit=1",
-    "notification-service": "/api/notifications?limit=1",
+    "notification-service": NOTIFICATIONS_PATH,
 }
 #: The gateway retires every 20th pooled connection (UPSTREAM_ROTATE_EVERY): 200 requests open
 #: at least ten fresh connections, each of which kube-proxy sends to a random ready pod.

@@ -30,6 +30,7 @@ from testbed import faults
 from testbed.cluster import Testbed
 from testbed.kube import Kube
 from testbed.traffic import (
+    NOTIFICATIONS,
     Outcome,
     Summary,
     Target,
@@ -68,7 +69,7 @@ ORDER_READS = read("orders", "/api/orders?limit=1")
 ELSEWHERE: tuple[Target, ...] = (
     read("catalogue", "/api/inventory/products"),
     read("inventory", "/api/inventory/products/SKU-PROBE-UNKNOWN", 404),
-    read("notifications", "/api/notifications?limit=1"),
+    NOTIFICATIONS,
 )
 TARGETS = (ORDERS, ORDER_READS, *ELSEWHERE)
 

@@ -21,7 +21,7 @@ from suites.resilience.live import record, respread, selector, wait_rolled_out
 from testbed.cluster import Testbed
 from testbed.kube import Kube, is_ready
 from testbed.shell import run
-from testbed.traffic import Target, TrafficProbe, read
+from testbed.traffic import NOTIFICATIONS, Target, TrafficProbe, read
 from testbed.waiting import NotYet, eventually
 
 pytestmark = [pytest.mark.cluster, pytest.mark.clients_see_failures]
@@ -45,7 +45,7 @@ TARGETS = {
     "version": read("version", "/version"),
     "inventory": read("inventory", "/api/inventory/products/SKU-PROBE-UNKNOWN", 404),
     "orders": read("orders", "/api/orders?limit=1"),
-    "notifications": read("notifications", "/api/notifications?limit=1"),
+    "notifications": NOTIFICATIONS,
 }
 #: A service's readiness is its own database.
 NEEDS_DATABASE = {

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +19,8 @@ from system.notification_service.consumer import EventConsumer
 from system.notification_service.store import NotificationStore
 
 SERVICE = "notification-service"
+
+log = logging.getLogger(__name__)
 
 
 def mongo_client(settings: Settings) -> AsyncMongoClient[dict[str, Any]]:
@@ -56,7 +59,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await store.ensure_indexes()
+        if moved := await store.prepare():
+            log.info("notifications re-keyed by order id", extra={"documents": moved})
         app.state.store = store
         consumer = EventConsumer(
             queue, store, settings.sqs_wait_seconds, settings.consumer_max_backoff_seconds

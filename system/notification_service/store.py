@@ -1,15 +1,25 @@
-"""The notifications collection: exactly one document per order (unique index, upsert)."""
+"""The notifications collection: exactly one document per order, keyed by the order's id.
+
+The order id is the document's `_id`, so storing an event and reading an order's notification
+are lookups by the primary key: an index lookup in MongoDB and in the air-gapped FerretDB
+stand-in alike (FerretDB's SQLite backend hands only `_id` equality to the database and filters
+anything else in Go, reading the whole collection; found on 2 Dec 2026, when a reused testbed
+held thousands of notifications and every read of one took 0.7 s). The unique index on
+`order_id` stays, for documents stored before the key changed (`adopt_order_ids` re-keys them).
+"""
 
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from pymongo import ASCENDING, AsyncMongoClient
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
 from system.notification_service.schemas import Notification, OrderCreated
 
 COLLECTION = "notifications"
+#: Marks a document being re-keyed (adopt_order_ids).
+REKEYING = "re-keying:"
 
 
 def _message(event: OrderCreated) -> str:
@@ -29,6 +39,38 @@ class NotificationStore:
             [("order_id", ASCENDING)], unique=True, name="one_notification_per_order"
         )
 
+    async def prepare(self) -> int:
+        """At start-up: the unique index, the index the newest-first listing sorts by, and the
+        re-keying of older documents (returns how many this call re-keyed). One index per call:
+        FerretDB v1.24 drops the connection when one createIndexes names several it has."""
+        await self.ensure_indexes()
+        await self._collection.create_index([("created_at", DESCENDING)], name="newest_first")
+        return await self.adopt_order_ids()
+
+    async def adopt_order_ids(self) -> int:
+        """Re-key the documents stored under a generated `_id` (before the order id was the key);
+        returns how many this call re-keyed.
+
+        Each one in three steps, so that a crash or a second replica doing the same at once
+        loses nothing: its `order_id` is marked (freeing the order id in the unique index), a
+        copy is stored under the order id (a copy stored already, by the other replica or by a
+        redelivered event, wins), and the old document is deleted. A marked document left by a
+        crash is finished at the next start.
+        """
+        moved = 0
+        for old in await self._collection.find({"_id": {"$type": "objectId"}}).to_list():
+            order_id = str(old["order_id"]).removeprefix(REKEYING)
+            await self._collection.update_one(
+                {"_id": old["_id"]}, {"$set": {"order_id": REKEYING + order_id}}
+            )
+            try:
+                await self._collection.insert_one({**old, "_id": order_id, "order_id": order_id})
+                moved += 1
+            except DuplicateKeyError:
+                pass
+            await self._collection.delete_one({"_id": old["_id"]})
+        return moved
+
     async def record(self, event: OrderCreated) -> bool:
         """Store the notification for this order unless one exists; True if it was new."""
         document = {
@@ -41,7 +83,7 @@ class NotificationStore:
         }
         try:
             result = await self._collection.update_one(
-                {"order_id": document["order_id"]}, {"$setOnInsert": document}, upsert=True
+                {"_id": document["order_id"]}, {"$setOnInsert": document}, upsert=True
             )
         except DuplicateKeyError:
             # Two deliveries of one event raced; the other one stored it.
@@ -50,7 +92,12 @@ class NotificationStore:
 
     async def for_orders(self, order_ids: list[UUID] | None, limit: int) -> list[Notification]:
         """The notifications of these orders (all orders: None), newest first."""
-        query = {"order_id": {"$in": [str(i) for i in order_ids]}} if order_ids else {}
+        ids = [str(i) for i in order_ids or []]
+        query: dict[str, Any] = {}
+        if len(ids) == 1:
+            query = {"_id": ids[0]}  # equality: the stand-in's lookup by key, too
+        elif ids:
+            query = {"_id": {"$in": ids}}
         cursor = self._collection.find(query, {"_id": False}).sort("created_at", -1).limit(limit)
         return [Notification(**doc) async for doc in cursor]
 
