@@ -45,6 +45,18 @@ def mongo_client(settings: Settings) -> AsyncMongoClient[dict[str, Any]]:
     )
 
 
+async def rekey(store: NotificationStore) -> None:
+    """Re-keys the documents stored before the order id was the key (the next start tries again
+    if this one fails)."""
+    try:
+        moved = await store.adopt_order_ids()
+    except Exception as exc:
+        log.warning("re-keying notifications failed", extra={"error": repr(exc)})
+        return
+    if moved:
+        log.info("notifications re-keyed by order id", extra={"documents": moved})
+
+
 def create_app(settings: Settings) -> FastAPI:
     client = mongo_client(settings)
     store = NotificationStore(client, settings.mongodb_database)
@@ -59,17 +71,22 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if moved := await store.prepare():
-            log.info("notifications re-keyed by order id", extra={"documents": moved})
+        await store.prepare()
         app.state.store = store
         consumer = EventConsumer(
             queue, store, settings.sqs_wait_seconds, settings.consumer_max_backoff_seconds
         )
-        task = asyncio.create_task(consumer.run(), name="sqs-consumer")
+        tasks = [
+            asyncio.create_task(consumer.run(), name="sqs-consumer"),
+            # In the background: thousands of older documents take minutes to re-key, longer
+            # than the startup probe waits (seen on 2 Dec 2026 with 5,000).
+            asyncio.create_task(rekey(store), name="re-keying"),
+        ]
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await client.close()
 
     # Readiness is MongoDB only: notifications stay readable while SQS is down, and the
