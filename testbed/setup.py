@@ -65,10 +65,21 @@ def _postgres() -> bool:
     return _executable(binaries / "postgres")
 
 
+def go_build_dir(cache: Path, name: str, version: str) -> Path:
+    """Where `airgap/go/build.sh NAME` caches a component of airgap/go/components.tsv: NAME-VERSION,
+    and `-VARIANT` for a patched build (the row's seventh column)."""
+    for line in (REPO / "airgap" / "go" / "components.tsv").read_text().splitlines():
+        fields = line.split("\t")
+        if fields[0] == name:
+            variant = fields[6] if len(fields) > 6 and fields[6] else ""
+            return cache / "go" / (f"{name}-{version}" + (f"-{variant}" if variant else ""))
+    raise KeyError(f"{name} is not a row of airgap/go/components.tsv")
+
+
 def ferretdb_binary(settings: Settings) -> Path:
     """Where `airgap/go/build.sh ferretdb` puts FerretDB (the fast suite looks there too)."""
     version = settings.airgap["FERRETDB_VERSION"]
-    return settings.cache / "go" / f"ferretdb-{version}" / "bin" / "ferretdb"
+    return go_build_dir(settings.cache, "ferretdb", version) / "bin" / "ferretdb"
 
 
 def _ferretdb(settings: Settings) -> Callable[[], bool]:

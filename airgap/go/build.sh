@@ -27,12 +27,12 @@ if [ "$name" = kubernetes ]; then
 else
   row=$(awk -F'\t' -v n="$name" '$1 == n' "$here/components.tsv")
   [ -n "$row" ] || { echo "build.sh: unknown component '$name' (see $here/components.tsv)" >&2; exit 2; }
-  IFS=$'\t' read -r _ version_var module packages binaries prepare <<<"$row"
+  IFS=$'\t' read -r _ version_var module packages binaries prepare variant <<<"$row"
   version=${!version_var}
   ldflags="-s -w"
 fi
 
-work="$cache/go/$name-$version"
+work="$cache/go/$name-$version${variant:+-$variant}"
 stamp="$work/bin/.complete"
 mkdir -p "$work/bin"
 exec 9>"$work/.lock"

@@ -19,10 +19,16 @@ build_missing demo-micro-airgap/redis:7 "$here/redis"
 
 ctx=$(mktemp -d /var/tmp/deps.XXXXXX)
 trap 'rm -rf "$ctx"' EXIT
-if ! present "demo-micro-airgap/ferretdb:${FERRETDB_VERSION#v}"; then
+# The image is labelled with the build it holds (airgap/go/build.sh: a patched build is cached
+# under its own folder), so a tag built from another build is built again.
+ferretdb_image="demo-micro-airgap/ferretdb:${FERRETDB_VERSION#v}"
+ferretdb_bin=$("$airgap/go/build.sh" ferretdb)
+ferretdb_build=$(basename "$(dirname "$ferretdb_bin")")
+if ! present "$ferretdb_image" || [ "$(docker image inspect -f \
+  '{{index .Config.Labels "dev.demo-micro.build"}}' "$ferretdb_image")" != "$ferretdb_build" ]; then
   cp -r "$here/ferretdb" "$ctx/ferretdb"
-  cp "$("$airgap/go/build.sh" ferretdb)/ferretdb" "$ctx/ferretdb/"
-  build "demo-micro-airgap/ferretdb:${FERRETDB_VERSION#v}" "$ctx/ferretdb"
+  cp "$ferretdb_bin/ferretdb" "$ctx/ferretdb/"
+  build "$ferretdb_image" "$ctx/ferretdb" --label "dev.demo-micro.build=$ferretdb_build"
 fi
 if ! present "demo-micro-airgap/moto:$MOTO_VERSION"; then
   cp -r "$here/moto" "$ctx/moto"

@@ -20,14 +20,13 @@ from pathlib import Path
 import httpx
 
 from suites.waiting import eventually, scaled
+from testbed.settings import Settings
+from testbed.setup import ferretdb_binary
 
 REPO = Path(__file__).resolve().parents[2]
 POSTGRES_BIN = Path(os.environ.get("POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
 # Where airgap/go/build.sh puts it (DEMO_MICRO_CACHE, default /var/cache/demo-micro).
-FERRETDB_CACHE = (
-    Path(os.environ.get("DEMO_MICRO_CACHE", "/var/cache/demo-micro"))
-    / "go/ferretdb-v1.24.2/bin/ferretdb"
-)
+FERRETDB_CACHE = ferretdb_binary(Settings.from_env())
 
 
 def free_port() -> int:

@@ -1,10 +1,12 @@
-"""Promise: an order's notification is stored and read by its key, so the cost of either does not
-grow with the number of notifications; and notifications stored before the order id was the
-key are re-keyed, not lost.
+"""Promise: an order's notification is stored and read by its key, through an index, so the cost
+of either does not grow with the number of notifications; and notifications stored before the
+order id was the key are re-keyed, not lost.
 
-The stand-in here is the one the air-gapped testbed runs (FerretDB on SQLite). It hands only
-`_id` equality to the database (`explain` says `filterPushdown`) and reads the whole collection
-for any other filter; the negative control is the read as it was before (`order_id` `$in`).
+The stand-in here is the one the air-gapped testbed runs: FerretDB on SQLite, built with
+airgap/go/patches/ferretdb-sqlite-id-index.sed. FerretDB hands only `_id` equality to SQLite
+(its explain's `filterPushdown`) and reads the whole collection for any other filter; the patch
+makes SQLite answer that lookup from the `_id` index (the plan's `USING INDEX`). The negative
+control is the read as it was before (`order_id` `$in`): not handed to SQLite at all.
 """
 
 from __future__ import annotations
@@ -68,14 +70,14 @@ def event(order_id: uuid.UUID) -> OrderCreated:
     )
 
 
-def pushed_down(collection: Any, query: dict[str, Any]) -> Any:
-    """Whether FerretDB hands `query`'s filter to its database (its explain's filterPushdown)."""
+def plan(collection: Any, query: dict[str, Any]) -> Any:
+    """How FerretDB runs `query`: (handed to its database?, SQLite's query plan)."""
 
-    async def explain() -> Any:
+    async def explain() -> tuple[bool, str]:
         answer = await collection.database.command(
             "explain", {"find": collection.name, "filter": query, "limit": 1}
         )
-        return answer["filterPushdown"]
+        return answer["filterPushdown"], " ".join(answer["queryPlanner"]["Plan"])
 
     return explain()
 
@@ -91,13 +93,14 @@ def test_storing_and_reading_one_orders_notification_are_lookups_by_key(
         stored = await collection.find_one({"order_id": str(order_id)})
         # act: the read notification-service makes for one order, and how the stand-in runs it
         found = await store.for_orders([order_id], 10)
-        return stored, await pushed_down(collection, {"_id": str(order_id)}), found
+        return stored, await plan(collection, {"_id": str(order_id)}), found
 
-    stored, by_key, found = run_with_store(infra, database, work)
+    stored, (pushed_down, query_plan), found = run_with_store(infra, database, work)
 
-    # assert: keyed by the order id, read by that key, and found
+    # assert: keyed by the order id, read by that key through the _id index, and found
     assert stored["_id"] == str(order_id)
-    assert by_key is True
+    assert pushed_down is True
+    assert "USING INDEX" in query_plan, query_plan
     assert [n.order_id for n in found] == [order_id]
 
 
@@ -108,10 +111,12 @@ def test_negative_control_the_read_by_order_id_field_scans_the_collection(
     order_id = str(uuid.uuid4())
 
     async def work(store: NotificationStore, collection: Any) -> Any:
-        return await pushed_down(collection, {"order_id": {"$in": [order_id]}})
+        return await plan(collection, {"order_id": {"$in": [order_id]}})
 
-    # assert: the stand-in does not hand it to the database (it reads every document)
-    assert run_with_store(infra, database, work) is False
+    # assert: the stand-in does not hand it to SQLite: it reads every document
+    pushed_down, query_plan = run_with_store(infra, database, work)
+    assert pushed_down is False
+    assert "USING INDEX" not in query_plan, query_plan
 
 
 def test_notifications_stored_under_a_generated_key_are_re_keyed_once_and_still_unique(
