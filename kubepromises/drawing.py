@@ -1,15 +1,17 @@
 """An architecture drawing read from its YAML file into typed, frozen values.
 
 `load_drawing(path)` validates the file against `drawing.schema.json` (shipped beside this
-module), then checks what a schema cannot say (a call to a workload that does not exist, a name
-given twice, a piece no overlay deploys). Every mistake is reported at once, each with its field
-path and the file's line: ``drawing.yaml:31: services[1].replicas: 'two' is not of type
-'integer'``. Loading only reads the file.
+module), and the file of promises it names against `promises.schema.json`, then checks what a
+schema cannot say (a call to a workload that does not exist, a name given twice, a piece no
+overlay deploys, a figure bound to an SLO the drawing does not have). Every mistake is reported
+at once, each with its file, field path and line: ``drawing.yaml:31: services[1].replicas: 'two'
+is not of type 'integer'``. Loading only reads the files.
 """
 
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -20,6 +22,7 @@ import jsonschema
 import yaml
 
 SCHEMA_RESOURCE = "drawing.schema.json"
+PROMISES_SCHEMA_RESOURCE = "promises.schema.json"
 
 FieldPath = tuple[str | int, ...]
 
@@ -153,6 +156,34 @@ class Slo:
 
 
 @dataclass(frozen=True)
+class FigureEntry:
+    """A measured figure a promise shows: a label, a key pattern of the run's measurements, its
+    unit, and the SLO it must keep (None: shown only)."""
+
+    label: str
+    pattern: str
+    unit: str
+    slo: Slo | None
+
+
+@dataclass(frozen=True)
+class PromiseEntry:
+    """One promise of the promises file: what the drawing says (its `{words}` filled in from the
+    drawing's values) and which tests check it."""
+
+    key: str
+    source: str
+    title: str
+    drawing: str
+    tests: tuple[str, ...]
+    pending: tuple[str, ...]
+    figures: tuple[FigureEntry, ...]
+    #: The modes CI must see it passed in, as written (None: not written, every mode).
+    verify_in: tuple[str, ...] | None
+    why_not: str
+
+
+@dataclass(frozen=True)
 class Drawing:
     """Everything a drawing file promises."""
 
@@ -173,6 +204,8 @@ class Drawing:
     min_services: int
     log_index_prefix: str
     slos: tuple[Slo, ...]
+    #: The promises of the file `promises` names (none without it).
+    promises: tuple[PromiseEntry, ...] = ()
     #: The line each field is written on (`services[1].replicas` -> 33), for messages.
     lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
@@ -251,16 +284,56 @@ class Drawing:
         raise KeyError(f"{self.path.name} has no overlay {name!r} (it has {known})")
 
 
-def schema() -> dict[str, Any]:
-    """The published JSON Schema of a drawing file."""
-    text = resources.files("kubepromises").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+def schema(resource: str = SCHEMA_RESOURCE) -> dict[str, Any]:
+    """A published JSON Schema: of a drawing file, or of its promises file."""
+    text = resources.files("kubepromises").joinpath(resource).read_text(encoding="utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 
 
 def load_drawing(path: Path | str) -> Drawing:
-    """Read and check a drawing file; DrawingError lists every mistake with field and line."""
+    """Read and check a drawing file and the promises file it names; DrawingError lists every
+    mistake with file, field and line."""
     path = Path(path)
+    drawing = _read(path, path.name, heading=path.name)
+    problems = drawing.schema_problems(SCHEMA_RESOURCE)
+    promises = None
+    written = drawing.data.get("promises") if isinstance(drawing.data, dict) else None
+    if isinstance(written, str):
+        if (path.parent / written).is_file():
+            promises = _read(path.parent / written, written, heading=path.name)
+            problems += promises.schema_problems(PROMISES_SCHEMA_RESOURCE)
+        else:
+            message = f"no file {written} beside {path.name}"
+            problems.append(drawing.locate.problem(("promises",), message))
+    if problems:  # the cross-field checks assume the schemas hold
+        raise DrawingError(path.name, problems)
+    problems = _cross_field_problems(drawing.data, drawing.locate)
+    if promises is not None:
+        words, slos = _words(drawing.data), drawing.data["slos"]
+        problems += _promise_problems(promises.data, words, slos, promises.locate)
+    if problems:
+        raise DrawingError(path.name, problems)
+    promise_data = promises.data["promises"] if promises is not None else {}
+    return _build(path, drawing.data, promise_data, _field_lines(drawing.locate.root))
+
+
+@dataclass(frozen=True)
+class _File:
+    """A YAML file read: its data, and where each node of it is."""
+
+    data: Any
+    locate: _Locator
+
+    def schema_problems(self, resource: str) -> list[Problem]:
+        """A key given twice, and every way the data breaks the schema."""
+        problems = list(_duplicate_keys(self.locate.file, self.locate.root))
+        return problems + _schema_problems(self.data, self.locate, schema(resource))
+
+
+def _read(path: Path, file: str, *, heading: str) -> _File:
+    """Parse a file (named `file` in messages); DrawingError (under `heading`) when it is not
+    YAML or is empty."""
     text = path.read_text(encoding="utf-8")
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -268,19 +341,11 @@ def load_drawing(path: Path | str) -> Drawing:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else 1
-        problem = Problem(path.name, line, "", f"not YAML: {error.problem}")
-        raise DrawingError(path.name, [problem]) from None
+        problem = Problem(file, line, "", f"not YAML: {error.problem}")
+        raise DrawingError(heading, [problem]) from None
     if root is None:
-        raise DrawingError(path.name, [Problem(path.name, 1, "", "the file is empty")])
-    locate = _Locator(path.name, root)
-    problems = list(_duplicate_keys(path.name, root))
-    problems += _schema_problems(data, locate)
-    if problems:  # the cross-field checks assume the schema holds
-        raise DrawingError(path.name, problems)
-    problems = _cross_field_problems(data, locate)
-    if problems:
-        raise DrawingError(path.name, problems)
-    return _build(path, data, _field_lines(root))
+        raise DrawingError(heading, [Problem(file, 1, "", "the file is empty")])
+    return _File(data, _Locator(file, root))
 
 
 def _field(path: FieldPath) -> str:
@@ -349,8 +414,8 @@ def _duplicate_keys(file: str, node: yaml.Node, path: FieldPath = ()) -> Iterato
             yield from _duplicate_keys(file, item, (*path, index))
 
 
-def _schema_problems(data: object, locate: _Locator) -> list[Problem]:
-    validator = jsonschema.Draft202012Validator(schema())
+def _schema_problems(data: object, locate: _Locator, published: Mapping[str, Any]) -> list[Problem]:
+    validator = jsonschema.Draft202012Validator(published)
     problems = []
     for error in validator.iter_errors(data):
         path: FieldPath = tuple(error.absolute_path)
@@ -478,7 +543,60 @@ def _cross_field_problems(data: Mapping[str, Any], locate: _Locator) -> list[Pro
     return problems
 
 
-def _build(path: Path, data: Mapping[str, Any], lines: Mapping[str, int]) -> Drawing:
+def _words(data: Mapping[str, Any]) -> dict[str, str]:
+    """The drawing's values a promise's words may name in braces."""
+    return {"kubernetes_minor": data["versions"]["kubernetes"].rsplit(".", 1)[0]}
+
+
+def _promise_problems(
+    data: Mapping[str, Any], words: Mapping[str, str], slos: Mapping[str, Any], locate: _Locator
+) -> list[Problem]:
+    """What the promises schema cannot say: its words name the drawing's values; a figure's SLO
+    is the drawing's, and gives the unit; a promise that leaves a mode out says why, and only
+    then."""
+    problems: list[Problem] = []
+    modes = schema(PROMISES_SCHEMA_RESOURCE)["$defs"]["mode"]["enum"]
+    for key, promise in data["promises"].items():
+        try:
+            named = {name for _, name, _, _ in string.Formatter().parse(promise["drawing"]) if name}
+        except ValueError as error:  # a lone brace
+            named = set()
+            message = f"not a value in braces, as {{name}}: {error}"
+            problems.append(locate.problem(("promises", key, "drawing"), message))
+        for name in sorted(named - set(words)):
+            message = f"no value is named {{{name}}} (the values: {', '.join(words)})"
+            problems.append(locate.problem(("promises", key, "drawing"), message))
+        for index, figure in enumerate(promise.get("figures", [])):
+            path: FieldPath = ("promises", key, "figures", index)
+            if "slo" not in figure:
+                continue
+            slo = slos.get(figure["slo"])
+            if slo is None:
+                known = ", ".join(slos)
+                message = f"the drawing has no SLO {figure['slo']!r} (its slos: {known})"
+                problems.append(locate.problem((*path, "slo"), message))
+            elif "unit" in figure:
+                message = (
+                    f"the SLO {figure['slo']!r} gives the unit ({slo['unit']!r}): leave it out"
+                )
+                problems.append(locate.problem((*path, "unit"), message, key=True))
+        verify_in = promise.get("verify_in")
+        leaves_out = verify_in is not None and set(verify_in) != set(modes)
+        if leaves_out and "why_not" not in promise:
+            message = "a mode is left out: say why in why_not"
+            problems.append(locate.problem(("promises", key, "verify_in"), message))
+        if not leaves_out and "why_not" in promise:
+            message = "verify_in leaves no mode out"
+            problems.append(locate.problem(("promises", key, "why_not"), message, key=True))
+    return problems
+
+
+def _build(
+    path: Path,
+    data: Mapping[str, Any],
+    promises: Mapping[str, Mapping[str, Any]],
+    lines: Mapping[str, int],
+) -> Drawing:
     def workload(item: Mapping[str, Any]) -> Workload:
         image = item.get("image")
         return Workload(
@@ -508,6 +626,19 @@ def _build(path: Path, data: Mapping[str, Any], lines: Mapping[str, int]) -> Dra
     )
     ingress = data["ingress"]
     total = data["summary"]["total_pods"]
+    slos = tuple(
+        Slo(name, float(s["at_most"]), s["unit"], s["what"])
+        for name, s in cast(Mapping[str, Mapping[str, Any]], data["slos"]).items()
+    )
+    slo_named = {slo.name: slo for slo in slos}
+    words = _words(data)
+
+    def figure(item: Mapping[str, Any]) -> FigureEntry:
+        slo = slo_named[item["slo"]] if "slo" in item else None
+        return FigureEntry(
+            item["label"], item["pattern"], slo.unit if slo else item.get("unit", ""), slo
+        )
+
     return Drawing(
         path=path,
         namespace=data["namespace"],
@@ -541,9 +672,20 @@ def _build(path: Path, data: Mapping[str, Any], lines: Mapping[str, int]) -> Dra
         total_pods=(total["min"], total["max"]),
         min_services=data["summary"]["min_services"],
         log_index_prefix=data["logs"]["index_prefix"],
-        slos=tuple(
-            Slo(name, float(s["at_most"]), s["unit"], s["what"])
-            for name, s in cast(Mapping[str, Mapping[str, Any]], data["slos"]).items()
+        slos=slos,
+        promises=tuple(
+            PromiseEntry(
+                key=key,
+                source=p["source"],
+                title=p["title"],
+                drawing=p["drawing"].format_map(words),
+                tests=tuple(p["tests"]),
+                pending=tuple(p.get("pending", ())),
+                figures=tuple(figure(f) for f in p.get("figures", ())),
+                verify_in=tuple(p["verify_in"]) if "verify_in" in p else None,
+                why_not=p.get("why_not", ""),
+            )
+            for key, p in promises.items()
         ),
         lines=lines,
     )

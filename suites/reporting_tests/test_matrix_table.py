@@ -1,4 +1,5 @@
-"""The promise table cannot rot: prefixes name real tests; every live/static module is claimed."""
+"""The promise table cannot rot: prefixes name real tests; every live/static module is claimed;
+the table read from promises.yaml keeps every promise."""
 
 from __future__ import annotations
 
@@ -6,14 +7,51 @@ import ast
 import fnmatch
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
+from kubepromises.drawing import PROMISES_SCHEMA_RESOURCE, schema
 from suites import matrix
 from suites.matrix import Figure, Promise
-from suites.promises import REPO_ROOT
+from suites.promises import DRAWING, REPO_ROOT
 from suites.reporting import checklist
 from suites.reporting.status import claims
+
+#: The promises the table had when it moved from suites/matrix.py to promises.yaml: dropping
+#: one from the data is a change to this list too, never an accident of an edit.
+PROMISE_KEYS = (
+    "high-availability",
+    "auto-healing",
+    "load-balancing",
+    "service-discovery",
+    "persistent-storage",
+    "configuration",
+    "health-checks",
+    "resource-limits",
+    "scalability",
+    "rolling-updates",
+    "namespace",
+    "workloads",
+    "services-count",
+    "configmaps-and-secrets",
+    "pvcs",
+    "total-pods",
+    "external-access",
+    "data-flow",
+    "cache",
+    "queue",
+    "logs",
+    "database-loss",
+    "network-faults",
+    "network-latency",
+    "clock-skew",
+    "network-isolation",
+    "least-privilege",
+    "valid-manifests",
+    "orders-are-correct",
+    "orders-under-faults",
+)
 
 
 def defined_tests(module: Path) -> set[str]:
@@ -33,6 +71,21 @@ def defined_tests(module: Path) -> set[str]:
         if (alias.asname or alias.name).startswith("test")
     }
     return defined | imported
+
+
+def missing_promises(promises: Iterable[Promise], keys: Iterable[str]) -> list[str]:
+    """Keys without a promise in the table, and promises that claim no test."""
+    table = {p.key: p for p in promises}
+    missing = [f"{key}: no such promise" for key in keys if key not in table]
+    return missing + [f"{p.key}: claims no test" for p in table.values() if not p.tests]
+
+
+def typing_drift(typed: Iterable[str], enum: Iterable[str]) -> list[str]:
+    """Values a Literal type and the schema's enum do not share."""
+    typed, enum = set(typed), set(enum)
+    return [f"only typed: {v}" for v in sorted(typed - enum)] + [
+        f"only in the schema: {v}" for v in sorted(enum - typed)
+    ]
 
 
 def missing_prefixes(promises: Iterable[Promise], root: Path) -> list[str]:
@@ -114,10 +167,47 @@ def test_promise_keys_are_unique_and_each_promise_names_an_existing_test() -> No
     assert missing_prefixes(matrix.PROMISES, REPO_ROOT) == []
 
 
+def test_the_table_read_from_the_data_has_every_promise_each_claiming_tests() -> None:
+    assert missing_promises(matrix.PROMISES, PROMISE_KEYS) == []
+    assert len(matrix.PROMISES) == len(DRAWING.promises)
+
+
+def test_a_lost_promise_or_one_without_tests_is_caught() -> None:
+    """The control: the same check on a table with a promise dropped and one emptied."""
+    kept = [p for p in matrix.PROMISES if p.key != "queue"]
+    emptied = [
+        Promise(p.key, p.source, p.title, p.drawing, ()) if p.key == "cache" else p for p in kept
+    ]
+    assert missing_promises(emptied, PROMISE_KEYS) == [
+        "queue: no such promise",
+        "cache: claims no test",
+    ]
+
+
+def test_a_figure_bound_to_an_slo_keeps_the_drawings_threshold() -> None:
+    (healing,) = [p for p in matrix.PROMISES if p.key == "auto-healing"]
+    assert healing.figures[0].threshold == DRAWING.slo("ready").at_most
+    assert healing.figures[0].unit == DRAWING.slo("ready").unit
+    assert healing.figures[1].threshold is None
+
+
+def test_the_types_of_sources_and_modes_are_the_schemas() -> None:
+    definitions = schema(PROMISES_SCHEMA_RESOURCE)["$defs"]
+    assert typing_drift(get_args(matrix.Source), definitions["source"]["enum"]) == []
+    assert typing_drift(matrix.MODES, definitions["mode"]["enum"]) == []
+
+
+def test_a_mode_only_typed_or_only_in_the_schema_is_caught() -> None:
+    assert typing_drift(("offline", "online", "hybrid"), ("offline", "online", "edge")) == [
+        "only typed: hybrid",
+        "only in the schema: edge",
+    ]
+
+
 def test_every_live_and_static_test_module_is_claimed_by_some_promise() -> None:
     unclaimed = unclaimed_modules(matrix.PROMISES, REPO_ROOT, matrix.CLAIMED_FOLDERS)
     assert unclaimed == [], (
-        f"add these modules to a promise in suites/matrix.py (then run "
+        f"add these modules to a promise in promises.yaml (then run "
         f"python -m suites.reporting.checklist): {unclaimed}"
     )
 

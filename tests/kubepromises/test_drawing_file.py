@@ -18,12 +18,14 @@ DRAWING = REPO / "drawing.yaml"
 
 
 def broken_copy(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
-    """The drawing with `old` (which occurs once) replaced by `new`, and the edited line."""
+    """The drawing with `old` (which occurs once) replaced by `new`, and the edited line; the
+    promises file it names is copied beside it."""
     text = DRAWING.read_text()
     assert text.count(old) == 1, f"{old!r} is not unique in {DRAWING.name}"
     line = text[: text.index(old)].count("\n") + 1
     copy = tmp_path / "drawing.yaml"
     copy.write_text(text.replace(old, new))
+    (tmp_path / "promises.yaml").write_bytes((REPO / "promises.yaml").read_bytes())
     return copy, line
 
 

@@ -1,0 +1,223 @@
+"""The promises file a drawing names is read with it, and a mistake in it is named by file,
+field and line before anything runs.
+
+The drawing is the shop example's with `promises: promises.yaml` added; the promises file is the
+small one below. Each broken copy is that file with one edit; the unedited copy loads (the
+control), so the error is the edit's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kubepromises import DrawingError, load_drawing
+
+SHOP = Path(__file__).resolve().parent / "examples" / "shop" / "drawing.yaml"
+
+PROMISES = """\
+promises:
+  auto-healing:
+    source: key features
+    title: Auto-healing
+    drawing: Kubernetes {kubernetes_minor} restarts failed pods
+    tests:
+      - suites/resilience/test_self_healing.py
+    figures:
+      - label: time to Ready after a pod is deleted
+        pattern: time_to_ready_seconds.*
+        slo: ready
+      - label: traffic while a pod was replaced
+        pattern: self_healing_traffic.*
+  external-access:
+    source: external access
+    title: External access
+    drawing: The shop on its host
+    tests: [suites/static/test_external_access.py]
+    verify_in: [online]
+    why_not: "offline: no route to the host"
+"""
+
+
+def shop_with_promises(folder: Path, old: str = "", new: str = "") -> tuple[Path, int]:
+    """The shop drawing naming a promises file, that file with `old` (once in it) replaced by
+    `new`, and the edited line."""
+    assert PROMISES.count(old) == 1 or not old, f"{old!r} is not unique in the promises file"
+    line = PROMISES[: PROMISES.index(old)].count("\n") + 1
+    drawing = folder / "drawing.yaml"
+    drawing.write_text(SHOP.read_text() + "\npromises: promises.yaml\n")
+    (folder / "promises.yaml").write_text(PROMISES.replace(old, new) if old else PROMISES)
+    return drawing, line
+
+
+def assert_caught(drawing: Path, field: str, line: int, words: str) -> None:
+    """Loading fails, changing no file, and one problem names the field, the line and the
+    mistake."""
+    files = sorted(drawing.parent.glob("*.yaml"))
+    before = [path.read_bytes() for path in files]
+    with pytest.raises(DrawingError) as caught:
+        load_drawing(drawing)
+    assert [path.read_bytes() for path in files] == before, "loading changed a file"
+    found = [p for p in caught.value.problems if p.field == field]
+    assert found, f"no problem names {field}:\n{caught.value}"
+    assert found[0].file == "promises.yaml"
+    assert found[0].line == line, f"{field} reported at line {found[0].line}, not {line}"
+    assert words in found[0].message, found[0].message
+    assert f"promises.yaml:{line}: {field}: " in str(caught.value)
+
+
+def test_the_unedited_promises_load_with_their_slos_and_the_drawings_values(
+    tmp_path: Path,
+) -> None:
+    """The control for every broken copy below."""
+    drawing_file, _ = shop_with_promises(tmp_path)
+    drawing = load_drawing(drawing_file)
+    healing, access = drawing.promises
+    assert (healing.key, access.key) == ("auto-healing", "external-access")
+    minor = drawing.kubernetes_version.rsplit(".", 1)[0]
+    assert healing.drawing == f"Kubernetes {minor} restarts failed pods"
+    timed, shown = healing.figures
+    assert timed.slo == drawing.slo("ready")
+    assert timed.unit == drawing.slo("ready").unit  # the SLO gives the unit
+    assert (shown.slo, shown.unit) == (None, "")
+    assert (healing.verify_in, access.verify_in) == (None, ("online",))
+
+
+def test_a_drawing_without_a_promises_file_has_no_promises() -> None:
+    assert load_drawing(SHOP).promises == ()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "words", "at"),
+    [
+        pytest.param(
+            "    title: Auto-healing\n",
+            "    title: Auto-healing\n    owner: ops\n",
+            "promises.auto-healing.owner",
+            "unknown field",
+            "    owner: ops",
+            id="unknown-field",
+        ),
+        pytest.param(
+            "    title: Auto-healing\n",
+            "",
+            "promises.auto-healing.title",
+            "missing",
+            "    source: key features",
+            id="missing-field",
+        ),
+        pytest.param(
+            "    tests: [suites/static/test_external_access.py]",
+            "    tests: []",
+            "promises.external-access.tests",
+            "should be non-empty",
+            "    tests: []",
+            id="no-test",
+        ),
+        pytest.param(
+            "        slo: ready",
+            "        slo: redy",
+            "promises.auto-healing.figures[0].slo",
+            "the drawing has no SLO 'redy' (its slos: ready)",
+            "        slo: redy",
+            id="figure-naming-an-unknown-slo",
+        ),
+        pytest.param(
+            "        slo: ready",
+            "        slo: ready\n        unit: ms",
+            "promises.auto-healing.figures[0].unit",
+            "the SLO 'ready' gives the unit",
+            "        unit: ms",
+            id="unit-beside-an-slo",
+        ),
+        pytest.param(
+            "    verify_in: [online]",
+            "    verify_in: [onlin]",
+            "promises.external-access.verify_in[0]",
+            "'onlin' is not one of ['offline', 'online']",
+            "    verify_in: [onlin]",
+            id="mode-not-offline-or-online",
+        ),
+        pytest.param(
+            '    why_not: "offline: no route to the host"\n',
+            "",
+            "promises.external-access.verify_in",
+            "a mode is left out: say why in why_not",
+            "    verify_in: [online]",
+            id="mode-left-out-without-why",
+        ),
+        pytest.param(
+            "    verify_in: [online]\n",
+            "",
+            "promises.external-access.why_not",
+            "verify_in leaves no mode out",
+            "    why_not:",
+            id="why-not-without-a-mode-left-out",
+        ),
+        pytest.param(
+            "  external-access:",
+            "  auto-healing:",
+            "promises.auto-healing",
+            "given twice",
+            "  auto-healing:",
+            id="duplicate-promise-key",
+        ),
+        pytest.param(
+            "    source: external access",
+            "    source: external",
+            "promises.external-access.source",
+            "is not one of",
+            "    source: external",
+            id="unknown-source",
+        ),
+        pytest.param(
+            "{kubernetes_minor}",
+            "{kubernetes}",
+            "promises.auto-healing.drawing",
+            "no value is named {kubernetes} (the values: kubernetes_minor)",
+            "{kubernetes}",
+            id="unknown-value-in-the-words",
+        ),
+        pytest.param(
+            "{kubernetes_minor}",
+            "{kubernetes_minor",
+            "promises.auto-healing.drawing",
+            "not a value in braces",
+            "{kubernetes_minor",
+            id="lone-brace-in-the-words",
+        ),
+    ],
+)
+def test_a_mistake_in_the_promises_is_named_by_file_field_and_line(
+    tmp_path: Path, old: str, new: str, field: str, words: str, at: str
+) -> None:
+    """`at`: the text of the line the mistake is reported at (the last line holding it): the
+    edited line, or for a missing field the first line of the mapping that lacks it."""
+    drawing, _ = shop_with_promises(tmp_path, old, new)
+    lines = (tmp_path / "promises.yaml").read_text().splitlines()
+    line = max(number for number, text in enumerate(lines, start=1) if at in text)
+    assert_caught(drawing, field, line, words)
+
+
+def test_a_promises_file_that_does_not_exist_is_named_at_the_drawings_field(
+    tmp_path: Path,
+) -> None:
+    drawing, _ = shop_with_promises(tmp_path)
+    (tmp_path / "promises.yaml").unlink()
+    with pytest.raises(DrawingError) as caught:
+        load_drawing(drawing)
+    (problem,) = caught.value.problems
+    assert (problem.file, problem.field) == ("drawing.yaml", "promises")
+    assert problem.line == len(drawing.read_text().splitlines())
+    assert problem.message == "no file promises.yaml beside drawing.yaml"
+
+
+def test_a_promises_file_that_is_not_yaml_is_named_by_file_and_line(tmp_path: Path) -> None:
+    drawing, line = shop_with_promises(tmp_path, "    tests: [suites/", "    tests: [[suites/")
+    with pytest.raises(DrawingError) as caught:
+        load_drawing(drawing)
+    (problem,) = caught.value.problems
+    assert problem.file == "promises.yaml"
+    assert problem.message.startswith("not YAML")
+    assert line <= problem.line <= line + 1
