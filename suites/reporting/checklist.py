@@ -31,7 +31,7 @@ LEVELS: Final = {
 HEADER: Final = """\
 # Checklist: the drawing → the tests
 
-Generated from `suites/matrix.py` by `python -m suites.reporting.checklist` (a fast test fails
+Generated from `promises.yaml` by `python -m suites.reporting.checklist` (a fast test fails
 when this file and the table disagree). Each promise of the architecture drawing, the tests
 that check it and the figures the report shows beside it. *manifests*: the rendered manifests,
 checked statically (`pytest suites/static`); *services*: the four services against real

@@ -2,7 +2,7 @@
 
 ``python -m suites.reporting.gate reports/ci/promises.json [--mode offline] [--previous OLD.json]``
 exits 1 when a promise failed, or when a promise the mode must verify (`verify_in` in
-`suites/matrix.py`) is not passed. The mode defaults to the testbed's, as the runs recorded it.
+`promises.yaml`) is not passed. The mode defaults to the testbed's, as the runs recorded it.
 It prints every change of verdict against the previous promises.json, a step down (✔ → ◐) as
 a regression.
 """

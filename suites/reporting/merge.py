@@ -4,8 +4,8 @@
 ``reports/ci/promises.json`` and ``reports/ci/report.html`` and prints the matrix. A test's
 outcomes over the runs combine as `across_runs` says (a failure anywhere fails it; a pass in one
 run verifies what another skipped); a figure is fresh when any run measured it. The verdicts
-are judged again with the current table (`suites/matrix.py`), so thresholds and claims are the
-ones of this code.
+are judged again with the current table (`promises.yaml`, read by `suites/matrix.py`), so
+thresholds and claims are the ones of this checkout.
 """
 
 from __future__ import annotations

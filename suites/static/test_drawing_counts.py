@@ -1,6 +1,6 @@
 """What the drawing counts, by kubepromises' generic static suite (`kubepromises.static_suite`):
 the same tests any drawing gets, run here on this system's drawing and overlays so that its
-promise matrix counts them (suites/matrix.py claims them by name). Each runs once per overlay;
+promise matrix counts them (promises.yaml claims them by name). Each runs once per overlay;
 each check has its negative control. `manifests` and `broken` are the generic suite's fixtures
 (the overlay's objects as a plain list), not this folder's `broken` (a Rendered copy).
 """
