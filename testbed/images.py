@@ -134,42 +134,24 @@ def build_service_images(settings: Settings, *, offline: bool) -> list[str]:
     return images
 
 
-#: The Go builds, started beside the node image's own steps in three chains (each chain's
-#: builds one after another): Traefik's and Kubernetes' cold builds take ~25 min each, and the
-#: node image's small builds follow kube-router's (~10 min) instead of waiting for Kubernetes
-#: and running alone at the end with one core idle (12 min of the cold run of 2 Dec 2026,
-#: docs/cluster.md). The node image's script asks build.sh for each again, which waits for a
-#: build under way and then reuses it.
-BESIDE_THE_NODE_IMAGE: tuple[tuple[str, ...], ...] = (
-    ("traefik",),
-    ("kubernetes",),
-    (
-        "kube-router",
-        "kind",
-        "etcd",
-        "coredns",
-        "flannel",
-        "local-path-provisioner",
-        "metrics-server",
-    ),
-)
+#: Go builds the node image does not need, started beside it: Traefik's cold build alone takes
+#: ~18-23 min, about as long as Kubernetes' (docs/cluster.md), so side by side they overlap.
+BESIDE_THE_NODE_IMAGE = ("traefik", "kube-router")
 
 
 def build_offline_images(settings: Settings) -> list[str]:
     """Build (or reuse from the cache) the node image and the dependency stand-ins."""
     progress(
-        "air-gapped images: node image, with the Go builds beside it in chains: "
-        f"{'; '.join(' then '.join(chain) for chain in BESIDE_THE_NODE_IMAGE)} "
-        "(cold: tens of minutes; cached)"
+        "air-gapped images: node image, with the Go builds of "
+        f"{' and '.join(BESIDE_THE_NODE_IMAGE)} beside it (cold: tens of minutes; cached)"
     )
-    build_sh = str(REPO / "airgap" / "go" / "build.sh")
     beside = {
-        chain[0]: subprocess.Popen(
-            # each build's stdout is its binaries' folder; the node image's script asks again
-            ["bash", "-c", 'for c; do "$0" "$c" >/dev/null || exit; done', build_sh, *chain],
+        name: subprocess.Popen(
+            [str(REPO / "airgap" / "go" / "build.sh"), name],
+            stdout=subprocess.DEVNULL,  # the binaries' folder; build-deps.sh asks again
             start_new_session=True,  # so that a failure elsewhere can stop the whole build
         )
-        for chain in BESIDE_THE_NODE_IMAGE
+        for name in BESIDE_THE_NODE_IMAGE
     }
     try:
         run(
@@ -181,7 +163,7 @@ def build_offline_images(settings: Settings) -> list[str]:
         for name, build in beside.items():
             if build.wait(timeout=5400) != 0:
                 raise CommandFailed(
-                    f"Go builds from {name} on failed (exit {build.returncode}), see above"
+                    f"Go build of {name} failed (exit {build.returncode}), see above"
                 )
     finally:
         for build in beside.values():
