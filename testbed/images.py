@@ -138,45 +138,50 @@ def build_service_images(settings: Settings, *, offline: bool) -> list[str]:
 #: ~18-23 min, about as long as Kubernetes' (docs/cluster.md), so side by side they overlap.
 BESIDE_THE_NODE_IMAGE = ("traefik", "kube-router")
 
+AIRGAP = REPO / "airgap"
+
 
 def build_offline_images(settings: Settings) -> list[str]:
-    """Build (or reuse from the cache) the node image and the dependency stand-ins."""
+    """Build (or reuse from the cache) the node image and the dependency stand-ins.
+
+    The Debian base comes first (every image builds on it); then the node image, with the Go
+    builds it does not need and the stand-ins beside it: cold, the stand-ins' apt and pip work
+    fills the cores the node image's small Go builds leave idle, and where they need a Go build
+    under way (Traefik, kube-router), `airgap/go/build.sh` waits for it and reuses it.
+    """
     progress(
-        "air-gapped images: node image, with the Go builds of "
-        f"{' and '.join(BESIDE_THE_NODE_IMAGE)} beside it (cold: tens of minutes; cached)"
+        "air-gapped images: the Debian base, then the node image with the Go builds of "
+        f"{' and '.join(BESIDE_THE_NODE_IMAGE)} and the dependency stand-ins beside it "
+        "(cold: tens of minutes; cached)"
     )
+    run([str(AIRGAP / "images" / "build-debian-base.sh")], timeout=1800, what="Debian base image")
     beside = {
-        name: subprocess.Popen(
-            [str(REPO / "airgap" / "go" / "build.sh"), name],
+        f"Go build of {name}": subprocess.Popen(
+            [str(AIRGAP / "go" / "build.sh"), name],
             stdout=subprocess.DEVNULL,  # the binaries' folder; build-deps.sh asks again
             start_new_session=True,  # so that a failure elsewhere can stop the whole build
         )
         for name in BESIDE_THE_NODE_IMAGE
     }
+    # Its lines go to the terminal as they come, each tagged [deps HH:MM:SS].
+    beside["dependency images"] = subprocess.Popen(
+        [str(AIRGAP / "images" / "build-deps.sh")], start_new_session=True
+    )
     try:
         run(
-            [str(REPO / "airgap" / "images" / "build-node-image.sh")],
+            [str(AIRGAP / "images" / "build-node-image.sh")],
             timeout=5400,
             what="node image build",
             stream=True,
         )
-        for name, build in beside.items():
+        for what, build in beside.items():
             if build.wait(timeout=5400) != 0:
-                raise CommandFailed(
-                    f"Go build of {name} failed (exit {build.returncode}), see above"
-                )
+                raise CommandFailed(f"{what} failed (exit {build.returncode}), see above")
     finally:
         for build in beside.values():
             if build.poll() is None:
                 os.killpg(build.pid, signal.SIGTERM)
                 build.wait()
-    progress("air-gapped images: dependency stand-ins")
-    run(
-        [str(REPO / "airgap" / "images" / "build-deps.sh")],
-        timeout=3600,
-        what="dependency images",
-        stream=True,
-    )
     return offline_images_to_load(settings)
 
 

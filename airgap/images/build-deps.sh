@@ -19,17 +19,21 @@ build_missing demo-micro-airgap/redis:7 "$here/redis"
 
 ctx=$(mktemp -d /var/tmp/deps.XXXXXX)
 trap 'rm -rf "$ctx"' EXIT
-# The image is labelled with the build it holds (airgap/go/build.sh: a patched build is cached
-# under its own folder), so a tag built from another build is built again.
-ferretdb_image="demo-micro-airgap/ferretdb:${FERRETDB_VERSION#v}"
-ferretdb_bin=$("$airgap/go/build.sh" ferretdb)
-ferretdb_build=$(basename "$(dirname "$ferretdb_bin")")
-if ! present "$ferretdb_image" || [ "$(docker image inspect -f \
-  '{{index .Config.Labels "dev.demo-micro.build"}}' "$ferretdb_image")" != "$ferretdb_build" ]; then
-  cp -r "$here/ferretdb" "$ctx/ferretdb"
-  cp "$ferretdb_bin/ferretdb" "$ctx/ferretdb/"
-  build "$ferretdb_image" "$ctx/ferretdb" --label "dev.demo-micro.build=$ferretdb_build"
-fi
+# An image of a Go build is labelled with the build it holds (airgap/go/build.sh caches a
+# patched build under a folder of its own), so a tag made from another build is made again.
+go_image() { # image component context-dir (the binary is added to it)
+  local image=$1 component=$2 context=$3 bin build
+  bin=$("$airgap/go/build.sh" "$component")
+  build=$(basename "$(dirname "$bin")")
+  if present "$image" && [ "$(docker image inspect -f \
+    '{{index .Config.Labels "dev.demo-micro.build"}}' "$image")" = "$build" ]; then
+    step "$image present"; return
+  fi
+  cp "$bin"/* "$context/"
+  build "$image" "$context" --label "dev.demo-micro.build=$build"
+}
+cp -r "$here/ferretdb" "$ctx/ferretdb"
+go_image "demo-micro-airgap/ferretdb:${FERRETDB_VERSION#v}" ferretdb "$ctx/ferretdb"
 if ! present "demo-micro-airgap/moto:$MOTO_VERSION"; then
   cp -r "$here/moto" "$ctx/moto"
   wheels="$cache/wheels/moto-$MOTO_VERSION"
@@ -44,19 +48,13 @@ if ! present "demo-micro-airgap/moto:$MOTO_VERSION"; then
   cp -r "$wheels" "$ctx/moto/wheels"
   build "demo-micro-airgap/moto:$MOTO_VERSION" "$ctx/moto"
 fi
-traefik_image="demo-micro-airgap/traefik:$TRAEFIK_VERSION"
-if ! present "$traefik_image"; then
-  mkdir -p "$ctx/traefik"
-  cp "$("$airgap/go/build.sh" traefik)/traefik" "$ctx/traefik/"
-  printf 'FROM scratch\nCOPY traefik /usr/local/bin/traefik\nUSER 65532:65532\nENTRYPOINT ["/usr/local/bin/traefik"]\n' \
-    > "$ctx/traefik/Dockerfile"
-  build "$traefik_image" "$ctx/traefik"
-fi
-kube_router_image="demo-micro-airgap/kube-router:$KUBE_ROUTER_VERSION"
-if ! present "$kube_router_image"; then
-  cp -r "$here/kube-router" "$ctx/kube-router"
-  cp "$("$airgap/go/build.sh" kube-router)/kube-router" "$ctx/kube-router/"
-  build "$kube_router_image" "$ctx/kube-router"
-fi
 "$here/build-logging.sh"
+# Last: Traefik and kube-router build beside the node image (testbed/images.py), and
+# airgap/go/build.sh waits here for a build under way.
+mkdir -p "$ctx/traefik"
+printf 'FROM scratch\nCOPY traefik /usr/local/bin/traefik\nUSER 65532:65532\nENTRYPOINT ["/usr/local/bin/traefik"]\n' \
+  > "$ctx/traefik/Dockerfile"
+go_image "demo-micro-airgap/traefik:$TRAEFIK_VERSION" traefik "$ctx/traefik"
+cp -r "$here/kube-router" "$ctx/kube-router"
+go_image "demo-micro-airgap/kube-router:$KUBE_ROUTER_VERSION" kube-router "$ctx/kube-router"
 step "dependency images ready"
