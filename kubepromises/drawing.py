@@ -166,6 +166,43 @@ class FigureEntry:
     slo: Slo | None
 
 
+#: The chance a positive fault test must have of catching what its negative control catches.
+POWER_GOAL = 0.95
+
+
+@dataclass(frozen=True)
+class Power:
+    """How many times a positive fault test repeats its fault: its negative control, run on the
+    unsafe configuration, caught it (failed requests) in `caught` of `of` single trials
+    (`measured`: when and where), so that many trials in a row would all miss it with a chance
+    of (1 - caught/of)^n; `repeats` is the fewest that keep that under 1 - POWER_GOAL."""
+
+    trial: str
+    control: str
+    caught: int
+    of: int
+    measured: str
+
+    @property
+    def repeats(self) -> int:
+        missed, n = 1 - self.caught / self.of, 1
+        while missed**n > 1 - POWER_GOAL:
+            n += 1
+        return n
+
+    @property
+    def chance(self) -> float:
+        """The chance that `repeats` trials catch the unsafe configuration."""
+        return 1 - (1 - self.caught / self.of) ** self.repeats
+
+    def __str__(self) -> str:
+        return (
+            f"{self.trial}, {self.repeats} times: {self.chance:.0%} to catch the unsafe "
+            f"configuration its control catches in {self.caught} of {self.of} single trials "
+            f"({self.measured})"
+        )
+
+
 @dataclass(frozen=True)
 class PromiseEntry:
     """One promise of the promises file: what the drawing says (its `{words}` filled in from the
@@ -181,6 +218,8 @@ class PromiseEntry:
     #: The modes CI must see it passed in, as written (None: not written, every mode).
     verify_in: tuple[str, ...] | None
     why_not: str
+    #: How often its positive fault test repeats the fault (None: it has none to state).
+    power: Power | None = None
 
 
 @dataclass(frozen=True)
@@ -552,7 +591,8 @@ def _promise_problems(
     data: Mapping[str, Any], words: Mapping[str, str], slos: Mapping[str, Any], locate: _Locator
 ) -> list[Problem]:
     """What the promises schema cannot say: its words name the drawing's values; a figure's SLO
-    is the drawing's, and gives the unit; a promise that leaves a mode out says why, and only
+    is the drawing's, and gives the unit; a stated power's control caught no more than it ran,
+    and is one of the promise's tests; a promise that leaves a mode out says why, and only
     then."""
     problems: list[Problem] = []
     modes = schema(PROMISES_SCHEMA_RESOURCE)["$defs"]["mode"]["enum"]
@@ -580,6 +620,14 @@ def _promise_problems(
                     f"the SLO {figure['slo']!r} gives the unit ({slo['unit']!r}): leave it out"
                 )
                 problems.append(locate.problem((*path, "unit"), message, key=True))
+        power = promise.get("power")
+        if power is not None:
+            if power["caught"] > power["of"]:
+                message = f"caught {power['caught']} of {power['of']}: more than were run"
+                problems.append(locate.problem(("promises", key, "power", "caught"), message))
+            if not any(power["control"].startswith(test) for test in promise["tests"]):
+                message = "the negative control is not among the promise's tests"
+                problems.append(locate.problem(("promises", key, "power", "control"), message))
         verify_in = promise.get("verify_in")
         leaves_out = verify_in is not None and set(verify_in) != set(modes)
         if leaves_out and "why_not" not in promise:
@@ -684,6 +732,7 @@ def _build(
                 figures=tuple(figure(f) for f in p.get("figures", ())),
                 verify_in=tuple(p["verify_in"]) if "verify_in" in p else None,
                 why_not=p.get("why_not", ""),
+                power=Power(**p["power"]) if "power" in p else None,
             )
             for key, p in promises.items()
         ),

@@ -23,13 +23,14 @@ from kubepromises.drawing import (
     IngressRoute,
     NodeAgent,
     NodePort,
+    Power,
     Volume,
     Workload,
     load_drawing,
 )
 from testbed.settings import DRAWING_FILE, PROJECT_VERSION, REPO, service_image
 
-__all__ = ["Call", "IngressRoute", "NodeAgent", "NodePort", "Volume", "Workload"]
+__all__ = ["Call", "IngressRoute", "NodeAgent", "NodePort", "Power", "Volume", "Workload"]
 
 REPO_ROOT: Final = REPO
 MANIFESTS: Final = REPO_ROOT / "manifests"
@@ -261,3 +262,11 @@ def volumes_in(overlay: str) -> tuple[Volume, ...]:
 def workload(name: str) -> Workload:
     """A workload by name."""
     return next(w for w in WORKLOADS if w.name == name)
+
+
+def power(promise: str) -> Power:
+    """How often the promise's positive fault test repeats its fault (promises.yaml `power`)."""
+    stated = next(p.power for p in DRAWING.promises if p.key == promise)
+    if stated is None:
+        raise KeyError(f"promises.yaml states no power for {promise!r}")
+    return stated

@@ -1,7 +1,9 @@
 """Self-healing: a killed pod of any of our Deployments is replaced while clients see no failure.
 
 The negative control kills a pod of an api-gateway stripped of its preStop sleep and probes, and
-shows the same check then sees failed requests."""
+shows the same check then sees failed requests. One such kill fails no request about a third of
+the time (a race, finding 17), so the positive test kills as many pods of each service, one
+after another, as it takes to catch that with 95 % chance (promises.yaml's `power`: 3)."""
 
 from __future__ import annotations
 
@@ -89,25 +91,37 @@ def kill_under_traffic(kube: Kube, gateway_url: str, name: str, timeline: Timeli
     return Healing(victim, replacement, time_to_ready, summary)
 
 
+#: How many pods of each service are killed, one after another: enough to catch, with the
+#: stated chance, a pod as unsafe as the negative control's (promises.yaml, `power`).
+POWER = promises.power("auto-healing")
+
+
 @pytest.mark.parametrize("service", promises.SERVICES, ids=lambda s: s.name)
 def test_a_killed_pod_is_replaced_by_a_ready_one_without_failed_requests(
     kube: Kube, gateway_url: str, service: promises.Workload, timeline: Timeline
 ) -> None:
-    # arrange / act: the Deployment at its promised size, one pod deleted under traffic
-    healed = kill_under_traffic(kube, gateway_url, service.name, timeline)
+    # arrange / act: the Deployment at its promised size, one pod deleted under traffic, and
+    # again until POWER.repeats pods were
+    heals = [
+        kill_under_traffic(kube, gateway_url, service.name, timeline) for _ in range(POWER.repeats)
+    ]
 
-    # assert: back to the promised replicas, the old pod gone, no request failed
-    summary = healed.summary
-    print(
-        f"\n{service.name}: {healed.replacement} Ready {healed.time_to_ready:.1f} s after "
-        f"deleting {healed.victim}; traffic: {summary}"
-    )
-    record(f"time_to_ready_seconds.{service.name}", round(healed.time_to_ready, 2))
-    record(f"self_healing_traffic.{service.name}", str(summary))
+    # assert: each time back to the promised replicas, the old pod gone, no request failed
+    for healed in heals:
+        print(
+            f"\n{service.name}: {healed.replacement} Ready {healed.time_to_ready:.1f} s after "
+            f"deleting {healed.victim}; traffic: {healed.summary}"
+        )
+    # The slowest of its kills: the goal bounds the p95 over every kill of the run.
+    slowest = max(healed.time_to_ready for healed in heals)
+    record(f"time_to_ready_seconds.{service.name}", round(slowest, 2))
+    record(f"self_healing_traffic.{service.name}", "; ".join(str(h.summary) for h in heals))
+    record("power.auto-healing", str(POWER))
     names = {p.metadata.name for p in kube.ready_pods(selector(service.name))}
     assert len(names) == service.replicas, names
-    assert healed.victim not in names, names
-    assert summary.failures == [], summary.timeline()
+    assert not {healed.victim for healed in heals} & names, names
+    for healed in heals:
+        assert healed.summary.failures == [], healed.summary.timeline()
 
 
 UNSAFE = "api-gateway"

@@ -30,6 +30,12 @@ promises:
         slo: ready
       - label: traffic while a pod was replaced
         pattern: self_healing_traffic.*
+    power:
+      trial: pod kill
+      control: suites/resilience/test_self_healing.py::test_negative_control_unsafe_kill
+      caught: 11
+      of: 16
+      measured: the testbed, 29 Nov 2026
   external-access:
     source: external access
     title: External access
@@ -82,6 +88,32 @@ def test_the_unedited_promises_load_with_their_slos_and_the_drawings_values(
     assert timed.unit == drawing.slo("ready").unit  # the SLO gives the unit
     assert (shown.slo, shown.unit) == (None, "")
     assert (healing.verify_in, access.verify_in) == (None, ("online",))
+    assert (healing.power is not None, access.power) == (True, None)
+
+
+@pytest.mark.parametrize(
+    ("caught", "of", "repeats", "chance"),
+    [
+        (11, 16, 3, "97%"),  # two kills would catch it with 90 % only
+        (1, 2, 5, "97%"),
+        (19, 20, 1, "95%"),
+        (20, 20, 1, "100%"),
+        (1, 10, 29, "95%"),
+    ],
+)
+def test_a_stated_power_repeats_the_fault_until_an_unsafe_configuration_is_caught_with_95(
+    tmp_path: Path, caught: int, of: int, repeats: int, chance: str
+) -> None:
+    drawing_file, _ = shop_with_promises(
+        tmp_path, "      caught: 11\n      of: 16\n", f"      caught: {caught}\n      of: {of}\n"
+    )
+    power = load_drawing(drawing_file).promises[0].power
+    assert power is not None
+    assert power.repeats == repeats
+    missed = 1 - caught / of
+    assert missed**repeats <= 0.05 < missed ** (repeats - 1) or repeats == 1
+    assert str(power).startswith(f"pod kill, {repeats} times: {chance} to catch")
+    assert f"in {caught} of {of} single trials (the testbed, 29 Nov 2026)" in str(power)
 
 
 def test_a_drawing_without_a_promises_file_has_no_promises() -> None:
@@ -154,6 +186,30 @@ def test_a_drawing_without_a_promises_file_has_no_promises() -> None:
             "verify_in leaves no mode out",
             "    why_not:",
             id="why-not-without-a-mode-left-out",
+        ),
+        pytest.param(
+            "      caught: 11",
+            "      caught: 17",
+            "promises.auto-healing.power.caught",
+            "caught 17 of 16: more than were run",
+            "      caught: 17",
+            id="power-caught-more-than-run",
+        ),
+        pytest.param(
+            "      caught: 11",
+            "      caught: 0",
+            "promises.auto-healing.power.caught",
+            "0 is less than the minimum of 1",
+            "      caught: 0",
+            id="power-from-a-control-that-never-caught",
+        ),
+        pytest.param(
+            "test_self_healing.py::test_negative_control_unsafe_kill",
+            "test_rolling_update.py::test_negative_control_unsafe_kill",
+            "promises.auto-healing.power.control",
+            "the negative control is not among the promise's tests",
+            "      control:",
+            id="power-control-not-among-the-tests",
         ),
         pytest.param(
             "  external-access:",
