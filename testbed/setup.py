@@ -153,6 +153,10 @@ def go_usable() -> bool:
     return version is not None and version >= GO_MINIMUM
 
 
+#: FerretDB's air-gapped build applies a patch of ours (airgap/go/patches/).
+PATCH = Need("patch (FerretDB's build)", _on_path("patch"), apt=("patch",))
+
+
 def needs(target: Target, settings: Settings, *, offline: bool) -> list[Need]:
     """What `target` needs from the host, in the order it is set up."""
     renderer = Need(
@@ -171,6 +175,7 @@ def needs(target: Target, settings: Settings, *, offline: bool) -> list[Need]:
                 apt=("chromium",),
             ),
             renderer,
+            PATCH,
             Need(
                 f"FerretDB {settings.airgap['FERRETDB_VERSION']} (the MongoDB-wire server)",
                 _ferretdb(settings),
@@ -206,6 +211,7 @@ def needs(target: Target, settings: Settings, *, offline: bool) -> list[Need]:
         # themselves run in `testbed up`, cached per version.
         wanted += [
             Need("debootstrap (base images)", _on_path("debootstrap"), apt=("debootstrap",)),
+            PATCH,
             Need("jq", _on_path("jq"), apt=("jq",)),
             Need("iptables", _on_path("iptables"), apt=("iptables",)),
             Need("gcc and libc6-dev (the static pause binary)", static_c, apt=("gcc", "libc6-dev")),

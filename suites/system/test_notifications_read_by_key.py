@@ -2,11 +2,11 @@
 of either does not grow with the number of notifications; and notifications stored before the
 order id was the key are re-keyed, not lost.
 
-The stand-in here is the one the air-gapped testbed runs: FerretDB on SQLite, built with
-airgap/go/patches/ferretdb-sqlite-id-index.sed. FerretDB hands only `_id` equality to SQLite
-(its explain's `filterPushdown`) and reads the whole collection for any other filter; the patch
-makes SQLite answer that lookup from the `_id` index (the plan's `USING INDEX`). The negative
-control is the read as it was before (`order_id` `$in`): not handed to SQLite at all.
+The stand-in here is the one the air-gapped testbed runs: FerretDB on SQLite, built with the
+patches in airgap/go/patches/. Unpatched, FerretDB hands only `_id` equality to SQLite (its
+explain's `filterPushdown`) and reads the whole collection for any other filter, `_id` `$in`
+included; the patches make SQLite answer both from the `_id` index (the plan's `USING INDEX`).
+The negative control is the read as it was before (`order_id` `$in`): not handed to SQLite.
 """
 
 from __future__ import annotations
@@ -24,7 +24,12 @@ from pymongo import AsyncMongoClient
 
 from suites.system.stack import Infra
 from system.notification_service.schemas import OrderCreated
-from system.notification_service.store import COLLECTION, REKEYING, NotificationStore
+from system.notification_service.store import (
+    COLLECTION,
+    REKEYING,
+    NotificationStore,
+    orders_filter,
+)
 
 
 @pytest.fixture
@@ -93,7 +98,7 @@ def test_storing_and_reading_one_orders_notification_are_lookups_by_key(
         stored = await collection.find_one({"order_id": str(order_id)})
         # act: the read notification-service makes for one order, and how the stand-in runs it
         found = await store.for_orders([order_id], 10)
-        return stored, await plan(collection, {"_id": str(order_id)}), found
+        return stored, await plan(collection, orders_filter([order_id])), found
 
     stored, (pushed_down, query_plan), found = run_with_store(infra, database, work)
 
@@ -102,6 +107,29 @@ def test_storing_and_reading_one_orders_notification_are_lookups_by_key(
     assert pushed_down is True
     assert "USING INDEX" in query_plan, query_plan
     assert [n.order_id for n in found] == [order_id]
+
+
+def test_the_delivery_checks_read_of_several_orders_is_a_lookup_by_key(
+    infra: Infra, database: str
+) -> None:
+    # arrange: three orders notified, one not (order-service's delivery check asks for up to
+    # 100 orders at once, every 10 s while events are unsettled)
+    notified = [uuid.uuid4() for _ in range(3)]
+    asked = [*notified, uuid.uuid4()]
+
+    async def work(store: NotificationStore, collection: Any) -> tuple[Any, list[Any]]:
+        for order_id in notified:
+            assert await store.record(event(order_id))
+        # act: the read, and how the stand-in runs it
+        found = await store.for_orders(asked, 100)
+        return await plan(collection, orders_filter(asked)), found
+
+    (pushed_down, query_plan), found = run_with_store(infra, database, work)
+
+    # assert: handed to SQLite and answered from the _id index; exactly the notified orders
+    assert pushed_down is True
+    assert "USING INDEX" in query_plan, query_plan
+    assert sorted(n.order_id for n in found) == sorted(notified)
 
 
 def test_negative_control_the_read_by_order_id_field_scans_the_collection(

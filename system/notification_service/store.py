@@ -30,6 +30,18 @@ def _message(event: OrderCreated) -> str:
     return f"Your order {order.id} could not be placed: {order.reason or order.status}."
 
 
+def orders_filter(order_ids: list[UUID] | None) -> dict[str, Any]:
+    """The filter of `NotificationStore.for_orders`: by key, an equality for one order and `$in`
+    for several (the air-gapped stand-in, FerretDB, hands both to SQLite's `_id` index: see
+    airgap/go/patches/)."""
+    ids = [str(i) for i in order_ids or []]
+    if len(ids) == 1:
+        return {"_id": ids[0]}
+    if ids:
+        return {"_id": {"$in": ids}}
+    return {}
+
+
 class NotificationStore:
     def __init__(self, client: AsyncMongoClient[dict[str, Any]], database: str) -> None:
         self._client = client
@@ -92,12 +104,7 @@ class NotificationStore:
 
     async def for_orders(self, order_ids: list[UUID] | None, limit: int) -> list[Notification]:
         """The notifications of these orders (all orders: None), newest first."""
-        ids = [str(i) for i in order_ids or []]
-        query: dict[str, Any] = {}
-        if len(ids) == 1:
-            query = {"_id": ids[0]}  # equality: the stand-in's lookup by key, too
-        elif ids:
-            query = {"_id": {"$in": ids}}
+        query = orders_filter(order_ids)
         cursor = self._collection.find(query, {"_id": False}).sort("created_at", -1).limit(limit)
         return [Notification(**doc) async for doc in cursor]
 
