@@ -7,6 +7,7 @@ after another, as it takes to catch that with 95 % chance (promises.yaml's `powe
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,6 +96,9 @@ def kill_under_traffic(kube: Kube, gateway_url: str, name: str, timeline: Timeli
 #: stated chance, a pod as unsafe as the negative control's (promises.yaml, `power`).
 POWER = promises.power("auto-healing")
 
+#: Every kill's time to Ready in this run, all services together: the goal bounds their p95.
+KILL_TIMES: list[float] = []
+
 
 @pytest.mark.parametrize("service", promises.SERVICES, ids=lambda s: s.name)
 def test_a_killed_pod_is_replaced_by_a_ready_one_without_failed_requests(
@@ -112,7 +116,10 @@ def test_a_killed_pod_is_replaced_by_a_ready_one_without_failed_requests(
             f"\n{service.name}: {healed.replacement} Ready {healed.time_to_ready:.1f} s after "
             f"deleting {healed.victim}; traffic: {healed.summary}"
         )
-    # The slowest of its kills: the goal bounds the p95 over every kill of the run.
+    # The goal bounds the p95 over every kill of the run; each service shows its slowest.
+    KILL_TIMES.extend(healed.time_to_ready for healed in heals)
+    p95 = statistics.quantiles(KILL_TIMES, n=20, method="inclusive")[-1]
+    record("time_to_ready_seconds.p95-of-all-kills", round(p95, 2))
     slowest = max(healed.time_to_ready for healed in heals)
     record(f"time_to_ready_seconds.{service.name}", round(slowest, 2))
     record(f"self_healing_traffic.{service.name}", "; ".join(str(h.summary) for h in heals))
