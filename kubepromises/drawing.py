@@ -184,16 +184,21 @@ class Power:
     measured: str
 
     @property
+    def missed(self) -> float:
+        """The chance one trial misses the unsafe configuration, as measured."""
+        return 1 - self.caught / self.of
+
+    @property
     def repeats(self) -> int:
-        missed, n = 1 - self.caught / self.of, 1
-        while missed**n > 1 - POWER_GOAL:
+        n = 1
+        while self.missed**n > 1 - POWER_GOAL:
             n += 1
         return n
 
     @property
     def chance(self) -> float:
         """The chance that `repeats` trials catch the unsafe configuration."""
-        return 1 - (1 - self.caught / self.of) ** self.repeats
+        return 1 - self.missed**self.repeats
 
     def __str__(self) -> str:
         return (

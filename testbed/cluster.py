@@ -19,7 +19,7 @@ from testbed.kibana import SECRET, Kibana, credentials_from_secret
 from testbed.kube import Kube
 from testbed.mode import is_offline
 from testbed.phases import Phases
-from testbed.settings import REPO, Settings
+from testbed.settings import AIRGAP, REPO, Settings
 from testbed.shell import CommandFailed, progress, run
 from testbed.waiting import NotYet, eventually
 
@@ -139,7 +139,7 @@ class Testbed:
     # -- tools -------------------------------------------------------------------------------
     def _go_built(self, name: str) -> Path:
         out = run(
-            [str(REPO / "airgap" / "go" / "build.sh"), name],
+            [str(AIRGAP / "go" / "build.sh"), name],
             timeout=3600,
             what=f"Go build of {name}",
         )

@@ -12,7 +12,7 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from testbed.settings import DRAWING, REPO, SERVICES, Settings
+from testbed.settings import AIRGAP, DRAWING, REPO, SERVICES, Settings
 from testbed.shell import CommandFailed, progress, run
 
 ONLINE_PYTHON_BASE = "python:3.11-slim-bookworm"
@@ -137,8 +137,6 @@ def build_service_images(settings: Settings, *, offline: bool) -> list[str]:
 #: Go builds the node image does not need, started beside it: Traefik's cold build alone takes
 #: ~18-23 min, about as long as Kubernetes' (docs/cluster.md), so side by side they overlap.
 BESIDE_THE_NODE_IMAGE = ("traefik", "kube-router")
-
-AIRGAP = REPO / "airgap"
 
 
 def build_offline_images(settings: Settings) -> list[str]:

@@ -11,6 +11,8 @@ from typing import Literal
 from kubepromises.drawing import load_drawing
 
 REPO = Path(__file__).resolve().parent.parent
+#: The air-gapped builds: versions, Go components and their patches, image scripts.
+AIRGAP = REPO / "airgap"
 Mode = Literal["auto", "online", "offline"]
 
 #: The architecture drawing as data: names, ports, images and versions are read from it.
@@ -40,7 +42,7 @@ def _airgap_versions() -> dict[str, str]:
     """airgap/versions.env, and the Kubernetes version from the drawing under the same key."""
     pairs = (
         line.split("=", 1)
-        for line in (REPO / "airgap" / "versions.env").read_text().splitlines()
+        for line in (AIRGAP / "versions.env").read_text().splitlines()
         if "=" in line and not line.startswith("#")
     )
     versions = {key.strip(): value.strip() for key, value in pairs}

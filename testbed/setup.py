@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from testbed.mode import is_offline
-from testbed.settings import REPO, Settings
+from testbed.settings import AIRGAP, REPO, Settings
 
 Target = Literal["fast", "e2e"]
 #: Go's version the builds need (airgap/go/build.sh: GOTOOLCHAIN=local, go 1.24 modules).
@@ -68,7 +68,7 @@ def _postgres() -> bool:
 def go_build_dir(cache: Path, name: str, version: str) -> Path:
     """Where `airgap/go/build.sh NAME` caches a component of airgap/go/components.tsv: NAME-VERSION,
     and `-VARIANT` for a patched build (the row's seventh column)."""
-    for line in (REPO / "airgap" / "go" / "components.tsv").read_text().splitlines():
+    for line in (AIRGAP / "go" / "components.tsv").read_text().splitlines():
         fields = line.split("\t")
         if fields[0] == name:
             variant = fields[6] if len(fields) > 6 and fields[6] else ""
