@@ -8,6 +8,8 @@ without the connection check hands out a dead connection.
 """
 
 import asyncio
+import os
+import socket
 from collections.abc import Awaitable, Callable
 
 import httpx
@@ -237,3 +239,69 @@ def test_a_read_that_fails_otherwise_is_not_read_again(infra: Infra) -> None:
 
     # assert: the query's own error is answered, not retried
     assert tries == 1
+
+
+def _reads_whose_connection_breaks(
+    infra: Infra,
+    read: Callable[[AsyncConnectionPool, Query], Awaitable[int]],
+    *,
+    after_seconds: float,
+) -> tuple[str, int]:
+    """Run one read through `read` whose first connection breaks `after_seconds` into the query,
+    with no word from the server (as when the query meets a socket the server had closed: a
+    reset, which loses the server's AdminShutdown): the client's end of the socket is shut.
+
+    Returns what the read met ("ok" or the error's class name) and how many tries it made."""
+    dsn = postgres.conninfo("127.0.0.1", infra.postgres_port, "inventory", "demo", "")
+    tries = 0
+
+    async def query(conn: psycopg.AsyncConnection[object]) -> int:
+        nonlocal tries
+        tries += 1
+        if tries == 1:
+            await asyncio.sleep(after_seconds)
+            with socket.socket(fileno=os.dup(conn.pgconn.socket)) as shared:
+                shared.shutdown(socket.SHUT_RDWR)
+        cursor = await conn.execute("SELECT %s::int", (SERVED,))
+        row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    async def run() -> str:
+        pool = postgres.create_pool(dsn, max_size=POOL_SIZE)
+        await pool.open(wait=True)
+        try:
+            assert await read(pool, query) == SERVED
+            return "ok"
+        except psycopg.Error as exc:
+            return type(exc).__name__
+        finally:
+            await pool.close()
+
+    return asyncio.run(run()), tries
+
+
+def test_a_read_whose_connection_broke_at_once_is_read_again_on_another(infra: Infra) -> None:
+    # arrange / act: the connection breaks as the query is sent, without the server's message
+    outcome, tries = _reads_whose_connection_breaks(infra, postgres.read, after_seconds=0)
+
+    # assert: served, by a second try
+    assert (outcome, tries) == ("ok", 2)
+
+
+def test_negative_control_a_read_tried_once_meets_the_broken_connection(infra: Infra) -> None:
+    # arrange / act: the same, the read taking one pooled connection
+    outcome, tries = _reads_whose_connection_breaks(infra, _read_once, after_seconds=0)
+
+    # assert: a bare OperationalError (no SQLSTATE: what the services answered 503 on 3 Dec)
+    assert (outcome, tries) == ("OperationalError", 1)
+
+
+def test_a_read_whose_connection_broke_late_is_not_read_again(infra: Infra) -> None:
+    # arrange / act: the connection breaks after longer than the server takes to end a session
+    # (as the keepalive probes find a database that vanished: seconds already spent)
+    late = postgres.BROKE_PROMPTLY_SECONDS + 0.2
+    outcome, tries = _reads_whose_connection_breaks(infra, postgres.read, after_seconds=late)
+
+    # assert: answered at once (503 by the services), not after one more pool wait
+    assert (outcome, tries) == ("OperationalError", 1)

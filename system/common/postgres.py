@@ -92,6 +92,21 @@ def create_pool(dsn: str, max_size: int) -> AsyncConnectionPool:
 #: pg_terminate_backend (AdminShutdown), a sibling backend's crash (CrashShutdown). The session is
 #: gone and its open transaction with it.
 SESSION_ENDED = (psycopg.errors.AdminShutdown, psycopg.errors.CrashShutdown)
+#: A connection that broke sooner than this after the read began was closed by the server, not
+#: found dead by the keepalive probes (which take KEEPALIVE_IDLE_SECONDS and more of silence).
+BROKE_PROMPTLY_SECONDS = 1.0
+
+
+def _session_ended(
+    exc: psycopg.OperationalError, conn: psycopg.AsyncConnection[Any], took: float
+) -> bool:
+    """Whether the server ended the session under the query: it said so, or the connection broke
+    at once without its message. The server's goodbye (AdminShutdown) is lost when the query
+    reaches a socket it has closed already: the answer is a reset, which discards what was not
+    read yet, and libpq reports "server closed the connection unexpectedly" (seen live on
+    3 Dec 2026: an order read of 877 answered 503 OperationalError while order-db ended the
+    services' sessions)."""
+    return isinstance(exc, SESSION_ENDED) or (conn.broken and took < BROKE_PROMPTLY_SECONDS)
 
 
 async def read(
@@ -105,17 +120,21 @@ async def read(
     taking them (an order read of 824 answered 503 AdminShutdown, docs/live-suites.md). A read
     changed nothing, so reading again is safe; a write is never run again here (whether its
     commit happened is unknown). Once only: a server that keeps ending sessions is an outage,
-    answered 503 as before, and the second try costs at most one pool wait (no keepalive time:
-    the server said it ended the session).
+    answered 503 as before. A connection found dead by the keepalive probes (a database that
+    vanished) is not read again: that took seconds already, and one more pool wait would answer
+    after the client gave up. So the second try costs at most one pool wait.
     """
-    try:
-        async with pool.connection() as conn:
+    started = time.monotonic()
+    async with pool.connection() as conn:
+        try:
             return await query(conn)
-    except SESSION_ENDED as exc:
-        log.warning(
-            "the server ended a session under a read; reading once more",
-            extra={"error": str(exc)},
-        )
+        except psycopg.OperationalError as exc:
+            if not _session_ended(exc, conn, time.monotonic() - started):
+                raise
+            log.warning(
+                "the server ended a session under a read; reading once more",
+                extra={"error": f"{type(exc).__name__}: {exc}"},
+            )
     async with pool.connection() as conn:
         return await query(conn)
 
