@@ -45,6 +45,29 @@ def mongo_client(settings: Settings) -> AsyncMongoClient[dict[str, Any]]:
     )
 
 
+async def prepare(store: NotificationStore, max_backoff: float) -> None:
+    """The collection's indexes, tried again until MongoDB answers, then the re-keying of older
+    documents. In the background, so that a MongoDB out of reach (not started yet, or stranded
+    on a lost node) leaves the pod up and not Ready instead of failing its start-up: a pod that
+    crash-loops waits out a growing back-off (up to 5 min) after MongoDB is back (seen on 3 Dec
+    2026: notification-db stranded on a paused node, the replacements in CrashLoopBackOff).
+    Nothing waits for this to be correct: the consumer ensures the unique index before each
+    batch, and reads are by key."""
+    backoff = 0.5
+    while True:
+        try:
+            await store.prepare()
+            break
+        except Exception as exc:
+            log.warning(
+                "preparing the notifications collection failed, will retry",
+                extra={"error": f"{type(exc).__name__}: {exc}", "retry_in_s": backoff},
+            )
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, max_backoff)
+    await rekey(store)
+
+
 async def rekey(store: NotificationStore) -> None:
     """Re-keys the documents stored before the order id was the key (the next start tries again
     if this one fails)."""
@@ -71,16 +94,17 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await store.prepare()
         app.state.store = store
         consumer = EventConsumer(
             queue, store, settings.sqs_wait_seconds, settings.consumer_max_backoff_seconds
         )
         tasks = [
             asyncio.create_task(consumer.run(), name="sqs-consumer"),
-            # In the background: thousands of older documents take minutes to re-key, longer
-            # than the startup probe waits (seen on 2 Dec 2026 with 5,000).
-            asyncio.create_task(rekey(store), name="re-keying"),
+            # In the background: MongoDB may be out of reach, and thousands of older documents
+            # take minutes to re-key, longer than the startup probe waits (2 Dec 2026: 5,000).
+            asyncio.create_task(
+                prepare(store, settings.consumer_max_backoff_seconds), name="preparing"
+            ),
         ]
         yield
         for task in tasks:

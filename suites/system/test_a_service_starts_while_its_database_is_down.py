@@ -1,0 +1,81 @@
+"""A service whose database is out of reach when it starts stays up and not Ready, and is Ready
+once the database answers, without a restart.
+
+Failing start-up instead makes Kubernetes restart the container with a growing back-off (up to
+5 min), which then delays the service's return after the database is back: seen on 3 Dec 2026,
+when notification-db was stranded on a paused node and its service's replacements crash-looped.
+The negative control is this test's first check against the previous notification-service
+(its start-up created the indexes, and exited when MongoDB did not answer within 3 s).
+"""
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pymongo
+import pytest
+
+from suites.system import servers
+from suites.system.stack import Stack
+from suites.waiting import eventually
+
+#: A database of its own, so the indexes found at the end were made by this start-up.
+DATABASE = "started-without-mongodb"
+#: Longer than the start-up's MongoDB wait was (serverSelectionTimeoutMS 3000).
+OUTLIVES_SECONDS = 5.0
+
+
+@pytest.fixture
+def mongodb_not_started(tmp_path: Path) -> Iterator[tuple[servers.ManagedProcess, int]]:
+    """A MongoDB-wire server and its own port, not started yet; stopped at the end."""
+    mongo, port = servers.ferretdb(tmp_path)
+    try:
+        yield mongo, port
+    finally:
+        mongo.stop()
+
+
+def test_notification_service_starts_without_mongodb_and_is_ready_once_it_answers(
+    stack: Stack, tmp_path: Path, mongodb_not_started: tuple[servers.ManagedProcess, int]
+) -> None:
+    mongo, port = mongodb_not_started
+    env = {**stack.notifications.env, "MONGODB_PORT": str(port), "MONGODB_DATABASE": DATABASE}
+    service, url = servers.service(tmp_path, "notification_service", env)
+
+    # arrange / act: the service starts while nothing answers on its MongoDB port
+    service.spawn()
+    try:
+        # assert 1: alive at once, and still alive (not Ready) after start-up's MongoDB wait
+        eventually(
+            lambda: httpx.get(f"{url}/healthz").raise_for_status(),
+            timeout=OUTLIVES_SECONDS,
+            what="notification-service answering /healthz without MongoDB",
+            retry_on=(httpx.TransportError,),
+        )
+        time.sleep(OUTLIVES_SECONDS)  # a dwell: start-up would have given up by now
+        assert service.proc is not None
+        assert service.proc.poll() is None, service.log_tail()
+        readiness = httpx.get(f"{url}/readyz")
+        assert readiness.status_code == 503, readiness.text
+        assert readiness.json()["checks"]["notification-db"] != "ok"
+
+        # act: MongoDB starts
+        mongo.start()
+
+        # assert 2: Ready without a restart, and its start-up's indexes made
+        service.wait_ready()
+        client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient("127.0.0.1", port)
+        try:
+
+            def indexes() -> set[str]:
+                names = {i["name"] for i in client[DATABASE]["notifications"].list_indexes()}
+                if not {"one_notification_per_order", "newest_first"} <= names:
+                    raise AssertionError(f"indexes so far: {sorted(names)}")
+                return names
+
+            eventually(indexes, timeout=10, what="the notifications collection's indexes")
+        finally:
+            client.close()
+    finally:
+        service.stop()
