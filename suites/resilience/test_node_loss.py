@@ -5,7 +5,8 @@ answers again — on every path whose data did not live on that node.
 The node is lost the way a hung machine is: `docker pause` freezes every process of the kind
 node (kubelet, containers), so it stops answering without a clean shutdown. A database pinned to
 the node by its local volume cannot move (local-path storage); the test picks the worker that
-holds the fewest of them and only asks of the API what does not need those.
+holds the fewest of them and only asks of the API what does not need those. It never picks a
+worker that runs the cluster DNS (the testbed keeps it on the control plane).
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ NEEDS_DATABASE = {
     "inventory-service": ("inventory-db",),
     "notification-service": ("notification-db",),
 }
+#: The cluster DNS's pods (CoreDNS in kind and kubeadm clusters).
+DNS_SELECTOR = "k8s-app=kube-dns"
 STATEFUL = tuple(w.name for w in promises.DEPENDENCIES if w.kind == "StatefulSet")
 
 
@@ -72,8 +75,15 @@ def lost_worker(testbed: Testbed, kube: Kube) -> Iterator[str]:
     workers = testbed.pod_nodes()
     if len(workers) < 2:
         pytest.skip("not verified: losing a node needs two workers (multi-node layout)")
+    # A worker running the cluster DNS is not lost here: every pod would lose name resolution
+    # with it, which is the cluster's single point of failure, not the system's (the testbed
+    # keeps CoreDNS on the control plane: testbed/cluster.py, DNS_ON_CONTROL_PLANE).
+    dns = dns_nodes(kube)
+    candidates = [n for n in workers if n not in dns]
+    if not candidates:
+        pytest.skip(f"not verified: every worker runs the cluster DNS ({sorted(dns)})")
     placement = pods_by_node(kube)
-    node = min(workers, key=lambda n: (len(placement.get(n, set()) & set(STATEFUL)), n))
+    node = min(candidates, key=lambda n: (len(placement.get(n, set()) & set(STATEFUL)), n))
     run(["docker", "pause", node], timeout=60, what=f"docker pause {node}")
     try:
         yield node
@@ -91,6 +101,12 @@ def lost_worker(testbed: Testbed, kube: Kube) -> Iterator[str]:
         # The rescheduled replicas share the surviving worker: spread them again for the suites
         # that follow (the replicas promise, load balancing).
         respread(kube)
+
+
+def dns_nodes(kube: Kube) -> set[str]:
+    """The nodes a cluster DNS pod (k8s-app=kube-dns) runs on."""
+    pods = kube.core.list_namespaced_pod("kube-system", label_selector=DNS_SELECTOR).items
+    return {p.spec.node_name for p in pods if p.spec.node_name}
 
 
 def node_ready(kube: Kube, node: str, wanted: bool) -> None:
