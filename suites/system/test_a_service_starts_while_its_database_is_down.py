@@ -4,8 +4,9 @@ once the database answers, without a restart.
 Failing start-up instead makes Kubernetes restart the container with a growing back-off (up to
 5 min), which then delays the service's return after the database is back: seen on 3 Dec 2026,
 when notification-db was stranded on a paused node and its service's replacements crash-looped.
-The negative control is this test's first check against the previous notification-service
-(its start-up created the indexes, and exited when MongoDB did not answer within 3 s).
+The negative control is each test's first check against the previous start-ups: they served
+nothing, not even /healthz, until their database had answered (notification-service exited
+after 3 s, order- and inventory-service after 60 s).
 """
 
 import time
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pymongo
 import pytest
 
@@ -24,6 +26,11 @@ from suites.waiting import eventually
 DATABASE = "started-without-mongodb"
 #: Longer than the start-up's MongoDB wait was (serverSelectionTimeoutMS 3000).
 OUTLIVES_SECONDS = 5.0
+#: Each PostgreSQL service, the prefix of its database settings, and a table of its schema.
+POSTGRES_SERVICES = {
+    "order_service": ("ORDER_DB", "outbox"),
+    "inventory_service": ("INVENTORY_DB", "products"),
+}
 
 
 @pytest.fixture
@@ -77,5 +84,55 @@ def test_notification_service_starts_without_mongodb_and_is_ready_once_it_answer
             eventually(indexes, timeout=10, what="the notifications collection's indexes")
         finally:
             client.close()
+    finally:
+        service.stop()
+
+
+@pytest.fixture
+def postgres_not_started(tmp_path: Path) -> Iterator[tuple[servers.ManagedProcess, int]]:
+    """A PostgreSQL server and its own port, not started yet; stopped at the end."""
+    postgres, port = servers.postgres(tmp_path)
+    try:
+        yield postgres, port
+    finally:
+        postgres.stop()
+
+
+@pytest.mark.parametrize("package", POSTGRES_SERVICES)
+def test_a_postgresql_service_starts_without_its_database_and_is_ready_once_it_answers(
+    stack: Stack,
+    tmp_path: Path,
+    package: str,
+    postgres_not_started: tuple[servers.ManagedProcess, int],
+) -> None:
+    postgres, port = postgres_not_started
+    prefix, table = POSTGRES_SERVICES[package]
+    base = stack.orders if package == "order_service" else stack.inventory
+    env = {**base.env, f"{prefix}_PORT": str(port), f"{prefix}_NAME": "started-later"}
+    service, url = servers.service(tmp_path, package, env)
+
+    # arrange / act: the service starts while nothing answers on its database's port
+    service.spawn()
+    try:
+        # assert 1: alive at once, not Ready, and saying why
+        eventually(
+            lambda: httpx.get(f"{url}/healthz").raise_for_status(),
+            timeout=OUTLIVES_SECONDS,
+            what=f"{package} answering /healthz without its database",
+            retry_on=(httpx.TransportError,),
+        )
+        readiness = httpx.get(f"{url}/readyz")
+        assert readiness.status_code == 503, readiness.text
+        assert readiness.json()["checks"]["schema"].startswith("SchemaNotApplied: not applied yet")
+
+        # act: the database starts
+        postgres.start()
+        servers.create_databases(port, ["started-later"])
+
+        # assert 2: Ready without a restart, its schema applied
+        service.wait_ready()
+        dsn = f"host=127.0.0.1 port={port} user=demo dbname=started-later"
+        with psycopg.connect(dsn) as conn:
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() is not None
     finally:
         service.stop()

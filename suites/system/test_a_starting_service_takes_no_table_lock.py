@@ -33,7 +33,7 @@ def test_a_service_starts_while_a_transaction_holds_rows_of_its_tables(
 
         # act: another replica starts
         started = time.monotonic()
-        replica = stack.start_extra(package, base, {"DB_STARTUP_TIMEOUT_SECONDS": "60"})
+        replica = stack.start_extra(package, base)
         took = time.monotonic() - started
         holder.rollback()
 

@@ -139,44 +139,75 @@ async def read(
         return await query(conn)
 
 
-async def open_with_schema(pool: AsyncConnectionPool, ddl: str, startup_timeout: float) -> None:
-    """Open the pool and apply `ddl` (idempotent) unless this very DDL was applied before,
-    retrying until the database answers.
+class Schema:
+    """A service's DDL, applied in the background once the database answers; the service is
+    Ready only after it (`check`).
+
+    A database out of reach at start-up (not started yet, or stranded on a lost node) leaves the
+    pod running and not Ready. Exiting instead made Kubernetes restart the container with a
+    growing back-off (up to 5 min), which then delayed the service's return after the database
+    was back (notification-service's start-up did so on 3 Dec 2026; these two waited 60 s, then
+    did the same).
 
     Re-applying DDL is not free even when it changes nothing: `ALTER TABLE … IF NOT EXISTS`
     and `CREATE INDEX IF NOT EXISTS` lock their table before they find there is nothing to do,
     and would queue every order behind them during a rollout. So the DDL's digest is recorded,
-    and a pod that finds it starts without taking a lock.
+    and a pod that finds it is Ready without taking a lock.
     """
-    digest = hashlib.sha256(ddl.encode()).hexdigest()
-    await pool.open(wait=False)
-    deadline = time.monotonic() + startup_timeout
-    delay = 0.2
-    while True:
-        try:
-            async with pool.connection() as conn:
-                await conn.execute(SCHEMA_APPLIED_DDL)
-                if await _applied(conn, digest):
-                    return
-                # Two replicas may start together; serialise their DDL.
-                await conn.execute("SELECT pg_advisory_xact_lock(727274)")
-                if not await _applied(conn, digest):
-                    await conn.execute(ddl)
-                    await conn.execute(
-                        "INSERT INTO schema_applied (ddl_sha256) VALUES (%s)", (digest,)
-                    )
+
+    def __init__(self, pool: AsyncConnectionPool, ddl: str) -> None:
+        self._pool = pool
+        self._ddl = ddl
+        self._digest = hashlib.sha256(ddl.encode()).hexdigest()
+        self._problem = "not applied yet"
+        self.applied = asyncio.Event()
+
+    async def apply(self) -> None:
+        """Apply the DDL unless this very DDL was applied before, trying again until the database
+        answers (a task of the lifespan; the pool must be open)."""
+        delay = 0.2
+        while True:
+            try:
+                await self._apply_once()
+            except Exception as exc:
+                # Mostly the database not answering yet; a replica starting beside this one can
+                # also win the race to record the DDL (UniqueViolation). Anything else is a fault
+                # of the DDL or the database, shown while the pod stays not Ready.
+                self._problem = f"not applied yet: {type(exc).__name__}: {exc}"[:300]
+                log.warning(
+                    "applying the schema failed, will retry",
+                    extra={"error": f"{type(exc).__name__}: {exc}"},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            self.applied.set()
             return
-        except (psycopg.OperationalError, psycopg.errors.UniqueViolation) as exc:
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"database not reachable within {startup_timeout}s: {exc}"
-                ) from exc
-            log.warning("database not ready yet, retrying", extra={"error": str(exc)})
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+
+    async def _apply_once(self) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(SCHEMA_APPLIED_DDL)
+            if await _applied(conn, self._digest):
+                return
+            # Two replicas may start together; serialise their DDL.
+            await conn.execute("SELECT pg_advisory_xact_lock(727274)")
+            if not await _applied(conn, self._digest):
+                await conn.execute(self._ddl)
+                await conn.execute(
+                    "INSERT INTO schema_applied (ddl_sha256) VALUES (%s)", (self._digest,)
+                )
+
+    async def check(self) -> None:
+        """Raise until the DDL is applied (a readiness check)."""
+        if not self.applied.is_set():
+            raise SchemaNotApplied(self._problem)
 
 
-#: Which versions of a service's DDL this database has had applied (open_with_schema).
+class SchemaNotApplied(Exception):
+    """The service's schema is not in place yet: the service is not Ready."""
+
+
+#: Which versions of a service's DDL this database has had applied (Schema).
 SCHEMA_APPLIED_DDL = """
 CREATE TABLE IF NOT EXISTS schema_applied (
     ddl_sha256 text PRIMARY KEY,

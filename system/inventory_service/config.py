@@ -13,4 +13,3 @@ class Settings(ServiceSettings):
     postgres_user: str = "postgres"
     postgres_password: SecretStr = SecretStr("")
     db_pool_size: int = 10
-    db_startup_timeout_seconds: float = 60.0

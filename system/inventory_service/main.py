@@ -1,5 +1,7 @@
 """inventory-service: wiring only."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,18 +28,26 @@ def create_app(settings: Settings) -> FastAPI:
         ),
         max_size=settings.db_pool_size,
     )
+    schema = postgres.Schema(pool, SCHEMA)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await postgres.open_with_schema(pool, SCHEMA, settings.db_startup_timeout_seconds)
+        await pool.open(wait=False)
         app.state.store = InventoryStore(pool)
+        applying = asyncio.create_task(schema.apply(), name="schema")
         yield
+        applying.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await applying
         await pool.close()
 
     return create_service_app(
         service=SERVICE,
         settings=settings,
         routers=[router],
-        checks=[DependencyCheck("inventory-db", lambda: postgres.ping(pool))],
+        checks=[
+            DependencyCheck("inventory-db", lambda: postgres.ping(pool)),
+            DependencyCheck("schema", schema.check),
+        ],
         lifespan=lifespan,
     )

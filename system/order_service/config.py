@@ -25,7 +25,6 @@ class Settings(ServiceSettings, SqsSettings):
     resend_undelivered_after_seconds: float = 30.0
     delivery_check_seconds: float = 10.0
     db_pool_size: int = 10
-    db_startup_timeout_seconds: float = 60.0
     # The relay also wakes immediately after each order; this is the fallback poll.
     outbox_poll_seconds: float = 1.0
     outbox_max_backoff_seconds: float = 10.0

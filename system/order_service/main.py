@@ -2,7 +2,7 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -25,6 +25,12 @@ SERVICE = "order-service"
 SQS_READ_TIMEOUT_SECONDS = 5.0
 
 
+async def once_applied(schema: postgres.Schema, work: Callable[[], Awaitable[None]]) -> None:
+    """`work`, once the schema is in place (the background tasks read and write its tables)."""
+    await schema.applied.wait()
+    await work()
+
+
 def create_app(settings: Settings) -> FastAPI:
     dsn = postgres.conninfo(
         settings.order_db_host,
@@ -34,6 +40,7 @@ def create_app(settings: Settings) -> FastAPI:
         settings.postgres_password.get_secret_value(),
     )
     pool = postgres.create_pool(dsn, max_size=settings.db_pool_size)
+    schema = postgres.Schema(pool, SCHEMA)
     # Two background tasks wait on another service. The reconciler keeps its connection (overdue
     # orders locked) while inventory-service is asked, up to 20 in turn; the outbox relay kept
     # its connection (rows locked) until SQS had answered, and now holds none while it waits
@@ -55,7 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await postgres.open_with_schema(pool, SCHEMA, settings.db_startup_timeout_seconds)
+        await pool.open(wait=False)
         await background_pool.open(wait=False)
         http = pooled_client(connect=2.0, read=settings.inventory_timeout_seconds, pool=5.0)
         store = OrderStore(pool)
@@ -88,9 +95,10 @@ def create_app(settings: Settings) -> FastAPI:
             settings.delivery_check_seconds,
         )
         tasks = [
-            asyncio.create_task(relay.run(), name="outbox-relay"),
-            asyncio.create_task(delivery.run(), name="delivery-check"),
-            asyncio.create_task(reconciler.run(), name="pending-reconciler"),
+            asyncio.create_task(schema.apply(), name="schema"),
+            asyncio.create_task(once_applied(schema, relay.run), name="outbox-relay"),
+            asyncio.create_task(once_applied(schema, delivery.run), name="delivery-check"),
+            asyncio.create_task(once_applied(schema, reconciler.run), name="pending-reconciler"),
         ]
         yield
         for task in tasks:
@@ -102,12 +110,15 @@ def create_app(settings: Settings) -> FastAPI:
         await background_pool.close()
         await pool.close()
 
-    # Readiness is the database only: orders are accepted while SQS is down (the outbox
-    # holds the events), and inventory outages are answered per request with a 503.
+    # Readiness is the database and the schema in it only: orders are accepted while SQS is down
+    # (the outbox holds the events), and inventory outages are answered per request with a 503.
     return create_service_app(
         service=SERVICE,
         settings=settings,
         routers=[router],
-        checks=[DependencyCheck("order-db", lambda: postgres.ping(pool))],
+        checks=[
+            DependencyCheck("order-db", lambda: postgres.ping(pool)),
+            DependencyCheck("schema", schema.check),
+        ],
         lifespan=lifespan,
     )
