@@ -145,32 +145,20 @@ SERVED = 1
 Query = Callable[[psycopg.AsyncConnection[object]], Awaitable[int]]
 
 
-def _reads_with_their_sessions_ended(
-    infra: Infra,
-    read: Callable[[AsyncConnectionPool, Query], Awaitable[int]],
-    *,
-    end_sessions: int,
-) -> tuple[str, int]:
-    """Run one read through `read` whose session the server ends between the pool's check and
-    the query (the race of a restart under traffic), on the first `end_sessions` tries.
+async def _served(conn: psycopg.AsyncConnection[object]) -> int:
+    """The read itself: SERVED, from the server."""
+    cursor = await conn.execute("SELECT %s::int", (SERVED,))
+    row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
 
-    Returns what the read met ("ok" or the error's class name) and how many tries it made."""
+
+def _outcome(
+    infra: Infra, read: Callable[[AsyncConnectionPool, Query], Awaitable[int]], query: Query
+) -> str:
+    """Run `query` through `read` on a new pool of the services' kind: "ok", or the error's
+    class name."""
     dsn = postgres.conninfo("127.0.0.1", infra.postgres_port, "inventory", "demo", "")
-    tries = 0
-
-    def end_session(pid: int) -> None:
-        with infra.db("inventory") as admin:
-            admin.execute("SELECT pg_terminate_backend(%s, %s)", (pid, TERMINATE_WAIT_MS))
-
-    async def query(conn: psycopg.AsyncConnection[object]) -> int:
-        nonlocal tries
-        tries += 1
-        if tries <= end_sessions:
-            await asyncio.to_thread(end_session, conn.info.backend_pid)
-        cursor = await conn.execute("SELECT %s::int", (SERVED,))
-        row = await cursor.fetchone()
-        assert row is not None
-        return int(row[0])
 
     async def run() -> str:
         pool = postgres.create_pool(dsn, max_size=POOL_SIZE)
@@ -183,7 +171,33 @@ def _reads_with_their_sessions_ended(
         finally:
             await pool.close()
 
-    return asyncio.run(run()), tries
+    return asyncio.run(run())
+
+
+def _reads_with_their_sessions_ended(
+    infra: Infra,
+    read: Callable[[AsyncConnectionPool, Query], Awaitable[int]],
+    *,
+    end_sessions: int,
+) -> tuple[str, int]:
+    """Run one read through `read` whose session the server ends between the pool's check and
+    the query (the race of a restart under traffic), on the first `end_sessions` tries.
+
+    Returns what the read met ("ok" or the error's class name) and how many tries it made."""
+    tries = 0
+
+    def end_session(pid: int) -> None:
+        with infra.db("inventory") as admin:
+            admin.execute("SELECT pg_terminate_backend(%s, %s)", (pid, TERMINATE_WAIT_MS))
+
+    async def query(conn: psycopg.AsyncConnection[object]) -> int:
+        nonlocal tries
+        tries += 1
+        if tries <= end_sessions:
+            await asyncio.to_thread(end_session, conn.info.backend_pid)
+        return await _served(conn)
+
+    return _outcome(infra, read, query), tries
 
 
 async def _read_once(pool: AsyncConnectionPool, query: Query) -> int:
@@ -252,7 +266,6 @@ def _reads_whose_connection_breaks(
     reset, which loses the server's AdminShutdown): the client's end of the socket is shut.
 
     Returns what the read met ("ok" or the error's class name) and how many tries it made."""
-    dsn = postgres.conninfo("127.0.0.1", infra.postgres_port, "inventory", "demo", "")
     tries = 0
 
     async def query(conn: psycopg.AsyncConnection[object]) -> int:
@@ -262,23 +275,9 @@ def _reads_whose_connection_breaks(
             await asyncio.sleep(after_seconds)
             with socket.socket(fileno=os.dup(conn.pgconn.socket)) as shared:
                 shared.shutdown(socket.SHUT_RDWR)
-        cursor = await conn.execute("SELECT %s::int", (SERVED,))
-        row = await cursor.fetchone()
-        assert row is not None
-        return int(row[0])
+        return await _served(conn)
 
-    async def run() -> str:
-        pool = postgres.create_pool(dsn, max_size=POOL_SIZE)
-        await pool.open(wait=True)
-        try:
-            assert await read(pool, query) == SERVED
-            return "ok"
-        except psycopg.Error as exc:
-            return type(exc).__name__
-        finally:
-            await pool.close()
-
-    return asyncio.run(run()), tries
+    return _outcome(infra, read, query), tries
 
 
 def test_a_read_whose_connection_broke_at_once_is_read_again_on_another(infra: Infra) -> None:
