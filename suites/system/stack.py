@@ -14,6 +14,7 @@ import httpx
 import psycopg
 
 from suites.system import servers
+from system.api_gateway.redis_gate import WINDOW_SECONDS
 
 QUEUE_NAME = "order-events"
 REDIS_PASSWORD = "test-redis-password"
@@ -199,6 +200,17 @@ def running_stack(
     finally:
         for process in [*running.extra, *reversed(processes)]:
             process.stop()
+
+
+def at_least_this_long_in_one_rate_window(seconds: float) -> None:
+    """Wait, if need be, for the start of the gateway's next rate-limit window, so that the
+    next `seconds` fall inside one window and a test's count is never reset half-way.
+
+    The limiter counts per fixed window of wall-clock time; the gateway runs on this host, so
+    it reads the same clock."""
+    left = WINDOW_SECONDS - time.time() % WINDOW_SECONDS
+    if left < seconds:
+        time.sleep(left + 0.05)
 
 
 def order_body(*items: tuple[str, int], email: str = "ada@example.com") -> dict[str, Any]:
