@@ -11,6 +11,8 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
+from system.common import retrying
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -165,24 +167,21 @@ class Schema:
     async def apply(self) -> None:
         """Apply the DDL unless this very DDL was applied before, trying again until the database
         answers (a task of the lifespan; the pool must be open)."""
-        delay = 0.2
-        while True:
-            try:
-                await self._apply_once()
-            except Exception as exc:
-                # Mostly the database not answering yet; a replica starting beside this one can
-                # also win the race to record the DDL (UniqueViolation). Anything else is a fault
-                # of the DDL or the database, shown while the pod stays not Ready.
-                self._problem = f"not applied yet: {type(exc).__name__}: {exc}"[:300]
-                log.warning(
-                    "applying the schema failed, will retry",
-                    extra={"error": f"{type(exc).__name__}: {exc}"},
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-                continue
-            self.applied.set()
-            return
+
+        def remember(exc: Exception) -> None:
+            # Mostly the database not answering yet; a replica starting beside this one can
+            # also win the race to record the DDL (UniqueViolation). Anything else is a fault
+            # of the DDL or the database, shown while the pod stays not Ready.
+            self._problem = f"not applied yet: {type(exc).__name__}: {exc}"[:300]
+
+        await retrying.until_done(
+            self._apply_once,
+            "applying the schema",
+            first_pause=0.2,
+            max_pause=2.0,
+            on_failure=remember,
+        )
+        self.applied.set()
 
     async def _apply_once(self) -> None:
         async with self._pool.connection() as conn:

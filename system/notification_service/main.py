@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
+from system.common import retrying
 from system.common.app import create_service_app
 from system.common.health import DependencyCheck
 from system.common.sqs import SqsQueue
@@ -53,18 +54,12 @@ async def prepare(store: NotificationStore, max_backoff: float) -> None:
     2026: notification-db stranded on a paused node, the replacements in CrashLoopBackOff).
     Nothing waits for this to be correct: the consumer ensures the unique index before each
     batch, and reads are by key."""
-    backoff = 0.5
-    while True:
-        try:
-            await store.prepare()
-            break
-        except Exception as exc:
-            log.warning(
-                "preparing the notifications collection failed, will retry",
-                extra={"error": f"{type(exc).__name__}: {exc}", "retry_in_s": backoff},
-            )
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, max_backoff)
+    await retrying.until_done(
+        store.prepare,
+        "preparing the notifications collection",
+        first_pause=0.5,
+        max_pause=max_backoff,
+    )
     await rekey(store)
 
 
