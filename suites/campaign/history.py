@@ -107,9 +107,11 @@ class Operation:
 @dataclass(frozen=True)
 class FaultWindow:
     #: kill (SIGKILL to the process group) | term (the process's stop signal) | pause
-    #: (SIGSTOP to the process group, SIGCONT after the down time)
+    #: (SIGSTOP to the process group, SIGCONT after the down time) | sever (the server ended
+    #: its clients' connections)
     kind: str
     target: str
+    #: The signal sent; for `sever`, how the connections were ended.
     signal: str
     #: When the signal was sent, when the process had stopped serving (exited; for a pause at
     #: once), when it answered again.
@@ -122,7 +124,9 @@ class FaultWindow:
 
     def line(self) -> str:
         note = f" ({self.note})" if self.note else ""
-        if self.resumed is not None:
+        if self.kind == "sever":
+            how = self.signal
+        elif self.resumed is not None:
             how = f"{self.signal}, SIGCONT at {self.resumed:.2f}"
         else:
             how = f"{self.signal}, exited at {self.stopped:.2f}"

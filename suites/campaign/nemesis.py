@@ -18,7 +18,12 @@ A fault is one of
   or a stalled node looks to its clients; only timeouts end a request to it. Half the pauses
   are short (past the gateway's Redis timeout and the pools' waits), half long (past
   order-service's deadline and the gateway's read timeout), so every budget of the chain is
-  met by a hang.
+  met by a hang;
+- `sever`: the server ends every client connection it holds and goes on running, as after a
+  failover, a proxy's restart or an idle-connection reaper: every pooled connection of the
+  services is dead at once, and each must notice and connect again. Only servers that can end
+  their clients' sessions take it (`Severer`: PostgreSQL's `pg_terminate_backend`, Redis's
+  `CLIENT KILL`); its window closes when the connections are ended.
 
 After a kill or a stop the process is started again on the same port; after a pause it is
 continued. Either way the window closes when the process answers its readiness check again.
@@ -35,9 +40,12 @@ import random
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+import psycopg
+from redis import Redis
 
 from suites.system.servers import ManagedProcess
 from suites.waiting import scaled
@@ -45,13 +53,42 @@ from suites.waiting import scaled
 from .history import FaultWindow, History
 from .schedule import Clock
 
-KINDS = ("kill", "term", "pause")
+#: The faults every process takes, and the one only a `Severer`'s server takes.
+PROCESS_KINDS = ("kill", "term", "pause")
+KINDS = (*PROCESS_KINDS, "sever")
 #: A long pause's down time: past order-service's ORDER_DEADLINE_SECONDS (7) and the gateway's
 #: UPSTREAM_READ_TIMEOUT_SECONDS (10), so the requests that meet it end by those timeouts.
 LONG_PAUSE = (7.5, 11.5)
 #: How long a stopped process may take to exit before SIGKILL (services drain in-flight
 #: requests for up to GRACEFUL_SHUTDOWN_SECONDS; an idle one exits in well under a second).
 STOP_GRACE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Severer:
+    """How a server ends every client connection it holds (the `sever` fault)."""
+
+    how: str
+    #: Ends the connections; how many it ended.
+    end_all: Callable[[], int]
+
+
+def end_postgres_sessions(port: int) -> int:
+    """Terminate every client session of the PostgreSQL server but this one."""
+    with psycopg.connect(
+        f"host=127.0.0.1 port={port} user=demo dbname=postgres", autocommit=True
+    ) as conn:
+        ended = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return sum(1 for (done,) in ended if done)
+
+
+def end_redis_clients(port: int, password: str) -> int:
+    """Close every ordinary client connection of the Redis server but this one."""
+    with Redis(host="127.0.0.1", port=port, password=password, socket_timeout=5) as client:
+        return int(client.client_kill_filter(_type="normal", skipme=True))
 
 
 @dataclass(frozen=True)
@@ -70,8 +107,10 @@ def plan(
     *,
     down: tuple[float, float] = (0.3, 1.5),
     gap: tuple[float, float] = (0.5, 2.0),
+    severable: Collection[str] = (),
 ) -> dict[str, list[PlannedFault]]:
     """The faults of each lane, planned from `start` until `end` (the moments a fault begins).
+    Every target takes the process faults; the `severable` ones take `sever` as well.
 
     A lane's next fault is planned `gap` after the previous one's down time; as a restart takes
     its own time, a fault starts at its planned moment or when the lane's previous fault has
@@ -86,15 +125,18 @@ def plan(
         while moment < end:
             if not order:
                 order = rng.sample(targets, len(targets))
-            kind = rng.choice(KINDS)
+            target = order.pop(0)
+            kind = rng.choice(KINDS if target in severable else PROCESS_KINDS)
             # A long pause only where it ends before the last fault may start, so it does not
             # stretch the campaign past its operations.
             room = min(LONG_PAUSE[1], end - moment)
-            if kind == "pause" and room >= LONG_PAUSE[0] and rng.random() < 0.5:
+            if kind == "sever":
+                outage = 0.0  # the server stays up; its clients reconnect at once
+            elif kind == "pause" and room >= LONG_PAUSE[0] and rng.random() < 0.5:
                 outage = round(rng.uniform(LONG_PAUSE[0], room), 2)
             else:
                 outage = round(rng.uniform(*down), 2)
-            faults.append(PlannedFault(round(moment, 2), order.pop(0), kind, outage))
+            faults.append(PlannedFault(round(moment, 2), target, kind, outage))
             moment += outage + rng.uniform(*gap)
         planned[lane] = faults
     return planned
@@ -110,14 +152,23 @@ def inject(
     clock: Clock,
     down: float,
     after_start: Callable[[], None] | None = None,
+    severer: Severer | None = None,
 ) -> FaultWindow:
     """Stop the process (`kind`), keep it down for `down` seconds, start it again (and run
-    `after_start`, the set-up a fresh server of its kind gets), or for a pause continue it."""
+    `after_start`, the set-up a fresh server of its kind gets), or for a pause continue it;
+    or have it end its clients' connections (`sever`, with its `severer`)."""
     proc = process.proc
     assert proc is not None, f"{process.name} was never started"
     assert proc.poll() is None, f"{process.name} is not running"
     start = clock.now()
     note = ""
+    if kind == "sever":
+        assert severer is not None, f"{process.name} cannot end its clients' connections"
+        ended = severer.end_all()
+        return FaultWindow(
+            kind, process.name, severer.how, start, start, clock.now(),
+            f"{ended} connections ended",
+        )  # fmt: skip
     if kind == "pause":
         pause(proc.pid, process.name)
         try:
@@ -242,9 +293,11 @@ class Nemesis:
         clock: Clock,
         last_start: float,
         after_start: Mapping[str, Callable[[], None]] | None = None,
+        severers: Mapping[str, Severer] | None = None,
     ) -> None:
         self._planned = planned
         self._after_start = after_start or {}
+        self._severers = severers or {}
         #: A lane whose restarts ran late skips the faults it would begin after this moment.
         self._last_start = last_start
         self._processes = processes
@@ -267,7 +320,7 @@ class Nemesis:
             try:
                 window = inject(
                     self._processes[fault.target], fault.kind, self._clock, fault.down,
-                    self._after_start.get(fault.target),
+                    self._after_start.get(fault.target), self._severers.get(fault.target),
                 )  # fmt: skip
             except Exception as exc:  # a process that does not come back ends the lane
                 self.errors.append(f"{fault}: {type(exc).__name__}: {exc}")

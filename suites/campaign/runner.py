@@ -32,7 +32,7 @@ import psycopg
 import pymongo.errors
 
 from suites.system.servers import ManagedProcess
-from suites.system.stack import QUEUE_NAME, Infra, Stack, unsent_outbox_events
+from suites.system.stack import QUEUE_NAME, REDIS_PASSWORD, Infra, Stack, unsent_outbox_events
 from suites.waiting import NotYet, eventually
 
 from . import generator, nemesis, state
@@ -126,6 +126,19 @@ def targets(stack: Stack) -> dict[str, dict[str, ManagedProcess]]:
             for s in (stack.gateway, stack.orders, stack.inventory, stack.notifications)
         },
         "dependencies": {p.name: p for p in (infra.postgres, infra.redis, infra.sqs, infra.mongo)},
+    }
+
+
+def severers_of(infra: Infra) -> dict[str, nemesis.Severer]:
+    """The servers that can end their clients' connections (the `sever` fault), by name."""
+    return {
+        infra.postgres.name: nemesis.Severer(
+            "pg_terminate_backend", lambda: nemesis.end_postgres_sessions(infra.postgres_port)
+        ),
+        infra.redis.name: nemesis.Severer(
+            "CLIENT KILL TYPE normal",
+            lambda: nemesis.end_redis_clients(infra.redis_port, REDIS_PASSWORD),
+        ),
     }
 
 
@@ -394,15 +407,17 @@ def run(stack: Stack, settings: Settings) -> Campaign:
     # 2. operations and faults
     lanes = targets(stack)
     last_start = clock.now() + settings.duration - settings.quiet_tail
+    severers = severers_of(stack.infra)
     planned = nemesis.plan(
         settings.seed,
         {lane: list(processes) for lane, processes in lanes.items()},
         start=clock.now() + settings.fault_start,
         end=last_start,
+        severable=severers,
     )
     processes = {name: p for lane in lanes.values() for name, p in lane.items()}
     after_start = {stack.infra.sqs.name: lambda: configure_queue(stack.infra)}
-    faults = nemesis.Nemesis(planned, processes, history, clock, last_start, after_start)
+    faults = nemesis.Nemesis(planned, processes, history, clock, last_start, after_start, severers)
     started = clock.now()
     operations = Operations(settings, history, clock, stack.gateway.url, started)
     faults.start()
