@@ -174,8 +174,9 @@ POWER_GOAL = 0.95
 class Power:
     """How many times a positive fault test repeats its fault: its negative control, run on the
     unsafe configuration, caught it (failed requests) in `caught` of `of` single trials
-    (`measured`: when and where), so that many trials in a row would all miss it with a chance
-    of (1 - caught/of)^n; `repeats` is the fewest that keep that under 1 - POWER_GOAL."""
+    (`measured`: when and where). One trial misses such a configuration with an estimated
+    chance `missed`, so n trials in a row all miss it with missed^n; `repeats` is the fewest
+    that keep that under 1 - POWER_GOAL."""
 
     trial: str
     control: str
@@ -185,8 +186,10 @@ class Power:
 
     @property
     def missed(self) -> float:
-        """The chance one trial misses the unsafe configuration, as measured."""
-        return 1 - self.caught / self.of
+        """The chance one trial misses the unsafe configuration, estimated from the trials by
+        Laplace's rule of succession, (misses + 1) / (trials + 2): a few trials that all caught
+        it do not prove a trial never misses (10 of 10 gives 1/12, not 0; 20 of 20, 1/22)."""
+        return (self.of - self.caught + 1) / (self.of + 2)
 
     @property
     def repeats(self) -> int:
@@ -201,8 +204,9 @@ class Power:
         return 1 - self.missed**self.repeats
 
     def __str__(self) -> str:
+        times = "once" if self.repeats == 1 else f"{self.repeats} times"
         return (
-            f"{self.trial}, {self.repeats} times: {self.chance:.0%} to catch the unsafe "
+            f"{self.trial}, {times}: {self.chance:.0%} to catch the unsafe "
             f"configuration its control catches in {self.caught} of {self.of} single trials "
             f"({self.measured})"
         )

@@ -94,11 +94,12 @@ def test_the_unedited_promises_load_with_their_slos_and_the_drawings_values(
 @pytest.mark.parametrize(
     ("caught", "of", "repeats", "chance"),
     [
-        (11, 16, 3, "97%"),  # two kills would catch it with 90 % only
+        (11, 16, 3, "96%"),  # two kills would catch it with 89 % only
         (1, 2, 5, "97%"),
-        (19, 20, 1, "95%"),
-        (20, 20, 1, "100%"),
-        (1, 10, 29, "95%"),
+        (19, 20, 2, "99%"),
+        (20, 20, 1, "95%"),
+        (10, 10, 2, "99%"),  # ten catches in ten trials do not prove a trial never misses
+        (1, 10, 17, "95%"),
     ],
 )
 def test_a_stated_power_repeats_the_fault_until_an_unsafe_configuration_is_caught_with_95(
@@ -110,9 +111,10 @@ def test_a_stated_power_repeats_the_fault_until_an_unsafe_configuration_is_caugh
     power = load_drawing(drawing_file).promises[0].power
     assert power is not None
     assert power.repeats == repeats
-    missed = 1 - caught / of
+    missed = (of - caught + 1) / (of + 2)
     assert missed**repeats <= 0.05 < missed ** (repeats - 1) or repeats == 1
-    assert str(power).startswith(f"pod kill, {repeats} times: {chance} to catch")
+    times = "once" if repeats == 1 else f"{repeats} times"
+    assert str(power).startswith(f"pod kill, {times}: {chance} to catch")
     assert f"in {caught} of {of} single trials (the testbed, 29 Nov 2026)" in str(power)
 
 
