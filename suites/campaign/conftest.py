@@ -21,6 +21,7 @@ from suites.system.stack import Stack, running_infra, running_stack
 from suites.waiting import scaled
 
 from . import nemesis, runner
+from .links import Links
 
 #: The local campaign's start-up (own servers and services), operations, settle and dwell, with
 #: room for a slow machine; a long campaign adds its minutes.
@@ -95,17 +96,22 @@ def campaign_run(
     }
     with running_infra(tmp_path_factory.mktemp("campaign")) as infra:
         runner.durable_commits(infra)
-        with running_stack(infra, order_overrides=overrides) as stack:
-            _running.append(stack)
-            try:
-                campaign = runner.run(stack, settings)
-                prefix = "campaign.long" if minutes else "campaign.local"
-                yield CampaignRun(campaign, stack, prefix, time.monotonic() - began)
-            finally:
-                # Whatever failed, no process is left stopped by a pause (a stopped server
-                # would not even take the stop signal of the teardown).
-                nemesis.resume_all()
-                _running.remove(stack)
+        # Every link between a service and what it calls goes through the relay.
+        links = Links(infra.workdir / "links.log")
+        try:
+            with running_stack(infra, order_overrides=overrides, route=links.add) as stack:
+                _running.append(stack)
+                try:
+                    campaign = runner.run(stack, settings, links)
+                    prefix = "campaign.long" if minutes else "campaign.local"
+                    yield CampaignRun(campaign, stack, prefix, time.monotonic() - began)
+                finally:
+                    # Whatever failed, no process is left stopped by a pause (a stopped server
+                    # would not even take the stop signal of the teardown).
+                    nemesis.resume_all()
+                    _running.remove(stack)
+        finally:
+            links.close()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -108,10 +108,11 @@ class Operation:
 class FaultWindow:
     #: kill (SIGKILL to the process group) | term (the process's stop signal) | pause
     #: (SIGSTOP to the process group, SIGCONT after the down time) | sever (the server ended
-    #: its clients' connections)
+    #: its clients' connections) | partition, delay (of a link, `links.py`)
     kind: str
+    #: A process, or a link (`client→server`).
     target: str
-    #: The signal sent; for `sever`, how the connections were ended.
+    #: The signal sent; for `sever`, how the connections were ended; for a link, what it did.
     signal: str
     #: When the signal was sent, when the process had stopped serving (exited; for a pause at
     #: once), when it answered again.
@@ -124,7 +125,7 @@ class FaultWindow:
 
     def line(self) -> str:
         note = f" ({self.note})" if self.note else ""
-        if self.kind == "sever":
+        if self.kind in ("sever", "partition", "delay"):
             how = self.signal
         elif self.resumed is not None:
             how = f"{self.signal}, SIGCONT at {self.resumed:.2f}"

@@ -23,7 +23,11 @@ A fault is one of
   failover, a proxy's restart or an idle-connection reaper: every pooled connection of the
   services is dead at once, and each must notice and connect again. Only servers that can end
   their clients' sessions take it (`Severer`: PostgreSQL's `pg_terminate_backend`, Redis's
-  `CLIENT KILL`); its window closes when the connections are ended.
+  `CLIENT KILL`); its window closes when the connections are ended;
+- `partition` and `delay`, on a link (`links.py`: a relay between one service and one server)
+  rather than a process: nothing crosses the link for the down time (each side meets only its
+  own timeouts, while the server goes on serving its other clients), or every chunk crossing it
+  waits a seeded 0.05-1 s each way. The window closes when the link is healed.
 
 After a kill or a stop the process is started again on the same port; after a pause it is
 continued. Either way the window closes when the process answers its readiness check again.
@@ -40,7 +44,7 @@ import random
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,11 +55,18 @@ from suites.system.servers import ManagedProcess
 from suites.waiting import scaled
 
 from .history import FaultWindow, History
+from .links import Links
 from .schedule import Clock
 
-#: The faults every process takes, and the one only a `Severer`'s server takes.
+#: The faults every process takes; a `Severer`'s server takes `sever` as well; a link takes the
+#: link faults.
 PROCESS_KINDS = ("kill", "term", "pause")
-KINDS = (*PROCESS_KINDS, "sever")
+SEVERABLE_KINDS = (*PROCESS_KINDS, "sever")
+LINK_KINDS = ("partition", "delay")
+KINDS = (*SEVERABLE_KINDS, *LINK_KINDS)
+#: How long a slowed link stays slow, and how long each chunk waits on it.
+DELAY_FOR = (1.0, 8.0)
+DELAY_EACH = (0.05, 1.0)
 #: A long pause's down time: past order-service's ORDER_DEADLINE_SECONDS (7) and the gateway's
 #: UPSTREAM_READ_TIMEOUT_SECONDS (10), so the requests that meet it end by those timeouts.
 LONG_PAUSE = (7.5, 11.5)
@@ -97,6 +108,8 @@ class PlannedFault:
     target: str
     kind: str
     down: float
+    #: A `delay`: the seconds each chunk waits.
+    delay: float = 0.0
 
 
 def plan(
@@ -107,10 +120,10 @@ def plan(
     *,
     down: tuple[float, float] = (0.3, 1.5),
     gap: tuple[float, float] = (0.5, 2.0),
-    severable: Collection[str] = (),
+    kinds: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, list[PlannedFault]]:
     """The faults of each lane, planned from `start` until `end` (the moments a fault begins).
-    Every target takes the process faults; the `severable` ones take `sever` as well.
+    A target takes the faults `kinds` names for it, the process faults by default.
 
     A lane's next fault is planned `gap` after the previous one's down time; as a restart takes
     its own time, a fault starts at its planned moment or when the lane's previous fault has
@@ -126,17 +139,21 @@ def plan(
             if not order:
                 order = rng.sample(targets, len(targets))
             target = order.pop(0)
-            kind = rng.choice(KINDS if target in severable else PROCESS_KINDS)
+            kind = rng.choice((kinds or {}).get(target, PROCESS_KINDS))
             # A long pause only where it ends before the last fault may start, so it does not
             # stretch the campaign past its operations.
             room = min(LONG_PAUSE[1], end - moment)
+            delay = 0.0
             if kind == "sever":
                 outage = 0.0  # the server stays up; its clients reconnect at once
-            elif kind == "pause" and room >= LONG_PAUSE[0] and rng.random() < 0.5:
+            elif kind == "delay":
+                outage = round(rng.uniform(*DELAY_FOR), 2)
+                delay = round(rng.uniform(*DELAY_EACH), 2)
+            elif kind in ("pause", "partition") and room >= LONG_PAUSE[0] and rng.random() < 0.5:
                 outage = round(rng.uniform(LONG_PAUSE[0], room), 2)
             else:
                 outage = round(rng.uniform(*down), 2)
-            faults.append(PlannedFault(round(moment, 2), target, kind, outage))
+            faults.append(PlannedFault(round(moment, 2), target, kind, outage, delay))
             moment += outage + rng.uniform(*gap)
         planned[lane] = faults
     return planned
@@ -202,6 +219,24 @@ def inject(
     if after_start:
         after_start()
     return FaultWindow(kind, process.name, sent.name, start, stopped, clock.now(), note)
+
+
+def inject_link(
+    links: Links, name: str, kind: str, clock: Clock, down: float, delay: float
+) -> FaultWindow:
+    """Cut (`partition`) or slow (`delay`) the link `name` for `down` seconds, then heal it."""
+    start = clock.now()
+    if kind == "partition":
+        how = "nothing crosses"
+        links.command("partition", name)
+    else:
+        how = f"+{delay:.2f} s a chunk each way"
+        links.command("delay", name, f"{delay}")
+    try:
+        clock.hold_until(start + down)
+    finally:
+        links.command("heal", name)
+    return FaultWindow(kind, name, how, start, start, clock.now())
 
 
 def process_tree(pid: int) -> list[int]:
@@ -294,10 +329,12 @@ class Nemesis:
         last_start: float,
         after_start: Mapping[str, Callable[[], None]] | None = None,
         severers: Mapping[str, Severer] | None = None,
+        links: Links | None = None,
     ) -> None:
         self._planned = planned
         self._after_start = after_start or {}
         self._severers = severers or {}
+        self._links = links
         #: A lane whose restarts ran late skips the faults it would begin after this moment.
         self._last_start = last_start
         self._processes = processes
@@ -318,10 +355,16 @@ class Nemesis:
             if self._clock.now() > self._last_start:
                 return
             try:
-                window = inject(
-                    self._processes[fault.target], fault.kind, self._clock, fault.down,
-                    self._after_start.get(fault.target), self._severers.get(fault.target),
-                )  # fmt: skip
+                if self._links and fault.target in self._links.ports:
+                    window = inject_link(
+                        self._links, fault.target, fault.kind, self._clock, fault.down,
+                        fault.delay,
+                    )  # fmt: skip
+                else:
+                    window = inject(
+                        self._processes[fault.target], fault.kind, self._clock, fault.down,
+                        self._after_start.get(fault.target), self._severers.get(fault.target),
+                    )  # fmt: skip
             except Exception as exc:  # a process that does not come back ends the lane
                 self.errors.append(f"{fault}: {type(exc).__name__}: {exc}")
                 return

@@ -38,6 +38,7 @@ from suites.waiting import NotYet, eventually
 from . import generator, nemesis, state
 from .checker import key_of, uncertain
 from .history import Answer, History, Operation
+from .links import Links
 from .schedule import Clock
 
 #: The order-events queue's visibility timeout on the campaign's stack. It is how long a batch
@@ -381,7 +382,7 @@ def _not_notified(stack: Stack) -> int:
     return unsent_outbox_events(stack.infra) + sum(not counts.get(i) for i in final)
 
 
-def run(stack: Stack, settings: Settings) -> Campaign:
+def run(stack: Stack, settings: Settings, links: Links | None = None) -> Campaign:
     clock = Clock()
     history = History(settings.seed)
     phases: dict[str, float] = {}
@@ -408,16 +409,23 @@ def run(stack: Stack, settings: Settings) -> Campaign:
     lanes = targets(stack)
     last_start = clock.now() + settings.duration - settings.quiet_tail
     severers = severers_of(stack.infra)
+    kinds: dict[str, tuple[str, ...]] = {name: nemesis.SEVERABLE_KINDS for name in severers}
+    planned_lanes = {lane: list(processes) for lane, processes in lanes.items()}
+    if links:
+        planned_lanes["links"] = list(links.ports)
+        kinds.update({name: nemesis.LINK_KINDS for name in links.ports})
     planned = nemesis.plan(
         settings.seed,
-        {lane: list(processes) for lane, processes in lanes.items()},
+        planned_lanes,
         start=clock.now() + settings.fault_start,
         end=last_start,
-        severable=severers,
+        kinds=kinds,
     )
     processes = {name: p for lane in lanes.values() for name, p in lane.items()}
     after_start = {stack.infra.sqs.name: lambda: configure_queue(stack.infra)}
-    faults = nemesis.Nemesis(planned, processes, history, clock, last_start, after_start, severers)
+    faults = nemesis.Nemesis(
+        planned, processes, history, clock, last_start, after_start, severers, links
+    )
     started = clock.now()
     operations = Operations(settings, history, clock, stack.gateway.url, started)
     faults.start()

@@ -3,7 +3,7 @@
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,13 +123,25 @@ def running_stack(
     infra: Infra,
     gateway_overrides: Mapping[str, str] | None = None,
     order_overrides: Mapping[str, str] | None = None,
+    route: Callable[[str, int], int] | None = None,
 ) -> Iterator[Stack]:
-    """The four services as local processes wired to `infra`, stopped on exit."""
+    """The four services as local processes wired to `infra`, stopped on exit.
+
+    `route(link, port)` gives the port a client uses to reach a server's `port` over the link
+    named `client->server` (the campaign puts a relay there, `suites/campaign/links.py`); by
+    default each client connects to the server itself."""
+
+    def via(link: str, port: int) -> int:
+        return route(link, port) if route else port
+
+    def url_via(link: str, url: str) -> str:
+        return f"http://127.0.0.1:{via(link, int(url.rsplit(':', 1)[1]))}"
+
     common = _common_env(infra)
     inventory_env = {
         **common,
         "INVENTORY_DB_HOST": "127.0.0.1",
-        "INVENTORY_DB_PORT": str(infra.postgres_port),
+        "INVENTORY_DB_PORT": str(via("inventory_service->postgresql", infra.postgres_port)),
         "INVENTORY_DB_NAME": "inventory",
         "DB_POOL_SIZE": "20",
     }
@@ -137,7 +149,7 @@ def running_stack(
     notification_env = {
         **common,
         "MONGODB_HOST": "127.0.0.1",
-        "MONGODB_PORT": str(infra.mongo_port),
+        "MONGODB_PORT": str(via("notification_service->ferretdb", infra.mongo_port)),
         "MONGODB_DATABASE": "noti",
         # As the offline overlay would: credentials, and the one mechanism FerretDB 1.x speaks.
         "MONGODB_USERNAME": "noti",
@@ -145,6 +157,7 @@ def running_stack(
         "MONGODB_AUTH_MECHANISM": "PLAIN",
         "SQS_WAIT_SECONDS": "1",
         "CONSUMER_MAX_BACKOFF_SECONDS": "1",
+        "AWS_ENDPOINT_URL": url_via("notification_service->moto", infra.sqs_url),
     }
     notifications, notifications_url = servers.service(
         infra.workdir, "notification_service", notification_env
@@ -152,13 +165,16 @@ def running_stack(
     order_env = {
         **common,
         "ORDER_DB_HOST": "127.0.0.1",
-        "ORDER_DB_PORT": str(infra.postgres_port),
+        "ORDER_DB_PORT": str(via("order_service->postgresql", infra.postgres_port)),
         "ORDER_DB_NAME": "orders",
-        "INVENTORY_SERVICE_URL": inventory_url,
+        "AWS_ENDPOINT_URL": url_via("order_service->moto", infra.sqs_url),
+        "INVENTORY_SERVICE_URL": url_via("order_service->inventory_service", inventory_url),
         "DB_POOL_SIZE": "20",
         "OUTBOX_POLL_SECONDS": "0.2",
         "OUTBOX_MAX_BACKOFF_SECONDS": "1",
-        "NOTIFICATION_SERVICE_URL": notifications_url,
+        "NOTIFICATION_SERVICE_URL": url_via(
+            "order_service->notification_service", notifications_url
+        ),
         # Above the consumer's usual delay, so the check rarely resends (harmless if it does).
         "RESEND_UNDELIVERED_AFTER_SECONDS": "5",
         "DELIVERY_CHECK_SECONDS": "1",
@@ -170,11 +186,11 @@ def running_stack(
     orders, orders_url = servers.service(infra.workdir, "order_service", order_env)
     gateway_env = {
         **common,
-        "INVENTORY_SERVICE_URL": inventory_url,
-        "ORDER_SERVICE_URL": orders_url,
-        "NOTIFICATION_SERVICE_URL": notifications_url,
+        "INVENTORY_SERVICE_URL": url_via("api_gateway->inventory_service", inventory_url),
+        "ORDER_SERVICE_URL": url_via("api_gateway->order_service", orders_url),
+        "NOTIFICATION_SERVICE_URL": url_via("api_gateway->notification_service", notifications_url),
         "REDIS_HOST": "127.0.0.1",
-        "REDIS_PORT": str(infra.redis_port),
+        "REDIS_PORT": str(via("api_gateway->redis", infra.redis_port)),
         "REDIS_PASSWORD": REDIS_PASSWORD,
         "CACHE_TTL_SECONDS": "30",
         # High enough for the load tests; the rate-limit test starts its own gateway.
