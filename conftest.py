@@ -145,8 +145,7 @@ def gateway_url(testbed: object) -> str:
     drawing's node port in front of the ingress's workload (testbed/kind/cluster.yaml maps it)."""
     from suites import promises
 
-    (entry,) = [p for p in promises.NODE_PORTS if p.workload == promises.INGRESS.service]
-    return f"http://127.0.0.1:{entry.node_port}"
+    return f"http://127.0.0.1:{promises.API_NODE_PORT.node_port}"
 
 
 @pytest.fixture(scope="session")

@@ -38,8 +38,7 @@ from testbed.traffic import Summary
 
 UNSAFE = "api-gateway"
 #: The gateway through its NodePort, as the suites reach it (conftest.py's `gateway_url`).
-(_ENTRY,) = [p for p in promises.NODE_PORTS if p.workload == promises.INGRESS.service]
-GATEWAY_URL = f"http://127.0.0.1:{_ENTRY.node_port}"
+GATEWAY_URL = f"http://127.0.0.1:{promises.API_NODE_PORT.node_port}"
 
 
 def _rollout(kube: Kube) -> Summary:

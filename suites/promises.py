@@ -111,6 +111,9 @@ NODE_PORTS: Final = DRAWING.node_ports
 
 INGRESS: Final = DRAWING.ingress
 
+#: The node port in front of the ingress's workload: how the suites reach the API from the host.
+API_NODE_PORT: Final = next(p for p in NODE_PORTS if p.workload == INGRESS.service)
+
 #: The autoscalers never go below the drawing's replica count.
 HPA_MIN_REPLICAS: Final = min(service.replicas for service in SERVICES)
 

@@ -14,7 +14,7 @@ from testbed.cluster import Testbed
 pytestmark = pytest.mark.cluster
 
 #: The drawing's node port in front of the API (the workload the ingress routes to).
-API_NODE_PORT = next(p for p in promises.NODE_PORTS if p.workload == promises.INGRESS.service)
+API_NODE_PORT = promises.API_NODE_PORT
 NODEPORT_URL = f"http://127.0.0.1:{API_NODE_PORT.node_port}"
 INGRESS_URL = "http://127.0.0.1:30800"
 INGRESS_HOST = "api.demo-micro.local"
