@@ -1,14 +1,18 @@
 """A small async face over boto3's SQS client for one queue.
 
-boto3 is blocking, so calls run in worker threads. The queue is created on first use and
+boto3 is blocking, so calls run in worker threads; a long poll in a daemon thread of its own
+(`_in_daemon_thread`). The queue is created on first use and
 again whenever it vanished (an emulator restart loses its queues), so a producer or consumer
 recovers from a queue outage by itself. CreateQueue is idempotent.
 """
 
 import asyncio
+import contextlib
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -27,6 +31,42 @@ ATTEMPTS = 3
 #: The longest wait before botocore's first retry, doubled for each further one ("standard" mode:
 #: rand(0, 1) x 1 s x 2^(retry - 1) after a throttling error, x 0.05 s after any other).
 RETRY_BACKOFF_SECONDS = 1.0
+
+
+T = TypeVar("T")
+
+
+async def _in_daemon_thread(call: Callable[[], T], name: str) -> T:
+    """Await a blocking call run in a daemon thread of its own.
+
+    For calls that wait long on purpose, such as a long poll. Cancelling the awaiting task does
+    not end the call in either kind of thread, but asyncio.run waits for every thread of its
+    default executor before it returns: a poll there kept a stopping service alive until the
+    poll returned (up to 20 s; suites/system/test_a_long_poll_holds_up_no_shutdown.py). The
+    process does not wait for a daemon thread; a poll it abandons returns its messages to the
+    queue after their visibility timeout, as a poll whose task was cancelled always did."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():  # the awaiting task was cancelled meanwhile
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result, error = call(), None
+        except BaseException as exc:  # handed to the awaiting task, not lost in the thread
+            result, error = None, exc
+        # RuntimeError: the loop has closed, and nobody waits for this call any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return await future
 
 
 @dataclass(frozen=True)
@@ -115,13 +155,15 @@ class SqsQueue:
 
     async def receive(self, wait_seconds: int, max_messages: int = 10) -> list[ReceivedMessage]:
         """Long-poll for up to `wait_seconds`."""
-        result = await asyncio.to_thread(
-            self._call,
-            "receive_message",
-            MaxNumberOfMessages=max_messages,
-            WaitTimeSeconds=wait_seconds,
-            MessageSystemAttributeNames=["ApproximateReceiveCount"],
-            MessageAttributeNames=["All"],
+        result = await _in_daemon_thread(
+            lambda: self._call(
+                "receive_message",
+                MaxNumberOfMessages=max_messages,
+                WaitTimeSeconds=wait_seconds,
+                MessageSystemAttributeNames=["ApproximateReceiveCount"],
+                MessageAttributeNames=["All"],
+            ),
+            name=f"sqs-receive-{self._name}",
         )
         return [
             ReceivedMessage(
