@@ -14,7 +14,7 @@ from pathlib import Path
 from kubernetes import client
 from pytest_kind import KindCluster
 
-from testbed import images
+from testbed import images, preloading
 from testbed.archives import Archive, needed, save_archives
 from testbed.kibana import SECRET, Kibana, credentials_from_secret
 from testbed.kube import Kube
@@ -133,7 +133,13 @@ def stale_problem(name: str, nodes: dict[str, tuple[bool, str]], expected_image:
             f"The cluster {name} exists but its node containers {', '.join(stopped)} are "
             f"stopped (a host restart?); kind cannot restart a multi-node cluster. {remedy}"
         )
-    other = sorted({image for _, image in nodes.values() if image != expected_image})
+    other = sorted(
+        {
+            image
+            for _, image in nodes.values()
+            if not preloading.is_node_image(image, expected_image)
+        }
+    )
     if other:
         return (
             f"The cluster {name} runs node image {', '.join(other)}, but this mode needs "
@@ -175,12 +181,14 @@ class Testbed:
         offline, online = self.settings.offline_node_image, self.settings.online_node_image
         return offline if self.offline else online
 
-    def kind(self) -> KindCluster:
+    def kind(self, *, images_in_config: bool = False) -> KindCluster:
+        """kind for this cluster; with `images_in_config`, the config file names each node's
+        image (kind's `--image` would give every node the same)."""
         self.settings.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
         return KindCluster(
             self.settings.cluster_name,
             kubeconfig=self.settings.kubeconfig,
-            image=self.node_image,
+            image=None if images_in_config else self.node_image,
             kind_path=self.kind_binary(),
             kubectl_path=self.kubectl_binary(),
         )
@@ -242,16 +250,19 @@ class Testbed:
         background = ThreadPoolExecutor(1)
         reused = self.exists()
         with phases.phase("cluster"):
-            cluster = self.kind()
             if reused:
                 self.refuse_stale()
                 progress("reusing the existing cluster")
                 self._export_kubeconfig()
             else:
-                # New nodes lack every image: their archives are written while kind creates them.
+                # New nodes lack the images: their archives are written while kind creates the
+                # nodes, or first when the workers' node image is built from them.
                 saving = background.submit(self.image_archives, groups)
+                config, preloaded = self.settings.kind_config, bool(groups[0])
+                if preloaded:
+                    config = self.preloaded_config(saving.result()[0])
                 progress("creating the kind cluster (1 control plane, 2 workers)")
-                cluster.create(config_file=self.settings.kind_config)
+                self.kind(images_in_config=preloaded).create(config_file=config)
             self.wait_nodes_ready()
         with phases.phase("image loading"):
             self.load_images(groups, saving)
@@ -315,6 +326,16 @@ class Testbed:
         problem = stale_problem(self.settings.cluster_name, states, self.node_image)
         if problem:
             raise SetupError(problem)
+
+    def preloaded_config(self, dependencies: Archive) -> Path:
+        """A kind config whose workers run a node image that holds the `dependencies` archive's
+        images already (testbed/preloading.py), built first if needed."""
+        ids = self.image_ids(list(dependencies.images))
+        worker = preloading.build_worker_image(self.node_image, dependencies, ids)
+        config = self.settings.cache / "kind-cluster.yaml"
+        base = self.settings.kind_config.read_text()
+        config.write_text(preloading.with_node_images(base, self.node_image, worker))
+        return config
 
     def node_image_id(self, node: str, image: str) -> str:
         """The image ID (config digest) a node's containerd holds for `image`, or ''."""
@@ -380,8 +401,9 @@ class Testbed:
         started = time.monotonic()
         archives = saving.result() if saving else self.image_archives(groups)
         plan = {node: needed(archives, images) for node, images in missing.items()}
-        size_gib = sum(a.path.stat().st_size for a in archives) / 2**30
-        progress(f"importing up to {size_gib:.2f} GiB into {', '.join(plan)} in parallel")
+        sizes = {node: sum(a.path.stat().st_size for a in plan[node]) / 2**30 for node in plan}
+        each = ", ".join(f"{size:.2f} GiB into {node}" for node, size in sizes.items())
+        progress(f"importing {each}, in parallel")
         with ThreadPoolExecutor(len(plan)) as pool:
             list(pool.map(lambda node: self._import(node, plan[node]), plan))
         still_missing = {
@@ -428,8 +450,8 @@ class Testbed:
 
     def _import(self, node: str, archives: list[Archive]) -> None:
         """Stream image archives into a node's containerd (the namespace kubelet uses)."""
-        cmd = ["docker", "exec", "-i", node, "ctr", "--namespace=k8s.io", "images", "import"]
-        cmd += ["--all-platforms", "--digests", "--no-unpack", "-"]
+        cmd = ["docker", "exec", "-i", node, "ctr", "--namespace=k8s.io", "images"]
+        cmd += preloading.IMPORT
         for archive in archives:
             with archive.path.open("rb") as stream:
                 done = subprocess.run(

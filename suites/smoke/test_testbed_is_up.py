@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from suites import promises
+from testbed.cluster import Testbed
 from testbed.kube import Kube
 from testbed.waiting import NotYet, eventually
 
@@ -27,6 +28,14 @@ def test_every_statefulset_is_ready(kube: Kube) -> None:
     expected = {w.name for w in promises.workloads_in(OVERLAY) if w.kind == "StatefulSet"}
     assert {s.name for s in statefulsets} >= expected
     assert all(s.ready == s.desired for s in statefulsets), [str(s) for s in statefulsets]
+
+
+def test_every_pod_runs_the_build_of_its_image_that_its_node_holds(testbed: Testbed) -> None:
+    # Verdicts are about the images built for this run: a pod on an earlier build, or one whose
+    # image the kubelet names another way than the node's listing (found on 3 Dec 2026: images
+    # imported without their digests), is reported. The negative control is in
+    # suites/testbed/test_image_loading.py (runs_another_build).
+    assert testbed.stale_workloads() == []
 
 
 def test_every_volume_claim_is_bound(kube: Kube) -> None:
