@@ -1,6 +1,10 @@
 """Health checks on every container; the services' on /readyz and /healthz."""
 
-from suites.static.checks.probes import probe_violations, service_probe_violations
+from suites.static.checks.probes import (
+    probe_violations,
+    service_probe_violations,
+    wedged_kill_violations,
+)
 from suites.static.controls import assert_caught, assert_holds
 from suites.static.manifest import Rendered, main_container
 
@@ -41,4 +45,21 @@ def test_a_service_readiness_probe_on_healthz_is_caught(broken: Rendered) -> Non
     ] = "/healthz"
     assert_caught(
         service_probe_violations(broken), "order-service readinessProbe gets /healthz, not /readyz"
+    )
+
+
+def test_a_wedged_service_process_is_killed_soon_after_its_liveness_probe_fails(
+    rendered: Rendered,
+) -> None:
+    assert_holds(wedged_kill_violations(rendered))
+
+
+def test_a_liveness_probe_without_its_own_grace_period_is_caught(broken: Rendered) -> None:
+    del main_container(broken.one("Deployment", "api-gateway"))["livenessProbe"][
+        "terminationGracePeriodSeconds"
+    ]
+    assert_caught(
+        wedged_kill_violations(broken),
+        "api-gateway livenessProbe has no terminationGracePeriodSeconds: a wedged process is "
+        "killed after the pod's 30 s",
     )

@@ -47,3 +47,31 @@ def service_probe_violations(rendered: Rendered) -> list[str]:
             if container_port(container, http["port"]) != service.port:
                 violations.append(f"{service.name} {kind} is not on port {service.port}")
     return violations
+
+
+#: The longest a wedged service process may hold its pod once its liveness probe has failed.
+WEDGED_KILL_SECONDS = 10
+
+
+def wedged_kill_violations(rendered: Rendered) -> list[str]:
+    """Each service's liveness probe sets its own grace period, at most WEDGED_KILL_SECONDS:
+    without it the kubelet gives a process that stopped answering the pod's whole grace period,
+    meant for a graceful stop, before it kills it."""
+    violations = []
+    for service in promises.SERVICES:
+        pod_grace = rendered.workload(service.name)["spec"]["template"]["spec"].get(
+            "terminationGracePeriodSeconds", 30
+        )
+        probe = main_container(rendered.workload(service.name)).get("livenessProbe", {})
+        grace = probe.get("terminationGracePeriodSeconds")
+        if grace is None:
+            violations.append(
+                f"{service.name} livenessProbe has no terminationGracePeriodSeconds: a wedged "
+                f"process is killed after the pod's {pod_grace} s"
+            )
+        elif grace > WEDGED_KILL_SECONDS:
+            violations.append(
+                f"{service.name} livenessProbe gives a wedged process {grace} s "
+                f"(at most {WEDGED_KILL_SECONDS})"
+            )
+    return violations
