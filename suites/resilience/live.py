@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -139,14 +139,25 @@ RESTART_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
 @contextmanager
 def deployment_restored(kube: Kube, name: str) -> Iterator[str]:
     """The Deployment's template and replicas put back (and rolled out) after the block."""
-    wait_rolled_out(kube, name)
-    template = kube.deployment_template(name)
-    replicas = kube.deployment(name).spec.replicas
-    try:
+    with deployments_restored(kube, [name]):
         yield name
-    finally:
-        kube.restore_deployment(name, template, replicas)
+
+
+@contextmanager
+def deployments_restored(kube: Kube, names: Sequence[str]) -> Iterator[None]:
+    """The Deployments' templates and replicas put back after the block, all at once, then
+    waited for together: one after the other, each restore cost a whole rollout (~22 s)."""
+    saved = {}
+    for name in names:
         wait_rolled_out(kube, name)
+        saved[name] = (kube.deployment_template(name), kube.deployment(name).spec.replicas)
+    try:
+        yield
+    finally:
+        for name, (template, replicas) in saved.items():
+            kube.restore_deployment(name, template, replicas)
+        for name in saved:
+            wait_rolled_out(kube, name)
 
 
 def respread(kube: Kube) -> list[str]:

@@ -16,7 +16,7 @@ import pytest
 from suites import promises
 from suites.reporting.plugin import Timeline
 from suites.resilience.live import (
-    deployment_restored,
+    deployments_restored,
     make_unsafe,
     record,
     selector,
@@ -50,11 +50,19 @@ def new_version_patch(container: str, version: str) -> dict[str, object]:
     }
 
 
+@pytest.fixture(scope="module")
+def every_service_restored(kube: Kube) -> Iterator[None]:
+    """Every service's template and replicas put back once this module's tests are done, all
+    rolled back at once: the suites after it see the manifests' versions again."""
+    with deployments_restored(kube, [s.name for s in promises.SERVICES]):
+        yield
+
+
 @pytest.fixture
-def restored(kube: Kube, request: pytest.FixtureRequest) -> Iterator[str]:
-    """The Deployment's template and replicas put back (and rolled out) after the test."""
-    with deployment_restored(kube, request.param) as name:
-        yield name
+def restored(every_service_restored: None, request: pytest.FixtureRequest) -> str:
+    """The Deployment a test rolls out; put back at the end of the module."""
+    name: str = request.param
+    return name
 
 
 def container_name(kube: Kube, deployment: str) -> str:
