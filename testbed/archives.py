@@ -12,11 +12,19 @@ the group whose images were rebuilt.
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from testbed.shell import progress, run
+from testbed.shell import CommandFailed, progress, run
+
+#: How an archive is imported into a node's containerd (the namespace the kubelet uses).
+#: `--digests` gives each image a reference by its manifest digest, which the kubelet then
+#: reports as the running image's ID (without it the ID is the config digest, and every pod
+#: looked like an earlier build: the smoke suite's check). `--no-unpack`: only the blobs are
+#: stored; containerd unpacks an image when a container of it is first created.
+IMPORT = ("import", "--all-platforms", "--digests", "--no-unpack", "-")
 
 
 @dataclass(frozen=True)
@@ -63,3 +71,15 @@ def save_archives(
 def needed(archives: Sequence[Archive], missing: Sequence[str]) -> list[Archive]:
     """The archives holding at least one of the `missing` images."""
     return [archive for archive in archives if set(archive.images) & set(missing)]
+
+
+def import_archive(container: str, archive: Archive) -> None:
+    """Stream an image archive into the containerd of a node container (`docker exec -i`)."""
+    cmd = ["docker", "exec", "-i", container, "ctr", "--namespace=k8s.io", "images", *IMPORT]
+    with archive.path.open("rb") as stream:
+        done = subprocess.run(cmd, stdin=stream, capture_output=True, timeout=1800, check=False)
+    if done.returncode != 0:
+        raise CommandFailed(
+            f"image import of {archive.path.name} into {container} failed "
+            f"(exit {done.returncode}): {done.stderr.decode(errors='replace')[-2000:]}"
+        )

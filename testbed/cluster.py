@@ -6,7 +6,6 @@ import errno
 import json
 import shutil
 import socket
-import subprocess
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -15,7 +14,7 @@ from kubernetes import client
 from pytest_kind import KindCluster
 
 from testbed import images, preloading
-from testbed.archives import Archive, needed, save_archives
+from testbed.archives import Archive, import_archive, needed, save_archives
 from testbed.kibana import SECRET, Kibana, credentials_from_secret
 from testbed.kube import Kube
 from testbed.mode import is_offline
@@ -449,19 +448,8 @@ class Testbed:
             self.kubectl("rollout", "restart", workload, "-n", self.settings.namespace)
 
     def _import(self, node: str, archives: list[Archive]) -> None:
-        """Stream image archives into a node's containerd (the namespace kubelet uses)."""
-        cmd = ["docker", "exec", "-i", node, "ctr", "--namespace=k8s.io", "images"]
-        cmd += preloading.IMPORT
         for archive in archives:
-            with archive.path.open("rb") as stream:
-                done = subprocess.run(
-                    cmd, stdin=stream, capture_output=True, timeout=1200, check=False
-                )
-            if done.returncode != 0:
-                raise CommandFailed(
-                    f"image import of {archive.path.name} into {node} failed "
-                    f"(exit {done.returncode}): {done.stderr.decode(errors='replace')[-2000:]}"
-                )
+            import_archive(node, archive)
 
     def _export_kubeconfig(self) -> None:
         run(

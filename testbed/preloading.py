@@ -16,20 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from collections.abc import Mapping
 
 import yaml
 
-from testbed.archives import Archive
+from testbed.archives import IMPORT, Archive, import_archive
 from testbed.shell import CommandFailed, progress, run
 
 #: Between the node image's tag and the digest of the images a worker image holds.
 PRELOADED = "-with-"
-#: How the images are imported, as `Testbed.load_images` does: `--digests` gives each image a
-#: reference by its manifest digest, which the kubelet then reports as the running image's ID
-#: (without it the ID is the config digest, and every pod looked like an earlier build).
-IMPORT = ("import", "--all-platforms", "--digests", "--no-unpack", "-")
 BUILDER = "demo-micro-preloading"
 
 
@@ -92,17 +87,7 @@ def build_worker_image(node_image: str, archive: Archive, images: Mapping[str, s
             "ctr version >/dev/null 2>&1 && exit 0; sleep 0.2; done; cat /tmp/containerd.log; "
             "exit 1",
         )  # fmt: skip
-        importing = ["docker", "exec", "-i", BUILDER, "ctr", "--namespace=k8s.io", "images"]
-        importing += IMPORT
-        with archive.path.open("rb") as stream:
-            done = subprocess.run(
-                importing, stdin=stream, capture_output=True, timeout=1800, check=False
-            )
-        if done.returncode != 0:
-            raise CommandFailed(
-                f"importing {archive.path.name} into {BUILDER} failed (exit {done.returncode}): "
-                f"{done.stderr.decode(errors='replace')[-2000:]}"
-            )
+        import_archive(BUILDER, archive)
         _docker(
             "exec", BUILDER, "bash", "-c",
             "pkill containerd; while pgrep -x containerd >/dev/null; do sleep 0.2; done; "
