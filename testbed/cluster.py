@@ -7,6 +7,7 @@ import json
 import shutil
 import socket
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -65,15 +66,30 @@ def workload_of(pod: client.V1Pod) -> str | None:
     return None
 
 
-def runs_another_build(pod: client.V1Pod, held: dict[str, str]) -> bool:
-    """Whether a container of the pod runs another build of its image than the one its node
-    holds under that tag now (`held`: reference → manifest digest on the pod's node)."""
+def another_build(pod: client.V1Pod, held: dict[str, str], config_of: Callable[[str], str]) -> str:
+    """What a container of the pod runs if it is another build of its image than the one its
+    node holds under that tag now, else "" (`held`: reference → manifest digest on the pod's
+    node; `config_of`: a manifest digest → the digest of the image config it names there, ""
+    when the node cannot tell).
+
+    A build is its image config: one build can be held under two manifests (an image imported
+    twice, or saved another way), and the kubelet may name a container's image by its config
+    digest alone; either way the configs decide, not the manifests' digests.
+    """
     for status in pod.status.container_statuses or []:
         now = held.get(normalized(status.image or ""))
-        running = (status.image_id or "").rpartition("@")[2]
-        if now and running and running != now:
-            return True
-    return False
+        _, at, digest = (status.image_id or "").rpartition("@")
+        if not now or not digest or digest == now:
+            continue
+        running = config_of(digest) if at else digest
+        if running and running == config_of(now):
+            continue
+        return (
+            f"{pod.metadata.name} on {pod.spec.node_name if pod.spec else '?'}: "
+            f"{status.name} runs {status.image_id} (config {running or 'unknown'}), "
+            f"the node holds {now} (config {config_of(now) or 'unknown'}) for {status.image}"
+        )
+    return ""
 
 
 class SetupError(RuntimeError):
@@ -339,12 +355,18 @@ class Testbed:
     def node_image_id(self, node: str, image: str) -> str:
         """The image ID (config digest) a node's containerd holds for `image`, or ''."""
         ref = normalized(image)
-        script = (
-            f"d=$(ctr -n k8s.io images ls \"name=={ref}\" | awk 'NR==2 {{print $3}}'); "
-            '[ -n "$d" ] && ctr -n k8s.io content get "$d" | jq -r .config.digest || true'
-        )
-        return run(
+        script = f"ctr -n k8s.io images ls \"name=={ref}\" | awk 'NR==2 {{print $3}}'"
+        digest = run(
             ["docker", "exec", node, "sh", "-c", script], timeout=60, what="image check"
+        ).strip()
+        return self.config_digest(node, digest) if digest else ""
+
+    def config_digest(self, node: str, manifest: str) -> str:
+        """The digest of the image config that a manifest in a node's containerd names, or ''
+        when the node does not hold that manifest."""
+        script = f"ctr -n k8s.io content get {manifest} | jq -r .config.digest || true"
+        return run(
+            ["docker", "exec", node, "sh", "-c", script], timeout=60, what="image config check"
         ).strip()
 
     def pod_nodes(self) -> list[str]:
@@ -423,8 +445,13 @@ class Testbed:
         of a service, or two builds at once (found on 2 Dec 2026: pods 6 min old beside new
         ones of the same Deployment, each running a different build).
         """
+        return sorted(self.stale_builds())
+
+    def stale_builds(self) -> dict[str, list[str]]:
+        """`stale_workloads`, each with what its pods run and what their nodes hold."""
         held: dict[str, dict[str, str]] = {}
-        stale = set()
+        configs: dict[tuple[str, str], str] = {}
+        stale: dict[str, list[str]] = {}
         for pod in self.kube().pods():
             node = pod.spec.node_name
             if not node or pod.metadata.deletion_timestamp is not None:
@@ -436,10 +463,17 @@ class Testbed:
                     what=f"the images on {node}",
                 )
                 held[node] = node_digests(listing)
+
+            def config_of(digest: str, node: str = node) -> str:
+                if (node, digest) not in configs:
+                    configs[node, digest] = self.config_digest(node, digest)
+                return configs[node, digest]
+
             workload = workload_of(pod)
-            if workload and runs_another_build(pod, held[node]):
-                stale.add(workload)
-        return sorted(stale)
+            found = another_build(pod, held[node], config_of) if workload else ""
+            if workload and found:
+                stale.setdefault(workload, []).append(found)
+        return stale
 
     def restart_stale_workloads(self) -> None:
         """Roll out again each workload running an earlier build (`stale_workloads`)."""

@@ -19,13 +19,24 @@ class WorkloadState:
     ready: int
     updated: int
     generation_observed: bool
+    #: Every pod the workload counts, of any revision (`status.replicas`; not those terminating).
+    current: int
 
     @property
     def rolled_out(self) -> bool:
-        return self.generation_observed and self.desired == self.ready == self.updated
+        """The latest template observed, and every pod of it Ready with none of an older one
+        left (as `kubectl rollout status`). Ready counts pods of every revision: mid-rollout, one
+        old and one new Ready pod with the second new one starting read as 2/2 ready and 2
+        updated, and waits that stopped there let an old pod serve the next test."""
+        return self.generation_observed and (
+            self.desired == self.ready == self.updated == self.current
+        )
 
     def __str__(self) -> str:
-        return f"{self.kind}/{self.name} {self.ready}/{self.desired} ready, {self.updated} updated"
+        return (
+            f"{self.kind}/{self.name} {self.ready}/{self.desired} ready, {self.updated} updated"
+            + (f", {self.current} in all" if self.current != self.desired else "")
+        )
 
 
 class Kube:
@@ -42,15 +53,15 @@ class Kube:
         """Every Deployment and StatefulSet in the namespace."""
         states = []
         for d in self.apps.list_namespaced_deployment(self.namespace).items:
-            states.append(_state("Deployment", d))
+            states.append(workload_state("Deployment", d))
         for s in self.apps.list_namespaced_stateful_set(self.namespace).items:
-            states.append(_state("StatefulSet", s))
+            states.append(workload_state("StatefulSet", s))
         return states
 
     def workload(self, kind: str, name: str) -> WorkloadState:
         if kind == "Deployment":
-            return _state(kind, self.apps.read_namespaced_deployment(name, self.namespace))
-        return _state(kind, self.apps.read_namespaced_stateful_set(name, self.namespace))
+            return workload_state(kind, self.apps.read_namespaced_deployment(name, self.namespace))
+        return workload_state(kind, self.apps.read_namespaced_stateful_set(name, self.namespace))
 
     def pvc_phases(self) -> dict[str, str]:
         """PVC name → phase (Pending/Bound/Lost)."""
@@ -188,7 +199,8 @@ def _container_troubles(pod: client.V1Pod) -> list[str]:
     return troubles or ["no container status yet"]
 
 
-def _state(kind: str, obj: client.V1Deployment | client.V1StatefulSet) -> WorkloadState:
+def workload_state(kind: str, obj: client.V1Deployment | client.V1StatefulSet) -> WorkloadState:
+    """The replica counts of a Deployment or StatefulSet as read from the API."""
     status = obj.status
     return WorkloadState(
         kind=kind,
@@ -197,6 +209,7 @@ def _state(kind: str, obj: client.V1Deployment | client.V1StatefulSet) -> Worklo
         ready=status.ready_replicas or 0,
         updated=status.updated_replicas or 0,
         generation_observed=(status.observed_generation or 0) >= (obj.metadata.generation or 0),
+        current=status.replicas or 0,
     )
 
 

@@ -11,8 +11,10 @@ import statistics
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
+from kubernetes.client import V1Pod
 
 from suites import promises
 from suites.reporting.plugin import Timeline
@@ -46,6 +48,25 @@ class Healing:
     replacement: str
     time_to_ready: float
     summary: Summary
+    #: Where the time to Ready went: the replacement's steps, in whole seconds after the kill.
+    steps: str
+
+
+def replacement_steps(pod: V1Pod, killed_at: datetime) -> str:
+    """The replacement pod's scheduling, container start and Ready, in seconds after the kill
+    (the API keeps whole seconds)."""
+    conditions = {c.type: c.last_transition_time for c in pod.status.conditions or []}
+    running = (pod.status.container_statuses or [])[0].state.running
+    steps = {
+        "scheduled": conditions.get("PodScheduled"),
+        "started": running.started_at if running else None,
+        "Ready": conditions.get("Ready"),
+    }
+    return ", ".join(
+        f"{step} {round((at - killed_at).total_seconds()):+d} s"
+        for step, at in steps.items()
+        if at is not None
+    )
 
 
 def kill_under_traffic(kube: Kube, gateway_url: str, name: str, timeline: Timeline) -> Healing:
@@ -62,6 +83,7 @@ def kill_under_traffic(kube: Kube, gateway_url: str, name: str, timeline: Timeli
     ) as probe:
         # delete one pod the ordinary way (preStop and grace period apply)
         killed_at = time.monotonic()
+        killed_wall = datetime.now(UTC)
         marks = {"pod deleted": probe.elapsed()}
         kube.delete_pod(victim)
 
@@ -81,6 +103,9 @@ def kill_under_traffic(kube: Kube, gateway_url: str, name: str, timeline: Timeli
         )
         time_to_ready = time.monotonic() - killed_at
         marks["replacement Ready"] = probe.elapsed()
+        steps = replacement_steps(
+            kube.core.read_namespaced_pod(replacement, kube.namespace), killed_wall
+        )
         wait_rolled_out(kube, name)
         # Keep the traffic on until the old pod has shut down: its exit is part of the fault.
         wait_pod_gone(kube, victim)
@@ -89,7 +114,7 @@ def kill_under_traffic(kube: Kube, gateway_url: str, name: str, timeline: Timeli
 
     summary = probe.summary()
     timeline.attach(summary, marks)
-    return Healing(victim, replacement, time_to_ready, summary)
+    return Healing(victim, replacement, time_to_ready, summary, steps)
 
 
 #: How many pods of each service are killed, one after another: enough to catch, with the
@@ -114,7 +139,7 @@ def test_a_killed_pod_is_replaced_by_a_ready_one_without_failed_requests(
     for healed in heals:
         print(
             f"\n{service.name}: {healed.replacement} Ready {healed.time_to_ready:.1f} s after "
-            f"deleting {healed.victim}; traffic: {healed.summary}"
+            f"deleting {healed.victim} ({healed.steps}); traffic: {healed.summary}"
         )
     # The goal bounds the p95 over every kill of the run; each service shows its slowest.
     KILL_TIMES.extend(healed.time_to_ready for healed in heals)

@@ -1,6 +1,6 @@
 """Loading images into the nodes: archives saved once per set of image IDs, and a reused
 cluster's pods found when they run an earlier build than their node holds (testbed/archives.py,
-Testbed.stale_workloads: `up` restarts them, `--testbed-reuse` refuses to run)."""
+Testbed.stale_builds: `up` restarts them, `--testbed-reuse` refuses to run)."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from kubernetes.client import (
 from testbed import archives
 from testbed.archives import Archive, archive_name, needed, save_archives
 from testbed.cluster import (
+    another_build,
     node_digests,
     normalized,
     reserves,
-    runs_another_build,
     workload_of,
 )
 
@@ -60,18 +60,50 @@ def pod(owner_kind: str, owner: str, image: str, running: str, hash_label: str =
     )
 
 
+#: Manifest digest → image config digest, as the node's content store answers.
+CONFIGS = {"sha256:new": "sha256:config-new", "sha256:old": "sha256:config-old"}
+
+
+def config_of(digest: str) -> str:
+    return CONFIGS.get(digest, "")
+
+
 def test_a_pod_running_an_earlier_build_than_its_node_holds_is_found() -> None:
     held = node_digests(CTR_LISTING)
     old = pod("ReplicaSet", "api-gateway-5d9c", "demo-micro/api-gateway:0.1.0", "sha256:old")
-    assert runs_another_build(old, held)
+
+    found = another_build(old, held, config_of)
+
+    assert "runs docker.io/library/import-2026-12-02@sha256:old (config sha256:config-old)" in found
+    assert "the node holds sha256:new (config sha256:config-new)" in found
+    by_config = pod("ReplicaSet", "api-gateway-5d9c", "demo-micro/api-gateway:0.1.0", "")
+    by_config.status.container_statuses[0].image_id = "sha256:config-old"
+    assert "(config sha256:config-old)" in another_build(by_config, held, config_of)
+
+
+def test_a_pod_whose_manifest_the_node_cannot_read_is_found() -> None:
+    held = node_digests(CTR_LISTING)
+    gone = pod("ReplicaSet", "api-gateway-5d9c", "demo-micro/api-gateway:0.1.0", "sha256:gone")
+
+    assert "(config unknown)" in another_build(gone, held, config_of)
 
 
 def test_negative_control_a_pod_running_the_build_its_node_holds_is_not_found() -> None:
     held = node_digests(CTR_LISTING)
-    current = pod("ReplicaSet", "api-gateway-5d9c", "demo-micro/api-gateway:0.1.0", "sha256:new")
+    image = "demo-micro/api-gateway:0.1.0"
+    current = pod("ReplicaSet", "api-gateway-5d9c", image, "sha256:new")
+    # The same build under another manifest (an image imported twice, or saved another way).
+    same_config = pod("ReplicaSet", "api-gateway-5d9c", image, "sha256:again")
+    # The kubelet names an image with no digest reference by its config alone.
+    by_config = pod("ReplicaSet", "api-gateway-5d9c", image, "")
+    by_config.status.container_statuses[0].image_id = "sha256:config-new"
     unknown = pod("ReplicaSet", "x-1", "example.org/other:1", "sha256:any")
-    assert not runs_another_build(current, held)
-    assert not runs_another_build(unknown, held)  # an image the node does not list: no verdict
+
+    assert another_build(current, held, config_of) == ""
+    again = {**CONFIGS, "sha256:again": "sha256:config-new"}
+    assert another_build(same_config, held, lambda digest: again.get(digest, "")) == ""
+    assert another_build(by_config, held, config_of) == ""
+    assert another_build(unknown, held, config_of) == ""  # an image the node does not list
 
 
 def test_the_workload_owning_a_pod_is_named_as_kubectl_rollout_takes_it() -> None:
