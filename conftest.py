@@ -134,6 +134,14 @@ def testbed(request: pytest.FixtureRequest) -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
+def overlay(testbed: object) -> str:
+    """The overlay the testbed deployed (`offline` air-gapped, `kind` online): live checks of
+    what the drawing deploys read it, so an online run checks Kibana and Logstash too."""
+    name: str = testbed.overlay.name  # type: ignore[attr-defined]
+    return name
+
+
+@pytest.fixture(scope="session")
 def kube(testbed: object) -> object:
     """Typed helpers over the Kubernetes API for the demo-micro namespace."""
     return testbed.kube()  # type: ignore[attr-defined]

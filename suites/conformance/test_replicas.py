@@ -10,8 +10,6 @@ from testbed.kube import Kube, is_ready
 
 pytestmark = pytest.mark.cluster
 
-OVERLAY = "offline"  # what .ci/run deploys
-
 
 def assert_ready_replicas_spread(kube: Kube, service: promises.Workload) -> None:
     """The promised count of ready pods, one node each while there are enough workers."""
@@ -47,9 +45,9 @@ def test_negative_control_replicas_pinned_to_one_node_fail_the_spread_check(kube
             assert_ready_replicas_spread(kube, service)
 
 
-def test_every_statefulset_is_ready(kube: Kube) -> None:
+def test_every_statefulset_is_ready(kube: Kube, overlay: str) -> None:
     # arrange: the StatefulSets the overlay promises
-    expected = {w.name for w in promises.workloads_in(OVERLAY) if w.kind == "StatefulSet"}
+    expected = {w.name for w in promises.workloads_in(overlay) if w.kind == "StatefulSet"}
 
     # act
     states = {s.name: s for s in kube.workloads() if s.kind == "StatefulSet"}

@@ -18,7 +18,6 @@ from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
 
-OVERLAY = "offline"
 #: A route through the gateway per backend that reaches the backend on every request
 #: (an unknown SKU is never cached).
 BACKEND_ROUTES = {
@@ -50,9 +49,11 @@ def resolve_in_cluster(testbed: Bed, kube: Kube, names: list[str]) -> dict[str, 
     return resolved
 
 
-def test_every_service_resolves_by_cluster_dns_from_inside_a_pod(testbed: Bed, kube: Kube) -> None:
+def test_every_service_resolves_by_cluster_dns_from_inside_a_pod(
+    testbed: Bed, kube: Kube, overlay: str
+) -> None:
     # arrange: every Service name the overlay promises
-    names = [w.name for w in promises.workloads_in(OVERLAY)]
+    names = [w.name for w in promises.workloads_in(overlay)]
     cluster_ips = {
         s.metadata.name: s.spec.cluster_ip
         for s in kube.core.list_namespaced_service(promises.NAMESPACE).items

@@ -276,7 +276,7 @@ def marker_pod(name: str, run: str) -> client.V1Pod:
         f"        'marker': n, 'marker_run': '{run}'}}), flush=True)\n"
         "    time.sleep(0.02)\n"
     )
-    image = promises.expected_image("api-gateway", "offline")
+    image = promises.service_image("api-gateway", promises.SERVICE_IMAGE_TAG)  # any overlay
     security = client.V1SecurityContext(
         allow_privilege_escalation=False,
         read_only_root_filesystem=True,

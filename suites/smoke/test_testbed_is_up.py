@@ -14,8 +14,6 @@ from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
 
-OVERLAY = "offline"  # what .ci/run deploys; the same promises hold for the kind overlay
-
 
 def test_the_four_services_run_two_ready_replicas_each(kube: Kube) -> None:
     for service in promises.SERVICES:
@@ -23,9 +21,9 @@ def test_the_four_services_run_two_ready_replicas_each(kube: Kube) -> None:
         assert (state.desired, state.ready) == (service.replicas, service.replicas), str(state)
 
 
-def test_every_statefulset_is_ready(kube: Kube) -> None:
+def test_every_statefulset_is_ready(kube: Kube, overlay: str) -> None:
     statefulsets = [w for w in kube.workloads() if w.kind == "StatefulSet"]
-    expected = {w.name for w in promises.workloads_in(OVERLAY) if w.kind == "StatefulSet"}
+    expected = {w.name for w in promises.workloads_in(overlay) if w.kind == "StatefulSet"}
     assert {s.name for s in statefulsets} >= expected
     assert all(s.ready == s.desired for s in statefulsets), [str(s) for s in statefulsets]
 
@@ -39,9 +37,9 @@ def test_every_pod_runs_the_build_of_its_image_that_its_node_holds(testbed: Test
     assert testbed.stale_builds() == {}
 
 
-def test_every_volume_claim_is_bound(kube: Kube) -> None:
+def test_every_volume_claim_is_bound(kube: Kube, overlay: str) -> None:
     phases = kube.pvc_phases()
-    expected = {v.pvc_name for v in promises.volumes_in(OVERLAY)}
+    expected = {v.pvc_name for v in promises.volumes_in(overlay)}
     assert set(phases) >= expected, f"missing PVCs: {expected - set(phases)}"
     assert set(phases.values()) == {"Bound"}, phases
 
