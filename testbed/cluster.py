@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import re
 import shutil
 import socket
 import time
@@ -90,6 +91,19 @@ def another_build(pod: client.V1Pod, held: dict[str, str], config_of: Callable[[
             f"the node holds {now} (config {config_of(now) or 'unknown'}) for {status.image}"
         )
     return ""
+
+
+#: Docker's binary size units (`docker stats`), in bytes.
+DOCKER_UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+DOCKER_SIZE = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<unit>B|[KMGT]iB)")
+
+
+def docker_bytes(size: str) -> int:
+    """Bytes from a size as `docker stats` prints it ("1.55GiB", "512KiB", "0B")."""
+    match = DOCKER_SIZE.fullmatch(size)
+    if match is None:
+        raise ValueError(f"not a docker size: {size!r}")
+    return round(float(match["number"]) * DOCKER_UNITS[match["unit"]])
 
 
 class SetupError(RuntimeError):
@@ -323,6 +337,24 @@ class Testbed:
             what="kind get nodes",
         )
         return out.split()
+
+    def node_memory(self) -> dict[str, int]:
+        """Each node container's memory use now, in bytes (`docker stats`): everything the
+        deployed system takes, Kubernetes itself and the add-ons included."""
+        out = run(
+            [
+                "docker",
+                "stats",
+                "--no-stream",
+                "--format",
+                "{{.Name}} {{.MemUsage}}",
+                *self.nodes(),
+            ],
+            timeout=60,
+            what="docker stats of the nodes",
+        )
+        usage = (line.split(" ", 1) for line in out.splitlines() if line.strip())
+        return {name: docker_bytes(used.split("/")[0].strip()) for name, used in usage}
 
     def refuse_stale(self) -> None:
         """Stop with a clear message when the existing cluster cannot be reused."""

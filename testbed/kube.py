@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import client, config
+from kubernetes.utils import parse_quantity
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Kube:
         self.core = client.CoreV1Api(api_client)
         self.apps = client.AppsV1Api(api_client)
         self.autoscaling = client.AutoscalingV2Api(api_client)
+        self.custom = client.CustomObjectsApi(api_client)
 
     def workloads(self) -> list[WorkloadState]:
         """Every Deployment and StatefulSet in the namespace."""
@@ -85,6 +87,19 @@ class Kube:
             conditions = {c.type: c.status for c in node.status.conditions or []}
             ready[node.metadata.name] = conditions.get("Ready") == "True"
         return ready
+
+    def pod_memory(self) -> dict[str, int]:
+        """Each pod's working set now, in bytes, as metrics-server last read it (pods it has
+        not read yet are missing)."""
+        metrics = self.custom.list_namespaced_custom_object(
+            "metrics.k8s.io", "v1beta1", self.namespace, "pods"
+        )
+        return {
+            item["metadata"]["name"]: sum(
+                int(parse_quantity(c["usage"]["memory"])) for c in item["containers"]
+            )
+            for item in metrics["items"]
+        }
 
     def pods(self, selector: str = "") -> list[client.V1Pod]:
         return list(self.core.list_namespaced_pod(self.namespace, label_selector=selector).items)

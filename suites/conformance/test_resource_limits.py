@@ -17,11 +17,13 @@ import pytest
 from suites import promises
 from suites.resilience.live import (
     deployment_restored,
+    record,
     selector,
     wait_pods_gone,
     wait_rolled_out,
 )
-from testbed.kube import Kube
+from testbed.cluster import Testbed
+from testbed.kube import Kube, is_ready
 from testbed.traffic import EVERY_BACKEND, TrafficProbe
 from testbed.waiting import NotYet, eventually
 
@@ -46,6 +48,45 @@ def test_every_container_in_the_namespace_runs_with_cpu_and_memory_limits(kube: 
     # assert
     assert kube.pods(), "no pods in the namespace"
     assert unlimited == []
+
+
+#: metrics-server reads each pod every 15 s; a pod started just before the test needs one read.
+METRICS_TIMEOUT = 90.0
+
+
+def gib(size: int) -> float:
+    return round(size / 2**30, 2)
+
+
+def test_the_memory_of_the_deployed_system_is_measured_whole(testbed: Testbed, kube: Kube) -> None:
+    # arrange: a working set for every Ready pod of the namespace
+    def every_pod_measured() -> dict[str, int]:
+        ready = {p.metadata.name for p in kube.pods() if is_ready(p)}
+        measured = kube.pod_memory()
+        if not ready or ready - set(measured):
+            raise NotYet(f"no working set yet for {sorted(ready - set(measured))}")
+        return {name: size for name, size in measured.items() if name in ready}
+
+    pods = eventually(
+        every_pod_measured,
+        timeout=METRICS_TIMEOUT,
+        interval=3,
+        what="metrics-server's working set of every Ready pod",
+        hint="kubectl top pods -n demo-micro; kubectl -n kube-system logs deploy/metrics-server",
+    )
+
+    # act: what each node container takes, Kubernetes and the add-ons included
+    nodes = testbed.node_memory()
+    record("memory.deployed_gib", gib(sum(nodes.values())))
+    for node, size in nodes.items():
+        record(f"memory.node_gib.{node}", gib(size))
+    record("memory.pods_gib.demo-micro", gib(sum(pods.values())))
+
+    # assert: every node measured, and the pods are part of what the nodes hold (the budget
+    # itself is the SLO of the figure: drawing.yaml, slos.deployed-memory)
+    assert set(nodes) == set(testbed.nodes()), nodes
+    assert all(size > 0 for size in [*nodes.values(), *pods.values()]), (nodes, pods)
+    assert sum(pods.values()) < sum(nodes.values()), (pods, nodes)
 
 
 @pytest.fixture
