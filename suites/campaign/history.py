@@ -108,7 +108,7 @@ class Operation:
 class FaultWindow:
     #: kill (SIGKILL to the process group) | term (the process's stop signal) | pause
     #: (SIGSTOP to the process group, SIGCONT after the down time) | sever (the server ended
-    #: its clients' connections) | partition, delay (of a link, `links.py`)
+    #: its clients' connections) | partition, delay, reset (of a link, `links.py`)
     kind: str
     #: A process, or a link (`client→server`).
     target: str
@@ -122,10 +122,12 @@ class FaultWindow:
     note: str = ""
     #: A pause: when SIGCONT was sent.
     resumed: float | None = None
+    #: A sever or a reset: how many connections it ended.
+    ended: int = 0
 
     def line(self) -> str:
         note = f" ({self.note})" if self.note else ""
-        if self.kind in ("sever", "partition", "delay"):
+        if self.kind in ("sever", "partition", "delay", "reset"):
             how = self.signal
         elif self.resumed is not None:
             how = f"{self.signal}, SIGCONT at {self.resumed:.2f}"

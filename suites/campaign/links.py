@@ -13,6 +13,9 @@ line on its stdin and answers `ok` (with the port, for `add`) or `error: ...`:
   late, as retransmissions would deliver it;
 - `delay NAME SECONDS`: every chunk waits SECONDS before it is forwarded, each way (a slow link:
   each round trip of a conversation pays twice);
+- `reset NAME`: every connection the link carries now is ended with a TCP reset, both ways,
+  as a proxy's restart or a load balancer's idle timeout ends them; the link goes on relaying
+  new connections. The answer counts the connections ended;
 - `heal NAME`: relay at once again.
 """
 
@@ -20,12 +23,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import struct
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
 CHUNK = 65536
+#: SO_LINGER on with a zero timeout: closing the socket sends a reset, not a FIN.
+RESET_ON_CLOSE = struct.pack("ii", 1, 0)
 
 
 class _Link:
@@ -34,6 +41,21 @@ class _Link:
         self.open = asyncio.Event()
         self.open.set()
         self.delay = 0.0
+        #: The connections relayed now: each one's writers to its client and to the server.
+        self.connections: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
+
+    def reset(self) -> int:
+        """End every connection relayed now with a reset to both its ends; how many."""
+        ended = list(self.connections)
+        for pair in ended:
+            for writer in pair:
+                sock = writer.get_extra_info("socket")
+                if sock is not None:
+                    with contextlib.suppress(OSError):
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET_ON_CLOSE)
+                writer.transport.abort()
+        self.connections.clear()
+        return len(ended)
 
     async def relay(self, client: asyncio.StreamReader, to_client: asyncio.StreamWriter) -> None:
         await self.open.wait()
@@ -46,11 +68,14 @@ class _Link:
             asyncio.create_task(self._pump(client, to_server)),
             asyncio.create_task(self._pump(server, to_client)),
         ]
+        pair = (to_client, to_server)
+        self.connections.add(pair)
         try:
             await asyncio.gather(*pumps)
         except (OSError, asyncio.IncompleteReadError):
             pass  # one side reset: the other is closed below, as a broken path would end it
         finally:
+            self.connections.discard(pair)
             for task in pumps:
                 task.cancel()
             for writer in (to_server, to_client):
@@ -88,6 +113,8 @@ async def _apply(links: dict[str, _Link], words: list[str]) -> str:
             links[name].open.clear()
         case ["delay", name, seconds] if name in links:
             links[name].delay = float(seconds)
+        case ["reset", name] if name in links:
+            return f"ok {links[name].reset()}"
         case ["heal", name] if name in links:
             links[name].delay = 0.0
             links[name].open.set()

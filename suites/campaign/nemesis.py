@@ -24,10 +24,13 @@ A fault is one of
   services is dead at once, and each must notice and connect again. Only servers that can end
   their clients' sessions take it (`Severer`: PostgreSQL's `pg_terminate_backend`, Redis's
   `CLIENT KILL`); its window closes when the connections are ended;
-- `partition` and `delay`, on a link (`links.py`: a relay between one service and one server)
-  rather than a process: nothing crosses the link for the down time (each side meets only its
-  own timeouts, while the server goes on serving its other clients), or every chunk crossing it
-  waits a seeded 0.05-1 s each way. The window closes when the link is healed.
+- `partition`, `delay` and `reset`, on a link (`links.py`: a relay between one service and one
+  server) rather than a process: nothing crosses the link for the down time (each side meets
+  only its own timeouts, while the server goes on serving its other clients), or every chunk
+  crossing it waits a seeded 0.05-1 s each way, or every connection it carries is ended with a
+  TCP reset, both ways, and new ones go through (a proxy's restart, a load balancer's idle
+  timeout: on the services' HTTP links, a pooled keep-alive connection dies under a request or
+  between two). The window closes when the link is healed (a reset's at once).
 
 After a kill or a stop the process is started again on the same port; after a pause it is
 continued. Either way the window closes when the process answers its readiness check again.
@@ -62,7 +65,7 @@ from .schedule import Clock
 #: link faults.
 PROCESS_KINDS = ("kill", "term", "pause")
 SEVERABLE_KINDS = (*PROCESS_KINDS, "sever")
-LINK_KINDS = ("partition", "delay")
+LINK_KINDS = ("partition", "delay", "reset")
 KINDS = (*SEVERABLE_KINDS, *LINK_KINDS)
 #: How long a slowed link stays slow, and how long each chunk waits on it.
 DELAY_FOR = (1.0, 8.0)
@@ -144,7 +147,7 @@ def plan(
             # stretch the campaign past its operations.
             room = min(LONG_PAUSE[1], end - moment)
             delay = 0.0
-            if kind == "sever":
+            if kind in ("sever", "reset"):
                 outage = 0.0  # the server stays up; its clients reconnect at once
             elif kind == "delay":
                 outage = round(rng.uniform(*DELAY_FOR), 2)
@@ -184,7 +187,7 @@ def inject(
         ended = severer.end_all()
         return FaultWindow(
             kind, process.name, severer.how, start, start, clock.now(),
-            f"{ended} connections ended",
+            f"{ended} connections ended", ended=ended,
         )  # fmt: skip
     if kind == "pause":
         pause(proc.pid, process.name)
@@ -224,8 +227,15 @@ def inject(
 def inject_link(
     links: Links, name: str, kind: str, clock: Clock, down: float, delay: float
 ) -> FaultWindow:
-    """Cut (`partition`) or slow (`delay`) the link `name` for `down` seconds, then heal it."""
+    """Cut (`partition`) or slow (`delay`) the link `name` for `down` seconds, then heal it; or
+    end every connection it carries (`reset`)."""
     start = clock.now()
+    if kind == "reset":
+        ended = int(links.command("reset", name))
+        return FaultWindow(
+            kind, name, "every connection reset", start, start, clock.now(),
+            f"{ended} connections ended", ended=ended,
+        )  # fmt: skip
     if kind == "partition":
         how = "nothing crosses"
         links.command("partition", name)

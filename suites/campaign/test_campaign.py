@@ -67,6 +67,9 @@ def _record_figures(run: CampaignRun, violations: list[Violation]) -> None:
     kinds = Counter(w.kind for w in history.faults)
     for kind in nemesis.KINDS:
         record(f"{prefix}.faults.{kind}", kinds.get(kind, 0))
+    for kind in ("sever", "reset"):
+        ended = sum(w.ended for w in history.faults if w.kind == kind)
+        record(f"{prefix}.connections_ended.{kind}", ended)
     targets = Counter(f"{w.kind} {w.target}" for w in history.faults)
     record(f"{prefix}.faults_by_target", ", ".join(f"{k} x{n}" for k, n in sorted(targets.items())))
     record(f"{prefix}.anomalies", len(violations))

@@ -1,12 +1,14 @@
 """Promise: the nemesis' link faults do what they say. A partitioned link carries nothing, either
 way, while the server still answers its other clients; a slowed link delays each exchange; a
-healed link carries again. Checked through a relay in front of a real Redis (the same relay the
-campaign puts between its services and their servers); the negative control shows the check
-catches a link that was never cut.
+reset link ends the connections it carries and carries new ones; a healed link carries again.
+Checked through a relay in front of a real Redis (the same relay the campaign puts between its
+services and their servers); the negative controls show the checks catch a link that was never
+cut and connections that were never ended.
 """
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,6 +106,48 @@ def test_a_delayed_link_slows_each_exchange_and_heals(links: Links) -> None:
     # assert: the request and its answer each waited; after healing, no wait
     assert slowed >= 0.6, f"a round trip over the slowed link took {slowed:.2f} s"
     assert healed < 0.3, f"a round trip after healing took {healed:.2f} s"
+
+
+def _ended_by(links: Links, command: str) -> tuple[int, bool]:
+    """How many connections `command` (on the link) says it ended, and whether a connection
+    made before it was ended. A raw socket: Redis' client would reconnect unseen."""
+    with socket.create_connection(("127.0.0.1", links.ports[LINK]), timeout=2) as before:
+        before.sendall(f"AUTH {PASSWORD}\r\nPING\r\n".encode())
+        assert _answer(before, b"+PONG") == b"+OK\r\n+PONG\r\n"
+        ended = int(links.command(command, LINK) or 0)
+        try:
+            before.sendall(b"PING\r\n")
+            return ended, _answer(before, b"+PONG") == b""
+        except ConnectionResetError:
+            return ended, True
+
+
+def _answer(sock: socket.socket, until: bytes) -> bytes:
+    """What the server sent until `until` arrived or the connection ended ("": at once)."""
+    received = b""
+    while until not in received:
+        chunk = sock.recv(1024)
+        if not chunk:
+            break
+        received += chunk
+    return received
+
+
+def test_a_reset_link_ends_the_connections_it_carries_and_carries_new_ones(links: Links) -> None:
+    # act
+    ended, broken = _ended_by(links, "reset")
+
+    # assert: the open connection was ended (the client sees it), a new one is served
+    assert (ended, broken) == (1, True)
+    assert _client(links.ports[LINK]).ping()
+
+
+def test_negative_control_a_link_whose_connections_were_not_ended_is_caught(links: Links) -> None:
+    # act: the same check with a command that ends nothing
+    ended, broken = _ended_by(links, "heal")
+
+    # assert
+    assert (ended, broken) == (0, False)
 
 
 def test_a_bad_command_is_refused_and_changes_nothing(links: Links) -> None:
