@@ -150,7 +150,10 @@ def plan(
             if kind in ("sever", "reset"):
                 outage = 0.0  # the server stays up; its clients reconnect at once
             elif kind == "delay":
-                outage = round(rng.uniform(*DELAY_FOR), 2)
+                # Like a long pause, it ends by the last moment a fault may start, where there
+                # is room for its shortest; a delay 8 s long stretched the operations phase.
+                longest = max(DELAY_FOR[0], min(DELAY_FOR[1], end - moment))
+                outage = round(rng.uniform(DELAY_FOR[0], longest), 2)
                 delay = round(rng.uniform(*DELAY_EACH), 2)
             elif kind in ("pause", "partition") and room >= LONG_PAUSE[0] and rng.random() < 0.5:
                 outage = round(rng.uniform(LONG_PAUSE[0], room), 2)
