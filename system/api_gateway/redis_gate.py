@@ -83,7 +83,10 @@ class RedisGate:
             if not self.available:
                 return None
             return await call()
-        except (RedisError, OSError, TimeoutError) as exc:
+        # RuntimeError: uvloop's answer to a write on a connection whose peer reset it ("unable
+        # to perform operation on <TCPTransport closed=True>"), which redis-py passes through;
+        # the fault campaign met it as 500s after a reset of the gateway's Redis link.
+        except (RedisError, OSError, TimeoutError, RuntimeError) as exc:
             self._skip_until = time.monotonic() + self._cooldown
             log.warning(
                 "redis unavailable; serving without cache and rate limit",
