@@ -102,7 +102,7 @@ def campaign_run(
             with running_stack(infra, order_overrides=overrides, route=links.add) as stack:
                 _running.append(stack)
                 try:
-                    campaign = runner.run(stack, settings, links)
+                    campaign = runner.run(runner.LocalSystem(stack, links), settings)
                     prefix = "campaign.long" if minutes else "campaign.local"
                     yield CampaignRun(campaign, stack, prefix, time.monotonic() - began)
                 finally:

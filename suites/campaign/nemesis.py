@@ -331,26 +331,22 @@ def _kill_group(pgid: int) -> None:
 
 
 class Nemesis:
-    """Runs the planned faults of every lane in its own thread, recording into `history`."""
+    """Runs the planned faults of every lane in its own thread, recording into `history`.
+    `inject` carries out one fault and returns its window: on the local stack's processes and
+    links (`runner.LocalSystem`) or on the testbed's pods (suites/campaign_live)."""
 
     def __init__(
         self,
         planned: Mapping[str, list[PlannedFault]],
-        processes: Mapping[str, ManagedProcess],
+        inject: Callable[[PlannedFault], FaultWindow],
         history: History,
         clock: Clock,
         last_start: float,
-        after_start: Mapping[str, Callable[[], None]] | None = None,
-        severers: Mapping[str, Severer] | None = None,
-        links: Links | None = None,
     ) -> None:
         self._planned = planned
-        self._after_start = after_start or {}
-        self._severers = severers or {}
-        self._links = links
+        self._inject = inject
         #: A lane whose restarts ran late skips the faults it would begin after this moment.
         self._last_start = last_start
-        self._processes = processes
         self._history = history
         self._clock = clock
         self._threads: list[threading.Thread] = []
@@ -368,17 +364,8 @@ class Nemesis:
             if self._clock.now() > self._last_start:
                 return
             try:
-                if self._links and fault.target in self._links.ports:
-                    window = inject_link(
-                        self._links, fault.target, fault.kind, self._clock, fault.down,
-                        fault.delay,
-                    )  # fmt: skip
-                else:
-                    window = inject(
-                        self._processes[fault.target], fault.kind, self._clock, fault.down,
-                        self._after_start.get(fault.target), self._severers.get(fault.target),
-                    )  # fmt: skip
-            except Exception as exc:  # a process that does not come back ends the lane
+                window = self._inject(fault)
+            except Exception as exc:  # a target that does not come back ends the lane
                 self.errors.append(f"{fault}: {type(exc).__name__}: {exc}")
                 return
             # list.append is atomic: the lanes and the operations share the history safely.

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import psycopg
@@ -37,7 +37,7 @@ from suites.waiting import NotYet, eventually
 
 from . import generator, nemesis, state
 from .checker import key_of, uncertain
-from .history import Answer, History, Operation
+from .history import Answer, FaultWindow, History, Operation
 from .links import Links
 from .schedule import Clock
 
@@ -140,6 +140,119 @@ def severers_of(infra: Infra) -> dict[str, nemesis.Severer]:
             "CLIENT KILL TYPE normal",
             lambda: nemesis.end_redis_clients(infra.redis_port, REDIS_PASSWORD),
         ),
+    }
+
+
+class System(Protocol):
+    """What a campaign runs against: the local stack (`LocalSystem`) or the kind testbed
+    (`suites/campaign_live`). The operations, the history and the checker are the same."""
+
+    #: Where the clients send their requests.
+    gateway_url: str
+
+    def add_products(self, products: list[generator.Product]) -> None:
+        """The campaign's own SKUs, with their initial stock, through inventory-service."""
+
+    def prepare(self) -> None:
+        """Whatever the system needs before the operations (the local queue's settings)."""
+
+    def lanes(self) -> dict[str, list[str]]:
+        """The nemesis' lanes and the targets of each."""
+
+    def kinds(self) -> dict[str, tuple[str, ...]]:
+        """The faults a target takes, where it is not `nemesis.PROCESS_KINDS`."""
+
+    def inject(self, fault: nemesis.PlannedFault, clock: Clock) -> FaultWindow:
+        """Carry out one fault and return its window."""
+
+    def recover(self, history: History) -> None:
+        """After the faults: every target up again (what could not be, in the history)."""
+
+    def orders(self) -> dict[str, state.OrderRow]:
+        """The campaign's orders, read from order-db."""
+
+    def not_notified(self) -> int:
+        """Final orders without their notification, plus events not yet sent."""
+
+    def notification_counts(self) -> dict[str, int]:
+        """Order id -> its notifications, for the campaign's orders."""
+
+    def read_state(self, initial_stock: dict[str, int], first_count: dict[str, int]) -> state.State:
+        """The final state the checker judges."""
+
+
+class LocalSystem:
+    """The campaign's own local stack: real servers and services as processes of this machine,
+    every link between them through the relay (`links`)."""
+
+    def __init__(self, stack: Stack, links: Links | None = None) -> None:
+        self.stack = stack
+        self.links = links
+        self.gateway_url = stack.gateway.url
+        infra = stack.infra
+        self._processes = {
+            name: process for lane in targets(stack).values() for name, process in lane.items()
+        }
+        self._severers = severers_of(infra)
+        self._after_start = {infra.sqs.name: self.prepare}
+
+    def add_products(self, products: list[generator.Product]) -> None:
+        with httpx.Client(base_url=self.stack.inventory.url, timeout=10) as inventory:
+            for product in products:
+                response = inventory.put(f"/products/{product.sku}", json=product_body(product))
+                response.raise_for_status()
+
+    def prepare(self) -> None:
+        configure_queue(self.stack.infra)
+
+    def lanes(self) -> dict[str, list[str]]:
+        planned = {lane: list(processes) for lane, processes in targets(self.stack).items()}
+        if self.links:
+            planned["links"] = list(self.links.ports)
+        return planned
+
+    def kinds(self) -> dict[str, tuple[str, ...]]:
+        kinds: dict[str, tuple[str, ...]] = dict.fromkeys(self._severers, nemesis.SEVERABLE_KINDS)
+        if self.links:
+            kinds.update(dict.fromkeys(self.links.ports, nemesis.LINK_KINDS))
+        return kinds
+
+    def inject(self, fault: nemesis.PlannedFault, clock: Clock) -> FaultWindow:
+        if self.links and fault.target in self.links.ports:
+            return nemesis.inject_link(
+                self.links, fault.target, fault.kind, clock, fault.down, fault.delay
+            )
+        return nemesis.inject(
+            self._processes[fault.target], fault.kind, clock, fault.down,
+            self._after_start.get(fault.target), self._severers.get(fault.target),
+        )  # fmt: skip
+
+    def recover(self, history: History) -> None:
+        nemesis.resume_all()
+        _restart_any_down(self._processes, history)
+
+    def orders(self) -> dict[str, state.OrderRow]:
+        return state.read_orders(self.stack.infra)
+
+    def not_notified(self) -> int:
+        infra = self.stack.infra
+        orders, counts = state.read_orders(infra), state.notification_counts(infra)
+        final = [o.id for o in orders.values() if o.status != "pending"]
+        return unsent_outbox_events(infra) + sum(not counts.get(i) for i in final)
+
+    def notification_counts(self) -> dict[str, int]:
+        return state.notification_counts(self.stack.infra)
+
+    def read_state(self, initial_stock: dict[str, int], first_count: dict[str, int]) -> state.State:
+        return state.read_state(self.stack.infra, initial_stock, first_count, self.gateway_url)
+
+
+def product_body(product: generator.Product) -> dict[str, Any]:
+    """inventory-service's PUT /products/{sku} body for a campaign product."""
+    return {
+        "name": f"campaign product {product.sku}",
+        "price_cents": 100,
+        "stock": product.stock,
     }
 
 
@@ -370,77 +483,46 @@ def _settle_while_progressing(
     return None
 
 
-def _no_pending(stack: Stack) -> bool:
-    return not any(o.status == "pending" for o in state.read_orders(stack.infra).values())
-
-
-def _not_notified(stack: Stack) -> int:
-    """Final orders without their notification, plus events not yet sent."""
-    orders = state.read_orders(stack.infra)
-    counts = state.notification_counts(stack.infra)
-    final = [o.id for o in orders.values() if o.status != "pending"]
-    return unsent_outbox_events(stack.infra) + sum(not counts.get(i) for i in final)
-
-
-def run(stack: Stack, settings: Settings, links: Links | None = None) -> Campaign:
+def run(system: System, settings: Settings) -> Campaign:
     clock = Clock()
     history = History(settings.seed)
     phases: dict[str, float] = {}
 
     # 1. the campaign's own products, so the stock accounting is exact
-    with httpx.Client(base_url=stack.inventory.url, timeout=10) as inventory:
-        for product in generator.products(settings.seed):
-            response = inventory.put(
-                f"/products/{product.sku}",
-                json={
-                    "name": f"campaign product {product.sku}",
-                    "price_cents": 100,
-                    "stock": product.stock,
-                },
-            )
-            response.raise_for_status()
-            history.initial_stock[product.sku] = product.stock
-    configure_queue(stack.infra)
+    products = generator.products(settings.seed)
+    system.add_products(products)
+    history.initial_stock.update({product.sku: product.stock for product in products})
+    system.prepare()
     # The bad requests are derived from the document the running gateway serves.
-    history.openapi = httpx.get(f"{stack.gateway.url}/openapi.json", timeout=10).json()
+    history.openapi = httpx.get(f"{system.gateway_url}/openapi.json", timeout=10).json()
     phases["products"] = clock.now()
 
     # 2. operations and faults
-    lanes = targets(stack)
     last_start = clock.now() + settings.duration - settings.quiet_tail
-    severers = severers_of(stack.infra)
-    kinds: dict[str, tuple[str, ...]] = {name: nemesis.SEVERABLE_KINDS for name in severers}
-    planned_lanes = {lane: list(processes) for lane, processes in lanes.items()}
-    if links:
-        planned_lanes["links"] = list(links.ports)
-        kinds.update({name: nemesis.LINK_KINDS for name in links.ports})
     planned = nemesis.plan(
         settings.seed,
-        planned_lanes,
+        system.lanes(),
         start=clock.now() + settings.fault_start,
         end=last_start,
-        kinds=kinds,
+        kinds=system.kinds(),
     )
-    processes = {name: p for lane in lanes.values() for name, p in lane.items()}
-    after_start = {stack.infra.sqs.name: lambda: configure_queue(stack.infra)}
     faults = nemesis.Nemesis(
-        planned, processes, history, clock, last_start, after_start, severers, links
+        planned, lambda fault: system.inject(fault, clock), history, clock, last_start
     )
     started = clock.now()
-    operations = Operations(settings, history, clock, stack.gateway.url, started)
+    operations = Operations(settings, history, clock, system.gateway_url, started)
     faults.start()
     try:
         asyncio.run(operations.run(started + settings.duration))
     finally:
         faults.join()
-        nemesis.resume_all()
+        system.recover(history)
     history.nemesis_errors.extend(faults.errors)
-    _restart_any_down(processes, history)
     phases["operations"] = clock.now() - started
 
     # 3. uncertain orders resolved by their keys
     mark = clock.now()
-    resolve(stack.gateway.url, history, clock, settings.resolve_timeout)
+    resolve(system.gateway_url, history, clock, settings.resolve_timeout)
     phases["resolve"] = clock.now() - mark
 
     # 4. settle
@@ -449,12 +531,12 @@ def run(stack: Stack, settings: Settings, links: Links | None = None) -> Campaig
         message
         for message in (
             _settle(
-                lambda: _no_pending(stack),
+                lambda: not any(o.status == "pending" for o in system.orders().values()),
                 settings.pending_bound + settings.reconciler_slack,
                 "no order pending (the reconciler finishes or rejects them)",
             ),
             _settle_while_progressing(
-                lambda: _not_notified(stack),
+                system.not_notified,
                 settings.notification_timeout,
                 settings.notification_limit,
                 "every final order notified and the outbox empty",
@@ -466,9 +548,9 @@ def run(stack: Stack, settings: Settings, links: Links | None = None) -> Campaig
 
     # 5. count, dwell, count again with the final state
     mark = clock.now()
-    first_count = state.notification_counts(stack.infra)
+    first_count = system.notification_counts()
     clock.hold_until(clock.now() + settings.notification_dwell)
-    final = state.read_state(stack.infra, history.initial_stock, first_count, stack.gateway.url)
+    final = system.read_state(history.initial_stock, first_count)
     phases["dwell and read"] = clock.now() - mark
     phases["total"] = clock.now()
     return Campaign(settings, history, final, phases, unsettled)
