@@ -46,6 +46,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="use the running testbed as it is: no image builds, loads or redeploys",
     )
+    # The fault campaign's, here because two suites read them (suites/campaign on the local
+    # stack, suites/campaign_live on the testbed) and either may run alone.
+    campaign = parser.getgroup("demo-micro campaign")
+    campaign.addoption(
+        "--campaign-seed", type=int, default=None, help="replay the fault campaign of this seed"
+    )
+    campaign.addoption(
+        "--campaign-minutes",
+        "--minutes",
+        dest="campaign_minutes",
+        type=float,
+        default=None,
+        help="run the campaign's operations for this many minutes (the long campaign)",
+    )
 
 
 #: Set when --cluster was implied by the path arguments (for the terminal line).

@@ -15,7 +15,7 @@ from testbed.settings import REPO
 
 #: The suite folders whose tests need the live testbed (marked `cluster`). A fast test checks
 #: this list against the folders that hold `cluster`-marked tests.
-LIVE_SUITES = ("smoke", "conformance", "resilience", "observability", "load")
+LIVE_SUITES = ("smoke", "conformance", "resilience", "observability", "load", "campaign_live")
 SUITES = REPO / "suites"
 
 

@@ -8,7 +8,6 @@ local campaign's 15 s (`tox -e campaign -- --minutes 30`).
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from suites.system.servers import ManagedProcess
 from suites.system.stack import Stack, running_infra, running_stack
 from suites.waiting import scaled
 
-from . import nemesis, runner
+from . import nemesis, options, runner
 from .links import Links
 
 #: The local campaign's start-up (own servers and services), operations, settle and dwell, with
@@ -30,40 +29,9 @@ TIMEOUT_SECONDS = 240
 _running: list[Stack] = []
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("demo-micro campaign")
-    group.addoption(
-        "--campaign-seed", type=int, default=None, help="replay the fault campaign of this seed"
-    )
-    group.addoption(
-        "--campaign-minutes",
-        "--minutes",
-        dest="campaign_minutes",
-        type=float,
-        default=None,
-        help="run the campaign's operations for this many minutes (the long campaign)",
-    )
-
-
-def _seed(config: pytest.Config) -> int:
-    given: int | None = config.getoption("campaign_seed", default=None)
-    if given is not None:
-        return given
-    cached: int | None = getattr(config, "_campaign_seed", None)
-    if cached is None:
-        cached = random.SystemRandom().randrange(1, 1_000_000)
-        config._campaign_seed = cached  # type: ignore[attr-defined]
-    return cached
-
-
-def _minutes(config: pytest.Config) -> float | None:
-    minutes: float | None = config.getoption("campaign_minutes", default=None)
-    return minutes
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
-    timeout = scaled(TIMEOUT_SECONDS + 60 * (_minutes(config) or 0))
+    timeout = scaled(TIMEOUT_SECONDS + 60 * (options.minutes(config) or 0))
     for item in items:
         if item.path.is_relative_to(here) and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(timeout))
@@ -85,7 +53,7 @@ def campaign_run(
 ) -> Iterator[CampaignRun]:
     """Own servers and services (order-service's pending bound set low), one campaign run."""
     config = request.config
-    seed, minutes = _seed(config), _minutes(config)
+    seed, minutes = options.seed(config), options.minutes(config)
     settings = runner.Settings(seed=seed)
     if minutes:
         settings = runner.Settings(seed=seed, duration=minutes * 60)

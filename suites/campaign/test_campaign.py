@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import copy
 import shutil
-from collections import Counter
 from pathlib import Path
 
-from suites.resilience.live import MEASUREMENTS, record
-from system.api_gateway.config import Settings as GatewaySettings
+from suites.resilience.live import MEASUREMENTS
 
-from . import nemesis
-from .checker import Limits, Violation, check, waited_for_gateway
+from . import verdict
+from .checker import Limits, Violation, check
 from .conftest import CampaignRun, processes
 from .history import Answer
 from .runner import Campaign
@@ -26,57 +24,16 @@ from .shrink import shortened
 #: After a fault window closes (the process ready again), clients may still meet 503/504 while
 #: pools reconnect and the gateway's Redis cool-down (1 s on the local stack) ends.
 FAULT_GRACE_SECONDS = 3.0
-#: Beyond its read timeout, a gateway request may wait for a connect (1 s) and for Redis (0.25 s
-#: a call until the first failure starts its cool-down), and the 2-core machine's scheduling
-#: adds the rest; the upstream pool's 2 s wait needs 200 requests at once, far above the
-#: campaign's load. The campaign's stack runs the gateway with its default timeouts.
-GATEWAY_OVERHEAD_SECONDS = 4.0
-
-
-def answer_deadline() -> float:
-    """Seconds within which the gateway answers, whatever hangs behind it."""
-    return GatewaySettings().upstream_read_timeout_seconds + GATEWAY_OVERHEAD_SECONDS
 
 
 def limits(campaign: Campaign) -> Limits:
-    return Limits(
-        pending_bound=campaign.settings.pending_bound + campaign.settings.reconciler_slack,
-        fault_grace=FAULT_GRACE_SECONDS,
-        answer_deadline=answer_deadline(),
-    )
+    return verdict.limits(campaign, FAULT_GRACE_SECONDS, gateway="api_gateway")
 
 
 def _record_figures(run: CampaignRun, violations: list[Violation]) -> None:
-    history, prefix = run.campaign.history, run.figures
-    generated = [op for op in history.operations if op.kind != "resolve"]
-    record(f"{prefix}.seed", history.seed)
-    record(f"{prefix}.operations", len(generated))
-    record(f"{prefix}.operations_resolving", len(history.operations) - len(generated))
-    record(f"{prefix}.bad_requests", sum(op.kind == "bad_request" for op in generated))
-    pauses = [w.resumed - w.start for w in history.faults if w.resumed is not None]
-    record(f"{prefix}.longest_pause_seconds", round(max(pauses, default=0), 1))
-    # The limits once: they read the gateway's settings from the environment (pydantic), which
-    # for each of a 30-min campaign's operations outlasted the test's timeout (3 Dec 2026).
-    gateway = limits(run.campaign).gateway
-    waits = [waited_for_gateway(op, history.faults, gateway) for op in generated]
-    record(f"{prefix}.slowest_answer_seconds", round(max((w for w in waits if w), default=0), 1))
-    answers = Counter(op.status for op in generated if op.status and op.status >= 500)
-    record(f"{prefix}.answers_5xx", ", ".join(f"{s} x{n}" for s, n in sorted(answers.items())))
-    duration = run.campaign.settings.duration
-    record(f"{prefix}.operations_per_second", round(len(generated) / duration, 1))
-    kinds = Counter(w.kind for w in history.faults)
-    for kind in nemesis.KINDS:
-        record(f"{prefix}.faults.{kind}", kinds.get(kind, 0))
-    for kind in ("sever", "reset"):
-        ended = sum(w.ended for w in history.faults if w.kind == kind)
-        record(f"{prefix}.connections_ended.{kind}", ended)
-    targets = Counter(f"{w.kind} {w.target}" for w in history.faults)
-    record(f"{prefix}.faults_by_target", ", ".join(f"{k} x{n}" for k, n in sorted(targets.items())))
-    record(f"{prefix}.anomalies", len(violations))
-    rules = Counter(v.rule for v in violations)
-    record(f"{prefix}.anomalies_by_rule", ", ".join(f"{r} x{n}" for r, n in rules.most_common()))
-    record(f"{prefix}.wall_seconds", round(run.wall_seconds, 1))
-    record(f"{prefix}.phases", _phases(run))
+    verdict.record_figures(
+        run.campaign, limits(run.campaign), run.figures, run.wall_seconds, violations
+    )
 
 
 def _keep_logs(run: CampaignRun, folder: Path) -> Path:
@@ -87,12 +44,6 @@ def _keep_logs(run: CampaignRun, folder: Path) -> Path:
         if process.log_path.exists():
             shutil.copy(process.log_path, folder / process.log_path.name)
     return folder
-
-
-def _phases(run: CampaignRun) -> str:
-    """Seconds per phase: start-up (servers, services), then the campaign's own."""
-    phases = {"start-up": run.wall_seconds - run.campaign.phases["total"], **run.campaign.phases}
-    return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items())
 
 
 def test_orders_stay_correct_under_generated_input_and_faults(campaign_run: CampaignRun) -> None:
@@ -118,7 +69,8 @@ def _failure_report(run: CampaignRun, violations: list[Violation]) -> str:
     saved.write_text(history.to_json())
     logs = _keep_logs(run, folder / f"logs-{history.seed}")
     notes = "".join(f"\nnot settled: {message}" for message in run.campaign.unsettled)
-    notes += f"\nphases: {_phases(run)}\nfull history: {saved}\nserver logs: {logs}"
+    phases = verdict.phases(run.campaign, run.wall_seconds)
+    notes += f"\nphases: {phases}\nfull history: {saved}\nserver logs: {logs}"
     return f"{shortened(history, violations)}\n{notes}"
 
 

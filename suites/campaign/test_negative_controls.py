@@ -25,7 +25,8 @@ from .checker import Violation, about, check, tag_of
 from .conftest import CampaignRun
 from .history import Answer, History, Operation
 from .state import State
-from .test_campaign import FAULT_GRACE_SECONDS, answer_deadline, limits
+from .test_campaign import FAULT_GRACE_SECONDS, limits
+from .verdict import answer_deadline
 
 UNIQUE_INDEX = "one_notification_per_order"
 

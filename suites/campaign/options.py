@@ -1,0 +1,26 @@
+"""The campaign's command-line options (registered in the root conftest.py): the seed to replay
+and the minutes of a long campaign."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+
+def seed(config: pytest.Config) -> int:
+    """`--campaign-seed`, or a new seed drawn once per session (printed at the end)."""
+    given: int | None = config.getoption("campaign_seed", default=None)
+    if given is not None:
+        return given
+    cached: int | None = getattr(config, "_campaign_seed", None)
+    if cached is None:
+        cached = random.SystemRandom().randrange(1, 1_000_000)
+        config._campaign_seed = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def minutes(config: pytest.Config) -> float | None:
+    """`--campaign-minutes` (`--minutes`): a long campaign's length; None for the short one."""
+    given: float | None = config.getoption("campaign_minutes", default=None)
+    return given

@@ -1,0 +1,303 @@
+"""The fault campaign's system on the kind testbed (`runner.System`): the clients call the gateway
+through its NodePort, the nemesis deletes pods through the Kubernetes API, and the final state is
+read from the databases themselves, inside their own pods.
+
+The lanes come from the drawing: the services built from this project's source, and what they
+call that is not one of them (the databases, Redis, the queue). A fault deletes one Ready pod of
+its workload, picked by the seed:
+- `kill`: deleted with a grace period of 0, so the kubelet sends SIGKILL at once (a crash, an
+  OOM kill);
+- `term`: deleted as a rollout or a drain deletes it: preStop, SIGTERM, the grace period.
+Its window closes when the workload has a Ready pod other than the deleted one and every
+replica is Ready again. Pauses, severed connections and link faults stay local for now: the
+testbed has no relay between its pods (issue 17's fault library would bring them).
+
+The testbed keeps other runs' orders, so everything is read for the campaign's window only:
+orders, reservations and notifications created since the campaign began (order-db's clock for
+the orders and reservations, the host's for the notifications; kind's nodes share it).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from suites import promises
+from suites.campaign import generator, nemesis, runner, state
+from suites.campaign.history import FaultWindow, History
+from suites.campaign.schedule import Clock
+from suites.resilience.live import ROLLOUT_TIMEOUT, selector, wait_replaced
+from testbed.cluster import Testbed
+from testbed.kube import Kube, is_ready
+from testbed.waiting import NotYet, eventually
+
+#: The faults a pod takes on the testbed; a server with a `SEVER` command takes `sever` too.
+KINDS = ("kill", "term")
+_PSQL = 'psql -qtA -U "$POSTGRES_USER" -d postgres -v ON_ERROR_STOP=1'
+#: How a server of each upstream image ends every client connection it holds and goes on
+#: running (the `sever` fault, as the local campaign's): how, the command run in its pod, its
+#: stdin; each prints how many it ended.
+SEVER = {
+    "postgres": (
+        "pg_terminate_backend",
+        ["sh", "-c", _PSQL],
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+    ),
+    # redis-cli reads the password from REDISCLI_AUTH, which the manifest sets.
+    "redis": (
+        "CLIENT KILL TYPE normal",
+        ["redis-cli", "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"],
+        "",
+    ),
+}
+#: Notifications are stamped by notification-service's clock and orders by order-db's; a margin
+#: for the difference between the two (the same host's clock on kind).
+CLOCK_MARGIN = timedelta(seconds=5)
+
+#: Run by python inside a notification-service pod, with its own settings and client: every
+#: notification stored since the moment given on stdin, as order id -> the status of each.
+_NOTIFICATIONS_SCRIPT = """
+import asyncio, json, sys
+from datetime import datetime
+from system.notification_service.config import Settings
+from system.notification_service.main import mongo_client
+
+async def main():
+    since = datetime.fromisoformat(sys.stdin.readline().strip())
+    settings = Settings()
+    client = mongo_client(settings)
+    found = {}
+    cursor = client[settings.mongodb_database]["notifications"].find(
+        {"created_at": {"$gte": since}}, {"_id": False, "order_id": True, "order_status": True}
+    )
+    async for document in cursor:
+        found.setdefault(str(document["order_id"]), []).append(str(document.get("order_status")))
+    await client.close()
+    print(json.dumps(found))
+
+asyncio.run(main())
+"""
+
+#: Run by python inside an inventory-service pod (its port the argument): the products given on
+#: stdin (a JSON list of [sku, body]) PUT to the service itself, as the local campaign does.
+_PRODUCTS_SCRIPT = """
+import json, sys, urllib.request
+port = int(sys.argv[1])
+for sku, body in json.loads(sys.stdin.read()):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/products/{sku}", data=json.dumps(body).encode(),
+        method="PUT", headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status < 300, (sku, response.status)
+print("ok")
+"""
+
+
+class LiveSystem:
+    """The testbed as the campaign's system (see the module's docstring)."""
+
+    def __init__(
+        self, testbed: Testbed, kube: Kube, gateway_url: str, overlay: str, seed: int
+    ) -> None:
+        self.gateway_url = gateway_url
+        self._testbed = testbed
+        self._kube = kube
+        self._rng = random.Random(f"{seed}-pods")
+        self._rng_lock = threading.Lock()
+        workloads = {w.name: w for w in promises.workloads_in(overlay)}
+        services = sorted(name for name, w in workloads.items() if w.image is None)
+        called = {c.target for c in promises.calls_in(overlay) if c.source in services}
+        self._lanes = {"services": services, "dependencies": sorted(called - set(services))}
+        self._kinds = {name: workloads[name].kind for lane in self._lanes.values() for name in lane}
+        #: The targets that can end their clients' connections: by their upstream image.
+        self._severers = {
+            name: SEVER[image.online.split(":")[0]]
+            for name in self._kinds
+            if (image := workloads[name].image) and image.online.split(":")[0] in SEVER
+        }
+        #: order-db's clock when the campaign began (set by `prepare`).
+        self.since = ""
+
+    # -- set-up ---------------------------------------------------------------------------------
+    def add_products(self, products: list[generator.Product]) -> None:
+        port = promises.workload("inventory-service").port
+        given = json.dumps([[p.sku, runner.product_body(p)] for p in products]).encode()
+        self._exec("inventory-service", ["python", "-c", _PRODUCTS_SCRIPT, str(port)], given)
+
+    def prepare(self) -> None:
+        (row,) = self._rows("order-db", "orders", "SELECT now() AS now")
+        self.since = str(row["now"])
+
+    # -- the nemesis ----------------------------------------------------------------------------
+    def lanes(self) -> dict[str, list[str]]:
+        return {lane: list(targets) for lane, targets in self._lanes.items()}
+
+    def kinds(self) -> dict[str, tuple[str, ...]]:
+        return {
+            name: (*KINDS, "sever") if name in self._severers else KINDS for name in self._kinds
+        }
+
+    def inject(self, fault: nemesis.PlannedFault, clock: Clock) -> FaultWindow:
+        """Delete one Ready pod of the workload (`kill`: grace 0; `term`: its grace period) and
+        wait until the workload is whole again; or have the server end its clients'
+        connections (`sever`)."""
+        workload, kind = fault.target, self._kinds[fault.target]
+        if fault.kind == "sever":
+            how, command, stdin = self._severers[workload]
+            start = clock.now()
+            ended = int(self._exec(workload, command, stdin.encode()).split()[-1])
+            return FaultWindow(
+                "sever", workload, how, start, start, clock.now(),
+                f"{ended} connections ended", ended=ended,
+            )  # fmt: skip
+        pods = sorted(
+            (p for p in self._kube.pods(selector(workload)) if is_ready(p)),
+            key=lambda p: str(p.metadata.name),
+        )
+        if not pods:
+            raise RuntimeError(f"{workload} has no Ready pod to delete")
+        with self._rng_lock:
+            pod = self._rng.choice(pods)
+        name, uid = str(pod.metadata.name), str(pod.metadata.uid)
+        start = clock.now()
+        self._kube.delete_pod(name, grace_seconds=0 if fault.kind == "kill" else None)
+        stopped = clock.now()
+        how = "pod deleted, grace 0 (SIGKILL)" if fault.kind == "kill" else "pod deleted"
+        wait_replaced(self._kube, workload, uid, timeout=ROLLOUT_TIMEOUT)
+        self._wait_whole(workload, kind)
+        return FaultWindow(fault.kind, workload, how, start, stopped, clock.now(), f"pod {name}")
+
+    def _wait_whole(self, workload: str, kind: str) -> None:
+        def whole() -> None:
+            now = self._kube.workload(kind, workload)
+            if not now.rolled_out:
+                raise NotYet(now)
+
+        eventually(whole, timeout=ROLLOUT_TIMEOUT, interval=0.5, what=f"{kind}/{workload} whole")
+
+    def recover(self, history: History) -> None:
+        for workload, kind in self._kinds.items():
+            try:
+                self._wait_whole(workload, kind)
+            except AssertionError as exc:
+                history.nemesis_errors.append(f"{workload} not whole again: {exc}")
+
+    # -- the state ------------------------------------------------------------------------------
+    def orders(self) -> dict[str, state.OrderRow]:
+        rows = self._rows(
+            "order-db",
+            "orders",
+            "SELECT id::text AS id, idempotency_key AS key, status, customer_email AS email,"
+            " items, extract(epoch FROM now() - created_at)::float8 AS age FROM orders"
+            f" WHERE created_at >= '{self.since}'",
+        )
+        return {
+            r["id"]: state.OrderRow(
+                r["id"], r["key"], r["status"], r["email"], _items(r["items"]), float(r["age"])
+            )
+            for r in rows
+        }
+
+    def events(self) -> dict[str, list[str]]:
+        rows = self._rows(
+            "order-db",
+            "orders",
+            "SELECT payload->'order'->>'id' AS id, sent_at IS NOT NULL AS sent,"
+            " delivered_at IS NOT NULL AS delivered FROM outbox"
+            f" WHERE created_at >= '{self.since}' ORDER BY id",
+        )
+        found: dict[str, list[str]] = {}
+        for r in rows:
+            where = (
+                "delivered" if r["delivered"] else "sent, not delivered" if r["sent"] else "unsent"
+            )
+            found.setdefault(str(r["id"]), []).append(where)
+        return found
+
+    def notifications(self) -> dict[str, list[str]]:
+        since = (datetime.fromisoformat(self.since) - CLOCK_MARGIN).astimezone(UTC)
+        out = self._exec(
+            "notification-service",
+            ["python", "-c", _NOTIFICATIONS_SCRIPT],
+            f"{since.replace(tzinfo=None).isoformat()}\n".encode(),
+        )
+        found: dict[str, list[str]] = json.loads(out.strip().splitlines()[-1])
+        return found
+
+    def notification_counts(self) -> dict[str, int]:
+        return {order_id: len(found) for order_id, found in self.notifications().items()}
+
+    def not_notified(self) -> int:
+        orders, counts = self.orders(), self.notification_counts()
+        final = [o.id for o in orders.values() if o.status != "pending"]
+        unsent = sum(where.count("unsent") for where in self.events().values())
+        return unsent + sum(not counts.get(i) for i in final)
+
+    def read_state(self, initial_stock: dict[str, int], first_count: dict[str, int]) -> state.State:
+        orders = self.orders()
+        reservations = {
+            r["key"]: state.ReservationRow(r["key"], r["status"], _items(r["items"]), r["age"])
+            for r in self._rows(
+                "inventory-db",
+                "inventory",
+                "SELECT key, status, items, extract(epoch FROM now() - created_at)::float8 AS age"
+                f" FROM reservations WHERE created_at >= '{self.since}'",
+            )
+        }
+        skus = ",".join(f"'{sku}'" for sku in initial_stock)
+        stock = {
+            r["sku"]: int(r["stock"])
+            for r in self._rows(
+                "inventory-db",
+                "inventory",
+                f"SELECT sku, stock FROM products WHERE sku IN ({skus})",
+            )
+        }
+        api = {o: s for o, s in state.read_api_orders(self.gateway_url).items() if o in orders}
+        return state.State(
+            orders=orders,
+            reservations=reservations,
+            initial_stock=dict(initial_stock),
+            stock=stock,
+            notifications=self.notifications(),
+            first_count=dict(first_count),
+            api_orders=api,
+            events=self.events(),
+        )
+
+    # -- inside the pods ------------------------------------------------------------------------
+    def execute(self, database: str, dbname: str, sql: str) -> str:
+        """A statement run by psql in the database's pod (the negative control plants with it)."""
+        psql = f'psql -qtA -U "$POSTGRES_USER" -d {dbname} -v ON_ERROR_STOP=1'
+        return self._exec(database, ["sh", "-c", psql], sql.encode())
+
+    def _rows(self, database: str, dbname: str, sql: str) -> list[dict[str, Any]]:
+        """Each row of `sql` as a dict, through JSON (text with any character survives)."""
+        wrapped = f"SELECT row_to_json(t) FROM ({sql}) t"
+        psql = f'psql -qtA -U "$POSTGRES_USER" -d {dbname} -v ON_ERROR_STOP=1'
+        out = self._exec(database, ["sh", "-c", psql], wrapped.encode())
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def _exec(self, workload: str, command: list[str], stdin: bytes) -> str:
+        """`command` (no shell unless it names one) in a Ready pod of the workload."""
+
+        def ready_pod() -> str:
+            pods = [p for p in self._kube.pods(selector(workload)) if is_ready(p)]
+            if not pods:
+                raise NotYet(f"no Ready {workload} pod")
+            return str(pods[0].metadata.name)
+
+        pod = eventually(
+            ready_pod, timeout=ROLLOUT_TIMEOUT, interval=1, what=f"a Ready {workload} pod"
+        )
+        args = ["exec", "-i", "-n", self._kube.namespace, pod, "--", *command]
+        return self._testbed.kubectl(*args, timeout=120, stdin=stdin)
+
+
+def _items(raw: Any) -> tuple[tuple[str, int], ...]:
+    return tuple((str(i["sku"]), int(i["quantity"])) for i in raw)
