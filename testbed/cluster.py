@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import re
 import shutil
@@ -482,7 +483,8 @@ class Testbed:
     def stale_builds(self) -> dict[str, list[str]]:
         """`stale_workloads`, each with what its pods run and what their nodes hold."""
         held: dict[str, dict[str, str]] = {}
-        configs: dict[tuple[str, str], str] = {}
+        # Each (node, manifest) read once: the pods of a workload share their image.
+        config_digest = functools.cache(self.config_digest)
         stale: dict[str, list[str]] = {}
         for pod in self.kube().pods():
             node = pod.spec.node_name
@@ -495,13 +497,8 @@ class Testbed:
                     what=f"the images on {node}",
                 )
                 held[node] = node_digests(listing)
-
-            def config_of(digest: str, node: str = node) -> str:
-                if (node, digest) not in configs:
-                    configs[node, digest] = self.config_digest(node, digest)
-                return configs[node, digest]
-
             workload = workload_of(pod)
+            config_of = functools.partial(config_digest, node)
             found = another_build(pod, held[node], config_of) if workload else ""
             if workload and found:
                 stale.setdefault(workload, []).append(found)
