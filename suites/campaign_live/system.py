@@ -7,10 +7,15 @@ call that is not one of them (the databases, Redis, the queue). A fault deletes 
 its workload, picked by the seed:
 - `kill`: deleted with a grace period of 0, so the kubelet sends SIGKILL at once (a crash, an
   OOM kill);
-- `term`: deleted as a rollout or a drain deletes it: preStop, SIGTERM, the grace period.
-Its window closes when the workload has a Ready pod other than the deleted one and every
-replica is Ready again. Pauses, severed connections and link faults stay local for now: the
-testbed has no relay between its pods (issue 17's fault library would bring them).
+- `term`: deleted as a rollout or a drain deletes it: preStop, SIGTERM, the grace period;
+- `pause`: every process of the pod frozen (its cgroup in the node's freezer), then thawed after
+  the down time: a hung pod whose connections the kernel still accepts, while the other
+  replicas go on. Long pauses (7.5-11.5 s) stay below every liveness probe's patience (3
+  failures 10 s apart at least), so the kubelet does not restart the pod meanwhile.
+A kill's or term's window closes when the workload has a Ready pod other than the deleted one
+and every replica is Ready again; a pause's when the pod is Ready again. PostgreSQL and Redis
+also take `sever`. Link faults stay local for now: the testbed has no relay between its pods
+(issue 17's fault library would bring them).
 
 The testbed keeps other runs' orders, so everything is read for the campaign's window only:
 orders, reservations and notifications created since the campaign began (order-db's clock for
@@ -19,6 +24,7 @@ the orders and reservations, the host's for the notifications; kind's nodes shar
 
 from __future__ import annotations
 
+import atexit
 import json
 import random
 import threading
@@ -32,10 +38,14 @@ from suites.campaign.schedule import Clock
 from suites.resilience.live import ROLLOUT_TIMEOUT, selector, wait_replaced
 from testbed.cluster import Testbed
 from testbed.kube import Kube, is_ready
+from testbed.shell import run
 from testbed.waiting import NotYet, eventually
 
 #: The faults a pod takes on the testbed; a server with a `SEVER` command takes `sever` too.
-KINDS = ("kill", "term")
+KINDS = ("kill", "term", "pause")
+#: The kubelet's pod cgroups in the freezer hierarchy of a kind node (cgroup v1, systemd
+#: driver; checked on this machine's nodes, 3 Dec 2026).
+FREEZER = "/sys/fs/cgroup/freezer/kubelet.slice/kubelet-kubepods.slice"
 _PSQL = 'psql -qtA -U "$POSTGRES_USER" -d postgres -v ON_ERROR_STOP=1'
 #: How a server of each upstream image ends every client connection it holds and goes on
 #: running (the `sever` fault, as the local campaign's): how, the command run in its pod, its
@@ -96,6 +106,42 @@ for sku, body in json.loads(sys.stdin.read()):
         assert response.status < 300, (sku, response.status)
 print("ok")
 """
+
+
+def freezer_state(pod: Any) -> str:
+    """The freezer.state file of a pod's cgroup on its node (named by QoS class and uid)."""
+    qos, uid = str(pod.status.qos_class).lower(), str(pod.metadata.uid).replace("-", "_")
+    if qos == "guaranteed":
+        return f"{FREEZER}/kubelet-kubepods-pod{uid}.slice/freezer.state"
+    slice_ = f"kubelet-kubepods-{qos}.slice/kubelet-kubepods-{qos}-pod{uid}.slice"
+    return f"{FREEZER}/{slice_}/freezer.state"
+
+
+def set_freezer(node: str, state_file: str, value: str) -> None:
+    """FROZEN or THAWED, written in the node's container."""
+    missing = f'{{ echo "no freezer cgroup: {state_file}" >&2; exit 1; }}'
+    script = f'test -e "{state_file}" || {missing}; echo {value} > "{state_file}"'
+    run(["docker", "exec", node, "sh", "-c", script], timeout=30, what=f"{value.lower()} a pod")
+
+
+#: Pods frozen by a pause and not yet thawed: (node, freezer.state) -> pod name.
+_frozen: dict[tuple[str, str], str] = {}
+_frozen_lock = threading.Lock()
+
+
+def thaw_all() -> list[str]:
+    """Thaw every pod a pause left frozen; the names of those it thawed."""
+    with _frozen_lock:
+        frozen = dict(_frozen)
+    for (node, state_file), _ in frozen.items():
+        set_freezer(node, state_file, "THAWED")
+        with _frozen_lock:
+            _frozen.pop((node, state_file), None)
+    return sorted(frozen.values())
+
+
+# A run that ends any other way (an error, a timeout) leaves no pod frozen.
+atexit.register(thaw_all)
 
 
 class LiveSystem:
@@ -164,6 +210,8 @@ class LiveSystem:
         with self._rng_lock:
             pod = self._rng.choice(pods)
         name, uid = str(pod.metadata.name), str(pod.metadata.uid)
+        if fault.kind == "pause":
+            return self._pause(workload, pod, clock, fault.down)
         start = clock.now()
         self._kube.delete_pod(name, grace_seconds=0 if fault.kind == "kill" else None)
         stopped = clock.now()
@@ -171,6 +219,31 @@ class LiveSystem:
         wait_replaced(self._kube, workload, uid, timeout=ROLLOUT_TIMEOUT)
         self._wait_whole(workload, kind)
         return FaultWindow(fault.kind, workload, how, start, stopped, clock.now(), f"pod {name}")
+
+    def _pause(self, workload: str, pod: Any, clock: Clock, down: float) -> FaultWindow:
+        """Freeze the pod for `down` seconds, thaw it, and wait until it is Ready again."""
+        name, node, state_file = str(pod.metadata.name), str(pod.spec.node_name), freezer_state(pod)
+        start = clock.now()
+        with _frozen_lock:
+            _frozen[(node, state_file)] = name
+        set_freezer(node, state_file, "FROZEN")
+        try:
+            clock.hold_until(start + down)
+        finally:
+            set_freezer(node, state_file, "THAWED")
+            with _frozen_lock:
+                _frozen.pop((node, state_file), None)
+        resumed = clock.now()
+
+        def ready_again() -> None:
+            if not is_ready(self._kube.pod(name)):
+                raise NotYet(f"{name} not Ready")
+
+        eventually(ready_again, timeout=ROLLOUT_TIMEOUT, interval=0.5, what=f"{name} Ready again")
+        return FaultWindow(
+            "pause", workload, "cgroup frozen", start, start, clock.now(), f"pod {name}",
+            resumed=resumed,
+        )  # fmt: skip
 
     def _wait_whole(self, workload: str, kind: str) -> None:
         def whole() -> None:
@@ -181,6 +254,9 @@ class LiveSystem:
         eventually(whole, timeout=ROLLOUT_TIMEOUT, interval=0.5, what=f"{kind}/{workload} whole")
 
     def recover(self, history: History) -> None:
+        thawed = thaw_all()
+        if thawed:
+            history.nemesis_errors.append(f"left frozen by a failed pause, thawed: {thawed}")
         for workload, kind in self._kinds.items():
             try:
                 self._wait_whole(workload, kind)
