@@ -17,7 +17,6 @@ import pytest
 
 from suites.system.servers import ManagedProcess
 from suites.system.stack import Stack, running_infra, running_stack
-from suites.waiting import scaled
 
 from . import nemesis, options, runner
 from .links import Links
@@ -30,11 +29,7 @@ _running: list[Stack] = []
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    timeout = scaled(TIMEOUT_SECONDS + 60 * (options.minutes(config) or 0))
-    for item in items:
-        if item.path.is_relative_to(here) and item.get_closest_marker("timeout") is None:
-            item.add_marker(pytest.mark.timeout(timeout))
+    options.add_timeouts(config, items, Path(__file__).parent, TIMEOUT_SECONDS)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,11 @@ and the minutes of a long campaign."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
+
+from suites.waiting import scaled
 
 
 def seed(config: pytest.Config) -> int:
@@ -24,3 +27,14 @@ def minutes(config: pytest.Config) -> float | None:
     """`--campaign-minutes` (`--minutes`): a long campaign's length; None for the short one."""
     given: float | None = config.getoption("campaign_minutes", default=None)
     return given
+
+
+def add_timeouts(
+    config: pytest.Config, items: list[pytest.Item], folder: Path, seconds: float
+) -> None:
+    """Each test of `folder` without a timeout gets `seconds` plus a long campaign's minutes
+    (scaled for a slow machine)."""
+    timeout = scaled(seconds + 60 * (minutes(config) or 0))
+    for item in items:
+        if item.path.is_relative_to(folder) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(timeout))

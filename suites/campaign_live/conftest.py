@@ -15,7 +15,6 @@ import pytest
 
 from suites.campaign import options, runner
 from suites.conformance.conftest import _autoscalers_sit_out
-from suites.waiting import scaled
 from testbed.cluster import Testbed
 from testbed.kube import Kube
 
@@ -54,11 +53,7 @@ def settings(seed: int, minutes: float | None) -> runner.Settings:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    timeout = scaled(TIMEOUT_SECONDS + 60 * (options.minutes(config) or 0))
-    for item in items:
-        if item.path.is_relative_to(here) and item.get_closest_marker("timeout") is None:
-            item.add_marker(pytest.mark.timeout(timeout))
+    options.add_timeouts(config, items, Path(__file__).parent, TIMEOUT_SECONDS)
 
 
 @dataclass(frozen=True)
