@@ -1,8 +1,8 @@
 """The fault campaign on the kind testbed: one run per session, judged by the tests of this
 folder. `--campaign-seed N` replays one (the operations and the fault schedule);
 `--minutes M` runs the operations for M minutes instead of the short run's one
-(`tox -e campaign-live -- --minutes 30`); the short run is part of `tox -e e2e`. The autoscalers sit out, as in the other live suites:
-the campaign's faults are its own.
+(`tox -e campaign-live -- --minutes 30`); the short run is part of `tox -e e2e`. The
+autoscalers sit out, as in the other live suites: the campaign's faults are its own.
 """
 
 from __future__ import annotations
