@@ -15,7 +15,7 @@ __all__ = ["NotYet", "eventually", "scaled"]
 
 
 def eventually(
-    check: Callable[[], T],
+    check: Callable[[], T | None],
     *,
     timeout: float,
     interval: float = 0.1,

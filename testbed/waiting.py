@@ -29,7 +29,7 @@ class NotYet(Exception):
         self.observed = observed
 
 
-def truthy(check: Callable[[], T]) -> Callable[[], T]:
+def truthy(check: Callable[[], T | None]) -> Callable[[], T]:
     """A check that returns a falsy value while the state is not reached, as one that says
     NotYet: ``eventually(truthy(lambda: cached() == "hit"), ...)``."""
 

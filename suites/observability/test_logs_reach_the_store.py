@@ -20,6 +20,7 @@ from suites import promises
 from suites.observability.conftest import SHIPPER, LogStore, shipper_pods_ready
 from suites.resilience.live import record, selector
 from testbed.kube import Kube
+from testbed.settings import service_image
 from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
@@ -128,8 +129,12 @@ def test_every_request_becomes_searchable_and_the_latency_is_measured(
                     ]
                 }
             }
+
+            def logged(q: dict[str, Any] = query, r: str = rid) -> bool:
+                return log_store.count(q) > 0 or _not_yet(r)
+
             eventually(
-                lambda q=query, r=rid: log_store.count(q) > 0 or _not_yet(r),
+                logged,
                 timeout=60,
                 interval=0.2,
                 what=f"the gateway's log line for {rid}",
@@ -276,7 +281,7 @@ def marker_pod(name: str, run: str) -> client.V1Pod:
         f"        'marker': n, 'marker_run': '{run}'}}), flush=True)\n"
         "    time.sleep(0.02)\n"
     )
-    image = promises.service_image("api-gateway", promises.SERVICE_IMAGE_TAG)  # any overlay
+    image = service_image("api-gateway", promises.SERVICE_IMAGE_TAG)  # any overlay
     security = client.V1SecurityContext(
         allow_privilege_escalation=False,
         read_only_root_filesystem=True,

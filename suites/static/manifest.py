@@ -70,7 +70,7 @@ class Rendered:
     def promised_node_agents(self) -> tuple[promises.NodeAgent, ...]:
         return promises.node_agents_in(self.overlay)
 
-    def deploys(self, piece: promises.Piece) -> bool:
+    def deploys(self, piece: str) -> bool:
         return promises.deployed(piece, self.overlay)
 
 

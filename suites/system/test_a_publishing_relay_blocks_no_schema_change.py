@@ -91,7 +91,7 @@ def _while_publishing(database: OrdersDatabase, relay: Relay) -> dict[str, Any]:
     async def run() -> dict[str, Any]:
         async with relay_pool(database) as pool:
             publish = BlockedPublish()
-            relaying = asyncio.create_task(relay(pool, publish))
+            relaying = asyncio.ensure_future(relay(pool, publish))
             try:
                 await asyncio.wait_for(publish.started.wait(), WAIT_SECONDS)
                 lock = await asyncio.to_thread(_ask_for_the_alter_lock, database)

@@ -11,6 +11,7 @@ import asyncio
 import os
 import socket
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 import psycopg
@@ -142,10 +143,10 @@ def test_no_request_fails_after_the_database_ended_every_connection(
 #: What a read in the tests below returns when it was served.
 SERVED = 1
 #: A query on a connection, as postgres.read takes it.
-Query = Callable[[psycopg.AsyncConnection[object]], Awaitable[int]]
+Query = Callable[[psycopg.AsyncConnection[tuple[Any, ...]]], Awaitable[int]]
 
 
-async def _served(conn: psycopg.AsyncConnection[object]) -> int:
+async def _served(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> int:
     """The read itself: SERVED, from the server."""
     cursor = await conn.execute("SELECT %s::int", (SERVED,))
     row = await cursor.fetchone()
@@ -190,7 +191,7 @@ def _reads_with_their_sessions_ended(
         with infra.db("inventory") as admin:
             admin.execute("SELECT pg_terminate_backend(%s, %s)", (pid, TERMINATE_WAIT_MS))
 
-    async def query(conn: psycopg.AsyncConnection[object]) -> int:
+    async def query(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> int:
         nonlocal tries
         tries += 1
         if tries <= end_sessions:
@@ -233,7 +234,7 @@ def test_a_read_that_fails_otherwise_is_not_read_again(infra: Infra) -> None:
     dsn = postgres.conninfo("127.0.0.1", infra.postgres_port, "inventory", "demo", "")
     tries = 0
 
-    async def query(conn: psycopg.AsyncConnection[object]) -> int:
+    async def query(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> int:
         nonlocal tries
         tries += 1
         await conn.execute("SELECT * FROM no_such_table")
@@ -268,7 +269,7 @@ def _reads_whose_connection_breaks(
     Returns what the read met ("ok" or the error's class name) and how many tries it made."""
     tries = 0
 
-    async def query(conn: psycopg.AsyncConnection[object]) -> int:
+    async def query(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> int:
         nonlocal tries
         tries += 1
         if tries == 1:

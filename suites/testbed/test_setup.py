@@ -131,7 +131,7 @@ def test_every_script_the_needs_name_exists_and_is_executable() -> None:
         need
         for target in ("fast", "e2e")
         for offline in (False, True)
-        for need in needs(target, settings, offline=offline)  # type: ignore[arg-type]
+        for need in needs(target, settings, offline=offline)
     ]
     scripts = {need.script[0] for need in every if need.script}
 

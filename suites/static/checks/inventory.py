@@ -21,7 +21,7 @@ def namespace_violations(rendered: Rendered) -> list[str]:
 
 def workload_violations(rendered: Rendered) -> list[str]:
     """Exactly the promised Deployments, StatefulSets and DaemonSets, each of the promised kind."""
-    promised = {(w.kind, w.name) for w in rendered.promised_workloads()}
+    promised: set[tuple[str, str]] = {(w.kind, w.name) for w in rendered.promised_workloads()}
     promised |= {("DaemonSet", a.name) for a in rendered.promised_node_agents()}
     present = {(o["kind"], o["metadata"]["name"]) for o in rendered.pod_workloads()}
     return [f"{kind}/{name} is missing" for kind, name in sorted(promised - present)] + [
