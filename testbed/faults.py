@@ -36,6 +36,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from kubernetes.client.exceptions import ApiException
+
 from testbed.kube import Kube
 from testbed.shell import CommandFailed, run
 
@@ -174,8 +176,12 @@ def leftover_rules(where: PodNetns) -> list[str]:
     return fault_rules(listing)
 
 
-def pod_exists(kube: Kube, pod: str) -> bool:
-    return any(p.metadata.name == pod for p in kube.pods())
+def pod_in_place(kube: Kube, pod: str) -> bool:
+    """The pod exists and is not being deleted (a pod being deleted takes its namespace, and
+    the rules in it, with it)."""
+    return any(
+        p.metadata.name == pod and p.metadata.deletion_timestamp is None for p in kube.pods()
+    )
 
 
 @contextmanager
@@ -198,20 +204,26 @@ def dropped(kube: Kube, pod: str, rules: Sequence[tuple[str, ...]]) -> Iterator[
 
 
 def _undo(kube: Kube, pod: str, inserted: Sequence[tuple[str, ...]]) -> None:
-    if not inserted or not pod_exists(kube, pod):
-        return  # nothing added, or the namespace went with the pod
-    where = locate(kube, pod)  # again: a restarted container has a new PID
+    if not inserted or not pod_in_place(kube, pod):
+        return  # nothing added, or the namespace goes with the pod
     errors = []
-    for rule in inserted:
-        try:
-            run(
-                in_netns(where, iptables_command("-D", rule)),
-                timeout=COMMAND_TIMEOUT,
-                what=f"undo fault rule in {pod}",
-            )
-        except CommandFailed as error:
-            errors.append(str(error))
-    left = leftover_rules(where)
+    try:
+        where = locate(kube, pod)  # again: a restarted container has a new PID
+        for rule in inserted:
+            try:
+                run(
+                    in_netns(where, iptables_command("-D", rule)),
+                    timeout=COMMAND_TIMEOUT,
+                    what=f"undo fault rule in {pod}",
+                )
+            except CommandFailed as error:
+                errors.append(str(error))
+        left = leftover_rules(where)
+    except (LookupError, ValueError, CommandFailed, ApiException):
+        # The pod's deletion began meanwhile (its container stopped): the namespace goes too.
+        if not pod_in_place(kube, pod):
+            return
+        raise
     if left:
         raise FaultLeftBehind(f"{pod} still drops packets: {left}; undo errors: {errors}")
 

@@ -12,10 +12,14 @@ its workload, picked by the seed:
   the down time: a hung pod whose connections the kernel still accepts, while the other
   replicas go on. Long pauses (7.5-11.5 s) stay below every liveness probe's patience (3
   failures 10 s apart at least), so the kubelet does not restart the pod meanwhile.
-A kill's or term's window closes when the workload has a Ready pod other than the deleted one
-and every replica is Ready again; a pause's when the pod is Ready again. PostgreSQL and Redis
-also take `sever`. Link faults stay local for now: the testbed has no relay between its pods
-(issue 17's fault library would bring them).
+A kill's, term's or pause's window closes when the workload and every workload that calls it
+have all their replicas Ready again, counted by their pods (a Deployment's status lags a
+deletion): a database's callers are unready while it is down, as their readiness checks it.
+PostgreSQL and Redis also take `sever`. A third lane takes the calls between the workloads, as
+the drawing lists them (`client->server`): `partition` drops the call's packets both ways in one
+Ready pod of the client, in its own network namespace (testbed/faults.py), for the down time;
+the other replicas go on; the window closes when the packets flow again. No `delay` (this
+kernel has no netem) and no `reset` on the testbed.
 
 The testbed keeps other runs' orders, so everything is read for the campaign's window only:
 orders, reservations and notifications created since the campaign began (order-db's clock for
@@ -28,21 +32,32 @@ import atexit
 import json
 import random
 import threading
+import time
+import uuid
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from kubernetes.client.exceptions import ApiException
 
 from suites import promises
 from suites.campaign import generator, nemesis, runner, state
 from suites.campaign.history import FaultWindow, History
 from suites.campaign.schedule import Clock
 from suites.resilience.live import ROLLOUT_TIMEOUT, selector, wait_replaced
+from testbed import faults
 from testbed.cluster import Testbed
 from testbed.kube import Kube, is_ready
-from testbed.shell import run
-from testbed.waiting import NotYet, eventually
+from testbed.shell import CommandFailed, run
+from testbed.waiting import NotYet, eventually, truthy
 
 #: The faults a pod takes on the testbed; a server with a `SEVER` command takes `sever` too.
 KINDS = ("kill", "term", "pause")
+#: A command in a pod: how long it may take, and how often it is tried.
+EXEC_SECONDS = 120
+EXEC_ATTEMPTS = 3
+#: The faults a call between two workloads takes on the testbed.
+LINK_KINDS = ("partition",)
 #: A `kill`'s grace period: SIGTERM, then SIGKILL a second later. Not 0: through the API, 0 is a
 #: force deletion, which removes the pod object at once while its containers still run, so a
 #: StatefulSet starts the replacement beside them: a second PostgreSQL on the same volume. The
@@ -135,15 +150,21 @@ _frozen: dict[tuple[str, str], str] = {}
 _frozen_lock = threading.Lock()
 
 
-def thaw_all() -> list[str]:
-    """Thaw every pod a pause left frozen; the names of those it thawed."""
+def thaw_all() -> tuple[list[str], list[str]]:
+    """Thaw every pod a pause left frozen: the names of those it thawed, and what failed (one
+    failure does not keep the others frozen)."""
     with _frozen_lock:
         frozen = dict(_frozen)
-    for (node, state_file), _ in frozen.items():
-        set_freezer(node, state_file, "THAWED")
+    thawed, failed = [], []
+    for (node, state_file), name in sorted(frozen.items()):
+        try:
+            set_freezer(node, state_file, "THAWED")
+            thawed.append(name)
+        except CommandFailed as exc:
+            failed.append(f"{name}: {exc}")
         with _frozen_lock:
             _frozen.pop((node, state_file), None)
-    return sorted(frozen.values())
+    return thawed, failed
 
 
 # A run that ends any other way (an error, a timeout) leaves no pod frozen.
@@ -166,6 +187,17 @@ class LiveSystem:
         called = {c.target for c in promises.calls_in(overlay) if c.source in services}
         self._lanes = {"services": services, "dependencies": sorted(called - set(services))}
         self._kinds = {name: workloads[name].kind for lane in self._lanes.values() for name in lane}
+        self._replicas = {name: workloads[name].replicas for name in self._kinds}
+        calls = promises.calls_in(overlay)
+        #: Each workload and those that call it: what a fault of it leaves to come back.
+        self._affected = {
+            name: [name, *sorted({c.source for c in calls if c.target == name} & set(self._kinds))]
+            for name in self._kinds
+        }
+        self._links = {
+            f"{c.source}->{c.target}": c for c in promises.calls_in(overlay) if c.source in services
+        }
+        self._lanes["links"] = sorted(self._links)
         #: The targets that can end their clients' connections: by their upstream image.
         self._severers = {
             name: SEVER[image.online.split(":")[0]]
@@ -190,15 +222,18 @@ class LiveSystem:
         return {lane: list(targets) for lane, targets in self._lanes.items()}
 
     def kinds(self) -> dict[str, tuple[str, ...]]:
-        return {
+        kinds = {
             name: (*KINDS, "sever") if name in self._severers else KINDS for name in self._kinds
         }
+        return kinds | dict.fromkeys(self._links, LINK_KINDS)
 
     def inject(self, fault: nemesis.PlannedFault, clock: Clock) -> FaultWindow:
-        """Delete one Ready pod of the workload (`kill`: grace 0; `term`: its grace period) and
-        wait until the workload is whole again; or have the server end its clients'
-        connections (`sever`)."""
-        workload, kind = fault.target, self._kinds[fault.target]
+        """Delete one Ready pod of the workload (`kill`: grace KILL_GRACE; `term`: its grace
+        period) and wait until it and its callers are whole again; or have the server end its
+        clients' connections (`sever`); or cut a call (`partition`)."""
+        if fault.target in self._links:
+            return self._partition(fault.target, clock, fault.down)
+        workload = fault.target
         if fault.kind == "sever":
             how, command, stdin = self._severers[workload]
             start = clock.now()
@@ -207,6 +242,21 @@ class LiveSystem:
                 "sever", workload, how, start, start, clock.now(),
                 f"{ended} connections ended", ended=ended,
             )  # fmt: skip
+
+        pod = self._ready_pod(workload)
+        name, uid = str(pod.metadata.name), str(pod.metadata.uid)
+        if fault.kind == "pause":
+            return self._pause(workload, pod, clock, fault.down)
+        start = clock.now()
+        self._kube.delete_pod(name, grace_seconds=KILL_GRACE if fault.kind == "kill" else None)
+        stopped = clock.now()
+        how = f"pod deleted, grace {KILL_GRACE} s" if fault.kind == "kill" else "pod deleted"
+        wait_replaced(self._kube, workload, uid, timeout=ROLLOUT_TIMEOUT)
+        self._wait_whole(self._affected[workload])
+        return FaultWindow(fault.kind, workload, how, start, stopped, clock.now(), f"pod {name}")
+
+    def _ready_pod(self, workload: str) -> Any:
+        """One Ready pod of the workload, picked by the seed; waits while it has none."""
 
         def ready_pods() -> list[Any]:
             # None Ready is a moment, not an end: both inventory-service pods are unready while
@@ -221,17 +271,43 @@ class LiveSystem:
             ready_pods, timeout=ROLLOUT_TIMEOUT, interval=0.5, what=f"a Ready {workload} pod"
         )
         with self._rng_lock:
-            pod = self._rng.choice(pods)
-        name, uid = str(pod.metadata.name), str(pod.metadata.uid)
-        if fault.kind == "pause":
-            return self._pause(workload, pod, clock, fault.down)
-        start = clock.now()
-        self._kube.delete_pod(name, grace_seconds=KILL_GRACE if fault.kind == "kill" else None)
-        stopped = clock.now()
-        how = f"pod deleted, grace {KILL_GRACE} s" if fault.kind == "kill" else "pod deleted"
-        wait_replaced(self._kube, workload, uid, timeout=ROLLOUT_TIMEOUT)
-        self._wait_whole(workload, kind)
-        return FaultWindow(fault.kind, workload, how, start, stopped, clock.now(), f"pod {name}")
+            return self._rng.choice(pods)
+
+    def _peers(self, workload: str) -> list[str]:
+        """Where a client's packets to the workload go: its Service's cluster IP (as the client
+        sends them, before kube-proxy translates it) and its pods' own IPs."""
+        service = self._kube.core.read_namespaced_service(workload, self._kube.namespace)
+        pods = [
+            str(p.status.pod_ip) for p in self._kube.pods(selector(workload)) if p.status.pod_ip
+        ]
+        return [str(service.spec.cluster_ip), *pods]
+
+    def _partition(self, link: str, clock: Clock, down: float) -> FaultWindow:
+        """Drop the call's packets both ways in one Ready pod of the client for `down` seconds.
+        A pod whose deletion (another lane's fault) begins while the rules go in is passed
+        over for another."""
+        call = self._links[link]
+        peers = self._peers(call.target)
+        with ExitStack() as undo:
+
+            def cut() -> str:
+                name = str(self._ready_pod(call.source).metadata.name)
+                try:
+                    undo.enter_context(faults.partition(self._kube, name, peers, call.port))
+                except (LookupError, ValueError, CommandFailed, ApiException) as exc:
+                    if faults.pod_in_place(self._kube, name):
+                        raise
+                    raise NotYet(f"{name} went away: {exc}") from exc
+                return name
+
+            name = eventually(cut, timeout=ROLLOUT_TIMEOUT, interval=0.5, what=f"{link} cut")
+            start = clock.now()
+            clock.hold_until(start + down)
+        # A client cut off from what its readiness checks went unready: Ready again first.
+        self._wait_whole(self._affected[call.source])
+        return FaultWindow(
+            "partition", link, "packets dropped both ways", start, start, clock.now(), f"pod {name}"
+        )
 
     def _pause(self, workload: str, pod: Any, clock: Clock, down: float) -> FaultWindow:
         """Freeze the pod for `down` seconds, thaw it, and wait until it is Ready again."""
@@ -241,7 +317,7 @@ class LiveSystem:
             _frozen[(node, state_file)] = name
         set_freezer(node, state_file, "FROZEN")
         try:
-            clock.hold_until(start + down)
+            clock.hold_until(clock.now() + down)  # frozen from now: docker exec takes its time
         finally:
             set_freezer(node, state_file, "THAWED")
             with _frozen_lock:
@@ -253,28 +329,38 @@ class LiveSystem:
                 raise NotYet(f"{name} not Ready")
 
         eventually(ready_again, timeout=ROLLOUT_TIMEOUT, interval=0.5, what=f"{name} Ready again")
+        self._wait_whole(self._affected[workload])
         return FaultWindow(
             "pause", workload, "cgroup frozen", start, start, clock.now(), f"pod {name}",
             resumed=resumed,
         )  # fmt: skip
 
-    def _wait_whole(self, workload: str, kind: str) -> None:
-        def whole() -> None:
-            now = self._kube.workload(kind, workload)
-            if not now.rolled_out:
-                raise NotYet(now)
+    def _wait_whole(self, workloads: list[str]) -> None:
+        """Until each workload has as many Ready pods as the drawing gives it replicas, counted
+        by the pods: a Deployment's status lags a deletion, so it can still say "whole" for a
+        moment after one."""
 
-        eventually(whole, timeout=ROLLOUT_TIMEOUT, interval=0.5, what=f"{kind}/{workload} whole")
+        def whole() -> None:
+            short = {}
+            for name in workloads:
+                ready = len(self._kube.ready_pods(selector(name)))
+                if ready < self._replicas[name]:
+                    short[name] = f"{ready} of {self._replicas[name]} Ready"
+            if short:
+                raise NotYet(short)
+
+        eventually(whole, timeout=ROLLOUT_TIMEOUT, interval=0.5, what=f"{workloads} whole")
 
     def recover(self, history: History) -> None:
-        thawed = thaw_all()
+        thawed, failed = thaw_all()
         if thawed:
             history.nemesis_errors.append(f"left frozen by a failed pause, thawed: {thawed}")
-        for workload, kind in self._kinds.items():
-            try:
-                self._wait_whole(workload, kind)
-            except AssertionError as exc:
-                history.nemesis_errors.append(f"{workload} not whole again: {exc}")
+        if failed:
+            history.nemesis_errors.append(f"left frozen, and the thaw failed: {failed}")
+        try:
+            self._wait_whole(list(self._kinds))
+        except AssertionError as exc:
+            history.nemesis_errors.append(f"not whole again: {exc}")
 
     # -- the state ------------------------------------------------------------------------------
     def orders(self) -> dict[str, state.OrderRow]:
@@ -316,6 +402,18 @@ class LiveSystem:
             f"{since.replace(tzinfo=None).isoformat()}\n".encode(),
         )
         found: dict[str, list[str]] = json.loads(out.strip().splitlines()[-1])
+        # The margin lets in notifications of orders made before the campaign (an earlier test's,
+        # one the reconciler finished late, a resend): order-db says which those are. An id it
+        # does not have at all stays, for the checker to report.
+        ids = [i for i in found if _is_uuid(i)]
+        earlier = self._rows(
+            "order-db",
+            "orders",
+            f"SELECT id::text AS id FROM orders WHERE id::text IN ({_listed(ids)})"
+            f" AND created_at < '{self.since}'",
+        ) if ids else []  # fmt: skip
+        for row in earlier:
+            found.pop(row["id"], None)
         return found
 
     def notification_counts(self) -> dict[str, int]:
@@ -347,7 +445,8 @@ class LiveSystem:
                 f"SELECT sku, stock FROM products WHERE sku IN ({skus})",
             )
         }
-        api = {o: s for o, s in state.read_api_orders(self.gateway_url).items() if o in orders}
+        listed = state.read_api_orders(self.gateway_url, wanted=orders)
+        api = {o: s for o, s in listed.items() if o in orders}
         return state.State(
             orders=orders,
             reservations=reservations,
@@ -373,19 +472,38 @@ class LiveSystem:
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
     def _exec(self, workload: str, command: list[str], stdin: bytes) -> str:
-        """`command` (no shell unless it names one) in a Ready pod of the workload."""
+        """`command` (no shell unless it names one) in a Ready pod of the workload; a failed
+        exec is tried again (the pod may have been deleted or its server restarted meanwhile:
+        the nemesis' faults go on while the campaign reads), up to EXEC_ATTEMPTS times."""
+        failures: list[str] = []
+        while True:
+            pods = eventually(
+                truthy(lambda: self._kube.ready_pods(selector(workload))),
+                timeout=ROLLOUT_TIMEOUT,
+                interval=1,
+                what=f"a Ready {workload} pod",
+            )
+            args = ["exec", "-i", "-n", self._kube.namespace, pods[0].metadata.name, "--"]
+            try:
+                return self._testbed.kubectl(*args, *command, timeout=EXEC_SECONDS, stdin=stdin)
+            except CommandFailed as exc:
+                failures.append(str(exc))
+                if len(failures) == EXEC_ATTEMPTS:
+                    raise
+                time.sleep(1)
 
-        def ready_pod() -> str:
-            pods = [p for p in self._kube.pods(selector(workload)) if is_ready(p)]
-            if not pods:
-                raise NotYet(f"no Ready {workload} pod")
-            return str(pods[0].metadata.name)
 
-        pod = eventually(
-            ready_pod, timeout=ROLLOUT_TIMEOUT, interval=1, what=f"a Ready {workload} pod"
-        )
-        args = ["exec", "-i", "-n", self._kube.namespace, pod, "--", *command]
-        return self._testbed.kubectl(*args, timeout=120, stdin=stdin)
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _listed(values: list[str]) -> str:
+    """An SQL list of quoted literals (of values checked to need no escaping)."""
+    return ",".join(f"'{value}'" for value in values)
 
 
 def _items(raw: Any) -> tuple[tuple[str, int], ...]:

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -109,6 +110,41 @@ def test_a_rule_left_behind_is_found_and_a_clean_namespace_has_none() -> None:
     )
     assert faults.fault_rules(clean) == []
     assert faults.fault_rules(left) == [left.splitlines()[-1]]
+
+
+class PodsOnly:
+    """As much of a Kube as the undo asks before it enters a namespace: the pods."""
+
+    def __init__(self, deleting: bool) -> None:
+        self.deleting = deleting
+        #: How often the undo looked the pod up to enter its namespace.
+        self.entered = 0
+
+    def pods(self) -> list[SimpleNamespace]:
+        stamp = "2026-12-04T05:00:00Z" if self.deleting else None
+        return [SimpleNamespace(metadata=SimpleNamespace(name="p", deletion_timestamp=stamp))]
+
+    def pod(self, name: str) -> SimpleNamespace:
+        self.entered += 1
+        raise LookupError(f"{name}: its container has stopped")
+
+
+RULE = ("OUTPUT", "-p", "tcp", "-d", "10.96.0.9", "--dport", "5432")
+
+
+def test_the_undo_leaves_a_pod_being_deleted_alone() -> None:
+    # A pod whose deletion began (another fault, a rollout) takes its namespace with it: the
+    # undo does not try to enter it, so a fault on it ends cleanly.
+    kube = PodsOnly(deleting=True)
+    faults._undo(kube, "p", [RULE])  # type: ignore[arg-type]
+    assert kube.entered == 0
+
+
+def test_negative_control_the_undo_of_a_pod_in_place_that_cannot_be_entered_fails() -> None:
+    kube = PodsOnly(deleting=False)
+    with pytest.raises(LookupError, match="container has stopped"):
+        faults._undo(kube, "p", [RULE])  # type: ignore[arg-type]
+    assert kube.entered == 1
 
 
 def test_the_kernel_config_line_says_set_or_not_set(tmp_path: Path) -> None:
