@@ -59,7 +59,8 @@ class State:
         return sum(quantity for s, quantity in items if s == sku)
 
 
-def _items(raw: Any) -> tuple[tuple[str, int], ...]:
+def items(raw: Any) -> tuple[tuple[str, int], ...]:
+    """An order's or reservation's lines as stored (JSON), as (sku, quantity) pairs."""
     return tuple((str(i["sku"]), int(i["quantity"])) for i in raw)
 
 
@@ -69,7 +70,7 @@ def read_orders(infra: Infra) -> dict[str, OrderRow]:
             "SELECT id::text, idempotency_key, status, customer_email, items,"
             " extract(epoch FROM now() - created_at)::float8 FROM orders"
         ).fetchall()
-    return {r[0]: OrderRow(r[0], r[1], r[2], r[3], _items(r[4]), float(r[5])) for r in rows}
+    return {r[0]: OrderRow(r[0], r[1], r[2], r[3], items(r[4]), float(r[5])) for r in rows}
 
 
 def read_events(infra: Infra) -> dict[str, list[str]]:
@@ -107,7 +108,7 @@ def read_inventory(
             "SELECT sku, stock FROM products WHERE sku = ANY(%s)", (skus,)
         ).fetchall()
     return (
-        {r[0]: ReservationRow(r[0], r[1], _items(r[2]), float(r[3])) for r in reservations},
+        {r[0]: ReservationRow(r[0], r[1], items(r[2]), float(r[3])) for r in reservations},
         {str(sku): int(units) for sku, units in stock},
     )
 

@@ -53,6 +53,9 @@ from testbed.waiting import NotYet, eventually, truthy
 
 #: The faults a pod takes on the testbed; a server with a `SEVER` command takes `sever` too.
 KINDS = ("kill", "term", "pause")
+#: How long a replay waits for an earlier run's pending orders of its SKUs: the deployed
+#: pending bound (60 s), the reconciler's period (5 s), and room.
+EARLIER_RUN_SECONDS = 120.0
 #: A command in a pod: how long it may take, and how often it is tried.
 EXEC_SECONDS = 120
 EXEC_ATTEMPTS = 3
@@ -67,14 +70,21 @@ KILL_GRACE = 1
 #: The kubelet's pod cgroups in the freezer hierarchy of a kind node (cgroup v1, systemd
 #: driver; checked on this machine's nodes, 3 Dec 2026).
 FREEZER = "/sys/fs/cgroup/freezer/kubelet.slice/kubelet-kubepods.slice"
-_PSQL = 'psql -qtA -U "$POSTGRES_USER" -d postgres -v ON_ERROR_STOP=1'
+
+
+def psql(dbname: str) -> list[str]:
+    """psql in a PostgreSQL pod, reading its statements from stdin: bare rows, the first
+    error fatal."""
+    return ["sh", "-c", f'psql -qtA -U "$POSTGRES_USER" -d {dbname} -v ON_ERROR_STOP=1']
+
+
 #: How a server of each upstream image ends every client connection it holds and goes on
 #: running (the `sever` fault, as the local campaign's): how, the command run in its pod, its
 #: stdin; each prints how many it ended.
 SEVER = {
     "postgres": (
         "pg_terminate_backend",
-        ["sh", "-c", _PSQL],
+        psql("postgres"),
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
         " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
     ),
@@ -209,9 +219,33 @@ class LiveSystem:
 
     # -- set-up ---------------------------------------------------------------------------------
     def add_products(self, products: list[generator.Product]) -> None:
+        """The products, with their initial stock; first, a replay of a seed waits until the
+        earlier run's pending orders of the same SKUs are final (their reservations released
+        afterwards would add to the fresh stock, and stock would not be conserved)."""
+        self._wait_no_pending_orders_of([p.sku for p in products])
         port = promises.workload("inventory-service").port
         given = json.dumps([[p.sku, runner.product_body(p)] for p in products]).encode()
         self._exec("inventory-service", ["python", "-c", _PRODUCTS_SCRIPT, str(port)], given)
+
+    def _wait_no_pending_orders_of(self, skus: list[str]) -> None:
+        query = (
+            "SELECT id::text AS id FROM orders WHERE status = 'pending' AND EXISTS"
+            " (SELECT 1 FROM jsonb_array_elements(items) i"
+            f" WHERE i->>'sku' IN ({_listed(skus)}))"
+        )
+
+        def none_pending() -> None:
+            pending = [row["id"] for row in self._rows("order-db", "orders", query)]
+            if pending:
+                raise NotYet(f"{len(pending)} pending orders of these SKUs: {pending[:5]}")
+
+        eventually(
+            none_pending,
+            timeout=EARLIER_RUN_SECONDS,
+            interval=2,
+            what="an earlier run's pending orders of the campaign's SKUs final",
+            hint="the reconciler finishes a pending order past its bound (60 s deployed)",
+        )
 
     def prepare(self) -> None:
         (row,) = self._rows("order-db", "orders", "SELECT now() AS now")
@@ -373,7 +407,7 @@ class LiveSystem:
         )
         return {
             r["id"]: state.OrderRow(
-                r["id"], r["key"], r["status"], r["email"], _items(r["items"]), float(r["age"])
+                r["id"], r["key"], r["status"], r["email"], state.items(r["items"]), float(r["age"])
             )
             for r in rows
         }
@@ -428,7 +462,7 @@ class LiveSystem:
     def read_state(self, initial_stock: dict[str, int], first_count: dict[str, int]) -> state.State:
         orders = self.orders()
         reservations = {
-            r["key"]: state.ReservationRow(r["key"], r["status"], _items(r["items"]), r["age"])
+            r["key"]: state.ReservationRow(r["key"], r["status"], state.items(r["items"]), r["age"])
             for r in self._rows(
                 "inventory-db",
                 "inventory",
@@ -461,14 +495,12 @@ class LiveSystem:
     # -- inside the pods ------------------------------------------------------------------------
     def execute(self, database: str, dbname: str, sql: str) -> str:
         """A statement run by psql in the database's pod (the negative control plants with it)."""
-        psql = f'psql -qtA -U "$POSTGRES_USER" -d {dbname} -v ON_ERROR_STOP=1'
-        return self._exec(database, ["sh", "-c", psql], sql.encode())
+        return self._exec(database, psql(dbname), sql.encode())
 
     def _rows(self, database: str, dbname: str, sql: str) -> list[dict[str, Any]]:
         """Each row of `sql` as a dict, through JSON (text with any character survives)."""
         wrapped = f"SELECT row_to_json(t) FROM ({sql}) t"
-        psql = f'psql -qtA -U "$POSTGRES_USER" -d {dbname} -v ON_ERROR_STOP=1'
-        out = self._exec(database, ["sh", "-c", psql], wrapped.encode())
+        out = self._exec(database, psql(dbname), wrapped.encode())
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
     def _exec(self, workload: str, command: list[str], stdin: bytes) -> str:
@@ -504,7 +536,3 @@ def _is_uuid(text: str) -> bool:
 def _listed(values: list[str]) -> str:
     """An SQL list of quoted literals (of values checked to need no escaping)."""
     return ",".join(f"'{value}'" for value in values)
-
-
-def _items(raw: Any) -> tuple[tuple[str, int], ...]:
-    return tuple((str(i["sku"]), int(i["quantity"])) for i in raw)
