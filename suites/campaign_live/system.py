@@ -214,8 +214,7 @@ class LiveSystem:
             for name in self._kinds
             if (image := workloads[name].image) and image.online.split(":")[0] in SEVER
         }
-        #: order-db's clock when the campaign began (set by `prepare`).
-        self.since = ""
+        self._since: str | None = None
 
     # -- set-up ---------------------------------------------------------------------------------
     def add_products(self, products: list[generator.Product]) -> None:
@@ -249,7 +248,14 @@ class LiveSystem:
 
     def prepare(self) -> None:
         (row,) = self._rows("order-db", "orders", "SELECT now() AS now")
-        self.since = str(row["now"])
+        self._since = str(row["now"])
+
+    @property
+    def since(self) -> str:
+        """order-db's clock when the campaign began (`prepare` reads it)."""
+        if self._since is None:
+            raise RuntimeError("the campaign's state is read only after prepare()")
+        return self._since
 
     # -- the nemesis ----------------------------------------------------------------------------
     def lanes(self) -> dict[str, list[str]]:
