@@ -30,8 +30,8 @@ SCALED_OUT = 4  # the HorizontalPodAutoscalers' maximum
 RATE = 40.0
 # How long the scaled-out Deployment serves before scaling back. Without it the added pods can be
 # removed again before kube-proxy ever routes to them, and then neither their start nor their
-# shutdown is tested: the negative control once failed no request that way (CI of 0c30727: the
-# whole 2→4→2 took 5.2 s). An autoscaler keeps them for minutes; 10 s is enough for every node's
+# shutdown is tested: the negative control once failed no request that way (in CI, 28 Nov 2026:
+# the whole 2→4→2 took 5.2 s). An autoscaler keeps them for minutes; 10 s is enough for every node's
 # kube-proxy to send them traffic, so the scale-in takes away pods that are carrying requests.
 HOLD_SCALED_OUT = 10.0
 
@@ -108,7 +108,7 @@ def test_scaling_every_deployment_to_4_and_back_at_once_fails_no_request(
 UNSAFE = "api-gateway"
 #: At most this many 2→4→2 cycles of the unsafe gateway, one after another, until the check sees
 #: failed requests. Their failures come from races (kube-proxy against the pods' start and
-#: SIGTERM, finding 17): one cycle in about twenty has failed no request.
+#: SIGTERM): one cycle in about twenty has failed no request.
 UNSAFE_CYCLES_AT_MOST = 4
 
 

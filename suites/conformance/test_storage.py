@@ -102,7 +102,7 @@ def test_an_order_written_through_the_api_survives_deleting_the_order_database_p
     # the order-service pods, whose readiness is their database, Ready again for the next test
     wait_rolled_out(kube, "order-service")
     # ... and serving every request at once: none is handed a pooled connection the old server
-    # ended (finding 16 of docs/live-suites.md)
+    # ended
     with httpx.Client(base_url=gateway_url, timeout=10) as api:
         statuses = [api.get(f"/api/orders/{order_id}").status_code for _ in range(READS_AFTER)]
     assert statuses == [200] * READS_AFTER, statuses

@@ -1,12 +1,11 @@
 """A database that ends every connection of the services, as its restart does, fails no request.
 
-A restarted PostgreSQL ends each session with AdminShutdown; the services' pools must not hand
-those dead connections to requests (finding 16 of docs/live-suites.md: one order failed so in
-CI, right after the storage test restarted order-db). Here the database ends the services' idle
-sessions by itself (``pg_terminate_backend``, the same AdminShutdown) while it stays up, so any
-failed request is a dead connection handed out, not an outage. The fast suite holds the negative
-control: a pool without the connection check hands the dead connections out
-(``suites/system/test_database_restart_fails_no_request.py``).
+A restarted PostgreSQL ends each session with AdminShutdown; the services' pools must not hand those
+dead connections to requests (one order failed so in CI, right after the storage test restarted
+order-db). Here the database ends the services' idle sessions by itself (``pg_terminate_backend``,
+the same AdminShutdown) while it stays up, so any failed request is a dead connection handed out,
+not an outage. The fast suite holds the negative control: a pool without the connection check
+hands the dead connections out (``suites/system/test_database_restart_fails_no_request.py``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The negative control kills a pod of an api-gateway stripped of its preStop sleep and probes, and
 shows the same check then sees failed requests. One such kill fails no request about a third of
-the time (a race, finding 17), so the positive test kills as many pods of each service, one
+the time (a race with kube-proxy), so the positive test kills as many pods of each service, one
 after another, as it takes to catch that with 95 % chance (promises.yaml's `power`: 3)."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ REPLACEMENT_TIMEOUT = 60.0
 # How long the traffic goes on once the replacement is Ready and the old pod gone: healing is done
 # only when the replacement carries its share. Without it an unsafe replacement (Ready the moment
 # its container runs, before it listens) was never sent a request, and the negative control
-# failed nothing once in CI (finding 15).
+# failed nothing once in CI.
 SERVE_AFTER_HEALING = 5.0
 
 
@@ -118,7 +118,7 @@ def kill_under_traffic(
     kube: Kube, gateway_url: str, names: Sequence[str], timeline: Timeline
 ) -> Round:
     """Delete one pod of each of `names` at once, under steady traffic to every backend, each
-    request on a new connection (so kube-proxy's choice is made per request, finding 11); wait
+    request on a new connection (so kube-proxy's choice is made per request); wait
     for a Ready replacement of each and for the old pods to be gone, and keep the traffic on
     SERVE_AFTER_HEALING longer; return what the traffic saw."""
     before: dict[str, set[str]] = {}
@@ -205,7 +205,7 @@ UNSAFE = "api-gateway"
 #: At most this many unsafe pods are killed, one after another, until the check sees failed
 #: requests. One kill's failures come from a race (does the pod get SIGTERM before kube-proxy
 #: stops sending it connections?) that the pod sometimes wins; it is no safer for that
-#: (finding 17: a single kill was clean in about a third of runs).
+#: (a single kill was clean in about a third of runs, 29 Nov 2026).
 UNSAFE_KILLS_AT_MOST = 10
 
 

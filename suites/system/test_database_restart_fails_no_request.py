@@ -1,6 +1,6 @@
 """After a database restart, no request is handed a connection the old server ended.
 
-Finding 16 of docs/live-suites.md: a live run restarted order-db, and the next order failed 503
+Seen live: a run restarted order-db, and the next order failed 503
 "AdminShutdown" because order-service's pool still held connections of the old server. Here the
 server ends every pooled connection (``pg_terminate_backend``, the same AdminShutdown a restart
 sends), and the requests that follow must all succeed. The negative control shows that a pool

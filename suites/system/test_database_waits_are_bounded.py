@@ -1,4 +1,4 @@
-"""No request waits on PostgreSQL longer than its client does (finding 10 of docs/live-suites.md).
+"""No request waits on PostgreSQL longer than its client does.
 
 During a database outage a request must be answered 503 before the client's 5 s timeout: a wait
 for a pooled connection is bounded, and a connection whose server vanished without a FIN or RST

@@ -51,8 +51,8 @@ def test_networkpolicy_enforcement_is_installed_offline_only() -> None:
 
 
 def test_the_api_server_reaches_metrics_server_at_its_pod_not_its_cluster_ip() -> None:
-    """The aggregator routes the metrics API to metrics-server's endpoints (finding 8 of
-    docs/live-suites.md: through the cluster IP, a connection opened before kube-proxy had
+    """The aggregator routes the metrics API to metrics-server's endpoints (through the
+    cluster IP, a connection opened before kube-proxy had
     programmed it stayed broken, and the APIService answered 404 for the whole run)."""
     config = yaml.safe_load(Settings.from_env().kind_config.read_text())
     patches = [yaml.safe_load(patch) for patch in config.get("kubeadmConfigPatches", [])]

@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 #: How long a request waits for a pooled connection before it is answered 503. Clients (the
 #: gateway's callers, the traffic probe) give up after 5 s; during a database outage a request
-#: that waited 5 s for the pool answered just too late to count as a clean failure (finding 10).
+#: that waited 5 s for the pool answered just too late to count as a clean failure.
 POOL_WAIT_SECONDS = 2.0
 #: A database that vanished without closing its connections (pod killed, its network namespace
 #: gone: no FIN, no RST) is noticed by TCP keepalive probes: one after 1 s of silence, and the
@@ -56,14 +56,13 @@ def create_pool(dsn: str, max_size: int) -> AsyncConnectionPool:
     connection to a server that vanished takes as long as a query on it: the keepalive time.)
 
     A restarted database ends every connection of its old server (AdminShutdown), and the pool
-    would hand those idle, dead connections to the next requests (finding 16 of
-    docs/live-suites.md). So each connection is checked when a request takes it (an empty query,
-    one round trip), and the first one found dead empties the pool of the idle others, which
-    died with it: the request then waits for a new connection instead of trying the dead ones
-    one by one (psycopg_pool retries at once, then after 1 s, then 2 s: a pool holding three or
-    more dead connections outlasted the request's wait). A connection that died alone costs the
-    idle healthy ones too, and checks failing together drain more than once; both only mean
-    new connections, a few milliseconds each.
+    would hand those idle, dead connections to the next requests. So each connection is checked
+    when a request takes it (an empty query, one round trip), and the first one found dead
+    empties the pool of the idle others, which died with it: the request then waits for a new
+    connection instead of trying the dead ones one by one (psycopg_pool retries at once, then
+    after 1 s, then 2 s: a pool holding three or more dead connections outlasted the request's
+    wait). A connection that died alone costs the idle healthy ones too, and checks failing
+    together drain more than once; both only mean new connections, a few milliseconds each.
     """
     pool: AsyncConnectionPool
 

@@ -5,7 +5,7 @@ no handler for it: SIGTERM's default action ("terminate") is simply dropped. uvi
 its handler only once the imports and the app are done (about a second, longer on a busy node).
 A pod deleted in that window (scaled back in as it starts, or replaced by a newer rollout)
 ignored the kubelet's SIGTERM and lived until the SIGKILL at the end of its 30 s grace period:
-measured 31.9 s, against 2-3 s for a pod that had started (docs/live-suites.md, finding 15).
+measured 31.9 s, against 2-3 s for a pod that had started (28 Nov 2026).
 
 Before serving there is nothing to drain, so the handler just exits, with the shell's code for
 "terminated by SIGTERM". uvicorn restores it after its graceful shutdown and re-raises the
