@@ -228,6 +228,13 @@ def _undo(kube: Kube, pod: str, inserted: Sequence[tuple[str, ...]]) -> None:
         raise FaultLeftBehind(f"{pod} still drops packets: {left}; undo errors: {errors}")
 
 
+def peers(kube: Kube, service: str, pods: str) -> list[str]:
+    """Where a client's packets to a Service go: its cluster IP (as the client sends them,
+    before kube-proxy translates it) and the own IPs of its pods (the label selector `pods`)."""
+    cluster_ip = kube.core.read_namespaced_service(service, kube.namespace).spec.cluster_ip
+    return [str(cluster_ip), *(str(p.status.pod_ip) for p in kube.pods(pods) if p.status.pod_ip)]
+
+
 @contextmanager
 def partition(kube: Kube, pod: str, peers: Sequence[str], port: int) -> Iterator[PodNetns]:
     """The pod cut off from each peer (an IP or CIDR: a Service's cluster IP, as the pod sends

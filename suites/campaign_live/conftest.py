@@ -18,7 +18,7 @@ from suites.conformance.conftest import _autoscalers_sit_out
 from testbed.cluster import Testbed
 from testbed.kube import Kube
 
-from .system import LiveSystem
+from .system import PENDING_BOUND, RECONCILE_EVERY, RESEND_AFTER, LiveSystem
 
 __all__ = ["_autoscalers_sit_out", "live_campaign_run"]
 
@@ -33,8 +33,7 @@ TIMEOUT_SECONDS = 900
 
 
 def settings(seed: int, minutes: float | None) -> runner.Settings:
-    """The campaign's settings against the deployed configuration (the services' defaults:
-    PENDING_BOUND_SECONDS 60, RECONCILE_EVERY_SECONDS 5, RESEND_UNDELIVERED_AFTER_SECONDS 30,
+    """The campaign's settings against the deployed configuration (order-service's timings,
     and SQS's 30-s visibility timeout, which the deployment leaves as it is)."""
     return runner.Settings(
         seed=seed,
@@ -43,10 +42,10 @@ def settings(seed: int, minutes: float | None) -> runner.Settings:
         fault_start=5.0,
         quiet_tail=10.0,
         resolve_timeout=15.0,
-        pending_bound=60.0,
-        reconcile_every=5.0,
+        pending_bound=PENDING_BOUND,
+        reconcile_every=RECONCILE_EVERY,
         # Above the resend delay: a resend that would duplicate a notification happens within.
-        notification_dwell=35.0,
+        notification_dwell=RESEND_AFTER + 5,
         # A batch a restarted consumer had received stays invisible for 30 s, and a resend
         # waits 30 s: a backlog may make no progress for that long.
         notification_timeout=45.0,

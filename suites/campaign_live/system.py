@@ -45,6 +45,7 @@ from suites.campaign import generator, nemesis, runner, state
 from suites.campaign.history import FaultWindow, History
 from suites.campaign.schedule import Clock
 from suites.resilience.live import ROLLOUT_TIMEOUT, selector, wait_replaced
+from system.order_service.config import Settings as OrderServiceSettings
 from testbed import faults
 from testbed.cluster import Testbed
 from testbed.kube import Kube, is_ready
@@ -53,9 +54,14 @@ from testbed.waiting import NotYet, eventually, truthy
 
 #: The faults a pod takes on the testbed; a server with a `SEVER` command takes `sever` too.
 KINDS = ("kill", "term", "pause")
-#: How long a replay waits for an earlier run's pending orders of its SKUs: the deployed
-#: pending bound (60 s), the reconciler's period (5 s), and room.
-EARLIER_RUN_SECONDS = 120.0
+#: The services' timings as deployed: the manifests set none of them, so their defaults hold.
+_ORDER_SERVICE = OrderServiceSettings.model_fields
+PENDING_BOUND = float(_ORDER_SERVICE["pending_bound_seconds"].default)
+RECONCILE_EVERY = float(_ORDER_SERVICE["reconcile_every_seconds"].default)
+RESEND_AFTER = float(_ORDER_SERVICE["resend_undelivered_after_seconds"].default)
+#: How long a replay waits for an earlier run's pending orders of its SKUs: the pending bound,
+#: the reconciler's period, and as much again.
+EARLIER_RUN_SECONDS = 2 * (PENDING_BOUND + RECONCILE_EVERY)
 #: A command in a pod: how long it may take, and how often it is tried.
 EXEC_SECONDS = 120
 EXEC_ATTEMPTS = 3
@@ -194,19 +200,17 @@ class LiveSystem:
         self._rng_lock = threading.Lock()
         workloads = {w.name: w for w in promises.workloads_in(overlay)}
         services = sorted(name for name, w in workloads.items() if w.image is None)
-        called = {c.target for c in promises.calls_in(overlay) if c.source in services}
+        calls = promises.calls_in(overlay)
+        called = {c.target for c in calls if c.source in services}
         self._lanes = {"services": services, "dependencies": sorted(called - set(services))}
         self._kinds = {name: workloads[name].kind for lane in self._lanes.values() for name in lane}
         self._replicas = {name: workloads[name].replicas for name in self._kinds}
-        calls = promises.calls_in(overlay)
         #: Each workload and those that call it: what a fault of it leaves to come back.
         self._affected = {
             name: [name, *sorted({c.source for c in calls if c.target == name} & set(self._kinds))]
             for name in self._kinds
         }
-        self._links = {
-            f"{c.source}->{c.target}": c for c in promises.calls_in(overlay) if c.source in services
-        }
+        self._links = {f"{c.source}->{c.target}": c for c in calls if c.source in services}
         self._lanes["links"] = sorted(self._links)
         #: The targets that can end their clients' connections: by their upstream image.
         self._severers = {
@@ -243,7 +247,7 @@ class LiveSystem:
             timeout=EARLIER_RUN_SECONDS,
             interval=2,
             what="an earlier run's pending orders of the campaign's SKUs final",
-            hint="the reconciler finishes a pending order past its bound (60 s deployed)",
+            hint=f"the reconciler finishes a pending order past its bound ({PENDING_BOUND:g} s)",
         )
 
     def prepare(self) -> None:
@@ -302,7 +306,7 @@ class LiveSystem:
             # None Ready is a moment, not an end: both inventory-service pods are unready while
             # inventory-db is down (their readiness checks it); the 30-min run of 3 Dec 2026
             # ended its services lane at 18 s on that.
-            ready = [p for p in self._kube.pods(selector(workload)) if is_ready(p)]
+            ready = self._kube.ready_pods(selector(workload))
             if not ready:
                 raise NotYet(f"no Ready {workload} pod")
             return sorted(ready, key=lambda p: str(p.metadata.name))
@@ -313,21 +317,12 @@ class LiveSystem:
         with self._rng_lock:
             return self._rng.choice(pods)
 
-    def _peers(self, workload: str) -> list[str]:
-        """Where a client's packets to the workload go: its Service's cluster IP (as the client
-        sends them, before kube-proxy translates it) and its pods' own IPs."""
-        service = self._kube.core.read_namespaced_service(workload, self._kube.namespace)
-        pods = [
-            str(p.status.pod_ip) for p in self._kube.pods(selector(workload)) if p.status.pod_ip
-        ]
-        return [str(service.spec.cluster_ip), *pods]
-
     def _partition(self, link: str, clock: Clock, down: float) -> FaultWindow:
         """Drop the call's packets both ways in one Ready pod of the client for `down` seconds.
         A pod whose deletion (another lane's fault) begins while the rules go in is passed
         over for another."""
         call = self._links[link]
-        peers = self._peers(call.target)
+        peers = faults.peers(self._kube, call.target, selector(call.target))
         with ExitStack() as undo:
 
             def cut() -> str:

@@ -160,9 +160,7 @@ def test_order_service_cut_off_from_its_database_answers_503_promptly_and_recove
     wait_rolled_out(kube, DATABASE, kind="StatefulSet")
     pods = sorted(restart_counts(kube, SERVICE))
     restarts_before = restart_counts(kube, SERVICE)
-    database_ip = kube.core.read_namespaced_service(DATABASE, kube.namespace).spec.cluster_ip
-    (database_pod,) = kube.pods(selector(DATABASE))
-    peers = [database_ip, database_pod.status.pod_ip]
+    peers = faults.peers(kube, DATABASE, selector(DATABASE))
 
     with TrafficProbe(gateway_url, TARGETS, rate=RATE, workers=8, timeout=CLIENT_TIMEOUT) as probe:
         eventually(
