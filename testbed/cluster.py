@@ -26,7 +26,13 @@ from testbed.settings import AIRGAP, REPO, Settings
 from testbed.shell import CommandFailed, progress, run
 from testbed.waiting import NotYet, eventually
 
-NEEDED_GIB = 15
+#: Free disk under /var/cache and Docker's root (one file system on these hosts) that `up`
+#: needs, measured on a fresh machine on 4 Dec 2026 (docs/cluster.md): the cold builds (Go
+#: toolchain caches, the Debian base, node and stand-in images, their archives), then the running
+#: cluster (the nodes' image stores, volumes and logs). Once the node image is built, the builds
+#: are in the cache and only the cluster's share is asked for.
+BUILDS_GIB = 9
+CLUSTER_GIB = 6
 
 
 #: CoreDNS runs where the scheduler first finds a Ready node: on a worker when the workers are
@@ -141,12 +147,21 @@ def taken_ports(ports: tuple[int, ...]) -> list[int]:
     return taken
 
 
-def disk_problem(path: Path, needed_gib: float) -> str:
+def disk_needed(*, built: bool) -> tuple[float, str]:
+    """The free disk `up` needs, in GiB, and what it is for."""
+    if built:
+        return CLUSTER_GIB, "the cluster; its images are built and cached"
+    return BUILDS_GIB + CLUSTER_GIB, f"the builds {BUILDS_GIB:g} and the cluster {CLUSTER_GIB:g}"
+
+
+def disk_problem(path: Path, needed_gib: float, what: str) -> str:
     """Why `path` lacks room for the testbed, or '' when it has enough."""
     free_gib = shutil.disk_usage(path).free / 2**30
     if free_gib >= needed_gib:
         return ""
-    return f"Only {free_gib:.1f} GiB free under {path}; the testbed needs {needed_gib:g} GiB."
+    return (
+        f"Only {free_gib:.1f} GiB free under {path}; the testbed needs {needed_gib:g} GiB ({what})."
+    )
 
 
 def stale_problem(name: str, nodes: dict[str, tuple[bool, str]], expected_image: str) -> str:
@@ -246,7 +261,8 @@ class Testbed:
                 "No Docker engine answers. Start one (on Debian hosts without systemd: "
                 "airgap/host/prepare-docker.sh)."
             ) from failed
-        problem = disk_problem(self.settings.cache.parent, NEEDED_GIB)
+        needed_gib, what = disk_needed(built=self.has_image(self.node_image))
+        problem = disk_problem(self.settings.cache.parent, needed_gib, what)
         if problem:
             raise SetupError(problem)
         if self.exists():
@@ -415,6 +431,13 @@ class Testbed:
             for node in self.kube().core.list_node().items
             if not any(reserves(taint) for taint in node.spec.taints or [])
         ]
+
+    def has_image(self, image: str) -> bool:
+        try:
+            self.image_ids([image])
+        except CommandFailed:
+            return False
+        return True
 
     def image_ids(self, wanted: list[str]) -> dict[str, str]:
         return {

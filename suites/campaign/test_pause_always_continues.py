@@ -49,8 +49,14 @@ def group(tmp_path: Path) -> Iterator[ManagedProcess]:
     process.start()
     assert process.proc is not None
     pid = process.proc.pid
-    eventually(lambda: len(_group(pid)) == 3, timeout=5, what="the shell and its two children")
-    assert len({os.getsid(p) for p in _group(pid)}) == 2, "the setsid child has its own session"
+    # `setsid` calls setsid() only once it runs: the three processes may be there a moment
+    # before the second session is (seen on a busy CI machine, 4 Dec 2026).
+    eventually(
+        lambda: len(_group(pid)) == 3 and len({os.getsid(p) for p in _group(pid)}) == 2,
+        timeout=5,
+        what="the shell and its two children, the setsid child in a session of its own",
+        retry_on=(ProcessLookupError,),
+    )
     tree = _group(pid)
     yield process
     nemesis.resume_all()

@@ -1,12 +1,20 @@
 """Bad setup gets a clear message before anything is created."""
 
 import os
+import shutil
 import socket
 from pathlib import Path
 
 import pytest
 
-from testbed.cluster import SetupError, Testbed, disk_problem, stale_problem, taken_ports
+from testbed.cluster import (
+    SetupError,
+    Testbed,
+    disk_needed,
+    disk_problem,
+    stale_problem,
+    taken_ports,
+)
 from testbed.settings import Settings
 
 
@@ -40,10 +48,20 @@ def test_a_port_held_only_by_closed_connections_in_time_wait_is_free() -> None:
 
 
 def test_too_little_disk_is_named_with_the_folder_and_the_need(tmp_path: Path) -> None:
-    problem = disk_problem(tmp_path, needed_gib=10**9)
+    problem = disk_problem(tmp_path, 10**9, "what for")
     assert str(tmp_path) in problem
-    assert "needs 1e+09 GiB" in problem
-    assert disk_problem(tmp_path, needed_gib=0) == ""
+    assert "needs 1e+09 GiB (what for)" in problem
+    assert disk_problem(tmp_path, 0, "what for") == ""
+
+
+def test_once_the_images_are_built_only_the_cluster_needs_room() -> None:
+    # A warm CI run on a machine with 10.4 GiB free was refused for the whole 15 GiB (4 Dec
+    # 2026), though its builds were all in the cache.
+    cold, cold_what = disk_needed(built=False)
+    warm, warm_what = disk_needed(built=True)
+    assert warm < cold
+    assert "builds" in cold_what
+    assert "cached" in warm_what
 
 
 def test_an_unknown_mode_is_refused_with_the_choices(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,3 +106,30 @@ def test_no_docker_engine_is_reported_with_how_to_start_one(
     bed = Testbed(Settings(**{**Settings.from_env().__dict__, "mode": "offline"}))
     with pytest.raises(SetupError, match=r"No Docker engine answers.*prepare-docker\.sh"):
         bed.preflight()
+
+
+@pytest.mark.parametrize("built", [False, True])
+def test_a_warm_machine_with_little_disk_is_refused_only_while_the_images_are_unbuilt(
+    built: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # arrange: an engine that answers, whose image store has the node image or not, and
+    # 10.4 GiB free under the cache (what the CI of 68af33f had, warm, on 4 Dec 2026)
+    fake = tmp_path / "docker"
+    inspect_exit = 0 if built else 1
+    fake.write_text(f'#!/bin/sh\n[ "$1" = image ] && exit {inspect_exit}\nexit 0\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    free = int(10.4 * 2**30)
+    monkeypatch.setattr(
+        "testbed.cluster.shutil.disk_usage", lambda path: shutil._ntuple_diskusage(0, 0, free)
+    )
+    settings = Settings(**{**Settings.from_env().__dict__, "cache": tmp_path / "cache"})
+    bed = Testbed(settings)
+    monkeypatch.setattr(bed, "exists", lambda: True)  # past the disk check, nothing else runs
+
+    # act / assert
+    if built:
+        bed.preflight()
+    else:
+        with pytest.raises(SetupError, match=r"Only 10\.4 GiB free .*needs 15 GiB \(the builds"):
+            bed.preflight()
