@@ -8,6 +8,7 @@ autoscalers sit out, as in the other live suites: the campaign's faults are its 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 
 from suites.campaign import options, runner
 from suites.conformance.conftest import _autoscalers_sit_out
+from testbed import proxy_lag
 from testbed.cluster import Testbed
 from testbed.kube import Kube
 
@@ -64,6 +66,8 @@ class LiveCampaignRun:
     #: campaign.live, or campaign.live_long for a --minutes run.
     figures: str
     wall_seconds: float
+    #: Each node's kube-proxy programming histogram before and after the campaign.
+    programming: Mapping[str, tuple[proxy_lag.Histogram, proxy_lag.Histogram]]
 
 
 @pytest.fixture(scope="package")
@@ -74,9 +78,11 @@ def live_campaign_run(
     seed, minutes = options.seed(config), options.minutes(config)
     began = time.monotonic()
     system = LiveSystem(testbed, kube, gateway_url, overlay, seed)
+    before = {node: proxy_lag.read(node) for node in testbed.nodes()}
     campaign = runner.run(system, settings(seed, minutes))
+    programming = {node: (was, proxy_lag.read(node)) for node, was in before.items()}
     prefix = "campaign.live_long" if minutes else "campaign.live"
-    return LiveCampaignRun(campaign, system, prefix, time.monotonic() - began)
+    return LiveCampaignRun(campaign, system, prefix, time.monotonic() - began, programming)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -11,12 +11,17 @@ history; `--campaign-seed N` replays the inputs and the fault schedule.
 from __future__ import annotations
 
 import pytest
+from kubernetes.client import ApiClient
 
 from suites.campaign import verdict
 from suites.campaign.checker import Limits, check
 from suites.campaign.runner import Campaign
 from suites.campaign.shrink import shortened
-from suites.resilience.live import MEASUREMENTS
+from suites.resilience.live import MEASUREMENTS, record
+from suites.static.checks.graceful_shutdown import pre_stop_seconds
+from suites.static.manifest import main_container
+from testbed import proxy_lag
+from testbed.kube import Kube
 
 from .conftest import LiveCampaignRun
 
@@ -28,12 +33,33 @@ pytestmark = pytest.mark.cluster
 FAULT_GRACE_SECONDS = 5.0
 
 
+GATEWAY = "api-gateway"
+
+
 def limits(campaign: Campaign) -> Limits:
-    return verdict.limits(campaign, FAULT_GRACE_SECONDS, gateway="api-gateway")
+    return verdict.limits(campaign, FAULT_GRACE_SECONDS, gateway=GATEWAY)
+
+
+def record_programming(run: LiveCampaignRun, kube: Kube) -> None:
+    """How long kube-proxy took to write the campaign's endpoint changes into each node's rules,
+    against the gateway's preStop drain as deployed: a change slower than the drain sends new
+    connections to a gateway pod that has stopped (testbed/proxy_lag.py)."""
+    deployed = kube.apps.read_namespaced_deployment(GATEWAY, kube.namespace)
+    drain = pre_stop_seconds(main_container(ApiClient().sanitize_for_serialization(deployed)))
+    assert drain, f"{GATEWAY} as deployed has no preStop drain"
+    readings = run.programming.values()
+    inf = float("inf")
+    prefix = f"{run.figures}.kube_proxy"
+    record(f"{prefix}.changes", sum(after[inf] - before.get(inf, 0) for before, after in readings))
+    record(f"{prefix}.gateway_drain_seconds", drain)
+    slower = sum(proxy_lag.slower_than(before, after, drain) for before, after in readings)
+    record(f"{prefix}.changes_slower_than_the_drain", slower)
+    slowest = max(proxy_lag.slowest_bound(before, after) for before, after in readings)
+    record(f"{prefix}.slowest_seconds_at_most", "unbounded" if slowest == inf else slowest)
 
 
 def test_orders_stay_correct_on_the_testbed_under_generated_input_and_pod_faults(
-    live_campaign_run: LiveCampaignRun,
+    live_campaign_run: LiveCampaignRun, kube: Kube
 ) -> None:
     run = live_campaign_run
     campaign, history = run.campaign, run.campaign.history
@@ -44,6 +70,7 @@ def test_orders_stay_correct_on_the_testbed_under_generated_input_and_pod_faults
     # assert: the checker finds nothing in the history and the final state
     violations = check(history, campaign.state, limits(campaign))
     verdict.record_figures(campaign, limits(campaign), run.figures, run.wall_seconds, violations)
+    record_programming(run, kube)
     if violations:
         saved = MEASUREMENTS.parent / "campaign" / f"live-history-{history.seed}.json"
         saved.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,51 @@
+"""kube-proxy's programming lag, read from its metrics page and compared between two readings."""
+
+import pytest
+
+from testbed import proxy_lag
+
+INF = float("inf")
+
+
+def page(buckets: dict[str, int]) -> str:
+    lines = [
+        "# HELP kubeproxy_network_programming_duration_seconds [ALPHA] In Cluster Network ...",
+        "# TYPE kubeproxy_network_programming_duration_seconds histogram",
+        *(
+            f'kubeproxy_network_programming_duration_seconds_bucket{{le="{le}"}} {n}'
+            for le, n in buckets.items()
+        ),
+        "kubeproxy_network_programming_duration_seconds_sum 41.5",
+        'kubeproxy_sync_proxy_rules_duration_seconds_bucket{le="0.001"} 3',
+    ]
+    return "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + "\n".join(lines) + "\n"
+
+
+def test_the_buckets_are_read_and_other_metrics_ignored() -> None:
+    text = page({"1": 4, "2": 6, "5": 7, "+Inf": 9})
+    assert proxy_lag.parse(text) == {1.0: 4, 2.0: 6, 5.0: 7, INF: 9}
+
+
+def test_a_page_without_the_histogram_is_an_error_not_an_empty_reading() -> None:
+    with pytest.raises(ValueError, match="no kubeproxy_network_programming_duration_seconds"):
+        proxy_lag.parse("HTTP/1.0 200 OK\r\n\r\nprocess_cpu_seconds_total 3\n")
+
+
+def test_changes_slower_than_a_drain_are_counted_between_two_readings() -> None:
+    # arrange: before the run 9 changes (2 of them over 5 s); after, 20 (5 over 5 s, 1 over 10 s)
+    before = proxy_lag.parse(page({"1": 4, "2": 6, "5": 7, "10": 9, "+Inf": 9}))
+    after = proxy_lag.parse(page({"1": 8, "2": 12, "5": 15, "10": 19, "+Inf": 20}))
+
+    # act / assert: 11 changes in the run; 3 over 5 s (15-7 of 11 within), 1 over 10 s
+    assert proxy_lag.slower_than(before, after, 5) == 3
+    assert proxy_lag.slower_than(before, after, 4) == 3  # the 5-s bucket: "surely longer" only
+    assert proxy_lag.slower_than(before, after, 10) == 1
+    assert proxy_lag.slowest_bound(before, after) == INF
+    assert proxy_lag.slowest_bound(after, after) == 1.0  # nothing happened: the first bound
+
+
+def test_a_run_whose_changes_all_fit_under_a_bound_names_that_bound() -> None:
+    before = proxy_lag.parse(page({"1": 4, "2": 6, "5": 7, "+Inf": 9}))
+    after = proxy_lag.parse(page({"1": 5, "2": 8, "5": 9, "+Inf": 11}))
+    assert proxy_lag.slowest_bound(before, after) == 2.0
+    assert proxy_lag.slower_than(before, after, 1) == 1
