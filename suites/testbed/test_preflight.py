@@ -113,7 +113,7 @@ def test_a_warm_machine_with_little_disk_is_refused_only_while_the_images_are_un
     built: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # arrange: an engine that answers, whose image store has the node image or not, and
-    # 10.4 GiB free under the cache (what the CI of 68af33f had, warm, on 4 Dec 2026)
+    # 10.4 GiB free under the cache (what a warm CI run had on 4 Dec 2026)
     fake = tmp_path / "docker"
     inspect_exit = 0 if built else 1
     fake.write_text(f'#!/bin/sh\n[ "$1" = image ] && exit {inspect_exit}\nexit 0\n')
