@@ -21,7 +21,8 @@ from testbed.shell import run
 
 METRIC = "kubeproxy_network_programming_duration_seconds"
 METRICS_PORT = 10249
-_BUCKET = re.compile(rf'^{METRIC}_bucket\{{le="([^"]+)"\}} (\S+)$')
+#: A bucket's line; its labels besides `le` (the IP family) vary: each family's count is added.
+_BUCKET = re.compile(rf'^{METRIC}_bucket\{{(?:[^}}]*,)?le="([^"]+)"[^}}]*\}} (\S+)$')
 
 #: Bucket upper bound (seconds; +Inf included) → changes programmed within it, cumulative.
 Histogram = Mapping[float, int]
@@ -29,11 +30,11 @@ Histogram = Mapping[float, int]
 
 def parse(metrics_text: str) -> dict[float, int]:
     """The histogram's buckets from kube-proxy's metrics page; ValueError when it has none."""
-    buckets = {
-        float(match[1]): int(float(match[2]))
-        for line in metrics_text.splitlines()
-        if (match := _BUCKET.match(line.strip()))
-    }
+    buckets: dict[float, int] = {}
+    for line in metrics_text.splitlines():
+        if match := _BUCKET.match(line.strip()):
+            bound = float(match[1])
+            buckets[bound] = buckets.get(bound, 0) + int(float(match[2]))
     if not buckets:
         raise ValueError(f"no {METRIC}_bucket lines in kube-proxy's metrics")
     return buckets

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from testbed.cluster import (
+    CLUSTER_GIB,
     SetupError,
     Testbed,
     disk_needed,
@@ -55,8 +56,6 @@ def test_too_little_disk_is_named_with_the_folder_and_the_need(tmp_path: Path) -
 
 
 def test_once_the_images_are_built_only_the_cluster_needs_room() -> None:
-    # A warm CI run on a machine with 10.4 GiB free was refused for the whole 15 GiB (4 Dec
-    # 2026), though its builds were all in the cache.
     cold, cold_what = disk_needed(built=False)
     warm, warm_what = disk_needed(built=True)
     assert warm < cold
@@ -109,17 +108,17 @@ def test_no_docker_engine_is_reported_with_how_to_start_one(
 
 
 @pytest.mark.parametrize("built", [False, True])
-def test_a_warm_machine_with_little_disk_is_refused_only_while_the_images_are_unbuilt(
+def test_a_machine_with_room_for_the_cluster_only_is_refused_only_while_the_images_are_unbuilt(
     built: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # arrange: an engine that answers, whose image store has the node image or not, and
-    # 10.4 GiB free under the cache (what a warm CI run had on 4 Dec 2026)
+    # arrange: an engine that answers, whose image store has the node image or not, and room
+    # under the cache for the cluster but not for the builds
     fake = tmp_path / "docker"
     inspect_exit = 0 if built else 1
     fake.write_text(f'#!/bin/sh\n[ "$1" = image ] && exit {inspect_exit}\nexit 0\n')
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
-    free = int(10.4 * 2**30)
+    free = int((CLUSTER_GIB + 1) * 2**30)
     monkeypatch.setattr(
         "testbed.cluster.shutil.disk_usage", lambda path: shutil._ntuple_diskusage(0, 0, free)
     )
@@ -131,5 +130,6 @@ def test_a_warm_machine_with_little_disk_is_refused_only_while_the_images_are_un
     if built:
         bed.preflight()
     else:
-        with pytest.raises(SetupError, match=r"Only 10\.4 GiB free .*needs 15 GiB \(the builds"):
+        room = rf"Only {CLUSTER_GIB + 1:.1f} GiB free .*\(the builds"
+        with pytest.raises(SetupError, match=room):
             bed.preflight()

@@ -5,16 +5,14 @@ import pytest
 from testbed import proxy_lag
 
 INF = float("inf")
+BUCKET = "kubeproxy_network_programming_duration_seconds_bucket"
 
 
 def page(buckets: dict[str, int]) -> str:
     lines = [
         "# HELP kubeproxy_network_programming_duration_seconds [ALPHA] In Cluster Network ...",
         "# TYPE kubeproxy_network_programming_duration_seconds histogram",
-        *(
-            f'kubeproxy_network_programming_duration_seconds_bucket{{le="{le}"}} {n}'
-            for le, n in buckets.items()
-        ),
+        *(f'{BUCKET}{{ip_family="IPv4",le="{le}"}} {n}' for le, n in buckets.items()),
         "kubeproxy_network_programming_duration_seconds_sum 41.5",
         'kubeproxy_sync_proxy_rules_duration_seconds_bucket{le="0.001"} 3',
     ]
@@ -24,6 +22,13 @@ def page(buckets: dict[str, int]) -> str:
 def test_the_buckets_are_read_and_other_metrics_ignored() -> None:
     text = page({"1": 4, "2": 6, "5": 7, "+Inf": 9})
     assert proxy_lag.parse(text) == {1.0: 4, 2.0: 6, 5.0: 7, INF: 9}
+
+
+def test_each_ip_familys_buckets_are_added() -> None:
+    text = page({"1": 4, "+Inf": 9}) + (
+        f'{BUCKET}{{ip_family="IPv6",le="1"}} 1\n{BUCKET}{{ip_family="IPv6",le="+Inf"}} 2\n'
+    )
+    assert proxy_lag.parse(text) == {1.0: 5, INF: 11}
 
 
 def test_a_page_without_the_histogram_is_an_error_not_an_empty_reading() -> None:
