@@ -262,7 +262,9 @@ class Testbed:
                 "No Docker engine answers. Start one (on Debian hosts without systemd: "
                 "airgap/host/prepare-docker.sh)."
             ) from failed
-        needed_gib, what = disk_needed(built=self.has_image(self.node_image))
+        # Online, nothing is built but the service images: the rest is pulled.
+        built = not self.offline or self.has_image(self.node_image)
+        needed_gib, what = disk_needed(built=built)
         problem = disk_problem(self.settings.cache.parent, needed_gib, what)
         if problem:
             raise SetupError(problem)

@@ -9,13 +9,15 @@ controller's annotation) to the rules written: the histogram
 `kubeproxy_network_programming_duration_seconds`, served on 127.0.0.1:10249 in the node's own
 network namespace (kube-proxy runs on the host network). The kind node has no HTTP client, so
 bash's /dev/tcp asks it. Two readings, one before and one after a run, tell how many changes
-of that run took longer than a bound.
+of that run took longer than a bound. The histogram counts per node: one endpoint change is
+programmed once on each node.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from testbed.shell import run
 
@@ -28,15 +30,19 @@ _BUCKET = re.compile(rf'^{METRIC}_bucket\{{(?:[^}}]*,)?le="([^"]+)"[^}}]*\}} (\S
 Histogram = Mapping[float, int]
 
 
+INF = float("inf")
+
+
 def parse(metrics_text: str) -> dict[float, int]:
-    """The histogram's buckets from kube-proxy's metrics page; ValueError when it has none."""
+    """The histogram's buckets from kube-proxy's metrics page; ValueError when it has none or
+    lacks the +Inf bucket (the count of every change)."""
     buckets: dict[float, int] = {}
     for line in metrics_text.splitlines():
         if match := _BUCKET.match(line.strip()):
             bound = float(match[1])
             buckets[bound] = buckets.get(bound, 0) + int(float(match[2]))
-    if not buckets:
-        raise ValueError(f"no {METRIC}_bucket lines in kube-proxy's metrics")
+    if INF not in buckets:
+        raise ValueError(f"no {METRIC}_bucket lines up to +Inf in kube-proxy's metrics")
     return buckets
 
 
@@ -51,16 +57,43 @@ def read(node: str) -> dict[float, int]:
     )
 
 
-def slower_than(before: Histogram, after: Histogram, seconds: float) -> int:
-    """How many changes programmed between two readings surely took longer than `seconds`: those
-    above the first bucket bound at or above it (a change in that bucket may also have)."""
-    bound = min((b for b in after if b >= seconds), default=float("inf"))
-    total = after[float("inf")] - before.get(float("inf"), 0)
-    within = after.get(bound, 0) - before.get(bound, 0)
-    return total - within
+def between(before: Histogram, after: Histogram) -> dict[float, int]:
+    """The changes programmed between two readings, per bucket. A kube-proxy restarted in
+    between starts counting from zero: its second reading is all there is."""
+    if any(after.get(bound, 0) < count for bound, count in before.items()):
+        return dict(after)
+    return {bound: count - before.get(bound, 0) for bound, count in after.items()}
 
 
-def slowest_bound(before: Histogram, after: Histogram) -> float:
-    """The smallest bucket bound that every change between the two readings fits under."""
-    total = after[float("inf")] - before.get(float("inf"), 0)
-    return min(b for b in after if after[b] - before.get(b, 0) >= total)
+def slower_than(changes: Histogram, seconds: float) -> int:
+    """How many of `changes` surely took longer than `seconds`: those above the first bucket
+    bound at or above it (a change in that bucket may also have)."""
+    bound = min((b for b in changes if b >= seconds), default=INF)
+    return changes[INF] - changes.get(bound, 0)
+
+
+def slowest_bound(changes: Histogram) -> float:
+    """The smallest bucket bound that every one of `changes` fits under; 0 for none."""
+    if not changes[INF]:
+        return 0.0
+    return min(b for b in changes if changes[b] >= changes[INF])
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The endpoint changes programmed on every node during a run."""
+
+    changes: int
+    slower_than_the_drain: int
+    #: The bucket bound the slowest fits under (INF: past the last bound).
+    slowest_at_most: float
+
+
+def summary(changes_per_node: Iterable[Histogram], drain: float) -> Summary:
+    """The figures of each node's `between`, added up (the slowest: the slowest node's)."""
+    nodes = list(changes_per_node)
+    return Summary(
+        changes=sum(changes[INF] for changes in nodes),
+        slower_than_the_drain=sum(slower_than(changes, drain) for changes in nodes),
+        slowest_at_most=max((slowest_bound(changes) for changes in nodes), default=0.0),
+    )

@@ -11,7 +11,6 @@ history; `--campaign-seed N` replays the inputs and the fault schedule.
 from __future__ import annotations
 
 import pytest
-from kubernetes.client import ApiClient
 
 from suites.campaign import verdict
 from suites.campaign.checker import Limits, check
@@ -40,22 +39,34 @@ def limits(campaign: Campaign) -> Limits:
     return verdict.limits(campaign, FAULT_GRACE_SECONDS, gateway=GATEWAY)
 
 
-def record_programming(run: LiveCampaignRun, kube: Kube) -> None:
+def test_kube_proxy_programmed_the_campaigns_endpoint_changes_and_its_lag_is_recorded(
+    live_campaign_run: LiveCampaignRun, kube: Kube
+) -> None:
     """How long kube-proxy took to write the campaign's endpoint changes into each node's rules,
-    against the gateway's preStop drain as deployed: a change slower than the drain sends new
-    connections to a gateway pod that has stopped (testbed/proxy_lag.py)."""
+    against the gateway's preStop drain as deployed: a change later than the drain's end can
+    send new connections to a gateway pod that has stopped (testbed/proxy_lag.py)."""
+    # arrange: the drain as deployed, each node's changes during the campaign (the fixture)
+    run = live_campaign_run
     deployed = kube.apps.read_namespaced_deployment(GATEWAY, kube.namespace)
-    drain = pre_stop_seconds(main_container(ApiClient().sanitize_for_serialization(deployed)))
-    assert drain, f"{GATEWAY} as deployed has no preStop drain"
-    readings = run.programming.values()
-    inf = float("inf")
+    as_dict = kube.apps.api_client.sanitize_for_serialization(deployed)
+    drain = pre_stop_seconds(main_container(as_dict))
+    read = [changes for changes in run.programming.values() if not isinstance(changes, str)]
+    unread = [error for error in run.programming.values() if isinstance(error, str)]
+
+    # act
+    lag = proxy_lag.summary(read, drain or 0)
     prefix = f"{run.figures}.kube_proxy"
-    record(f"{prefix}.changes", sum(after[inf] - before.get(inf, 0) for before, after in readings))
     record(f"{prefix}.gateway_drain_seconds", drain)
-    slower = sum(proxy_lag.slower_than(before, after, drain) for before, after in readings)
-    record(f"{prefix}.changes_slower_than_the_drain", slower)
-    slowest = max(proxy_lag.slowest_bound(before, after) for before, after in readings)
-    record(f"{prefix}.slowest_seconds_at_most", "unbounded" if slowest == inf else slowest)
+    record(f"{prefix}.changes", lag.changes)
+    record(f"{prefix}.changes_slower_than_the_drain", lag.slower_than_the_drain)
+    slowest = "unbounded" if lag.slowest_at_most == proxy_lag.INF else lag.slowest_at_most
+    record(f"{prefix}.slowest_seconds_at_most", slowest)
+
+    # assert: a drain to compare with, every node read, and the pods the nemesis deleted seen
+    assert drain, f"{GATEWAY} as deployed has no preStop drain"
+    assert unread == [], unread
+    deleted = [w for w in run.campaign.history.faults if w.kind in ("kill", "term")]
+    assert lag.changes or not deleted, f"{len(deleted)} pods deleted, no endpoint change seen"
 
 
 def test_orders_stay_correct_on_the_testbed_under_generated_input_and_pod_faults(
@@ -70,7 +81,6 @@ def test_orders_stay_correct_on_the_testbed_under_generated_input_and_pod_faults
     # assert: the checker finds nothing in the history and the final state
     violations = check(history, campaign.state, limits(campaign))
     verdict.record_figures(campaign, limits(campaign), run.figures, run.wall_seconds, violations)
-    record_programming(run, kube)
     if violations:
         saved = MEASUREMENTS.parent / "campaign" / f"live-history-{history.seed}.json"
         saved.parent.mkdir(parents=True, exist_ok=True)
