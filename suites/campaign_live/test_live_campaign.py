@@ -70,7 +70,7 @@ def test_kube_proxy_programmed_the_campaigns_endpoint_changes_and_its_lag_is_rec
 
 
 def test_orders_stay_correct_on_the_testbed_under_generated_input_and_pod_faults(
-    live_campaign_run: LiveCampaignRun, kube: Kube
+    live_campaign_run: LiveCampaignRun,
 ) -> None:
     run = live_campaign_run
     campaign, history = run.campaign, run.campaign.history
