@@ -1,4 +1,5 @@
-"""Network faults in one pod's network namespace, injected from its node and always undone.
+"""Faults in one pod, injected from its kind node: network faults in the pod's network namespace,
+always undone, and the crash of a PostgreSQL server (`crash_postgres`, at the end).
 
 A pod's network namespace is entered from its kind node: the pod's container ID
 (`status.containerStatuses[0].containerID`, `containerd://<id>`) names a containerd task whose
@@ -248,3 +249,49 @@ def dns_outage(kube: Kube, pod: str) -> Iterator[PodNetns]:
     """No DNS answer reaches the pod (UDP and TCP port 53)."""
     with dropped(kube, pod, dns_outage_rules()) as where:
         yield where
+
+
+# -- a PostgreSQL server crash ---------------------------------------------------------------
+
+#: The server process `crash_postgres` kills, by the title PostgreSQL gives it.
+CRASHED_PROCESS = "postgres: walwriter"
+
+
+def process_titled(listing: str, title: str) -> int:
+    """The PID of the process titled `title` in `children_listing` output ("PID TITLE" lines)."""
+    for line in listing.splitlines():
+        pid, _, rest = line.strip().partition(" ")
+        if rest.strip() == title:
+            return int(pid)
+    raise LookupError(f"no process titled {title!r} among:\n{listing}")
+
+
+def children_listing(pid: int) -> str:
+    """A shell command printing "PID TITLE" for each child of `pid` (run on the node)."""
+    return (
+        f"for c in $(cat /proc/{pid}/task/{pid}/children); do "
+        'printf "%s " "$c"; tr "\\0" " " < /proc/$c/cmdline; echo; done'
+    )
+
+
+def crash_postgres(kube: Kube, pod: str) -> int:
+    """Crash the pod's PostgreSQL server without a shutdown: SIGKILL to its WAL writer, from the
+    node. The postmaster takes a child killed by a signal for a crash: it ends every session,
+    throws its shared memory away (with any WAL not yet written from it) and replays the WAL
+    from the last checkpoint, in the same container, as after one backend is OOM-killed. What
+    a commit acknowledged without its WAL on disk (`synchronous_commit = off`) is lost here; a
+    pod deletion, by contrast, shuts the server down and writes everything first. Returns the
+    PID killed."""
+    where = locate(kube, pod)  # the container's first process: the postmaster
+    listing = run(
+        ["docker", "exec", where.node, "sh", "-c", children_listing(where.pid)],
+        timeout=COMMAND_TIMEOUT,
+        what=f"PostgreSQL's server processes in {pod}",
+    )
+    victim = process_titled(listing, CRASHED_PROCESS)
+    run(
+        ["docker", "exec", where.node, "kill", "-KILL", str(victim)],
+        timeout=COMMAND_TIMEOUT,
+        what=f"SIGKILL to {CRASHED_PROCESS} in {pod}",
+    )
+    return victim

@@ -133,6 +133,16 @@ def acknowledged_since(mark: int) -> dict[str, str]:
         return dict(ACKNOWLEDGED[mark:])
 
 
+def disown(mark: int) -> list[tuple[str, str]]:
+    """Take back the orders acknowledged after `len(ACKNOWLEDGED)` was `mark`, and return them:
+    for a negative control that made the system break its promise on purpose (the after-test
+    invariants must not hold the next tests to what it broke)."""
+    with _ACKNOWLEDGED_LOCK:
+        taken = ACKNOWLEDGED[mark:]
+        del ACKNOWLEDGED[mark:]
+    return taken
+
+
 def acknowledge(outcome: Outcome) -> None:
     """Add an order answered 201 to ACKNOWLEDGED (the probe does it for its own requests; a
     test that sends orders itself calls this, so the invariants check those too)."""

@@ -1,19 +1,31 @@
 """Losing a PostgreSQL database (order-db, inventory-db): no acknowledged order is lost, requests
 during the outage fail promptly with 503 and a JSON body, and orders flow again by themselves.
 
-The negative control deletes an acknowledged order behind the system's back: the same lost-order
-check reports it."""
+Two ways to lose it. A killed pod (SIGTERM, SIGKILL a second later) shuts the server down, which
+writes everything first; a crash (one server process SIGKILLed, `testbed.faults.crash_postgres`)
+throws away what was not yet written, so only the crash can catch a database that acknowledges
+a commit before its WAL is written. The crash is repeated as often as its negative control's
+measured rate needs to catch such a database with 95 % chance (promises.yaml's `power`).
+
+The negative controls: an acknowledged order deleted behind the system's back is reported lost
+by the same check as the kill's; order-db set to acknowledge before writing its WAL
+(`synchronous_commit = off`) loses acknowledged orders in a crash, which the crash's check
+reports."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
 
+from suites import promises
 from suites.reporting.plugin import Timeline
 from suites.resilience import invariants
 from suites.resilience.live import record, selector, wait_replaced, wait_rolled_out
+from testbed import faults, traffic
 from testbed.cluster import Testbed
 from testbed.kube import Kube
 from testbed.traffic import Outcome, Target, TrafficProbe, order_target
@@ -27,6 +39,17 @@ RATE = 10.0
 ORDER_SKU = "SKU-CABLE"
 RECOVERY_TIMEOUT = 90.0
 KILL_GRACE_SECONDS = 1
+
+#: The database the crash test crashes: the one holding the orders.
+CRASHED = "order-db"
+#: How often the crash is repeated to catch, with the stated chance, a database that acknowledges
+#: commits before writing them (promises.yaml, `power`).
+POWER = promises.power("database-loss")
+#: Orders acknowledged after the previous crash (or the start) before the next crash: orders
+#: are being committed when it comes.
+ORDERS_BEFORE_A_CRASH = 5
+#: The crash's negative control gives up after this many crashes without a lost order.
+CONTROL_CRASHES = 6
 
 
 def acknowledged_id(outcome: Outcome) -> str:
@@ -146,6 +169,126 @@ def test_negative_control_an_acknowledged_order_that_vanished_is_reported_lost(
 
     # assert: the check above reports it lost
     assert lost_orders(gateway_url, [order_id]) == [order_id]
+
+
+@pytest.mark.clients_see_failures
+def test_crashing_the_order_database_loses_no_acknowledged_order(
+    testbed: Testbed, kube: Kube, gateway_url: str, timeline: Timeline
+) -> None:
+    # arrange: order-db ready, orders flowing
+    wait_rolled_out(kube, CRASHED, kind="StatefulSet")
+    since = invariants.database_now(testbed, kube)
+    mark = len(traffic.ACKNOWLEDGED)
+
+    # act: crash its server as often as the stated power asks, each once orders flow again
+    with TrafficProbe(gateway_url, (order_target(ORDER_SKU),), rate=RATE, workers=4) as probe:
+        crashes = [crash_under_orders(kube, probe) for _ in range(POWER.repeats)]
+
+    # assert: every order acknowledged with 201 is in order-db with the status it was answered
+    # with; requests caught by a crash got an answer (a 503 or a retried success), none hung
+    summary = probe.summary()
+    timeline.attach(summary, {f"crash {n}": at for n, at in enumerate(crashes, 1)})
+    acknowledged = traffic.acknowledged_since(mark)
+    lost = invariants.check(testbed, kube, since, acknowledged).lost_acknowledged
+    unanswered = [o for o in summary.outcomes if o.status is None]
+    not_503 = [o for o in summary.failures if o.status != 503]
+    figures = (
+        f"{len(crashes)} crashes at t={', '.join(f'{at:.1f}' for at in crashes)} s; "
+        f"{len(acknowledged)} acknowledged, {len(lost)} lost; failures by status: "
+        f"{_by_status(summary.failures)}; {summary}; failure details: "
+        f"{_details(summary.failures)}"
+    )
+    print(f"\n{figures}")
+    record("database_loss.crash", figures)
+    record("power.database-loss", str(POWER))
+    assert lost == [], f"acknowledged orders lost or changed by a crash: {lost}"
+    assert unanswered == [], "requests hung until the client gave up:\n" + summary.timeline()
+    assert not_503 == [], f"failures other than 503: {_by_status(not_503)} {_details(not_503)}"
+
+
+@pytest.mark.clients_see_failures
+def test_negative_control_an_order_database_acknowledging_before_writing_loses_orders_in_a_crash(
+    testbed: Testbed, kube: Kube, gateway_url: str
+) -> None:
+    # arrange: order-db acknowledges commits before their WAL is written
+    wait_rolled_out(kube, CRASHED, kind="StatefulSet")
+    since = invariants.database_now(testbed, kube)
+    mark = len(traffic.ACKNOWLEDGED)
+    lost: list[str] = []
+    crashes = 0
+    try:
+        with (
+            commits_acknowledged_before_written(testbed, kube),
+            TrafficProbe(gateway_url, (order_target(ORDER_SKU),), rate=RATE, workers=4) as probe,
+        ):
+            # act: crash it, under orders, until the crash's check finds a lost order
+            while not lost and crashes < CONTROL_CRASHES:
+                crash_under_orders(kube, probe)
+                crashes += 1
+                acknowledged = traffic.acknowledged_since(mark)
+                lost = invariants.check(testbed, kube, since, acknowledged).lost_acknowledged
+    finally:
+        # what this database lost on purpose is not held against the tests after it
+        disowned = traffic.disown(mark)
+
+    # assert: the crash test's check caught the unsafe database
+    print(f"\n{crashes} crashes, {len(disowned)} acknowledged: lost {lost}")
+    assert lost, (
+        f"{crashes} crashes of order-db with synchronous_commit off lost none of "
+        f"{len(disowned)} acknowledged orders: the crash's check could not fail"
+    )
+
+
+def crash_under_orders(kube: Kube, probe: TrafficProbe) -> float:
+    """Once orders are being acknowledged, crash order-db's server (`faults.crash_postgres`),
+    and return when, once an order was acknowledged again after it."""
+    ready = [p.metadata.name for p in kube.ready_pods(selector(CRASHED))]
+    assert len(ready) == 1, f"one Ready {CRASHED} pod expected, found {ready}"
+    before = probe.elapsed()
+    eventually(
+        lambda: _orders_acknowledged_after(probe, before, ORDERS_BEFORE_A_CRASH),
+        timeout=30,
+        what=f"{ORDERS_BEFORE_A_CRASH} orders acknowledged before the crash",
+        hint="is the system healthy?",
+    )
+    faults.crash_postgres(kube, ready[0])
+    crashed_at = probe.elapsed()  # after the kill: an order sent before it may still commit
+    eventually(
+        lambda: _an_order_acknowledged_after(probe, crashed_at),
+        timeout=RECOVERY_TIMEOUT,
+        what=f"orders acknowledged again after {CRASHED} crashed",
+        hint="PostgreSQL replays its WAL in about a second; the services must reconnect",
+    )
+    return crashed_at
+
+
+@contextmanager
+def commits_acknowledged_before_written(testbed: Testbed, kube: Kube) -> Iterator[None]:
+    """order-db with `synchronous_commit = off` for the block: a commit is acknowledged before
+    its WAL is written, so a crash loses the last ones (PostgreSQL's documented trade-off).
+    Reset however the block ends."""
+
+    def setting() -> str:
+        ((value,),) = invariants.psql(testbed, kube, CRASHED, "orders", "SHOW synchronous_commit")
+        return value
+
+    def configure(statement: str) -> None:
+        invariants.psql(testbed, kube, CRASHED, "orders", statement)
+        invariants.psql(testbed, kube, CRASHED, "orders", "SELECT pg_reload_conf()")
+
+    configure("ALTER SYSTEM SET synchronous_commit = off")
+    try:
+        assert setting() == "off", "order-db did not take synchronous_commit = off"
+        yield
+    finally:
+        configure("ALTER SYSTEM RESET synchronous_commit")
+    assert setting() == "on", "order-db still has synchronous_commit off"
+
+
+def _orders_acknowledged_after(probe: TrafficProbe, since: float, count: int) -> None:
+    acknowledged = [o for o in probe.snapshot().outcomes if o.status == 201 and o.at > since]
+    if len(acknowledged) < count:
+        raise NotYet(f"{len(acknowledged)} of {count} orders acknowledged since t={since:.1f}s")
 
 
 def _an_order_acknowledged_after(probe: TrafficProbe, since: float) -> None:

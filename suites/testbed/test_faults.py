@@ -17,6 +17,7 @@ import pytest
 
 from testbed import faults
 from testbed.faults import PodNetns
+from testbed.waiting import NotYet, eventually
 
 #: `ctr -n k8s.io tasks ls` on a kind node (shortened IDs).
 TASKS = "\n".join(
@@ -249,3 +250,55 @@ def test_negative_control_a_udp_drop_on_the_way_out_is_a_refusal_not_an_outage()
     assert seen["before"] == "answered"
     assert seen["during"] == "PermissionError"
     assert seen["after"] == "answered"
+
+
+# -- the PostgreSQL crash: finding the process to kill ---------------------------------------
+
+#: `children_listing` output for a postmaster (PIDs and titles as on the testbed).
+CHILDREN = "\n".join(
+    [
+        "4309 postgres: checkpointer                      ",
+        "4312 postgres: walwriter                         ",
+        "4397 postgres: demo orders 10.244.2.6(48864) idle ",
+    ]
+)
+
+
+def test_the_crashed_process_is_found_by_its_title() -> None:
+    assert faults.process_titled(CHILDREN, faults.CRASHED_PROCESS) == 4312
+
+
+def test_negative_control_a_server_without_that_process_gives_no_pid() -> None:
+    without = "\n".join(line for line in CHILDREN.splitlines() if "walwriter" not in line)
+    with pytest.raises(LookupError, match="no process titled 'postgres: walwriter'"):
+        faults.process_titled(without, faults.CRASHED_PROCESS)
+    # a title that only begins like it is another process
+    with pytest.raises(LookupError):
+        faults.process_titled(CHILDREN, "postgres: wal")
+
+
+def test_the_listing_command_names_each_child_of_a_real_process_by_its_title() -> None:
+    # a parent with two children of different command lines, as the postmaster has
+    parent = subprocess.Popen(["sh", "-c", "sleep 101 & sleep 102 & wait"])
+    try:
+
+        def listing() -> str:
+            out = subprocess.run(
+                ["sh", "-c", faults.children_listing(parent.pid)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            if out.count("\n") < 2:
+                raise NotYet(f"children not started yet: {out!r}")
+            return out
+
+        out = eventually(listing, timeout=10, what="the two children listed")
+        first = faults.process_titled(out, "sleep 101")
+        second = faults.process_titled(out, "sleep 102")
+        assert first != second
+        assert Path(f"/proc/{second}/cmdline").read_bytes() == b"sleep\x00102\x00"
+    finally:
+        subprocess.run(["pkill", "-P", str(parent.pid)], check=False)
+        parent.kill()
+        parent.wait()
