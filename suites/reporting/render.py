@@ -6,15 +6,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Final
 
+from kubepromises.verdicts import MARKS
 from suites.matrix import VERIFIED_AGAINST
 from suites.reporting.status import Claim, FigureValue, PromiseResult, Result, tally
 
-MARKS: Final[dict[str, str]] = {
-    "passed": "✔",
-    "failed": "✘",
-    "partly verified": "◐",
-    "not verified": "○",
-}
 FAILED_NAMES_SHOWN: Final = 5
 
 

@@ -226,6 +226,16 @@ def test_order_service_cut_off_from_its_database_answers_503_promptly_and_recove
     record("network_faults.partition", figures)
     record("network_faults.partition.recovery_seconds", round(recovery, 1))
     record("network_faults.partition.slowest_answer_seconds", round(slowest, 2))
+    # Why one cut suffices: the fault is not a race. The requests needing order-db during it
+    # met it, so a service that served one, or answered one late, is caught by this one cut.
+    record(
+        "power.network-faults.partition",
+        f"one {FAULT_SECONDS:g}-s cut, once: {sum(not o.ok for o in needing_db)} of the "
+        f"{len(needing_db)} requests needing order-db sent during it met the cut (the rest "
+        f"were still waiting when healing began), so an order-service that answered one of "
+        f"them later than {ANSWER_BOUND:g} s, or served one through it, is caught by this one "
+        f"cut, not by chance",
+    )
     assert [o for o in needing_db if not o.ok], "the partition failed no request"
     # Served before healing began: none (a request still waiting for a connection when the
     # undo starts may be served by it, within its wait)
@@ -391,6 +401,15 @@ def test_order_service_without_dns_keeps_its_connections_fails_new_ones_promptly
     record("network_faults.dns", figures)
     record("network_faults.dns.recovery_seconds", round(recovery, 1))
     record("network_faults.dns.slowest_answer_seconds", round(slowest, 2))
+    # Why one outage suffices: the burst's failures (the control below) show its orders needed
+    # lookups during it, so an order-service that waited on a lookup past the bound is caught.
+    record(
+        "power.network-faults.dns",
+        f"one {FAULT_SECONDS:g}-s outage, once: {sum(o.status != 201 for o in during)} of the "
+        f"burst's {BURST} orders failed for want of a lookup during it, so an order-service "
+        f"that waited on lookups longer than {DNS_ANSWER_BOUND:g} s is caught by this one "
+        f"outage",
+    )
     assert "resolved" not in lookups_during, f"lookups still answered: {lookups_during}"
     assert [o for o in reads if not o.ok] == [], "order reads over pooled connections failed"
     assert elsewhere == [], f"requests that do not need order-service failed: {elsewhere[:5]}"
