@@ -108,7 +108,8 @@ class Operation:
 class FaultWindow:
     #: kill (SIGKILL to the process group) | term (the process's stop signal) | pause
     #: (SIGSTOP to the process group, SIGCONT after the down time) | sever (the server ended
-    #: its clients' connections) | partition, delay, reset (of a link, `links.py`)
+    #: its clients' connections) | crash (a PostgreSQL server process SIGKILLed, on the
+    #: testbed) | partition, delay, reset (of a link, `links.py`)
     kind: str
     #: A process, or a link (`client→server`).
     target: str

@@ -24,6 +24,11 @@ A fault is one of
   services is dead at once, and each must notice and connect again. Only servers that can end
   their clients' sessions take it (`Severer`: PostgreSQL's `pg_terminate_backend`, Redis's
   `CLIENT KILL`); its window closes when the connections are ended;
+- `crash` (the testbed's campaign only: `suites/campaign_live`): one PostgreSQL server process
+  SIGKILLed, which the postmaster takes for a crash: every session ended, the shared memory
+  with the WAL not yet written thrown away, the WAL replayed, in about 0.1 s. Here a `kill` of
+  PostgreSQL is a crash already (the whole tree SIGKILLed); on the testbed a `kill` deletes the
+  pod, which shuts the server down first;
 - `partition`, `delay` and `reset`, on a link (`links.py`: a relay between one service and one
   server) rather than a process: nothing crosses the link for the down time (each side meets
   only its own timeouts, while the server goes on serving its other clients), or every chunk
@@ -66,7 +71,7 @@ from .schedule import Clock
 PROCESS_KINDS = ("kill", "term", "pause")
 SEVERABLE_KINDS = (*PROCESS_KINDS, "sever")
 LINK_KINDS = ("partition", "delay", "reset")
-KINDS = (*SEVERABLE_KINDS, *LINK_KINDS)
+KINDS = (*SEVERABLE_KINDS, "crash", *LINK_KINDS)
 #: How long a slowed link stays slow, and how long each chunk waits on it.
 DELAY_FOR = (1.0, 8.0)
 DELAY_EACH = (0.05, 1.0)
@@ -147,8 +152,8 @@ def plan(
             # stretch the campaign past its operations.
             room = min(LONG_PAUSE[1], end - moment)
             delay = 0.0
-            if kind in ("sever", "reset"):
-                outage = 0.0  # the server stays up; its clients reconnect at once
+            if kind in ("sever", "reset", "crash"):
+                outage = 0.0  # the server stays up, or is back at once; its clients reconnect
             elif kind == "delay":
                 # Like a long pause, it ends by the last moment a fault may start, where there
                 # is room for its shortest; a delay 8 s long stretched the operations phase.

@@ -56,3 +56,15 @@ def test_negative_control_a_slowed_link_planned_past_the_end_is_found() -> None:
     no_room = PlannedFault(at=END - 0.5, target="a->b", kind="delay", down=1.0, delay=0.2)
 
     assert overruns([late, fits, no_room], END) == [late]
+
+
+def test_a_crash_takes_no_down_time_of_its_own_and_comes_only_where_it_is_named() -> None:
+    # a crashed server is back at once (its recovery is the fault's window), as a sever's is
+    lanes = {"dependencies": ["order-db", "cache"]}
+    kinds = {"order-db": (*nemesis.SEVERABLE_KINDS, "crash")}
+    planned = nemesis.plan(5, lanes, START, END, kinds=kinds)["dependencies"]
+
+    crashes = [f for f in planned if f.kind == "crash"]
+    assert crashes, "no crash planned in 120 s: the kind is not drawn"
+    assert all(f.target == "order-db" and f.down == 0 for f in crashes)
+    assert {f.kind for f in planned if f.target == "cache"} <= set(nemesis.PROCESS_KINDS)

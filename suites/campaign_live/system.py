@@ -15,11 +15,14 @@ its workload, picked by the seed:
 A kill's, term's or pause's window closes when the workload and every workload that calls it
 have all their replicas Ready again, counted by their pods (a Deployment's status lags a
 deletion): a database's callers are unready while it is down, as their readiness checks it.
-PostgreSQL and Redis also take `sever`. A third lane takes the calls between the workloads, as
-the drawing lists them (`client->server`): `partition` drops the call's packets both ways in one
-Ready pod of the client, in its own network namespace (testbed/faults.py), for the down time;
-the other replicas go on; the window closes when the packets flow again. No `delay` (this
-kernel has no netem) and no `reset` on the testbed.
+PostgreSQL and Redis also take `sever`, and PostgreSQL `crash`: one of its server processes
+SIGKILLed from the node (`testbed.faults.crash_postgres`), so the postmaster ends every session,
+throws away the WAL not yet written and replays the rest, in the same pod; the window closes
+when the server answers again and every caller is Ready. A third lane takes the calls between
+the workloads, as the drawing lists them (`client->server`): `partition` drops the call's
+packets both ways in one Ready pod of the client, in its own network namespace
+(testbed/faults.py), for the down time; the other replicas go on; the window closes when the
+packets flow again. No `delay` (this kernel has no netem) and no `reset` on the testbed.
 
 The testbed keeps other runs' orders, so everything is read for the campaign's window only:
 orders, reservations and notifications created since the campaign began (order-db's clock for
@@ -218,6 +221,12 @@ class LiveSystem:
             for name in self._kinds
             if (image := workloads[name].image) and image.online.split(":")[0] in SEVER
         }
+        #: The PostgreSQL servers, which take `crash` (by their upstream image).
+        self._crashable = {
+            name
+            for name in self._kinds
+            if (image := workloads[name].image) and image.online.split(":")[0] == "postgres"
+        }
         self._since: str | None = None
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -267,14 +276,18 @@ class LiveSystem:
 
     def kinds(self) -> dict[str, tuple[str, ...]]:
         kinds = {
-            name: (*KINDS, "sever") if name in self._severers else KINDS for name in self._kinds
+            name: KINDS
+            + (("sever",) if name in self._severers else ())
+            + (("crash",) if name in self._crashable else ())
+            for name in self._kinds
         }
         return kinds | dict.fromkeys(self._links, LINK_KINDS)
 
     def inject(self, fault: nemesis.PlannedFault, clock: Clock) -> FaultWindow:
         """Delete one Ready pod of the workload (`kill`: grace KILL_GRACE; `term`: its grace
         period) and wait until it and its callers are whole again; or have the server end its
-        clients' connections (`sever`); or cut a call (`partition`)."""
+        clients' connections (`sever`); or crash a PostgreSQL server (`crash`); or cut a call
+        (`partition`)."""
         if fault.target in self._links:
             return self._partition(fault.target, clock, fault.down)
         workload = fault.target
@@ -291,6 +304,8 @@ class LiveSystem:
         name, uid = str(pod.metadata.name), str(pod.metadata.uid)
         if fault.kind == "pause":
             return self._pause(workload, pod, clock, fault.down)
+        if fault.kind == "crash":
+            return self._crash(workload, name, clock)
         start = clock.now()
         self._kube.delete_pod(name, grace_seconds=KILL_GRACE if fault.kind == "kill" else None)
         stopped = clock.now()
@@ -343,6 +358,26 @@ class LiveSystem:
         return FaultWindow(
             "partition", link, "packets dropped both ways", start, start, clock.now(), f"pod {name}"
         )
+
+    def _crash(self, workload: str, name: str, clock: Clock) -> FaultWindow:
+        """SIGKILL to one server process of the pod's PostgreSQL; the window closes once the
+        server answers a query again and the workload and its callers are whole."""
+
+        def crash() -> int:
+            try:
+                return faults.crash_postgres(self._kube, name)
+            except LookupError as exc:  # its WAL writer not (yet) running: recovering
+                raise NotYet(str(exc)) from exc
+
+        start = clock.now()
+        killed = eventually(crash, timeout=ROLLOUT_TIMEOUT, interval=0.5, what=f"{name} crashed")
+        stopped = clock.now()
+        self._exec(workload, psql("postgres"), b"SELECT 1")  # tried again while it recovers
+        self._wait_whole(self._affected[workload])
+        return FaultWindow(
+            "crash", workload, f"SIGKILL to its {faults.CRASHED_PROCESS}", start, stopped,
+            clock.now(), f"pod {name}, pid {killed} on its node",
+        )  # fmt: skip
 
     def _pause(self, workload: str, pod: Any, clock: Clock, down: float) -> FaultWindow:
         """Freeze the pod for `down` seconds, thaw it, and wait until it is Ready again."""

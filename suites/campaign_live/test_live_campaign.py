@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from suites import promises
 from suites.campaign import verdict
 from suites.campaign.checker import Limits, check
 from suites.campaign.runner import Campaign
@@ -31,8 +32,8 @@ pytestmark = pytest.mark.cluster
 #: it fail once, and the gateway's Redis cool-down ends.
 FAULT_GRACE_SECONDS = 5.0
 
-
-GATEWAY = "api-gateway"
+#: The workload behind the API's NodePort, which the clients call (the drawing's).
+GATEWAY = promises.API_NODE_PORT.workload
 
 
 def limits(campaign: Campaign) -> Limits:

@@ -199,7 +199,7 @@ def test_crashing_the_order_database_loses_no_acknowledged_order(
         f"{_details(summary.failures)}"
     )
     print(f"\n{figures}")
-    record("database_loss.crash", figures)
+    record(f"database_crash.{CRASHED}", figures)
     record("power.database-loss", str(POWER))
     assert lost == [], f"acknowledged orders lost or changed by a crash: {lost}"
     assert unanswered == [], "requests hung until the client gave up:\n" + summary.timeline()

@@ -200,9 +200,9 @@ def test_losing_a_worker_replaces_its_service_pods_and_the_api_answers_again(
     untried = sorted({s.name for s in promises.SERVICES} - services_there)
     record(
         "power.high-availability",
-        f"one worker lost, once: it held a pod of {', '.join(sorted(services_there)) or 'none'}; "
-        f"each of these, tolerating an unreachable node for the default 300 s instead of 30 s, "
-        f"would still be short of replicas at the {REPLACED_TIMEOUT:g}-s bound, so this one "
-        f"loss catches it" + (f"; not tried in this run: {', '.join(untried)}" if untried else ""),
+        f"one worker lost, once: it held {', '.join(sorted(services_there)) or 'none'}; each, "
+        f"tolerating a lost node the default 300 s (not 30 s), would still be short at "
+        f"{REPLACED_TIMEOUT:g} s: caught every time"
+        + (f"; not tried: {', '.join(untried)}" if untried else ""),
     )
     assert summary.failures == [], summary.timeline()
