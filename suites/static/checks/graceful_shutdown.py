@@ -1,8 +1,11 @@
-"""A preStop delay, so endpoints drain before the process stops, inside the grace period."""
+"""A preStop delay, so endpoints drain before the process stops, inside the grace period; and
+for the services built here, the drain and then their own shutdown (uvicorn finishing the
+requests in flight after SIGTERM) inside it too."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from suites.static.manifest import Obj, Rendered, container_refs, pod_spec
 
@@ -34,5 +37,26 @@ def graceful_shutdown_violations(rendered: Rendered) -> list[str]:
         if grace <= delay:
             violations.append(
                 f"{where} sleeps {delay}s before stopping, but the grace period is only {grace}s"
+            )
+    return violations
+
+
+def drain_and_shutdown_violations(
+    rendered: Rendered, services: Collection[str], shutdown_seconds: float
+) -> list[str]:
+    """The services' containers whose preStop drain plus their own graceful shutdown (up to
+    `shutdown_seconds` for the requests in flight after SIGTERM) outlasts the grace period: the
+    kubelet would SIGKILL a process still answering."""
+    violations = []
+    for workload, container, where in container_refs(rendered):
+        if workload["metadata"]["name"] not in services:
+            continue
+        delay = pre_stop_seconds(container) or 0
+        grace = pod_spec(workload).get("terminationGracePeriodSeconds", DEFAULT_GRACE_SECONDS)
+        if delay + shutdown_seconds > grace:
+            violations.append(
+                f"{where} drains {delay}s, then takes up to {shutdown_seconds:g}s to finish its "
+                f"requests ({delay + shutdown_seconds:g}s in all), but the grace period is only "
+                f"{grace}s"
             )
     return violations
