@@ -215,18 +215,16 @@ class LiveSystem:
         }
         self._links = {f"{c.source}->{c.target}": c for c in calls if c.source in services}
         self._lanes["links"] = sorted(self._links)
-        #: The targets that can end their clients' connections: by their upstream image.
-        self._severers = {
-            name: SEVER[image.online.split(":")[0]]
+        #: Each target's upstream image name (`postgres`, `redis`; none for our services).
+        upstream = {
+            name: image.online.split(":")[0]
             for name in self._kinds
-            if (image := workloads[name].image) and image.online.split(":")[0] in SEVER
+            if (image := workloads[name].image) is not None
         }
-        #: The PostgreSQL servers, which take `crash` (by their upstream image).
-        self._crashable = {
-            name
-            for name in self._kinds
-            if (image := workloads[name].image) and image.online.split(":")[0] == "postgres"
-        }
+        #: The targets that can end their clients' connections, and the PostgreSQL servers,
+        #: which take `crash`: by their upstream image.
+        self._severers = {name: SEVER[u] for name, u in upstream.items() if u in SEVER}
+        self._crashable = {name for name, u in upstream.items() if u == "postgres"}
         self._since: str | None = None
 
     # -- set-up ---------------------------------------------------------------------------------
