@@ -134,38 +134,46 @@ def build_service_images(settings: Settings, *, offline: bool) -> list[str]:
     return images
 
 
-#: Go builds the node image does not need, started beside it: Traefik's cold build alone takes
-#: ~18-23 min, about as long as Kubernetes' (docs/cluster.md), so side by side they overlap.
-BESIDE_THE_NODE_IMAGE = ("traefik", "kube-router")
+#: Go builds started first, before the Debian base: Kubernetes' and Traefik's cold builds take
+#: ~13-18 min each (docs/cluster.md) and need nothing but Go and the module proxy, so side by side
+#: they overlap each other and everything built after them. The node image's own call of
+#: `airgap/go/build.sh kubernetes` waits for the build under way and reuses it (the testbed's
+#: kubectl is that build's too); kube-router, which the node image does not need, comes along.
+FIRST_GO_BUILDS = ("kubernetes", "traefik", "kube-router")
 
 
 def build_offline_images(settings: Settings) -> list[str]:
     """Build (or reuse from the cache) the node image and the dependency stand-ins.
 
-    The Debian base comes first (every image builds on it); then the node image, with the Go
-    builds it does not need and the stand-ins beside it: cold, the stand-ins' apt and pip work
-    fills the cores the node image's small Go builds leave idle, and where they need a Go build
-    under way (Traefik, kube-router), `airgap/go/build.sh` waits for it and reuses it.
+    The longest Go builds start first (FIRST_GO_BUILDS); then the Debian base (every image
+    builds on it); then the node image with the stand-ins beside it: cold, the stand-ins' apt
+    and pip work fills the cores the node image's small Go builds leave idle, and where the node
+    image or a stand-in needs a Go build under way, `airgap/go/build.sh` waits for it and reuses
+    it.
     """
     progress(
-        "air-gapped images: the Debian base, then the node image with the Go builds of "
-        f"{' and '.join(BESIDE_THE_NODE_IMAGE)} and the dependency stand-ins beside it "
+        f"air-gapped images: the Go builds of {', '.join(FIRST_GO_BUILDS)} at once, the Debian "
+        "base, then the node image with the dependency stand-ins beside it "
         "(cold: tens of minutes; cached)"
     )
-    run([str(AIRGAP / "images" / "build-debian-base.sh")], timeout=1800, what="Debian base image")
     beside = {
         f"Go build of {name}": subprocess.Popen(
             [str(AIRGAP / "go" / "build.sh"), name],
-            stdout=subprocess.DEVNULL,  # the binaries' folder; build-deps.sh asks again
+            stdout=subprocess.DEVNULL,  # the binaries' folder; its users ask again
             start_new_session=True,  # so that a failure elsewhere can stop the whole build
         )
-        for name in BESIDE_THE_NODE_IMAGE
+        for name in FIRST_GO_BUILDS
     }
-    # Its lines go to the terminal as they come, each tagged [deps HH:MM:SS].
-    beside["dependency images"] = subprocess.Popen(
-        [str(AIRGAP / "images" / "build-deps.sh")], start_new_session=True
-    )
     try:
+        run(
+            [str(AIRGAP / "images" / "build-debian-base.sh")],
+            timeout=1800,
+            what="Debian base image",
+        )
+        # Its lines go to the terminal as they come, each tagged [deps HH:MM:SS].
+        beside["dependency images"] = subprocess.Popen(
+            [str(AIRGAP / "images" / "build-deps.sh")], start_new_session=True
+        )
         run(
             [str(AIRGAP / "images" / "build-node-image.sh")],
             timeout=5400,
