@@ -41,6 +41,7 @@ from kubernetes.client.exceptions import ApiException
 
 from testbed.kube import Kube
 from testbed.shell import CommandFailed, run
+from testbed.waiting import NotYet, eventually
 
 #: Marks every rule this module adds, so a leftover is found by it.
 FAULT_COMMENT = "demo-micro-fault"
@@ -295,3 +296,162 @@ def crash_postgres(kube: Kube, pod: str) -> int:
         what=f"SIGKILL to {CRASHED_PROCESS} in {pod}",
     )
     return victim
+
+
+# -- a full volume ---------------------------------------------------------------------------
+
+#: The source name of the filesystem `full_volume` mounts, which marks it in the node's mount
+#: table, so that a leftover is found by it.
+FULL_VOLUME_SOURCE = "demo-micro-fault"
+#: The file that takes up a full volume's free space, in the volume's top directory (beside the
+#: database's own subdirectory).
+FILLER = "demo-micro-fault-filler"
+#: Where the node keeps a volume's data while it is being put back.
+SAVED = "/var/lib/demo-micro-fault"
+#: Room above the data when the volume is moved: the server starts and runs as before (a new
+#: 16-MiB WAL segment included) until the filler takes it.
+HEADROOM_BYTES = 64 * 2**20
+#: Stopping or starting the StatefulSet whose volume is moved.
+RESTART_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class HostVolume:
+    """A local volume: the node holding it and its directory there."""
+
+    claim: str
+    node: str
+    path: str
+
+
+def host_volume(kube: Kube, claim: str) -> HostVolume:
+    """Where a claim's volume lives: local-path's hostPath (or a `local` volume) on one node."""
+    volume = kube.core.read_namespaced_persistent_volume_claim(claim, kube.namespace).spec
+    pv = kube.core.read_persistent_volume(volume.volume_name).spec
+    source = pv.host_path or pv.local
+    if source is None:
+        raise LookupError(f"{claim}'s volume {volume.volume_name} is not a directory on a node")
+    terms = pv.node_affinity.required.node_selector_terms if pv.node_affinity else []
+    nodes = [
+        value
+        for term in terms
+        for expression in term.match_expressions or []
+        if expression.key == "kubernetes.io/hostname"
+        for value in expression.values
+    ]
+    if len(nodes) != 1:
+        raise LookupError(f"{claim}'s volume is not pinned to one node: {nodes}")
+    return HostVolume(claim, nodes[0], str(source.path))
+
+
+def move_onto_small_filesystem(path: str, headroom: int, saved: str = SAVED) -> str:
+    """A shell script (run on the node, the volume's users stopped) that puts the directory's
+    data on a tmpfs the size of that data plus `headroom` bytes, mounted over the directory. The
+    data on the disk below stays as it was, unseen, until `put_back` replaces it."""
+    return (
+        f"set -eu; d={path}; s={saved}/$(basename $d); "
+        'rm -rf "$s"; mkdir -p "$s"; cp -a "$d/." "$s/"; '
+        f'used=$(du -sb "$s" | cut -f1); '
+        f'mount -t tmpfs -o "size=$((used + {headroom})),mode=0777" {FULL_VOLUME_SOURCE} "$d"; '
+        'cp -a "$s/." "$d/" || { umount "$d"; exit 1; }; rm -rf "$s"'
+    )
+
+
+def fill(path: str, leave: int) -> str:
+    """A shell script that takes the free bytes of the filesystem holding `path`, all but
+    `leave` of them, with the filler (grown if it is there), then prints the bytes still free."""
+    return (
+        f"set -eu; f={path}/{FILLER}; free=$(df --output=avail -B1 {path} | tail -n 1); "
+        'size=$(stat -c %s "$f" 2>/dev/null || echo 0); '
+        f'fallocate -l $((size + free - {leave})) "$f"; '
+        f"df --output=avail -B1 {path} | tail -n 1"
+    )
+
+
+def put_back(path: str, saved: str = SAVED) -> str:
+    """A shell script (the volume's users stopped) that undoes `move_onto_small_filesystem`,
+    keeping what was written meanwhile: the small filesystem's data replaces the disk's, and the
+    filler is dropped. Without the small filesystem there (never moved, or put back already) it
+    changes nothing."""
+    return (
+        f"set -eu; d={path}; s={saved}/$(basename $d); "
+        f'findmnt -n -S {FULL_VOLUME_SOURCE} -M "$d" >/dev/null || exit 0; '
+        f'rm -f "$d/{FILLER}"; rm -rf "$s"; mkdir -p "$s"; cp -a "$d/." "$s/"; '
+        'umount "$d"; find "$d" -mindepth 1 -delete; cp -a "$s/." "$d/"; rm -rf "$s"'
+    )
+
+
+def on_node(node: str, script: str, what: str) -> str:
+    return run(["docker", "exec", node, "sh", "-c", script], timeout=RESTART_TIMEOUT, what=what)
+
+
+def _scaled_to(kube: Kube, statefulset: str, replicas: int) -> None:
+    """The StatefulSet scaled to `replicas`, and back to that many Ready pods (or none left)."""
+    kube.scale("StatefulSet", statefulset, replicas)
+
+    def settled() -> None:
+        state = kube.workload("StatefulSet", statefulset)
+        pods = kube.pods(f"app.kubernetes.io/name={statefulset}")
+        if replicas == 0 and pods:
+            raise NotYet([p.metadata.name for p in pods])
+        if replicas and not state.rolled_out:
+            raise NotYet(state)
+
+    eventually(settled, timeout=RESTART_TIMEOUT, what=f"{statefulset} at {replicas} replica(s)")
+
+
+class SmallVolume:
+    """A StatefulSet's volume on a filesystem of its own (`on_small_filesystem`), which the test
+    fills and frees."""
+
+    def __init__(self, volume: HostVolume) -> None:
+        self.volume = volume
+
+    def fill(self, leave: int = 0) -> int:
+        """Take every free byte but `leave`; the bytes free afterwards."""
+        path, claim = self.volume.path, self.volume.claim
+        return int(on_node(self.volume.node, fill(path, leave), f"filling {claim}").strip())
+
+    def free(self) -> None:
+        """Give the space back (the filler deleted), with the server running."""
+        path = self.volume.path
+        on_node(self.volume.node, f"rm -f {path}/{FILLER}", f"freeing {self.volume.claim}")
+
+
+@contextmanager
+def on_small_filesystem(kube: Kube, statefulset: str, claim: str) -> Iterator[SmallVolume]:
+    """A single-replica StatefulSet's volume on a filesystem that can fill, for the block; however
+    the block ends, put back on the disk as it was, with what was written meanwhile.
+
+    The testbed's volumes (local-path) are directories on the host's disk, which cannot be
+    filled without filling the host. So the volume's data moves, with its server stopped, onto a
+    filesystem of its own mounted over the same directory: a tmpfs of the data's size plus
+    HEADROOM_BYTES. The server starts on it as before; `fill` then takes its free bytes with a
+    file, and the server meets a real ENOSPC from the kernel, as on a full disk. On the way out
+    the filler goes, the server is stopped again, the data written meanwhile goes back to the
+    disk, and it starts there; FaultLeftBehind if the small filesystem is still mounted then.
+    """
+    volume = host_volume(kube, claim)
+    replicas = kube.workload("StatefulSet", statefulset).desired
+    _scaled_to(kube, statefulset, 0)
+    try:
+        on_node(
+            volume.node,
+            move_onto_small_filesystem(volume.path, HEADROOM_BYTES),
+            f"moving {claim} onto a small filesystem",
+        )
+        _scaled_to(kube, statefulset, replicas)
+        yield SmallVolume(volume)
+    finally:
+        # Room first, so that the server's shutdown checkpoint is written as usual.
+        on_node(volume.node, f"rm -f {volume.path}/{FILLER}", f"freeing {claim}")
+        _scaled_to(kube, statefulset, 0)
+        on_node(volume.node, put_back(volume.path), f"putting {claim} back on the disk")
+        _scaled_to(kube, statefulset, replicas)
+        left = on_node(
+            volume.node,
+            f"findmnt -n -S {FULL_VOLUME_SOURCE} -M {volume.path} || true",
+            "leftover mount",
+        )
+        if left.strip():
+            raise FaultLeftBehind(f"{claim} is still on the small filesystem: {left}")

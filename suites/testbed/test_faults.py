@@ -302,3 +302,77 @@ def test_the_listing_command_names_each_child_of_a_real_process_by_its_title() -
         subprocess.run(["pkill", "-P", str(parent.pid)], check=False)
         parent.kill()
         parent.wait()
+
+
+# -- a full volume: the node's scripts, on this kernel, in a throwaway mount namespace ---------
+
+#: Runs inside `unshare -m` (a private mount namespace: the host never sees its mounts). Its
+#: argument is JSON: the volume's directory and the three scripts. It prints what it saw.
+VOLUME_PROBE = r"""
+import json, os, subprocess, sys
+volume, move, fill, put_back = json.loads(sys.argv[1])
+def sh(script):
+    return subprocess.run(["sh", "-c", script], check=True, capture_output=True, text=True).stdout
+def write(name, size):
+    try:
+        with open(os.path.join(volume, name), "wb") as f:
+            f.write(b"x" * size); f.flush(); os.fsync(f.fileno())
+        return "written"
+    except OSError as e:
+        return e.strerror
+def mounted():
+    return sh(f"findmnt -n -o SOURCE,FSTYPE -M {volume} || true").split()
+seen = {"before": write("before", 65536)}
+sh(move)
+seen["moved"] = mounted()
+seen["free_after_fill"] = int(sh(fill).strip())
+seen["full"] = write("big", 65536)
+os.remove(os.path.join(volume, "big"))  # the failed write's partial file
+seen["small"] = write("meanwhile", 4096)
+sh(put_back)
+seen["put_back"] = mounted()
+seen["files"] = sorted(os.listdir(volume))
+sh(put_back)
+seen["again"] = sorted(os.listdir(volume))
+print(json.dumps(seen))
+"""
+
+
+def test_on_this_kernel_a_moved_volume_fills_and_is_put_back_with_what_was_written(
+    tmp_path: Path,
+) -> None:
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("findmnt"):
+        pytest.skip("not verified: needs root, unshare and findmnt on this machine")
+    volume, saved = tmp_path / "volume", tmp_path / "saved"
+    (volume / "pgdata").mkdir(parents=True)
+    (volume / "pgdata" / "PG_VERSION").write_text("16\n")
+    scripts = [
+        str(volume),
+        faults.move_onto_small_filesystem(str(volume), 2**20, str(saved)),
+        faults.fill(str(volume), leave=8192),
+        faults.put_back(str(volume), str(saved)),
+    ]
+    done = subprocess.run(
+        ["unshare", "-m", sys.executable, "-c", VOLUME_PROBE, json.dumps(scripts)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0 and "unshare failed" in done.stderr:
+        pytest.skip(f"not verified: a throwaway mount namespace failed here: {done.stderr}")
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+
+    # before the move a 64-KiB write fits (the control); moved, the volume is the fault's tmpfs
+    assert seen["before"] == "written"
+    assert seen["moved"] == [faults.FULL_VOLUME_SOURCE, "tmpfs"]
+    # filled, what is left is left, and a larger write meets a real ENOSPC
+    assert seen["free_after_fill"] == 8192
+    assert seen["full"] == "No space left on device"
+    assert seen["small"] == "written"
+    # put back: no mount, the data with what was written meanwhile, no filler; twice, the same
+    assert seen["put_back"] == []
+    assert seen["files"] == ["before", "meanwhile", "pgdata"]
+    assert seen["again"] == seen["files"]
+    assert not saved.exists() or list(saved.iterdir()) == []
