@@ -32,6 +32,7 @@ namespace starts empty, so the variant the node itself uses does not matter.
 from __future__ import annotations
 
 import gzip
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -455,3 +456,144 @@ def on_small_filesystem(kube: Kube, statefulset: str, claim: str) -> Iterator[Sm
         )
         if left.strip():
             raise FaultLeftBehind(f"{claim} is still on the small filesystem: {left}")
+
+
+# -- a noisy neighbour -----------------------------------------------------------------------
+
+#: Run in the neighbour's container: one process spinning per core it is given (argv[1]).
+SPIN = (
+    "import os, sys\n"
+    "for _ in range(int(sys.argv[1]) - 1):\n"
+    "    if os.fork() == 0:\n"
+    "        break\n"
+    "while True:\n"
+    "    pass\n"
+)
+NEIGHBOUR_LABEL = "demo-micro-fault/noisy-neighbour"
+
+
+def neighbour_pod(
+    name: str, node: str, image: str, cores: int, cpu_request: str
+) -> dict[str, object]:
+    """A pod pinned to `node` that spins `cores` processes for ever. Without a `cpu_request` it
+    is BestEffort: the kernel gives it the least weight of any pod on the node, which is what
+    the other pods' CPU requests buy them. With one, it claims that weight."""
+    resources = {"requests": {"cpu": cpu_request}} if cpu_request else {}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {NEIGHBOUR_LABEL: "true"}},
+        "spec": {
+            "nodeName": node,
+            "restartPolicy": "Never",
+            "automountServiceAccountToken": False,
+            "terminationGracePeriodSeconds": 0,
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 10001,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": [
+                {
+                    "name": "spin",
+                    "image": image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["python", "-c", SPIN, str(cores)],
+                    "resources": resources,
+                    "securityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "readOnlyRootFilesystem": True,
+                        "capabilities": {"drop": ["ALL"]},
+                    },
+                }
+            ],
+        },
+    }
+
+
+def cpu_usage_script(pid: int) -> str:
+    """A shell script (run on the node) printing the CPU nanoseconds used by the cgroup of
+    process `pid`: cgroup v2's `cpu.stat` (usage_usec), or v1's `cpuacct.usage` (this machine's
+    kind nodes mount v1)."""
+    return (
+        f"set -eu; p=/proc/{pid}/cgroup; "
+        "if [ -f /sys/fs/cgroup/cgroup.controllers ]; then "
+        "c=$(cut -d: -f3 $p); awk '/^usage_usec /{print $2 * 1000}' /sys/fs/cgroup$c/cpu.stat; "
+        "else c=$(grep -E '^[0-9]+:(cpu,)?cpuacct:' $p); c=${c#*:}; c=${c#*:}; "
+        "cat /sys/fs/cgroup/cpuacct$c/cpuacct.usage; fi"
+    )
+
+
+def cpu_millis(quantity: str) -> int:
+    """A Kubernetes CPU quantity ("50m", "1", "0.5") in millicores."""
+    if quantity.endswith("m"):
+        return int(quantity[:-1])
+    return round(float(quantity) * 1000)
+
+
+def unrequested_cpu_millis(kube: Kube, node: str) -> int:
+    """The node's allocatable CPU less what its pods request: what one more pod may request and
+    still be admitted there."""
+    allocatable = cpu_millis(kube.core.read_node(node).status.allocatable["cpu"])
+    pods = kube.core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items
+    requested = sum(
+        cpu_millis(c.resources.requests["cpu"])
+        for p in pods
+        if p.status.phase not in ("Succeeded", "Failed")
+        for c in p.spec.containers
+        if c.resources and c.resources.requests and "cpu" in c.resources.requests
+    )
+    return allocatable - requested
+
+
+class Neighbour:
+    """A running noisy neighbour (`noisy_neighbour`)."""
+
+    def __init__(self, kube: Kube, name: str) -> None:
+        self.kube, self.name = kube, name
+
+    def cpu_seconds(self) -> float:
+        """The CPU seconds the neighbour's container has used so far (its cgroup's, read on
+        its node)."""
+        where = locate(self.kube, self.name)
+        used = run(
+            ["docker", "exec", where.node, "sh", "-c", cpu_usage_script(where.pid)],
+            timeout=COMMAND_TIMEOUT,
+            what=f"the CPU use of {self.name}",
+        )
+        return int(float(used.strip())) / 1e9
+
+
+@contextmanager
+def noisy_neighbour(
+    kube: Kube, node: str, image: str, cores: int, cpu_request: str = ""
+) -> Iterator[Neighbour]:
+    """A pod on `node` using every core it can get (`neighbour_pod`) for the block; deleted
+    however the block ends, and FaultLeftBehind if it is still there then."""
+    name = f"noisy-neighbour-{os.urandom(3).hex()}"
+    kube.core.create_namespaced_pod(
+        kube.namespace, neighbour_pod(name, node, image, cores, cpu_request)
+    )
+    try:
+
+        def running() -> None:
+            status = kube.pod(name).status
+            if status.phase == "Failed":  # refused by the node, e.g. OutOfcpu
+                raise AssertionError(f"{name} failed on {node}: {status.reason} {status.message}")
+            if status.phase != "Running":
+                raise NotYet(status.phase)
+
+        eventually(running, timeout=RESTART_TIMEOUT, what=f"{name} running on {node}")
+        yield Neighbour(kube, name)
+    finally:
+        kube.delete_pod(name, grace_seconds=0)
+
+        def gone() -> None:
+            left = [p.metadata.name for p in kube.pods(f"{NEIGHBOUR_LABEL}=true")]
+            if left:
+                raise NotYet(left)
+
+        try:
+            eventually(gone, timeout=RESTART_TIMEOUT, what=f"{name} deleted")
+        except AssertionError as error:
+            raise FaultLeftBehind(str(error)) from error

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,7 +18,7 @@ import pytest
 
 from testbed import faults
 from testbed.faults import PodNetns
-from testbed.waiting import NotYet, eventually
+from testbed.waiting import NotYet, eventually, truthy
 
 #: `ctr -n k8s.io tasks ls` on a kind node (shortened IDs).
 TASKS = "\n".join(
@@ -376,3 +377,69 @@ def test_on_this_kernel_a_moved_volume_fills_and_is_put_back_with_what_was_writt
     assert seen["files"] == ["before", "meanwhile", "pgdata"]
     assert seen["again"] == seen["files"]
     assert not saved.exists() or list(saved.iterdir()) == []
+
+
+# -- a noisy neighbour -----------------------------------------------------------------------
+
+
+def test_the_neighbour_is_besteffort_unless_it_claims_a_request() -> None:
+    pod = faults.neighbour_pod("n", "worker", "image:1", 2, "")
+    spec = pod["spec"]
+    assert isinstance(spec, dict)
+    (container,) = spec["containers"]
+    assert spec["nodeName"] == "worker"
+    assert container["resources"] == {}, "no request and no limit: BestEffort"
+    assert container["command"][-1] == "2", "one spinning process per core"
+    # the control's neighbour claims weight
+    claimed = faults.neighbour_pod("n", "worker", "image:1", 2, "1200m")["spec"]
+    assert isinstance(claimed, dict)
+    assert claimed["containers"][0]["resources"] == {"requests": {"cpu": "1200m"}}
+
+
+def test_the_spin_program_starts_one_process_per_core() -> None:
+    # negative control included: run for real with 2, it is 2 processes, not 1 or 3
+    spinning = subprocess.Popen([sys.executable, "-c", faults.SPIN, "2"], start_new_session=True)
+    try:
+        children = eventually(
+            truthy(lambda: _children_of(spinning.pid)), timeout=10, what="the spin program's child"
+        )
+        assert len(children) == 1, children
+    finally:
+        os.killpg(spinning.pid, 9)
+        spinning.wait()
+
+
+def _children_of(pid: int) -> list[str]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return path.read_text().split()
+
+
+def test_the_cpu_usage_script_reads_this_machines_cgroup_of_a_process() -> None:
+    # this process's own cgroup: a number of nanoseconds that grows as it spins
+    script = faults.cpu_usage_script(os.getpid())
+    before = int(
+        float(
+            subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True).stdout
+        )
+    )
+    deadline = time.monotonic() + 0.2
+    while time.monotonic() < deadline:
+        pass
+    after = int(
+        float(
+            subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True).stdout
+        )
+    )
+    assert after - before >= 0.1e9, (before, after)
+    # negative control: a process that does not exist has no cgroup to read
+    missing = subprocess.run(
+        ["sh", "-c", faults.cpu_usage_script(2**22 + 1)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert missing.returncode != 0 or not missing.stdout.strip()
+
+
+def test_cpu_quantities_are_read_in_millicores() -> None:
+    assert [faults.cpu_millis(q) for q in ("50m", "1", "0.5", "2")] == [50, 1000, 500, 2000]
