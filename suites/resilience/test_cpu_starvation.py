@@ -30,7 +30,7 @@ GATEWAY = promises.API_NODE_PORT.workload
 #: Reads through every backend; no orders, so no stock is used up.
 TARGETS = EVERY_BACKEND
 RATE = 40.0
-MEASURE_SECONDS = 10.0
+MEASURE_SECONDS = 8.0
 #: The control neighbour requests all the CPU the node has left to request, less this (room
 #: for the node's own churn): weight many times the gateway's 50m, as cgroup weights follow
 #: requests.

@@ -58,7 +58,7 @@ DATABASE = "order-db"
 #: The drawing's order-db-pvc, as the StatefulSet's claim template names it for its one pod.
 CLAIM = f"data-{DATABASE}-0"
 #: How long the disk stays full after the first order it refuses.
-HOLD_SECONDS = 15.0
+HOLD_SECONDS = 12.0
 #: Orders use up stock for good, so the rate stays low; reads fill in the timeline.
 RATE = 12.0
 ORDER_SKU = "SKU-CABLE"
@@ -66,7 +66,7 @@ EMAIL = "full-disk@example.com"
 CLIENT_TIMEOUT = 15.0
 #: The first order refused on the full disk, within this (PostgreSQL first reuses room in the
 #: pages it has; a new index page is needed every few dozen orders).
-REFUSAL_TIMEOUT = 30.0
+REFUSAL_TIMEOUT = 60.0
 
 ANSWER_BOUND = promises.DRAWING.slo("full-disk-answer").at_most
 RECOVERY_BOUND = promises.DRAWING.slo("full-disk-recovery").at_most
