@@ -1,5 +1,7 @@
-"""Faults in one pod, injected from its kind node: network faults in the pod's network namespace,
-always undone, and the crash of a PostgreSQL server (`crash_postgres`, at the end).
+"""Faults injected from the kind nodes: network faults in one pod's network namespace, always
+undone; and, at the end, the crash of a PostgreSQL server (`crash_postgres`), a full volume
+(`on_small_filesystem`) and a noisy neighbour (`noisy_neighbour`), each undone by its context
+manager however the test ends.
 
 A pod's network namespace is entered from its kind node: the pod's container ID
 (`status.containerStatuses[0].containerID`, `containerd://<id>`) names a containerd task whose
@@ -301,8 +303,8 @@ def crash_postgres(kube: Kube, pod: str) -> int:
 
 # -- a full volume ---------------------------------------------------------------------------
 
-#: The source name of the filesystem `full_volume` mounts, which marks it in the node's mount
-#: table, so that a leftover is found by it.
+#: The source name of the filesystem `on_small_filesystem` mounts, which marks it in the node's
+#: mount table, so that a leftover is found by it.
 FULL_VOLUME_SOURCE = "demo-micro-fault"
 #: The file that takes up a full volume's free space, in the volume's top directory (beside the
 #: database's own subdirectory).
