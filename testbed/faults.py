@@ -526,26 +526,28 @@ def cpu_usage_script(pid: int) -> str:
     )
 
 
-def cpu_millis(quantity: str) -> int:
-    """A Kubernetes CPU quantity ("50m", "1", "0.5") in millicores."""
-    if quantity.endswith("m"):
-        return int(quantity[:-1])
-    return round(float(quantity) * 1000)
+#: The kernel's largest CPU weight of a cgroup: v1's `cpu.shares` (what a request of 256 cores
+#: would buy) and v2's `cpu.weight`.
+MAX_CPU_WEIGHT = {"v1": 262144, "v2": 10000}
 
 
-def unrequested_cpu_millis(kube: Kube, node: str) -> int:
-    """The node's allocatable CPU less what its pods request: what one more pod may request and
-    still be admitted there."""
-    allocatable = cpu_millis(kube.core.read_node(node).status.allocatable["cpu"])
-    pods = kube.core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items
-    requested = sum(
-        cpu_millis(c.resources.requests["cpu"])
-        for p in pods
-        if p.status.phase not in ("Succeeded", "Failed")
-        for c in p.spec.containers
-        if c.resources and c.resources.requests and "cpu" in c.resources.requests
+def pod_cpu_weight_script(
+    pid: int, raise_to_max: bool, cgroups: str = "/sys/fs/cgroup", proc: str = "/proc"
+) -> str:
+    """A shell script (run on the node) printing the CPU weight of the pod cgroup that holds
+    process `pid` (the parent of its container's cgroup, where the kernel weighs one pod against
+    another), after raising it to the kernel's largest (MAX_CPU_WEIGHT) if `raise_to_max`.
+    `cgroups` and `proc` are where the node mounts them."""
+    v1, v2 = MAX_CPU_WEIGHT["v1"], MAX_CPU_WEIGHT["v2"]
+    write = "1" if raise_to_max else ""
+    return (
+        f"set -eu; p={proc}/{pid}/cgroup; w={write}; "
+        f"if [ -f {cgroups}/cgroup.controllers ]; then "
+        f"c=$(cut -d: -f3 $p); f={cgroups}$(dirname $c)/cpu.weight; m={v2}; "
+        "else c=$(grep -E '^[0-9]+:cpu(,cpuacct)?:' $p); c=${c#*:}; c=${c#*:}; "
+        f"f={cgroups}/cpu$(dirname $c)/cpu.shares; m={v1}; fi; "
+        'if [ -n "$w" ]; then echo $m > $f; fi; cat $f'
     )
-    return allocatable - requested
 
 
 class Neighbour:
@@ -564,6 +566,27 @@ class Neighbour:
             what=f"the CPU use of {self.name}",
         )
         return int(float(used.strip())) / 1e9
+
+    def cpu_weight(self, raise_to_max: bool = False) -> int:
+        """The kernel's CPU weight of the neighbour's pod (its cgroup's, read on its node), after
+        raising it to the largest there is (MAX_CPU_WEIGHT) if `raise_to_max`: more than any
+        CPU request a node admits could buy. The weight counts against the pods of the same QoS
+        class (their cgroups share a parent), so a neighbour raised so should request some CPU
+        to be Burstable, as the system's pods are."""
+        where = locate(self.kube, self.name)
+        weight = run(
+            [
+                "docker",
+                "exec",
+                where.node,
+                "sh",
+                "-c",
+                pod_cpu_weight_script(where.pid, raise_to_max),
+            ],
+            timeout=COMMAND_TIMEOUT,
+            what=f"the CPU weight of {self.name}",
+        )
+        return int(weight.strip())
 
 
 @contextmanager

@@ -5,9 +5,11 @@ reads the cluster) and `order_acknowledged_after` (the probe as it runs)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from suites.resilience.live import selector
 from testbed.kube import Kube
-from testbed.traffic import Outcome, TrafficProbe
+from testbed.traffic import Outcome, Summary, Target, TrafficProbe
 from testbed.waiting import NotYet
 
 
@@ -20,6 +22,12 @@ def unclean(outcomes: list[Outcome], allowed: frozenset[int]) -> list[Outcome]:
         if not o.ok
         and not (o.status in allowed and isinstance(o.response, dict) and "detail" in o.response)
     ]
+
+
+def failures_among(summary: Summary, targets: Iterable[Target]) -> list[Outcome]:
+    """The failed requests to `targets` (e.g. the paths a fault should leave alone)."""
+    names = {target.name for target in targets}
+    return [outcome for outcome in summary.failures if outcome.target in names]
 
 
 def slow(outcomes: list[Outcome], bound: float) -> list[Outcome]:

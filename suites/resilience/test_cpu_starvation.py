@@ -3,9 +3,11 @@
 (`cpu-starvation-p95`) and no request fails, because the CPU requests of the system's pods give
 them the kernel's weight over a pod that requests none (BestEffort).
 
-The negative control: the same neighbour claiming the weight of a large CPU request
-(all the CPU the node has left to request, many times the gateway's request) starves the
-gateway's replica there, and the same p95 check fails.
+The negative control: the same neighbour with the kernel's largest CPU weight (more than any
+request the node admits could buy; `Neighbour.cpu_weight`) starves the gateway's replica there,
+and the same check fails. A neighbour with the weight of all the CPU the node had left to request
+(1420m, 28 times the gateway's 50m) was the control first: it took the gateway's p95 to 101-419
+ms, depending on how much of the host the node got, and once stayed under the bound in CI.
 
 Not the designed answer: the autoscaler. It scales on the gateway's own CPU use, which a
 neighbour does not raise (the resilience suite holds the autoscalers still in any case).
@@ -31,12 +33,10 @@ GATEWAY = promises.API_NODE_PORT.workload
 TARGETS = EVERY_BACKEND
 RATE = 40.0
 MEASURE_SECONDS = 8.0
-#: The control neighbour requests all the CPU the node has left to request, less this (room
-#: for the node's own churn): weight many times the gateway's 50m, as cgroup weights follow
-#: requests.
-CONTROL_MARGIN_MILLIS = 100
-#: ... and at least this much, or the control proves nothing.
-CONTROL_AT_LEAST_MILLIS = 1000
+#: The control neighbour's request: any makes it Burstable, weighed against the gateway's pods
+#: (a BestEffort pod's weight counts only against other BestEffort pods); its weight is then
+#: raised to the kernel's largest.
+CONTROL_REQUEST = "100m"
 #: The neighbour takes at least this many cores while it runs (else the fault did not bite).
 NEIGHBOUR_CORES_AT_LEAST = 0.5
 
@@ -54,14 +54,31 @@ def measure(gateway_url: str) -> Summary:
     return probe.summary()
 
 
+def kept_its_p95(summary: Summary) -> str:
+    """What the promise asks of the reads beside a neighbour, as a failure message ("" if kept):
+    no failed request, and p95 within the bound."""
+    if summary.failures:
+        return f"{len(summary.failures)} failed: {summary.timeline()}"
+    if p95_ms(summary) > P95_BOUND:
+        return f"p95 {p95_ms(summary):.0f} ms, over {P95_BOUND:.0f} ms"
+    return ""
+
+
 def measure_beside(
-    kube: Kube, gateway_url: str, node: str, image: str, cores: int, cpu_request: str = ""
+    kube: Kube, gateway_url: str, node: str, image: str, cores: int, outweigh: bool = False
 ) -> tuple[Summary, float]:
-    """The reads while a neighbour spins on `node`, and the cores the neighbour took."""
-    with faults.noisy_neighbour(kube, node, image, cores, cpu_request) as neighbour:
+    """The reads while a neighbour spins on `node` (BestEffort; or, if `outweigh`, Burstable
+    with the kernel's largest weight), and the cores the neighbour took."""
+    request = CONTROL_REQUEST if outweigh else ""
+    with faults.noisy_neighbour(kube, node, image, cores, request) as neighbour:
+        if outweigh:
+            weight = neighbour.cpu_weight(raise_to_max=True)
+            assert weight in faults.MAX_CPU_WEIGHT.values(), f"{neighbour.name} weighs {weight}"
         used_before, started = neighbour.cpu_seconds(), time.monotonic()
         summary = measure(gateway_url)
         taken = (neighbour.cpu_seconds() - used_before) / (time.monotonic() - started)
+        if outweigh:  # the weight held: the kubelet did not put it back meanwhile
+            assert neighbour.cpu_weight() == weight, f"{neighbour.name}'s weight was reset"
     return summary, taken
 
 
@@ -78,21 +95,18 @@ def test_the_gateway_keeps_its_p95_beside_a_noisy_neighbour_on_its_node(
     alone = measure(gateway_url)
 
     # act: a BestEffort neighbour spinning on every core of that node; then the control, the
-    # same neighbour with the weight of all the CPU the node has left to request
+    # same neighbour with the kernel's largest CPU weight
     beside, taken = measure_beside(kube, gateway_url, node, image, cores)
-    control_millis = faults.unrequested_cpu_millis(kube, node) - CONTROL_MARGIN_MILLIS
-    assert control_millis >= CONTROL_AT_LEAST_MILLIS, f"{node} has {control_millis}m left"
-    control_request = f"{control_millis}m"
-    control, control_taken = measure_beside(kube, gateway_url, node, image, cores, control_request)
+    control, control_taken = measure_beside(kube, gateway_url, node, image, cores, outweigh=True)
 
     # assert: the neighbour took cores, yet the gateway kept its p95 and failed nothing; the
-    # control's neighbour, with weight, starved it past the bound
+    # control's neighbour, outweighing it, starved it
     timeline.attach(beside, {})
     figures = (
         f"{node} ({cores} cores), one of {GATEWAY}'s two replicas there; p95 alone "
         f"{p95_ms(alone):.0f} ms, beside a BestEffort neighbour spinning {cores} processes "
         f"{p95_ms(beside):.0f} ms (the neighbour took {taken:.2f} cores), beside the same "
-        f"neighbour requesting {control_request} {p95_ms(control):.0f} ms (it took "
+        f"neighbour with the kernel's largest CPU weight {p95_ms(control):.0f} ms (it took "
         f"{control_taken:.2f} cores); alone: {alone}; beside: {beside}; control: {control}"
     )
     print(f"\n{figures}")
@@ -101,10 +115,9 @@ def test_the_gateway_keeps_its_p95_beside_a_noisy_neighbour_on_its_node(
     record("cpu_starvation.p95_beside_ms", round(p95_ms(beside)))
     record("cpu_starvation.p95_control_ms", round(p95_ms(control)))
     assert taken >= NEIGHBOUR_CORES_AT_LEAST, f"the neighbour took only {taken:.2f} cores"
-    assert beside.failures == [], beside.timeline()
-    assert p95_ms(beside) <= P95_BOUND, f"p95 {p95_ms(beside):.0f} ms beside the neighbour"
-    # the negative control: a neighbour with weight starves the gateway, and the check says so
-    assert p95_ms(control) > P95_BOUND, (
-        f"p95 {p95_ms(control):.0f} ms beside a neighbour requesting {control_request}: "
-        "the check could not catch a starved gateway"
+    assert kept_its_p95(beside) == "", f"beside the neighbour: {kept_its_p95(beside)}"
+    # the negative control: a neighbour outweighing it starves the gateway, and the check says so
+    assert kept_its_p95(control) != "", (
+        f"the check could not catch a gateway starved by a neighbour with the largest weight: "
+        f"{control}"
     )

@@ -31,6 +31,7 @@ from suites.resilience import invariants
 from suites.resilience.answers import (
     between,
     by_status,
+    failures_among,
     order_acknowledged_after,
     restart_counts,
     slow,
@@ -43,7 +44,6 @@ from testbed.kube import Kube
 from testbed.traffic import (
     NOTIFICATIONS,
     Outcome,
-    Summary,
     Target,
     TrafficProbe,
     order_target,
@@ -116,11 +116,6 @@ def order_refused_after(probe: TrafficProbe, since: float) -> float:
     if not refused:
         raise NotYet(f"no order refused since t={since:.1f}s; {probe.snapshot()}")
     return min(refused)
-
-
-def failures_of_the_served(summary: Summary) -> list[Outcome]:
-    names = {target.name for target in SERVED}
-    return [o for o in summary.failures if o.target in names]
 
 
 def fresh_wal_segment(testbed: Testbed, kube: Kube) -> None:
@@ -233,7 +228,7 @@ def test_a_full_order_database_disk_refuses_orders_with_503_serves_reads_and_rec
         summary.timeline()
     )
     assert slow(refused, ANSWER_BOUND) == [], f"refused later than {ANSWER_BOUND:g} s"
-    served = failures_of_the_served(summary)
+    served = failures_among(summary, SERVED)
     assert served == [], f"requests that need no new space failed: {served[:5]}"
     assert recovery <= RECOVERY_BOUND, f"orders again only {recovery:.1f} s after space was freed"
     assert restarts_after == restarts_before, "order-service was restarted (or replaced)"

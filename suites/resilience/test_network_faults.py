@@ -28,6 +28,7 @@ from suites.reporting.plugin import Timeline
 from suites.resilience.answers import (
     between,
     by_status,
+    failures_among,
     order_acknowledged_after,
     restart_counts,
     slow,
@@ -40,7 +41,6 @@ from testbed.kube import Kube
 from testbed.traffic import (
     NOTIFICATIONS,
     Outcome,
-    Summary,
     Target,
     TrafficProbe,
     acknowledge,
@@ -80,12 +80,6 @@ ELSEWHERE: tuple[Target, ...] = (
     NOTIFICATIONS,
 )
 TARGETS = (ORDERS, ORDER_READS, *ELSEWHERE)
-
-
-def failures_elsewhere(summary: Summary) -> list[Outcome]:
-    """The failed answers of the paths that need neither the faulted pods nor their peers."""
-    names = {target.name for target in ELSEWHERE}
-    return [outcome for outcome in summary.failures if outcome.target in names]
 
 
 @contextmanager
@@ -169,7 +163,7 @@ def test_order_service_cut_off_from_its_database_answers_503_promptly_and_recove
         },
     )
     needing_db = between(summary.outcomes, cut_at, heal_from, "order", "orders")
-    elsewhere = failures_elsewhere(summary)
+    elsewhere = failures_among(summary, ELSEWHERE)
     recovery = recovered_at - heal_from
     slowest = max((o.latency for o in needing_db), default=0.0)
     restarts_after = restart_counts(kube, SERVICE)
@@ -340,7 +334,7 @@ def test_order_service_without_dns_keeps_its_connections_fails_new_ones_promptly
     )
     reads = between(summary.outcomes, 0.0, summary.duration, "orders")
     orders_during = between(summary.outcomes, out_at, back_from, "order") + during
-    elsewhere = failures_elsewhere(summary)
+    elsewhere = failures_among(summary, ELSEWHERE)
     recovery = recovered_at - back_from
     slowest = max((o.latency for o in orders_during), default=0.0)
     restarts_after = restart_counts(kube, SERVICE)

@@ -441,5 +441,59 @@ def test_the_cpu_usage_script_reads_this_machines_cgroup_of_a_process() -> None:
     assert missing.returncode != 0 or not missing.stdout.strip()
 
 
-def test_cpu_quantities_are_read_in_millicores() -> None:
-    assert [faults.cpu_millis(q) for q in ("50m", "1", "0.5", "2")] == [50, 1000, 500, 2000]
+POD_CGROUP = "/kubepods/burstable/pod1234"
+CONTAINER_CGROUP = f"{POD_CGROUP}/c0ffee"
+
+
+def _cgroup_tree(root: Path, version: str) -> tuple[Path, Path]:
+    """A node's /proc and /sys/fs/cgroup in miniature, holding process 42 in a container of a
+    pod: the pod's and the container's weight files, each at the kubelet's default (2)."""
+    proc, cgroups = root / "proc", root / "cgroup"
+    (proc / "42").mkdir(parents=True)
+    if version == "v2":
+        (cgroups / CONTAINER_CGROUP[1:]).mkdir(parents=True)
+        (cgroups / "cgroup.controllers").write_text("cpu memory\n")
+        (proc / "42" / "cgroup").write_text(f"0::{CONTAINER_CGROUP}\n")
+        name = "cpu.weight"
+        base = cgroups
+    else:
+        (cgroups / "cpu" / CONTAINER_CGROUP[1:]).mkdir(parents=True)
+        (proc / "42" / "cgroup").write_text(
+            f"4:memory:{CONTAINER_CGROUP}\n3:cpu,cpuacct:{CONTAINER_CGROUP}\n"
+            f"2:cpuset:{CONTAINER_CGROUP}\n"
+        )
+        name = "cpu.shares"
+        base = cgroups / "cpu"
+    pod, container = base / POD_CGROUP[1:] / name, base / CONTAINER_CGROUP[1:] / name
+    pod.write_text("2\n")
+    container.write_text("2\n")
+    return pod, container
+
+
+def _weight(root: Path, pid: int, raise_to_max: bool) -> subprocess.CompletedProcess[str]:
+    script = faults.pod_cpu_weight_script(
+        pid, raise_to_max, cgroups=str(root / "cgroup"), proc=str(root / "proc")
+    )
+    return subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_the_weight_script_raises_the_pods_cgroup_to_the_kernels_largest(
+    tmp_path: Path, version: str
+) -> None:
+    pod, container = _cgroup_tree(tmp_path, version)
+    # read only: the pod's weight as it is, nothing written
+    read = _weight(tmp_path, 42, raise_to_max=False)
+    assert (read.returncode, read.stdout.strip()) == (0, "2"), read.stderr
+    assert pod.read_text().strip() == "2"
+    # raised: the pod's cgroup (the parent, where pods are weighed), not the container's
+    raised = _weight(tmp_path, 42, raise_to_max=True)
+    largest = str(faults.MAX_CPU_WEIGHT[version])
+    assert (raised.returncode, raised.stdout.strip()) == (0, largest), raised.stderr
+    assert pod.read_text().strip() == largest
+    assert container.read_text().strip() == "2"
+    # negative control: a process that is not there is an error, and nothing is written
+    pod.write_text("2\n")
+    missing = _weight(tmp_path, 43, raise_to_max=True)
+    assert missing.returncode != 0
+    assert pod.read_text().strip() == "2"
