@@ -35,6 +35,9 @@ from __future__ import annotations
 
 import gzip
 import os
+import select
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -107,8 +110,15 @@ def dns_outage_rules() -> list[tuple[str, ...]]:
     return [("INPUT", "-p", proto, "--sport", str(DNS_PORT)) for proto in ("udp", "tcp")]
 
 
-def iptables_command(action: str, rule: tuple[str, ...]) -> list[str]:
-    """`iptables-nft -w 5 -I|-D CHAIN <match> -m comment --comment demo-micro-fault -j DROP`."""
+#: What a fault rule does with the packets it matches, unless told otherwise.
+DROP: tuple[str, ...] = ("DROP",)
+
+
+def iptables_command(
+    action: str, rule: tuple[str, ...], target: tuple[str, ...] = DROP
+) -> list[str]:
+    """`iptables-nft -w 5 -I|-D CHAIN <match> -m comment --comment demo-micro-fault -j DROP`
+    (or another `target` with its options)."""
     if action not in ("-I", "-D"):
         raise ValueError(f"action must be -I (insert) or -D (delete), not {action!r}")
     chain, *match = rule
@@ -124,7 +134,7 @@ def iptables_command(action: str, rule: tuple[str, ...]) -> list[str]:
         "--comment",
         FAULT_COMMENT,
         "-j",
-        "DROP",
+        *target,
     ]
 
 
@@ -190,7 +200,9 @@ def pod_in_place(kube: Kube, pod: str) -> bool:
 
 
 @contextmanager
-def dropped(kube: Kube, pod: str, rules: Sequence[tuple[str, ...]]) -> Iterator[PodNetns]:
+def dropped(
+    kube: Kube, pod: str, rules: Sequence[tuple[str, ...]], target: tuple[str, ...] = DROP
+) -> Iterator[PodNetns]:
     """The rules inserted in the pod's namespace for the block, deleted afterwards however the
     block ends; raises FaultLeftBehind if any fault rule is still there after the undo."""
     where = locate(kube, pod)
@@ -198,17 +210,19 @@ def dropped(kube: Kube, pod: str, rules: Sequence[tuple[str, ...]]) -> Iterator[
     try:
         for rule in rules:
             run(
-                in_netns(where, iptables_command("-I", rule)),
+                in_netns(where, iptables_command("-I", rule, target)),
                 timeout=COMMAND_TIMEOUT,
                 what=f"fault rule in {pod}",
             )
             inserted.append(rule)
         yield where
     finally:
-        _undo(kube, pod, inserted)
+        _undo(kube, pod, inserted, target)
 
 
-def _undo(kube: Kube, pod: str, inserted: Sequence[tuple[str, ...]]) -> None:
+def _undo(
+    kube: Kube, pod: str, inserted: Sequence[tuple[str, ...]], target: tuple[str, ...]
+) -> None:
     if not inserted or not pod_in_place(kube, pod):
         return  # nothing added, or the namespace goes with the pod
     errors = []
@@ -217,7 +231,7 @@ def _undo(kube: Kube, pod: str, inserted: Sequence[tuple[str, ...]]) -> None:
         for rule in inserted:
             try:
                 run(
-                    in_netns(where, iptables_command("-D", rule)),
+                    in_netns(where, iptables_command("-D", rule, target)),
                     timeout=COMMAND_TIMEOUT,
                     what=f"undo fault rule in {pod}",
                 )
@@ -230,7 +244,7 @@ def _undo(kube: Kube, pod: str, inserted: Sequence[tuple[str, ...]]) -> None:
             return
         raise
     if left:
-        raise FaultLeftBehind(f"{pod} still drops packets: {left}; undo errors: {errors}")
+        raise FaultLeftBehind(f"{pod} still has fault rules: {left}; undo errors: {errors}")
 
 
 def peers(kube: Kube, service: str, pods: str) -> list[str]:
@@ -253,6 +267,111 @@ def dns_outage(kube: Kube, pod: str) -> Iterator[PodNetns]:
     """No DNS answer reaches the pod (UDP and TCP port 53)."""
     with dropped(kube, pod, dns_outage_rules()) as where:
         yield where
+
+
+# -- latency -----------------------------------------------------------------------------------
+
+#: Starting the delayer in a pod's namespace, and stopping it (it lets go of what it holds).
+DELAYER_TIMEOUT = 15.0
+
+
+def delay_rules(peers: Sequence[str], port: int) -> list[tuple[str, ...]]:
+    """Rule specs that send what the pod sends to each peer on TCP `port` to the delayer's
+    queue: every round trip on that edge takes the delay once more (the answers come back as
+    they are)."""
+    return [("OUTPUT", "-p", "tcp", "-d", peer, "--dport", str(port)) for peer in peers]
+
+
+def queue_target(queue: int) -> tuple[str, ...]:
+    """To netfilter queue `queue`; past it unhindered while nothing listens there (the delayer
+    gone, however), never dropped."""
+    return ("NFQUEUE", "--queue-num", str(queue), "--queue-bypass")
+
+
+def netns_link(pid: int, proc: Path = Path("/proc")) -> str:
+    """`net:[inode]`: the network namespace of process `pid`, as /proc names it."""
+    return os.readlink(proc / str(pid) / "ns" / "net")
+
+
+def host_pid_in(link: str, proc: Path = Path("/proc")) -> int:
+    """A process of this host in the network namespace `link` (`net:[inode]`): the kind node's
+    PIDs are its own, so a pod's namespace is found on the host by its inode."""
+    for entry in sorted(proc.iterdir(), key=lambda e: e.name):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if netns_link(int(entry.name), proc) == link:
+                return int(entry.name)
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+    raise LookupError(f"no process of this host is in {link}")
+
+
+def delayer_command(host_pid: int, queue: int, delay: float) -> list[str]:
+    """`testbed.nfqueue` run in the network namespace of `host_pid`, by this Python."""
+    return [
+        "nsenter",
+        "-t",
+        str(host_pid),
+        "-n",
+        sys.executable,
+        "-m",
+        "testbed.nfqueue",
+        "--queue",
+        str(queue),
+        "--delay-ms",
+        str(round(delay * 1000)),
+    ]
+
+
+def _wait_bound(delayer: subprocess.Popen[str], what: str) -> None:
+    """Returns once the delayer printed `bound`; raises if it ended or stayed silent."""
+    assert delayer.stdout is not None
+    ready, _, _ = select.select([delayer.stdout], [], [], DELAYER_TIMEOUT)
+    line = delayer.stdout.readline().strip() if ready else ""
+    if line != "bound":
+        delayer.kill()
+        _, err = delayer.communicate(timeout=DELAYER_TIMEOUT)
+        raise AssertionError(f"{what} did not start (said {line!r}): {err}")
+
+
+@contextmanager
+def delayed(
+    kube: Kube, pod: str, peers: Sequence[str], port: int, delay: float
+) -> Iterator[PodNetns]:
+    """What the pod sends to each peer on TCP `port` held `delay` seconds (`testbed.nfqueue`,
+    run from this host in the pod's network namespace; the kernel has no netem). Undone however
+    the block ends: the rules first, then the delayer, which lets go of what it still holds.
+    Raises if the delayer stopped before the end (its packets went undelayed meanwhile)."""
+    where = locate(kube, pod)
+    link = run(
+        ["docker", "exec", where.node, "readlink", f"/proc/{where.pid}/ns/net"],
+        timeout=COMMAND_TIMEOUT,
+        what=f"the network namespace of {pod}",
+    ).strip()
+    queue = 1000 + int.from_bytes(os.urandom(2)) % 60000
+    what = f"the delayer of {pod} (+{delay:g} s to {list(peers)}:{port})"
+    delayer = subprocess.Popen(
+        delayer_command(host_pid_in(link), queue, delay),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_bound(delayer, what)
+        with dropped(kube, pod, delay_rules(peers, port), queue_target(queue)) as inside:
+            yield inside
+        if delayer.poll() is not None:
+            raise AssertionError(f"{what} stopped early: {delayer.communicate()[1]}")
+    finally:
+        if delayer.poll() is None:
+            delayer.terminate()
+        try:
+            delayer.communicate(timeout=DELAYER_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            delayer.kill()
+            delayer.communicate()
+            raise FaultLeftBehind(f"{what} did not stop when asked") from None
 
 
 # -- a PostgreSQL server crash ---------------------------------------------------------------

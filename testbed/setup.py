@@ -174,6 +174,11 @@ def needs(target: Target, settings: Settings, *, offline: bool) -> list[Need]:
                 _on_path("chromium", "chromium-browser", "google-chrome"),
                 apt=("chromium",),
             ),
+            Need(
+                "iptables-nft (fault rules and the delayer tried in a throwaway namespace)",
+                _on_path("iptables-nft"),
+                apt=("iptables",),
+            ),
             renderer,
             PATCH,
             Need(

@@ -138,14 +138,14 @@ def test_the_undo_leaves_a_pod_being_deleted_alone() -> None:
     # A pod whose deletion began (another fault, a rollout) takes its namespace with it: the
     # undo does not try to enter it, so a fault on it ends cleanly.
     kube = PodsOnly(deleting=True)
-    faults._undo(kube, "p", [RULE])  # type: ignore[arg-type]
+    faults._undo(kube, "p", [RULE], faults.DROP)  # type: ignore[arg-type]
     assert kube.entered == 0
 
 
 def test_negative_control_the_undo_of_a_pod_in_place_that_cannot_be_entered_fails() -> None:
     kube = PodsOnly(deleting=False)
     with pytest.raises(LookupError, match="container has stopped"):
-        faults._undo(kube, "p", [RULE])  # type: ignore[arg-type]
+        faults._undo(kube, "p", [RULE], faults.DROP)  # type: ignore[arg-type]
     assert kube.entered == 1
 
 
