@@ -7,6 +7,7 @@ pending by a deadline is finished by the reconciler, whose bound is longer still
 """
 
 from system.api_gateway.config import Settings as GatewaySettings
+from system.common.deadline import CANCELLING_AT_MOST
 from system.order_service.config import Settings as OrderSettings
 
 
@@ -18,10 +19,17 @@ def deadline_violations(gateway: GatewaySettings, orders: OrderSettings) -> list
             f"order-service's deadline ({orders.order_deadline_seconds} s) is not inside the "
             f"gateway's read timeout ({gateway.upstream_read_timeout_seconds} s)"
         )
-    if orders.pending_bound_seconds <= orders.order_deadline_seconds:
+    if orders.read_deadline_seconds >= gateway.upstream_read_timeout_seconds:
+        problems.append(
+            f"order-service's read deadline ({orders.read_deadline_seconds} s) is not inside "
+            f"the gateway's read timeout ({gateway.upstream_read_timeout_seconds} s)"
+        )
+    # An order cut short by its deadline is cancelled, which psycopg may take a while to finish.
+    still_running = orders.order_deadline_seconds + CANCELLING_AT_MOST
+    if orders.pending_bound_seconds <= still_running:
         problems.append(
             f"the pending bound ({orders.pending_bound_seconds} s) would finish orders whose "
-            f"request may still run ({orders.order_deadline_seconds} s)"
+            f"request may still run ({still_running} s: the deadline, then the cancellation)"
         )
     return problems
 
@@ -35,7 +43,9 @@ def test_a_deadline_longer_than_the_gateways_timeout_is_caught() -> None:
     # negative control: the old order of budgets (inventory read 5 s + connect 2 s + two pool
     # waits of 2 s could outlast the gateway's 10 s)
     too_long = OrderSettings(order_deadline_seconds=11)
-    unbounded = OrderSettings(pending_bound_seconds=5)
+    reads_too_long = OrderSettings(read_deadline_seconds=10)
+    unbounded = OrderSettings(pending_bound_seconds=15)  # > the deadline, < its cancellation
 
     assert len(deadline_violations(GatewaySettings(), too_long)) == 1
+    assert len(deadline_violations(GatewaySettings(), reads_too_long)) == 1
     assert len(deadline_violations(GatewaySettings(), unbounded)) == 1

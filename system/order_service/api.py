@@ -1,12 +1,13 @@
 """HTTP endpoints of order-service."""
 
-import asyncio
 import uuid
-from typing import Annotated
+from collections.abc import Coroutine
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
 
+from system.common.deadline import within
 from system.common.request_context import current_request_id
 from system.order_service.inventory import InventoryClient, InventoryRefused, InventoryUnavailable
 from system.order_service.relay import OutboxRelay
@@ -44,6 +45,8 @@ IdempotencyKey = Annotated[
 
 router = APIRouter()
 
+T = TypeVar("T")
+
 
 @router.post(
     "/orders",
@@ -72,8 +75,7 @@ async def place_order(
     response.headers["Idempotency-Key"] = key
     deadline: float = request.app.state.order_deadline_seconds
     try:
-        async with asyncio.timeout(deadline):
-            return await _place(key, body, response, store, inventory, relay)
+        return await within(deadline, _place(key, body, response, store, inventory, relay))
     except TimeoutError as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -125,21 +127,42 @@ async def _place(
     return final
 
 
-@router.get("/orders/{order_id}", responses={404: {"description": "no such order"}})
-async def get_order(order_id: UUID, store: StoreDep) -> Order:
+READ_NOT_IN_TIME: dict[int | str, dict[str, Any]] = {
+    503: {"description": "order-db did not answer within the read deadline"}
+}
+
+
+async def read_within(request: Request, work: Coroutine[Any, Any, T]) -> T:
+    """`work`, a read of order-db, answered 503 once the read deadline has passed."""
+    deadline: float = request.app.state.read_deadline_seconds
+    try:
+        return await within(deadline, work)
+    except TimeoutError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"order-db did not answer within {deadline:g} s",
+            headers={"Retry-After": "1"},
+        ) from exc
+
+
+@router.get(
+    "/orders/{order_id}", responses={404: {"description": "no such order"}, **READ_NOT_IN_TIME}
+)
+async def get_order(order_id: UUID, request: Request, store: StoreDep) -> Order:
     """One order."""
-    order = await store.get(order_id)
+    order = await read_within(request, store.get(order_id))
     if order is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no order with id {order_id}")
     return order
 
 
-@router.get("/orders")
+@router.get("/orders", responses=READ_NOT_IN_TIME)
 async def list_orders(
+    request: Request,
     store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> OrderPage:
     """Orders, newest first."""
-    items, total = await store.page(limit, offset)
+    items, total = await read_within(request, store.page(limit, offset))
     return OrderPage(items=items, total=total, limit=limit, offset=offset)

@@ -17,6 +17,9 @@ class Settings(ServiceSettings, SqsSettings):
     # The whole of one POST /orders (pool waits, inventory, finalize) ends within this, well
     # inside the gateway's read timeout: a client is answered before the gateway gives up.
     order_deadline_seconds: float = 7.0
+    # An order read (one or a page) ends within this: a slow order-db is answered 503, never
+    # left to the gateway's read timeout.
+    read_deadline_seconds: float = 5.0
     # No order stays pending longer than this (reconciler.py); above the order deadline.
     pending_bound_seconds: float = 60.0
     reconcile_every_seconds: float = 5.0
