@@ -7,8 +7,8 @@ Each test carries its negative control inside the fault, where it costs no extra
 the fault is still on, the same recovery check that must pass after healing is run and must
 fail, so "recovered" means the fault is gone, not that the check cannot fail.
 
-Latency (tc netem) is not verified on this machine: its kernel has no netem, and the test says
-so as a skip, which the report shows as "not verified".
+Latency: every packet order-service sends on one edge is held by a delayer on the host
+(`testbed.nfqueue`, through the kernel's netfilter queue: this kernel has no netem).
 """
 
 from __future__ import annotations
@@ -378,28 +378,140 @@ def test_order_service_without_dns_keeps_its_connections_fails_new_ones_promptly
     assert restarts_after == restarts_before, "order-service was restarted (or replaced)"
 
 
-# -- latency: not verified here -------------------------------------------------------------
+# -- latency --------------------------------------------------------------------------------
 
-NETEM = "CONFIG_NET_SCH_NETEM"
+INVENTORY = "inventory-service"
+INVENTORY_PORT = promises.workload(INVENTORY).port
+#: The two delays of the issue, one on each of order-service's synchronous edges: +300 ms to
+#: inventory-service (a slow dependency the service must wait out), +3 s to order-db (longer
+#: than the database's dead-peer timeout, 3 s: a database that has stopped answering).
+SHORT_DELAY, LONG_DELAY = 0.3, 3.0
+#: How long each delay lasts.
+LATENCY_SECONDS = 12.0
+LATENCY_P95_BOUND = promises.DRAWING.slo("latency-order-p95").at_most
 
 
-def latency_not_verified() -> str:
-    """Why latency is not verified here, from this kernel's own config."""
-    line = faults.kernel_config_line(NETEM, faults.read_kernel_config()) or (
-        f"{NETEM} not found (no /proc/config.gz)"
-    )
-    if line.startswith("#") or "not found" in line:
-        return (
-            f"not verified on this machine: the kernel has no netem ({line}), so tc cannot "
-            "delay a pod's packets; no other latency injector is built (issue 17, item 1)"
-        )
+@contextmanager
+def delayed_all(
+    kube: Kube, pods: list[str], peers: list[str], port: int, delay: float
+) -> Iterator[None]:
+    """What every pod sends to the peers on `port` delayed; all undone on the way out."""
+    with ExitStack() as stack:
+        for pod in pods:
+            stack.enter_context(faults.delayed(kube, pod, peers, port, delay))
+        yield
+
+
+def p50_p95(outcomes: list[Outcome]) -> tuple[float, float]:
+    latencies = sorted(o.latency for o in outcomes) or [0.0]
     return (
-        f"not verified: this kernel has netem ({line}), but no latency fault is built yet "
-        "(issue 17, item 1)"
+        latencies[len(latencies) // 2],
+        latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
     )
 
 
-@pytest.mark.skip(reason=latency_not_verified())
-def test_latency_on_order_service_edges_keeps_every_answer_within_the_gateways_deadline() -> None:
-    """Issue 17, item 1: +300 ms and +3 s on order-service → inventory-service and → order-db.
-    Skipped, so the report shows it not verified, with the kernel's own reason."""
+def kept_the_order_p95(orders: list[Outcome]) -> str:
+    """What is asked of orders while a dependency is 300 ms slower, as a failure message ("" if
+    kept): every one acknowledged, and their p95 within `latency-order-p95`."""
+    failed = [o for o in orders if not o.ok]
+    if failed:
+        return f"{len(failed)} of {len(orders)} orders failed: {by_status(failed)}"
+    p95 = p50_p95(orders)[1]
+    if p95 > LATENCY_P95_BOUND:
+        return f"orders' p95 {p95:.2f} s, over {LATENCY_P95_BOUND:g} s"
+    return ""
+
+
+def test_latency_on_order_service_edges_keeps_every_answer_within_the_gateways_deadline(
+    kube: Kube, gateway_url: str, timeline: Timeline
+) -> None:
+    # arrange: order-service, inventory-service and order-db Ready; where each dependency is
+    # (its cluster IP and its pods' IPs); orders flowing
+    wait_rolled_out(kube, SERVICE)
+    wait_rolled_out(kube, INVENTORY)
+    wait_rolled_out(kube, DATABASE, kind="StatefulSet")
+    pods = sorted(restart_counts(kube, SERVICE))
+    restarts_before = restart_counts(kube, SERVICE)
+    inventory = faults.peers(kube, INVENTORY, selector(INVENTORY))
+    database = faults.peers(kube, DATABASE, selector(DATABASE))
+
+    with TrafficProbe(gateway_url, TARGETS, rate=RATE, workers=8, timeout=CLIENT_TIMEOUT) as probe:
+        eventually(
+            lambda: order_acknowledged_after(probe, 0.0),
+            timeout=30,
+            what="orders acknowledged before the delays",
+            hint="is the system healthy?",
+        )
+
+        # act 1: +300 ms on everything order-service sends to inventory-service
+        with delayed_all(kube, pods, inventory, INVENTORY_PORT, SHORT_DELAY):
+            short_from = probe.elapsed()
+            time.sleep(LATENCY_SECONDS)
+            short_to = probe.elapsed()
+        # act 2: +3 s on everything it sends to order-db
+        with delayed_all(kube, pods, database, DATABASE_PORT, LONG_DELAY):
+            long_from = probe.elapsed()
+            time.sleep(LATENCY_SECONDS)
+            heal_from = probe.elapsed()
+        recovered_at = eventually(
+            lambda: order_acknowledged_after(probe, heal_from),
+            timeout=60,
+            what="orders acknowledged again after the delay to order-db ended",
+        )
+
+    # assert: through +300 ms to inventory-service every order acknowledged within the p95
+    # bound; through +3 s to order-db, what needs it answered 2xx or a prompt 503 with a JSON
+    # body (never a 500, never the gateway's 504); what needs neither served throughout; orders
+    # again within the partition's recovery bound, by the same pods
+    summary = probe.summary()
+    timeline.attach(
+        summary,
+        {
+            "+300 ms to inventory": short_from,
+            "+3 s to order-db": long_from,
+            "delays off": heal_from,
+            "orders again": recovered_at,
+        },
+    )
+    short_orders = between(summary.outcomes, short_from, short_to, "order")
+    short_all = between(summary.outcomes, short_from, short_to, *(t.name for t in TARGETS))
+    long_orders = between(summary.outcomes, long_from, heal_from, "order")
+    needing_db = between(summary.outcomes, long_from, heal_from, "order", "orders")
+    elsewhere = [o for o in failures_among(summary, ELSEWHERE) if short_from <= o.at <= heal_from]
+    recovery = recovered_at - heal_from
+    restarts_after = restart_counts(kube, SERVICE)
+    short_p50, short_p95 = p50_p95(short_orders)
+    long_p50, long_p95 = p50_p95(needing_db)
+    figures = (
+        f"+{SHORT_DELAY * 1000:.0f} ms to {INVENTORY} for {short_to - short_from:.1f}s: "
+        f"{len(short_orders)} orders, p50 {short_p50:.2f}s, p95 {short_p95:.2f}s, "
+        f"{by_status(short_all)}; +{LONG_DELAY:g} s to {DATABASE} for "
+        f"{heal_from - long_from:.1f}s: answers needing it {by_status(needing_db)}, p50 "
+        f"{long_p50:.2f}s, p95 {long_p95:.2f}s; orders again {recovery:.1f}s after the delay "
+        f"ended; {summary}"
+    )
+    print(f"\n{figures}")
+    record("network_faults.latency", figures)
+    record("network_faults.latency.short_p50_seconds", round(short_p50, 2))
+    record("network_faults.latency.short_p95_seconds", round(short_p95, 2))
+    record("network_faults.latency.long_p50_seconds", round(long_p50, 2))
+    record("network_faults.latency.long_p95_seconds", round(long_p95, 2))
+    record("network_faults.latency.recovery_seconds", round(recovery, 1))
+    # the delay bit: every order calls inventory-service, so none was faster than the delay
+    assert short_orders, "no order was sent during the +300 ms"
+    fastest = min(o.latency for o in short_orders)
+    assert fastest >= SHORT_DELAY, f"an order took {fastest:.3f} s: the delay did not hold"
+    assert kept_the_order_p95(short_orders) == "", kept_the_order_p95(short_orders)
+    assert [o for o in short_all if not o.ok] == [], summary.timeline()
+    # the negative control: the same check on the orders through +3 s to order-db fails
+    assert long_orders, "no order was sent during the +3 s"
+    assert kept_the_order_p95(long_orders) != "", (
+        f"the order check passed with +{LONG_DELAY:g} s to order-db: {by_status(long_orders)}"
+    )
+    assert unclean(needing_db, frozenset({503})) == [], "not a 2xx or a 503 with a JSON body:\n" + (
+        summary.timeline()
+    )
+    assert slow(needing_db, ANSWER_BOUND) == [], f"answered later than {ANSWER_BOUND:g} s"
+    assert elsewhere == [], f"requests that need neither dependency failed: {elsewhere[:5]}"
+    assert recovery <= RECOVERY_BOUND, f"orders again only {recovery:.1f} s after the delay"
+    assert restarts_after == restarts_before, "order-service was restarted (or replaced)"
