@@ -32,7 +32,7 @@ GATEWAY = promises.API_NODE_PORT.workload
 #: Reads through every backend; no orders, so no stock is used up.
 TARGETS = EVERY_BACKEND
 RATE = 40.0
-MEASURE_SECONDS = 8.0
+MEASURE_SECONDS = 6.0
 #: The control neighbour's request: any makes it Burstable, weighed against the gateway's pods
 #: (a BestEffort pod's weight counts only against other BestEffort pods); its weight is then
 #: raised to the kernel's largest.

@@ -387,7 +387,7 @@ INVENTORY_PORT = promises.workload(INVENTORY).port
 #: than the database's dead-peer timeout, 3 s: a database that has stopped answering).
 SHORT_DELAY, LONG_DELAY = 0.3, 3.0
 #: How long each delay lasts.
-LATENCY_SECONDS = 12.0
+LATENCY_SECONDS = 8.0
 LATENCY_P95_BOUND = promises.DRAWING.slo("latency-order-p95").at_most
 
 

@@ -27,7 +27,7 @@ from testbed.waiting import NotYet, eventually
 
 pytestmark = [pytest.mark.cluster, pytest.mark.clients_see_failures]
 
-RATE = 20.0
+RATE = 40.0
 #: node-monitor-grace-period (50 s), then the 30 s toleration, scheduling, start-up, readiness.
 REPLACED_TIMEOUT = 240.0
 NOTICED_TIMEOUT = 120.0

@@ -35,11 +35,14 @@ pytestmark = pytest.mark.cluster
 RATE = 40.0
 #: Bounds the wait, not the promise: the goal (p95 ≤ 10 s) is measured and reported.
 REPLACEMENT_TIMEOUT = 60.0
-# How long the traffic goes on once the replacement is Ready and the old pod gone: healing is done
-# only when the replacement carries its share. Without it an unsafe replacement (Ready the moment
-# its container runs, before it listens) was never sent a request, and the negative control
-# failed nothing once in CI.
-SERVE_AFTER_HEALING = 5.0
+# How long the traffic goes on with the replacement Ready, at least: healing is done only when
+# the replacement carries its share. Without it an unsafe replacement (Ready the moment its
+# container runs, before it listens) was never sent a request, and the negative control failed
+# nothing once in CI. A safe pod's drain (its preStop, 10 s) gives the replacement that long
+# already; a pod without one (the negative control's) goes at once, and the traffic goes on.
+SERVE_AFTER_READY = 5.0
+# ... and after the old pod is gone, at least this: a request still sent to it shows.
+SERVE_AFTER_GONE = 1.0
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,8 @@ def replacement_steps(pod: V1Pod, killed_at: datetime) -> str:
 def kill_under_traffic(kube: Kube, gateway_url: str, name: str, timeline: Timeline) -> Healing:
     """Delete one pod of `name` under steady traffic to every backend, each request on a new
     connection (so kube-proxy's choice is made per request); wait for a Ready replacement and
-    for the old pod to be gone, and keep the traffic on SERVE_AFTER_HEALING longer; return what
-    the traffic saw."""
+    for the old pod to be gone, and keep the traffic on until the replacement has served
+    SERVE_AFTER_READY (SERVE_AFTER_GONE at least); return what the traffic saw."""
     wait_rolled_out(kube, name)
     before = {p.metadata.name for p in kube.ready_pods(selector(name))}
     victim = sorted(before)[0]
@@ -110,7 +113,9 @@ def kill_under_traffic(kube: Kube, gateway_url: str, name: str, timeline: Timeli
         # Keep the traffic on until the old pod has shut down: its exit is part of the fault.
         wait_pod_gone(kube, victim)
         marks["old pod gone"] = probe.elapsed()
-        time.sleep(SERVE_AFTER_HEALING)  # a dwell under traffic, not a wait for a condition
+        # a dwell under traffic, not a wait for a condition
+        served = marks["old pod gone"] - marks["replacement Ready"]
+        time.sleep(max(SERVE_AFTER_GONE, SERVE_AFTER_READY - served))
 
     summary = probe.summary()
     timeline.attach(summary, marks)
