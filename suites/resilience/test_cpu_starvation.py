@@ -82,41 +82,61 @@ def measure_beside(
     return summary, taken
 
 
-def test_the_gateway_keeps_its_p95_beside_a_noisy_neighbour_on_its_node(
-    kube: Kube, gateway_url: str, timeline: Timeline
-) -> None:
-    # arrange: the gateway rolled out; the node of one of its replicas, how many cores it has,
-    # the gateway's own image for the neighbour (every node has it)
+def gateway_node(kube: Kube) -> tuple[str, int, str]:
+    """The node of the gateway's first replica (by name), its cores, and the gateway's own
+    image for the neighbour (every node has it)."""
     wait_rolled_out(kube, GATEWAY)
     (first, *_) = sorted(kube.pods(selector(GATEWAY)), key=lambda p: str(p.metadata.name))
     node = str(first.spec.node_name)
     cores = int(kube.core.read_node(node).status.capacity["cpu"])
     image = str(kube.deployment(GATEWAY).spec.template.spec.containers[0].image)
+    return node, cores, image
+
+
+def test_the_gateway_keeps_its_p95_beside_a_noisy_neighbour_on_its_node(
+    kube: Kube, gateway_url: str, timeline: Timeline
+) -> None:
+    # arrange: the node of one gateway replica; the gateway's p95 with nothing beside it
+    node, cores, image = gateway_node(kube)
     alone = measure(gateway_url)
 
-    # act: a BestEffort neighbour spinning on every core of that node; then the control, the
-    # same neighbour with the kernel's largest CPU weight
+    # act: a BestEffort neighbour spinning on every core of that node
     beside, taken = measure_beside(kube, gateway_url, node, image, cores)
-    control, control_taken = measure_beside(kube, gateway_url, node, image, cores, outweigh=True)
 
-    # assert: the neighbour took cores, yet the gateway kept its p95 and failed nothing; the
-    # control's neighbour, outweighing it, starved it
+    # assert: the neighbour took cores, yet the gateway kept its p95 and failed nothing
     timeline.attach(beside, {})
     figures = (
         f"{node} ({cores} cores), one of {GATEWAY}'s two replicas there; p95 alone "
         f"{p95_ms(alone):.0f} ms, beside a BestEffort neighbour spinning {cores} processes "
-        f"{p95_ms(beside):.0f} ms (the neighbour took {taken:.2f} cores), beside the same "
-        f"neighbour with the kernel's largest CPU weight {p95_ms(control):.0f} ms (it took "
-        f"{control_taken:.2f} cores); alone: {alone}; beside: {beside}; control: {control}"
+        f"{p95_ms(beside):.0f} ms (the neighbour took {taken:.2f} cores); alone: {alone}; "
+        f"beside: {beside}"
     )
     print(f"\n{figures}")
     record("cpu_starvation", figures)
     record("cpu_starvation.p95_alone_ms", round(p95_ms(alone)))
     record("cpu_starvation.p95_beside_ms", round(p95_ms(beside)))
-    record("cpu_starvation.p95_control_ms", round(p95_ms(control)))
     assert taken >= NEIGHBOUR_CORES_AT_LEAST, f"the neighbour took only {taken:.2f} cores"
     assert kept_its_p95(beside) == "", f"beside the neighbour: {kept_its_p95(beside)}"
-    # the negative control: a neighbour outweighing it starves the gateway, and the check says so
+
+
+@pytest.mark.clients_see_failures  # the neighbour starves the whole node: that is the point
+def test_negative_control_a_neighbour_with_the_largest_cpu_weight_starves_the_gateway(
+    kube: Kube, gateway_url: str
+) -> None:
+    # arrange: the same node
+    node, cores, image = gateway_node(kube)
+
+    # act: the same neighbour, Burstable, with the kernel's largest CPU weight
+    control, taken = measure_beside(kube, gateway_url, node, image, cores, outweigh=True)
+
+    # assert: the same check fails
+    figures = (
+        f"{node}: beside the neighbour with the kernel's largest CPU weight, p95 "
+        f"{p95_ms(control):.0f} ms (it took {taken:.2f} cores); {control}"
+    )
+    print(f"\n{figures}")
+    record("cpu_starvation.control", figures)
+    record("cpu_starvation.p95_control_ms", round(p95_ms(control)))
     assert kept_its_p95(control) != "", (
         f"the check could not catch a gateway starved by a neighbour with the largest weight: "
         f"{control}"
