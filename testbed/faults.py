@@ -18,7 +18,10 @@ error (a refusal, not an outage). So:
 - `partition` drops TCP to the peer in OUTPUT *and* its answers in INPUT (a dropped TCP segment
   in OUTPUT is retransmitted quietly, no error reaches the application);
 - `dns_outage` drops the answers of port 53 (UDP and TCP) in INPUT only: the queries leave,
-  nothing comes back, and the resolver waits out its timeouts as with a DNS that is down.
+  nothing comes back, and the resolver waits out its timeouts as with a DNS that is down;
+- `delayed` drops nothing: it sends what the pod sends to the peers to a netfilter queue, where a
+  delayer run from this host in the pod's namespace (`testbed.nfqueue`) holds each packet for
+  the delay (this kernel has no netem).
 
 Every rule carries the comment `FAULT_COMMENT`; the context managers delete their rules when
 the block ends, however it ends, and then check that no rule with that comment is left in the
@@ -645,28 +648,49 @@ def cpu_usage_script(pid: int) -> str:
     )
 
 
-#: The kernel's largest CPU weight of a cgroup: v1's `cpu.shares` (what a request of 256 cores
-#: would buy) and v2's `cpu.weight`.
-MAX_CPU_WEIGHT = {"v1": 262144, "v2": 10000}
+#: A throttled container's CPU: this many microseconds per CFS period (100 ms): 1 % of a core.
+THROTTLED_QUOTA_US = "1000"
 
 
-def pod_cpu_weight_script(
-    pid: int, raise_to_max: bool, cgroups: str = "/sys/fs/cgroup", proc: str = "/proc"
+def cpu_quota_script(
+    pid: int, quota: str = "", cgroups: str = "/sys/fs/cgroup", proc: str = "/proc"
 ) -> str:
-    """A shell script (run on the node) printing the CPU weight of the pod cgroup that holds
-    process `pid` (the parent of its container's cgroup, where the kernel weighs one pod against
-    another), after raising it to the kernel's largest (MAX_CPU_WEIGHT) if `raise_to_max`.
-    `cgroups` and `proc` are where the node mounts them."""
-    v1, v2 = MAX_CPU_WEIGHT["v1"], MAX_CPU_WEIGHT["v2"]
-    write = "1" if raise_to_max else ""
+    """A shell script (run on the node) printing the CFS quota per period of the container
+    cgroup that holds process `pid` (microseconds; "-1" on v1 and "max" on v2 for none), then
+    setting it to `quota` if given (a value as printed)."""
     return (
-        f"set -eu; p={proc}/{pid}/cgroup; w={write}; "
+        f"set -eu; p={proc}/{pid}/cgroup; q={quota}; "
         f"if [ -f {cgroups}/cgroup.controllers ]; then "
-        f"c=$(cut -d: -f3 $p); f={cgroups}$(dirname $c)/cpu.weight; m={v2}; "
+        f"c=$(cut -d: -f3 $p); f={cgroups}$c/cpu.max; read -r had period < $f; echo $had; "
+        'if [ -n "$q" ]; then echo "$q $period" > $f; fi; '
         "else c=$(grep -E '^[0-9]+:cpu(,cpuacct)?:' $p); c=${c#*:}; c=${c#*:}; "
-        f"f={cgroups}/cpu$(dirname $c)/cpu.shares; m={v1}; fi; "
-        'if [ -n "$w" ]; then echo $m > $f; fi; cat $f'
+        f"f={cgroups}/cpu$c/cpu.cfs_quota_us; cat $f; "
+        'if [ -n "$q" ]; then echo "$q" > $f; fi; fi'
     )
+
+
+@contextmanager
+def throttled(kube: Kube, pod: str) -> Iterator[str]:
+    """The pod's first container held to THROTTLED_QUOTA_US of CPU per period for the block (its
+    cgroup's CFS quota, written on its node); its own quota put back however the block ends.
+    Yields the quota it had."""
+    where = locate(kube, pod)
+
+    def quota(value: str = "") -> str:
+        return run(
+            ["docker", "exec", where.node, "sh", "-c", cpu_quota_script(where.pid, value)],
+            timeout=COMMAND_TIMEOUT,
+            what=f"the CPU quota of {pod}",
+        ).strip()
+
+    had = quota(THROTTLED_QUOTA_US)
+    try:
+        yield had
+    finally:
+        quota(had)
+        left = quota()
+        if left != had:
+            raise FaultLeftBehind(f"{pod}'s CPU quota is {left}, not {had} as before")
 
 
 class Neighbour:
@@ -685,27 +709,6 @@ class Neighbour:
             what=f"the CPU use of {self.name}",
         )
         return int(float(used.strip())) / 1e9
-
-    def cpu_weight(self, raise_to_max: bool = False) -> int:
-        """The kernel's CPU weight of the neighbour's pod (its cgroup's, read on its node), after
-        raising it to the largest there is (MAX_CPU_WEIGHT) if `raise_to_max`: more than any
-        CPU request a node admits could buy. The weight counts against the pods of the same QoS
-        class (their cgroups share a parent), so a neighbour raised so should request some CPU
-        to be Burstable, as the system's pods are."""
-        where = locate(self.kube, self.name)
-        weight = run(
-            [
-                "docker",
-                "exec",
-                where.node,
-                "sh",
-                "-c",
-                pod_cpu_weight_script(where.pid, raise_to_max),
-            ],
-            timeout=COMMAND_TIMEOUT,
-            what=f"the CPU weight of {self.name}",
-        )
-        return int(weight.strip())
 
 
 @contextmanager

@@ -21,8 +21,10 @@ throws away the WAL not yet written and replays the rest, in the same pod; the w
 when the server answers again and every caller is Ready. A third lane takes the calls between
 the workloads, as the drawing lists them (`client->server`): `partition` drops the call's
 packets both ways in one Ready pod of the client, in its own network namespace
-(testbed/faults.py), for the down time; the other replicas go on; the window closes when the
-packets flow again. No `delay` (this kernel has no netem) and no `reset` on the testbed.
+(testbed/faults.py), for the down time; `delay` holds every packet that pod sends on the call
+for the fault's delay (`faults.delayed`: a delayer on the host, as this kernel has no netem);
+the other replicas go on; the window closes when the packets flow again, undelayed. No `reset`
+on the testbed.
 
 The testbed keeps other runs' orders, so everything is read for the campaign's window only:
 orders, reservations and notifications created since the campaign began (order-db's clock for
@@ -69,7 +71,7 @@ EARLIER_RUN_SECONDS = 2 * (PENDING_BOUND + RECONCILE_EVERY)
 EXEC_SECONDS = 120
 EXEC_ATTEMPTS = 3
 #: The faults a call between two workloads takes on the testbed.
-LINK_KINDS = ("partition",)
+LINK_KINDS = ("partition", "delay")
 #: A `kill`'s grace period: SIGTERM, then SIGKILL a second later. Not 0: through the API, 0 is a
 #: force deletion, which removes the pod object at once while its containers still run, so a
 #: StatefulSet starts the replacement beside them: a second PostgreSQL on the same volume. The
@@ -285,9 +287,9 @@ class LiveSystem:
         """Delete one Ready pod of the workload (`kill`: grace KILL_GRACE; `term`: its grace
         period) and wait until it and its callers are whole again; or have the server end its
         clients' connections (`sever`); or crash a PostgreSQL server (`crash`); or cut a call
-        (`partition`)."""
+        (`partition`) or slow it (`delay`)."""
         if fault.target in self._links:
-            return self._partition(fault.target, clock, fault.down)
+            return self._on_link(fault, clock)
         workload = fault.target
         if fault.kind == "sever":
             how, command, stdin = self._severers[workload]
@@ -330,32 +332,43 @@ class LiveSystem:
         with self._rng_lock:
             return self._rng.choice(pods)
 
-    def _partition(self, link: str, clock: Clock, down: float) -> FaultWindow:
-        """Drop the call's packets both ways in one Ready pod of the client for `down` seconds.
-        A pod whose deletion (another lane's fault) begins while the rules go in is passed
-        over for another."""
+    def _on_link(self, fault: nemesis.PlannedFault, clock: Clock) -> FaultWindow:
+        """Drop the call's packets both ways (`partition`), or hold each packet the client sends
+        on it `fault.delay` seconds (`delay`), in one Ready pod of the client for the fault's down
+        time. A pod whose deletion (another lane's fault) begins while the fault goes in is
+        passed over for another."""
+        link = fault.target
         call = self._links[link]
         peers = faults.peers(self._kube, call.target, selector(call.target))
+        if fault.kind == "delay":
+            how = f"+{fault.delay:.2f} s on each packet the client sends"
+        else:
+            how = "packets dropped both ways"
         with ExitStack() as undo:
 
-            def cut() -> str:
+            def put_in() -> str:
                 name = str(self._ready_pod(call.source).metadata.name)
+                injected = (
+                    faults.delayed(self._kube, name, peers, call.port, fault.delay)
+                    if fault.kind == "delay"
+                    else faults.partition(self._kube, name, peers, call.port)
+                )
                 try:
-                    undo.enter_context(faults.partition(self._kube, name, peers, call.port))
+                    undo.enter_context(injected)
                 except (LookupError, ValueError, CommandFailed, ApiException) as exc:
                     if faults.pod_in_place(self._kube, name):
                         raise
                     raise NotYet(f"{name} went away: {exc}") from exc
                 return name
 
-            name = eventually(cut, timeout=ROLLOUT_TIMEOUT, interval=0.5, what=f"{link} cut")
+            name = eventually(
+                put_in, timeout=ROLLOUT_TIMEOUT, interval=0.5, what=f"{fault.kind} on {link}"
+            )
             start = clock.now()
-            clock.hold_until(start + down)
+            clock.hold_until(start + fault.down)
         # A client cut off from what its readiness checks went unready: Ready again first.
         self._wait_whole(self._affected[call.source])
-        return FaultWindow(
-            "partition", link, "packets dropped both ways", start, start, clock.now(), f"pod {name}"
-        )
+        return FaultWindow(fault.kind, link, how, start, start, clock.now(), f"pod {name}")
 
     def _crash(self, workload: str, name: str, clock: Clock) -> FaultWindow:
         """SIGKILL to one server process of the pod's PostgreSQL; the window closes once the

@@ -441,59 +441,58 @@ def test_the_cpu_usage_script_reads_this_machines_cgroup_of_a_process() -> None:
     assert missing.returncode != 0 or not missing.stdout.strip()
 
 
-POD_CGROUP = "/kubepods/burstable/pod1234"
-CONTAINER_CGROUP = f"{POD_CGROUP}/c0ffee"
+CONTAINER_CGROUP = "/kubepods/burstable/pod1234/c0ffee"
 
 
-def _cgroup_tree(root: Path, version: str) -> tuple[Path, Path]:
-    """A node's /proc and /sys/fs/cgroup in miniature, holding process 42 in a container of a
-    pod: the pod's and the container's weight files, each at the kubelet's default (2)."""
+def _cgroup_tree(root: Path, version: str) -> Path:
+    """A node's /proc and /sys/fs/cgroup in miniature, holding process 42 in a container with a
+    CPU limit of one core: the file of its CFS quota."""
     proc, cgroups = root / "proc", root / "cgroup"
     (proc / "42").mkdir(parents=True)
     if version == "v2":
         (cgroups / CONTAINER_CGROUP[1:]).mkdir(parents=True)
         (cgroups / "cgroup.controllers").write_text("cpu memory\n")
         (proc / "42" / "cgroup").write_text(f"0::{CONTAINER_CGROUP}\n")
-        name = "cpu.weight"
-        base = cgroups
+        quota = cgroups / CONTAINER_CGROUP[1:] / "cpu.max"
+        quota.write_text("100000 100000\n")
     else:
         (cgroups / "cpu" / CONTAINER_CGROUP[1:]).mkdir(parents=True)
         (proc / "42" / "cgroup").write_text(
             f"4:memory:{CONTAINER_CGROUP}\n3:cpu,cpuacct:{CONTAINER_CGROUP}\n"
             f"2:cpuset:{CONTAINER_CGROUP}\n"
         )
-        name = "cpu.shares"
-        base = cgroups / "cpu"
-    pod, container = base / POD_CGROUP[1:] / name, base / CONTAINER_CGROUP[1:] / name
-    pod.write_text("2\n")
-    container.write_text("2\n")
-    return pod, container
+        quota = cgroups / "cpu" / CONTAINER_CGROUP[1:] / "cpu.cfs_quota_us"
+        quota.write_text("100000\n")
+    return quota
 
 
-def _weight(root: Path, pid: int, raise_to_max: bool) -> subprocess.CompletedProcess[str]:
-    script = faults.pod_cpu_weight_script(
-        pid, raise_to_max, cgroups=str(root / "cgroup"), proc=str(root / "proc")
+def _quota(root: Path, pid: int, value: str = "") -> subprocess.CompletedProcess[str]:
+    script = faults.cpu_quota_script(
+        pid, value, cgroups=str(root / "cgroup"), proc=str(root / "proc")
     )
     return subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
-def test_the_weight_script_raises_the_pods_cgroup_to_the_kernels_largest(
+def test_the_quota_script_throttles_a_container_and_puts_its_quota_back(
     tmp_path: Path, version: str
 ) -> None:
-    pod, container = _cgroup_tree(tmp_path, version)
-    # read only: the pod's weight as it is, nothing written
-    read = _weight(tmp_path, 42, raise_to_max=False)
-    assert (read.returncode, read.stdout.strip()) == (0, "2"), read.stderr
-    assert pod.read_text().strip() == "2"
-    # raised: the pod's cgroup (the parent, where pods are weighed), not the container's
-    raised = _weight(tmp_path, 42, raise_to_max=True)
-    largest = str(faults.MAX_CPU_WEIGHT[version])
-    assert (raised.returncode, raised.stdout.strip()) == (0, largest), raised.stderr
-    assert pod.read_text().strip() == largest
-    assert container.read_text().strip() == "2"
+    quota = _cgroup_tree(tmp_path, version)
+    before = quota.read_text()
+    # read only: the quota as it is
+    read = _quota(tmp_path, 42)
+    assert (read.returncode, read.stdout.strip()) == (0, "100000"), read.stderr
+    assert quota.read_text() == before
+    # throttled: the quota printed was the old one, the file holds the new one (v2 keeps its
+    # period)
+    held = _quota(tmp_path, 42, faults.THROTTLED_QUOTA_US)
+    assert (held.returncode, held.stdout.strip()) == (0, "100000"), held.stderr
+    expected = "1000 100000" if version == "v2" else "1000"
+    assert quota.read_text().strip() == expected
+    # put back as printed
+    assert _quota(tmp_path, 42, "100000").returncode == 0
+    assert quota.read_text().split() == before.split()
     # negative control: a process that is not there is an error, and nothing is written
-    pod.write_text("2\n")
-    missing = _weight(tmp_path, 43, raise_to_max=True)
+    missing = _quota(tmp_path, 43, faults.THROTTLED_QUOTA_US)
     assert missing.returncode != 0
-    assert pod.read_text().strip() == "2"
+    assert quota.read_text().split() == before.split()
