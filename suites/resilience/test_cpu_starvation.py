@@ -6,8 +6,8 @@ them the kernel's weight over a pod that requests none (BestEffort).
 The negative control: one gateway replica held to 1 % of a core (its container's CFS quota,
 `faults.throttled`) fails the same check. Two neighbours were tried as the control first: one
 with the weight of all the CPU the node had left to request (1420m) left the p95 at 101 ms in
-one CI run, under the bound; one with the kernel's largest CPU weight froze every pod of its node,
-and a notification-service replica there never became Ready again (docs/findings.md, 23).
+one run, under the bound; one with the kernel's largest CPU weight froze every pod of its node,
+and a notification-service replica there never became Ready again.
 
 Not the designed answer: the autoscaler. It scales on the gateway's own CPU use, which a
 neighbour does not raise (the resilience suite holds the autoscalers still in any case).
