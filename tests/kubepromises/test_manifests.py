@@ -10,7 +10,7 @@ import pytest
 
 from kubepromises.manifests import ManifestsError, render
 
-SHOP_MANIFESTS = Path(__file__).resolve().parent / "examples" / "shop" / "manifests"
+SHOP_MANIFESTS = Path(__file__).resolve().parents[2] / "examples" / "shop" / "manifests"
 
 #: A stand-in for kustomize: prints the folder it is given as one ConfigMap's data.
 FAKE_KUSTOMIZE = """

@@ -19,7 +19,7 @@ from kubepromises import load_drawing
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = Path(kubepromises.__file__).resolve().parent
-DRAWINGS = (REPO / "drawing.yaml", Path(__file__).resolve().parent / "examples/shop/drawing.yaml")
+DRAWINGS = (REPO / "drawing.yaml", REPO / "examples" / "shop" / "drawing.yaml")
 
 
 def system_names(drawing_file: Path) -> set[str]:

@@ -13,7 +13,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-SHOP = Path(__file__).resolve().parent / "examples" / "shop"
+SHOP = Path(__file__).resolve().parents[2] / "examples" / "shop"
 
 NAMESPACE_TEST = """
 def test_namespace(drawing):

@@ -14,7 +14,7 @@ import pytest
 
 from kubepromises import DrawingError, load_drawing
 
-SHOP = Path(__file__).resolve().parent / "examples" / "shop" / "drawing.yaml"
+SHOP = Path(__file__).resolve().parents[2] / "examples" / "shop" / "drawing.yaml"
 
 PROMISES = """\
 promises:

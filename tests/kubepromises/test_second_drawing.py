@@ -16,7 +16,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-SHOP = Path(__file__).resolve().parent / "examples" / "shop"
+SHOP = Path(__file__).resolve().parents[2] / "examples" / "shop"
 
 
 #: The inner runs share this process, where the plugin's package is imported already, so pytest
