@@ -1,4 +1,4 @@
-"""The suites' form of the project's one wait (testbed.waiting.eventually): a check returns a
+"""The suites' form of the project's one wait (kubepromises.waiting.eventually): a check returns a
 truthy value when the awaited state is reached; a falsy value or NotYet means "not yet", and so
 do the exception types the caller passes as `retry_on` (a server still starting refuses
 connections). Anything else, an AssertionError included, fails at once."""
@@ -6,8 +6,8 @@ connections). Anything else, an AssertionError included, fails at once."""
 from collections.abc import Callable
 from typing import TypeVar
 
-from testbed.waiting import NotYet, scaled, truthy
-from testbed.waiting import eventually as _eventually
+from kubepromises.waiting import NotYet, scaled, truthy
+from kubepromises.waiting import eventually as _eventually
 
 T = TypeVar("T")
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from kubernetes import client
 from pytest_kind import KindCluster
 
+from kubepromises.waiting import NotYet, eventually
 from testbed import images, preloading
 from testbed.archives import Archive, import_archive, needed, save_archives
 from testbed.kibana import SECRET, Kibana, credentials_from_secret
@@ -24,7 +25,6 @@ from testbed.mode import is_offline
 from testbed.phases import Phases
 from testbed.settings import AIRGAP, REPO, Settings
 from testbed.shell import CommandFailed, progress, run
-from testbed.waiting import NotYet, eventually
 
 #: Free disk under /var/cache and Docker's root (one file system on these hosts) that `up`
 #: needs, measured on a fresh machine on 4 Dec 2026 (docs/cluster.md): the cold builds took

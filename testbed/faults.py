@@ -48,9 +48,9 @@ from pathlib import Path
 
 from kubernetes.client.exceptions import ApiException
 
+from kubepromises.waiting import NotYet, eventually
 from testbed.kube import Kube
 from testbed.shell import CommandFailed, run
-from testbed.waiting import NotYet, eventually
 
 #: Marks every rule this module adds, so a leftover is found by it.
 FAULT_COMMENT = "demo-micro-fault"

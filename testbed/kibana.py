@@ -15,8 +15,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from kubepromises.waiting import NotYet, eventually
 from testbed.settings import DRAWING
-from testbed.waiting import NotYet, eventually
 
 #: Kibana's node port (the drawing's) on the host's loopback (testbed/kind/cluster.yaml).
 KIBANA_NODE_PORT = next(p.node_port for p in DRAWING.node_ports if p.workload == "kibana")

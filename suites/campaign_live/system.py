@@ -45,6 +45,7 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
+from kubepromises.waiting import NotYet, eventually, truthy
 from suites import promises
 from suites.campaign import generator, nemesis, runner, state
 from suites.campaign.history import FaultWindow, History
@@ -55,7 +56,6 @@ from testbed import faults
 from testbed.cluster import Testbed
 from testbed.kube import Kube, is_ready
 from testbed.shell import CommandFailed, run
-from testbed.waiting import NotYet, eventually, truthy
 
 #: The faults a pod takes on the testbed; a server with a `SEVER` command takes `sever` too.
 KINDS = ("kill", "term", "pause")

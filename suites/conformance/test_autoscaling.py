@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
+from kubepromises.waiting import NotYet, eventually
 from suites import promises
 from suites.resilience.live import record, selector, wait_rolled_out
 from testbed.kube import AutoscalersSuspended, Kube
 from testbed.traffic import EVERY_BACKEND, TrafficProbe
-from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
 

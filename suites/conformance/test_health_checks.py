@@ -16,11 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from kubepromises.waiting import NotYet, eventually
 from suites.resilience.live import record, selector, wait_rolled_out
 from testbed.cluster import Testbed
 from testbed.kube import Kube, is_ready
 from testbed.shell import run
-from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
 

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import pytest
 from kubernetes.client import NetworkingV1Api
 
+from kubepromises.waiting import NotYet, eventually
 from suites.resilience.live import selector
 from testbed.cluster import Testbed
 from testbed.kube import Kube
-from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
 

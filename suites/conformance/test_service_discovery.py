@@ -9,12 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from kubepromises.waiting import NotYet, eventually
 from suites import promises
 from suites.resilience.live import selector
 from testbed.cluster import Testbed as Bed
 from testbed.kube import Kube, is_ready
 from testbed.traffic import NOTIFICATIONS_PATH
-from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
 

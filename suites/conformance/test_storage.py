@@ -10,11 +10,11 @@ import uuid
 import httpx
 import pytest
 
+from kubepromises.waiting import NotYet, eventually
 from suites import promises
 from suites.resilience.live import ROLLOUT_TIMEOUT, selector, wait_replaced, wait_rolled_out
 from testbed.cluster import Testbed
 from testbed.kube import Kube
-from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
 

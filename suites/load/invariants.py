@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from testbed.waiting import NotYet, eventually
+from kubepromises.waiting import NotYet, eventually
 
 #: Above the gateway's catalogue cache TTL (CACHE_TTL_SECONDS: 5 in the manifests, 30 locally).
 FRESH_READ_TIMEOUT = 60.0

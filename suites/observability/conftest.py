@@ -26,6 +26,7 @@ from typing import IO, Any
 import httpx
 import pytest
 
+from kubepromises.waiting import NotYet, eventually
 from suites import promises
 from testbed.cluster import Testbed
 from testbed.kibana import (
@@ -38,7 +39,6 @@ from testbed.kibana import (
     credentials_from_secret,
 )
 from testbed.kube import Kube
-from testbed.waiting import NotYet, eventually
 
 #: Daily indices the shipper writes (airgap/images/log-shipper/rsyslog.conf: INDEX_PREFIX;
 #: online, Logstash's pipeline in manifests/components/elk/logstash.yaml).

@@ -16,12 +16,12 @@ import httpx
 import pytest
 from kubernetes import client
 
+from kubepromises.waiting import NotYet, eventually
 from suites import promises
 from suites.observability.conftest import SHIPPER, LogStore, shipper_pods_ready
 from suites.resilience.live import record, selector
 from testbed.kube import Kube
 from testbed.settings import service_image
-from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
 

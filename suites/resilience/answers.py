@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from kubepromises.waiting import NotYet
 from suites.resilience.live import selector
 from testbed.kube import Kube
 from testbed.traffic import Outcome, Summary, Target, TrafficProbe
-from testbed.waiting import NotYet
 
 
 def unclean(outcomes: list[Outcome], allowed: frozenset[int]) -> list[Outcome]:

@@ -20,12 +20,12 @@ from datetime import datetime
 
 import httpx
 
+from kubepromises.waiting import NotYet, eventually
 from suites.load import invariants as notifications
 from suites.resilience.live import selector
 from testbed.cluster import Testbed
 from testbed.kube import Kube, is_ready
 from testbed.traffic import EVERY_BACKEND
-from testbed.waiting import NotYet, eventually
 
 #: The outbox relay polls every second and backs off to 10 s; the consumer then long-polls.
 NOTIFICATION_TIMEOUT = 90.0

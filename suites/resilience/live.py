@@ -8,10 +8,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from kubepromises.waiting import NotYet, eventually
 from suites import promises
 from testbed.cluster import Testbed
 from testbed.kube import Kube, is_ready
-from testbed.waiting import NotYet, eventually
 
 #: Figures the live suites measure (time-to-ready, failures during rollouts), for the docs.
 MEASUREMENTS = promises.REPO_ROOT / "reports" / "measurements.json"

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from kubepromises.waiting import NotYet, eventually
 from suites import promises
 from suites.reporting.plugin import Timeline
 from suites.resilience.live import record, selector, wait_pods_gone, wait_rolled_out
 from testbed.kube import Kube
 from testbed.traffic import EVERY_BACKEND, TrafficProbe
-from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
 

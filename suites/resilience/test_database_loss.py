@@ -21,6 +21,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+from kubepromises.waiting import NotYet, eventually
 from suites import promises
 from suites.reporting.plugin import Timeline
 from suites.resilience import invariants
@@ -29,7 +30,6 @@ from testbed import faults, traffic
 from testbed.cluster import Testbed
 from testbed.kube import Kube
 from testbed.traffic import Outcome, Target, TrafficProbe, order_target
-from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
 

@@ -25,6 +25,7 @@ import time
 
 import pytest
 
+from kubepromises.waiting import NotYet, eventually
 from suites import promises
 from suites.reporting.plugin import Timeline
 from suites.resilience import invariants
@@ -49,7 +50,6 @@ from testbed.traffic import (
     order_target,
     read,
 )
-from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
 

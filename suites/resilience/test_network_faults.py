@@ -23,6 +23,7 @@ from contextlib import ExitStack, contextmanager
 import httpx
 import pytest
 
+from kubepromises.waiting import NotYet, eventually
 from suites import promises
 from suites.reporting.plugin import Timeline
 from suites.resilience.answers import (
@@ -47,7 +48,6 @@ from testbed.traffic import (
     order_target,
     read,
 )
-from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
 

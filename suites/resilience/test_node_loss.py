@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from kubepromises.waiting import NotYet, eventually
 from suites import promises
 from suites.reporting.plugin import Timeline
 from suites.resilience.live import record, respread, selector, wait_rolled_out
@@ -23,7 +24,6 @@ from testbed.cluster import Testbed
 from testbed.kube import Kube, is_ready
 from testbed.shell import run
 from testbed.traffic import NOTIFICATIONS, Target, TrafficProbe, read
-from testbed.waiting import NotYet, eventually
 
 pytestmark = [pytest.mark.cluster, pytest.mark.clients_see_failures]
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from kubepromises.waiting import NotYet, eventually
 from suites import promises
 from suites.reporting.plugin import Timeline
 from suites.resilience import invariants
@@ -29,7 +30,6 @@ from suites.resilience.live import (
 from testbed.cluster import Testbed
 from testbed.kube import Kube
 from testbed.traffic import TrafficProbe, order_target
-from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import pytest
 from kubernetes.client import V1Pod
 
+from kubepromises.waiting import NotYet, eventually
 from suites import promises
 from suites.reporting.plugin import Timeline
 from suites.resilience.live import (
@@ -28,7 +29,6 @@ from suites.resilience.live import (
 )
 from testbed.kube import Kube, is_ready
 from testbed.traffic import EVERY_BACKEND, Summary, TrafficProbe
-from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
 

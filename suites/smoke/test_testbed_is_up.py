@@ -7,10 +7,10 @@ import uuid
 import httpx
 import pytest
 
+from kubepromises.waiting import NotYet, eventually
 from suites import promises
 from testbed.cluster import Testbed
 from testbed.kube import Kube
-from testbed.waiting import NotYet, eventually
 
 pytestmark = pytest.mark.cluster
 

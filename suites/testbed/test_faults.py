@@ -16,9 +16,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from kubepromises.waiting import NotYet, eventually, truthy
 from testbed import faults
 from testbed.faults import PodNetns
-from testbed.waiting import NotYet, eventually, truthy
 
 #: `ctr -n k8s.io tasks ls` on a kind node (shortened IDs).
 TASKS = "\n".join(

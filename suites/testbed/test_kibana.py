@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from kubepromises.waiting import NotYet
 from testbed.kibana import (
     DATA_VIEW_ID,
     LOG_INDEX_PATTERN,
@@ -29,7 +30,6 @@ from testbed.kibana import (
     default_view_request,
 )
 from testbed.settings import DRAWING
-from testbed.waiting import NotYet
 
 pytestmark = pytest.mark.fake("kibana")
 

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
+from kubepromises.waiting import NotYet, eventually, truthy
 from suites import waiting
-from testbed.waiting import NotYet, eventually, truthy
 
 
 class Check:

@@ -1,7 +1,7 @@
 """The one bounded wait of the project: poll a check until it holds or explain why it did not.
 
 Every timeout goes through `scaled()`, so a slow machine stretches them all with one factor:
-DEMO_MICRO_TIME_FACTOR=2.
+KUBEPROMISES_TIME_FACTOR=2.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-TIME_FACTOR = float(os.environ.get("DEMO_MICRO_TIME_FACTOR", "1"))
+TIME_FACTOR = float(os.environ.get("KUBEPROMISES_TIME_FACTOR", "1"))
 
 
 def scaled(seconds: float) -> float:
-    """A timeout stretched by DEMO_MICRO_TIME_FACTOR."""
+    """A timeout stretched by KUBEPROMISES_TIME_FACTOR."""
     return seconds * TIME_FACTOR
 
 
