@@ -7,11 +7,17 @@
   (default: `kubectl kustomize` or `kustomize build` from PATH).
 - fixtures: `drawing` (the parsed drawing, session), `kustomize_command` (override it to supply
   a renderer), `rendered_manifests` (each overlay's objects, rendered once per session).
-- a test that takes `drawing_overlay` runs once per overlay of the drawing.
+- a test that takes `drawing_overlay` runs once per overlay of the drawing; one that takes
+  `drawing_service` once per service of the drawing.
+- the live suite's cluster: `--live-kubeconfig PATH` (`--live-context NAME`) and the overlay
+  deployed there, `--live-overlay NAME` (default: the drawing's only overlay); fixtures
+  `live_api` (a `kubernetes.client.ApiClient`) and `live_overlay`, which a project that
+  brings up its own cluster overrides.
 
 Without `--drawing` and without a `drawing.yaml` in the rootdir the plugin does nothing, so it
 loads harmlessly into any pytest run; only a test that asks for the drawing fails, saying so.
-The generic static suite: `pytest --pyargs kubepromises.static_suite --drawing PATH`.
+The generic static suite: `pytest --pyargs kubepromises.static_suite --drawing PATH`; the live
+one: `pytest --pyargs kubepromises.live_suite --drawing PATH --live-kubeconfig PATH`.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,6 +54,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the command that renders a kustomization folder given as its last argument "
         "(default: 'kubectl kustomize' or 'kustomize build' from PATH)",
     )
+    group.addoption(
+        "--live-kubeconfig",
+        metavar="PATH",
+        default=None,
+        help="the kubeconfig of the cluster the live suite checks (kubepromises.live_suite)",
+    )
+    group.addoption(
+        "--live-context",
+        metavar="NAME",
+        default=None,
+        help="the kubeconfig's context to use (default: its current context)",
+    )
+    group.addoption(
+        "--live-overlay",
+        metavar="NAME",
+        default=None,
+        help="the drawing's overlay deployed on that cluster (default: its only overlay)",
+    )
 
 
 def drawing_file(config: pytest.Config) -> Path | None:
@@ -65,9 +90,21 @@ def pytest_configure(config: pytest.Config) -> None:
     if path is not None and not path.is_file():
         raise pytest.UsageError(f"--drawing {path}: no such file")
     try:
-        config.stash[DRAWING_KEY] = load_drawing(path.resolve()) if path is not None else None
+        drawing = load_drawing(path.resolve()) if path is not None else None
     except DrawingError as error:
         raise pytest.UsageError(str(error)) from None
+    config.stash[DRAWING_KEY] = drawing
+    kubeconfig: str | None = config.getoption("--live-kubeconfig")
+    if kubeconfig is not None and not Path(kubeconfig).is_file():
+        raise pytest.UsageError(f"--live-kubeconfig {kubeconfig}: no such file")
+    overlay: str | None = config.getoption("--live-overlay")
+    if overlay is not None and drawing is not None:
+        names = [o.name for o in drawing.overlays]
+        if overlay not in names:
+            raise pytest.UsageError(
+                f"--live-overlay {overlay}: {drawing.path.name} has no such overlay (its "
+                f"overlays: {', '.join(names)})"
+            )
 
 
 def session_drawing(config: pytest.Config) -> Drawing:
@@ -87,6 +124,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "drawing_overlay" in metafunc.fixturenames:
         overlays = [overlay.name for overlay in session_drawing(metafunc.config).overlays]
         metafunc.parametrize("drawing_overlay", overlays, scope="session")
+    if "drawing_service" in metafunc.fixturenames:
+        services = [service.name for service in session_drawing(metafunc.config).services]
+        metafunc.parametrize("drawing_service", services, scope="session")
 
 
 @pytest.fixture(scope="session")
@@ -116,3 +156,35 @@ def rendered_manifests(
         except ManifestsError as error:
             pytest.fail(f"overlay {overlay.name!r}: {error}", pytrace=False)
     return rendered
+
+
+@pytest.fixture(scope="session")
+def live_api(pytestconfig: pytest.Config) -> Any:
+    """An API client of the cluster the live suite checks (--live-kubeconfig, --live-context)."""
+    path: str | None = pytestconfig.getoption("--live-kubeconfig")
+    if path is None:
+        pytest.fail(
+            "no cluster to check: give --live-kubeconfig PATH (or override the live_api fixture)",
+            pytrace=False,
+        )
+    from kubernetes import config
+
+    return config.new_client_from_config(
+        config_file=path, context=pytestconfig.getoption("--live-context")
+    )
+
+
+@pytest.fixture(scope="session")
+def live_overlay(pytestconfig: pytest.Config, drawing: Drawing) -> str:
+    """The drawing's overlay deployed on the live cluster (--live-overlay, else its only one)."""
+    given: str | None = pytestconfig.getoption("--live-overlay")
+    names = [overlay.name for overlay in drawing.overlays]
+    if given is not None:
+        return given  # checked against the drawing when pytest started
+    if len(names) != 1:
+        pytest.fail(
+            f"--live-overlay: which of {drawing.path.name}'s overlays is deployed "
+            f"({', '.join(names)})?",
+            pytrace=False,
+        )
+    return names[0]

@@ -1,0 +1,285 @@
+"""What a drawing promises of a running cluster, checked on what the cluster reports.
+
+`observe` reads the drawing's namespace once through the Kubernetes API (pods, workloads,
+Services' EndpointSlices, PVCs, ConfigMaps, Secrets by name, nodes) into plain objects, in the
+form `kubectl get -o json` prints them. Each check is then a pure function of the drawing, the
+overlay deployed and that state, and returns its violations, one sentence each naming the object
+and the drawing's field (with its line): an empty list means the promise holds. So a check can
+be shown to fail on a broken copy of a real state, as the generic live suite
+(`kubepromises.live_suite`) does beside every run on the cluster.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from kubepromises.drawing import Drawing, Workload
+from kubepromises.static import Obj, find, ref
+
+#: Taints that keep ordinary pods off a node (the control plane's, a cordoned or lost node's).
+REPELLING = ("NoSchedule", "NoExecute")
+
+_QUANTITY = re.compile(r"^([0-9.]+)([KMGTPE]i?|k|m)?$")
+_FACTORS: dict[str | None, float] = {
+    None: 1,
+    "m": 0.001,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "P": 1e15,
+    "E": 1e18,
+    **{f"{p}i": 1024 ** (n + 1) for n, p in enumerate("KMGTPE")},
+}
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The drawing's namespace as the API reported it at one moment."""
+
+    namespace: str
+    pods: tuple[Obj, ...]
+    workloads: tuple[Obj, ...]
+    endpoint_slices: tuple[Obj, ...]
+    claims: tuple[Obj, ...]
+    configmaps: frozenset[str]
+    secrets: frozenset[str]
+    nodes: tuple[Obj, ...]
+
+
+def observe(api: Any, namespace: str) -> Observed:
+    """Read the namespace's state with a `kubernetes.client.ApiClient`. Secrets are kept by name
+    only: their contents are not the drawing's business."""
+    from kubernetes import client
+
+    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    discovery = client.DiscoveryV1Api(api)
+
+    def plain(listing: Any) -> tuple[Obj, ...]:
+        return tuple(api.sanitize_for_serialization(item) for item in listing.items)
+
+    def typed(kind: str, objects: tuple[Obj, ...]) -> tuple[Obj, ...]:
+        # Items of a list carry no kind of their own.
+        return tuple({**obj, "kind": kind} for obj in objects)
+
+    deployments = typed("Deployment", plain(apps.list_namespaced_deployment(namespace)))
+    statefulsets = typed("StatefulSet", plain(apps.list_namespaced_stateful_set(namespace)))
+    return Observed(
+        namespace=namespace,
+        pods=typed("Pod", plain(core.list_namespaced_pod(namespace))),
+        workloads=deployments + statefulsets,
+        endpoint_slices=plain(discovery.list_namespaced_endpoint_slice(namespace)),
+        claims=typed(
+            "PersistentVolumeClaim", plain(core.list_namespaced_persistent_volume_claim(namespace))
+        ),
+        configmaps=frozenset(
+            c.metadata.name for c in core.list_namespaced_config_map(namespace).items
+        ),
+        secrets=frozenset(s.metadata.name for s in core.list_namespaced_secret(namespace).items),
+        nodes=typed("Node", plain(core.list_node())),
+    )
+
+
+def quantity(text: str) -> float:
+    """A Kubernetes quantity (`5Gi`, `512Mi`, `1500m`) as a number."""
+    match = _QUANTITY.match(text)
+    if match is None:
+        raise ValueError(f"not a Kubernetes quantity: {text!r}")
+    return float(match.group(1)) * _FACTORS[match.group(2)]
+
+
+def is_ready(pod: Obj) -> bool:
+    """Running, Ready, and not on its way out."""
+    if pod["metadata"].get("deletionTimestamp"):
+        return False
+    conditions = pod.get("status", {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def pods_of(observed: Observed, workload: Obj) -> list[Obj]:
+    """The pods the workload's selector picks (its matchLabels)."""
+    wanted = workload["spec"]["selector"].get("matchLabels") or {}
+    return [
+        pod
+        for pod in observed.pods
+        if wanted and all(pod["metadata"].get("labels", {}).get(k) == v for k, v in wanted.items())
+    ]
+
+
+def ready_pods(observed: Observed, workload: Obj) -> list[Obj]:
+    return [pod for pod in pods_of(observed, workload) if is_ready(pod)]
+
+
+def schedulable_nodes(observed: Observed) -> list[str]:
+    """Nodes that are Ready and take ordinary pods."""
+    names = []
+    for node in observed.nodes:
+        conditions = node.get("status", {}).get("conditions") or []
+        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+        taints = node.get("spec", {}).get("taints") or []
+        repelled = any(t.get("effect") in REPELLING for t in taints)
+        if ready and not repelled and not node.get("spec", {}).get("unschedulable"):
+            names.append(node["metadata"]["name"])
+    return names
+
+
+def _workloads(
+    drawing: Drawing, overlay: str, observed: Observed
+) -> Iterable[tuple[Workload, Obj | None]]:
+    for workload in drawing.workloads_in(overlay):
+        yield workload, find(observed.workloads, workload.kind, workload.name)
+
+
+def ready_replica_violations(drawing: Drawing, overlay: str, observed: Observed) -> list[str]:
+    """Each workload has at least the drawing's replica count Ready (an autoscaler may add more)."""
+    violations = []
+    for workload, obj in _workloads(drawing, overlay, observed):
+        where = drawing.where(*drawing.field_of(workload), "replicas")
+        if obj is None:
+            violations.append(f"{workload.kind}/{workload.name} is not running ({where})")
+            continue
+        ready = ready_pods(observed, obj)
+        if len(ready) < workload.replicas:
+            others = sorted(
+                f"{p['metadata']['name']} ({p.get('status', {}).get('phase', '?')})"
+                for p in pods_of(observed, obj)
+                if p not in ready
+            )
+            violations.append(
+                f"{ref(obj)} has {len(ready)} replicas Ready; {where} is {workload.replicas}"
+                + (f"; not Ready: {', '.join(others)}" if others else "")
+            )
+    return violations
+
+
+def spread_violations(drawing: Drawing, overlay: str, observed: Observed) -> list[str]:
+    """Each workload's Ready replicas run on different nodes, as far as there are nodes for
+    them: losing one node loses at most one replica while there are enough."""
+    nodes = schedulable_nodes(observed)
+    violations = []
+    for workload, obj in _workloads(drawing, overlay, observed):
+        if obj is None or workload.replicas < 2:
+            continue
+        placement = {
+            p["metadata"]["name"]: p["spec"].get("nodeName") for p in ready_pods(observed, obj)
+        }
+        wanted = min(workload.replicas, len(nodes))
+        if len(set(placement.values())) < wanted:
+            where = drawing.where(*drawing.field_of(workload), "replicas")
+            violations.append(
+                f"{ref(obj)}'s Ready replicas share nodes ({placement}); {len(nodes)} schedulable "
+                f"nodes could hold {wanted} of {where}'s {workload.replicas} apart"
+            )
+    return violations
+
+
+def claim_violations(drawing: Drawing, overlay: str, observed: Observed) -> list[str]:
+    """Each volume of the drawing is a Bound PVC with at least the drawing's size."""
+    deployed = drawing.volumes_in(overlay)
+    violations = []
+    for index, volume in enumerate(drawing.volumes):
+        if volume not in deployed:
+            continue
+        claim = find(observed.claims, "PersistentVolumeClaim", volume.pvc_name)
+        if claim is None:
+            where = drawing.where("volumes", index, "name")
+            violations.append(f"PersistentVolumeClaim/{volume.pvc_name} does not exist ({where})")
+            continue
+        status = claim.get("status", {})
+        if status.get("phase") != "Bound":
+            violations.append(f"{ref(claim)} is {status.get('phase')}, not Bound")
+            continue
+        capacity = (status.get("capacity") or {}).get("storage")
+        if capacity is None or quantity(capacity) < quantity(volume.size):
+            where = drawing.where("volumes", index, "size")
+            violations.append(f"{ref(claim)} holds {capacity}; {where} is {volume.size}")
+    return violations
+
+
+def configuration_violations(drawing: Drawing, overlay: str, observed: Observed) -> list[str]:
+    """The drawing's ConfigMaps and Secrets exist (the cluster adds its own beside them)."""
+    violations = []
+    for kind, field, promised, present in (
+        ("ConfigMap", "configmaps", drawing.configmaps_in(overlay), observed.configmaps),
+        ("Secret", "secrets", drawing.secrets, observed.secrets),
+    ):
+        violations += [
+            f"{kind}/{name} does not exist ({drawing.where(field)})"
+            for name in sorted(set(promised) - present)
+        ]
+    return violations
+
+
+def endpoint_violations(drawing: Drawing, overlay: str, observed: Observed) -> list[str]:
+    """Each workload's Service sends to every Ready replica and to nothing else: load is
+    balanced over all of them, and none that is not Ready gets any."""
+    violations = []
+    for workload, obj in _workloads(drawing, overlay, observed):
+        if obj is None:
+            continue
+        ready = {p.get("status", {}).get("podIP") for p in ready_pods(observed, obj)}
+        served = {
+            address
+            for slice_ in observed.endpoint_slices
+            if slice_["metadata"].get("labels", {}).get("kubernetes.io/service-name")
+            == workload.name
+            for endpoint in slice_.get("endpoints") or []
+            if (endpoint.get("conditions") or {}).get("ready")
+            for address in endpoint.get("addresses") or []
+        }
+        if served != ready:
+            where = drawing.where(*drawing.field_of(workload), "port")
+            violations.append(
+                f"Service/{workload.name} ({where}) sends to {sorted(served)}; "
+                f"{ref(obj)}'s Ready replicas are {sorted(ready)}"
+            )
+    return violations
+
+
+def node_addresses(observed: Observed) -> list[str]:
+    """Each schedulable node's InternalIP, where a NodePort is open."""
+    ready = set(schedulable_nodes(observed))
+    return [
+        address["address"]
+        for node in observed.nodes
+        if node["metadata"]["name"] in ready
+        for address in node.get("status", {}).get("addresses") or []
+        if address["type"] == "InternalIP"
+    ]
+
+
+def connects(address: str, port: int, timeout: float = 3.0) -> bool:
+    """A TCP connection to address:port is accepted within the timeout."""
+    try:
+        with socket.create_connection((address, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def node_port_violations(
+    drawing: Drawing,
+    overlay: str,
+    observed: Observed,
+    connect: Callable[[str, int], bool] = connects,
+) -> list[str]:
+    """Each of the drawing's node ports accepts connections on every schedulable node."""
+    addresses = node_addresses(observed)
+    if not addresses:
+        return ["no schedulable node has an InternalIP to reach a node port on"]
+    violations = []
+    for promised in drawing.node_ports_in(overlay):
+        refused = [a for a in addresses if not connect(a, promised.node_port)]
+        if refused:
+            where = drawing.where(
+                *drawing.field_of(drawing.workload(promised.workload)), "node_port"
+            )
+            violations.append(
+                f"Service/{promised.service}'s node port {promised.node_port} ({where}) "
+                f"refuses connections on {', '.join(refused)}"
+            )
+    return violations

@@ -1,0 +1,271 @@
+"""The generic live suite: what a drawing promises, checked on the cluster it is deployed on.
+
+Run it on any drawing: ``pytest --pyargs kubepromises.live_suite --drawing PATH
+--live-kubeconfig PATH [--live-context NAME] [--live-overlay NAME]``; a project that brings up
+its own cluster overrides the `live_api` and `live_overlay` fixtures and may import these tests
+into a module of its own suite. Each check reads the namespace as the API reports it now
+(`kubepromises.live.observe`). Beside each, a negative control breaks a copy of that same real
+state the way the promise forbids, and the check must name the breakage; the node-port control
+asks the cluster for a port nothing serves, and the self-healing test deletes a real pod and
+must see the replica check fail before it holds again. A control skips when the drawing gives it
+nothing to break.
+
+The self-healing test changes the cluster (one pod of each service deleted, replaced by its
+controller); every other test only reads.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from typing import Any
+
+import pytest
+
+from kubepromises.drawing import Drawing
+from kubepromises.live import (
+    Observed,
+    claim_violations,
+    configuration_violations,
+    endpoint_violations,
+    node_port_violations,
+    observe,
+    ready_pods,
+    ready_replica_violations,
+    schedulable_nodes,
+    spread_violations,
+)
+from kubepromises.static import Obj, assert_caught, assert_holds, find
+from kubepromises.waiting import NotYet, eventually
+
+#: The drawing's SLO that bounds a replacement pod's time to Ready, when it has one.
+READY_SLO = "ready"
+#: Without such an SLO, how long a replacement may take before the test gives up.
+READY_WITHOUT_SLO_SECONDS = 120.0
+
+
+@pytest.fixture
+def observed(live_api: Any, drawing: Drawing) -> Observed:
+    """The drawing's namespace as the cluster reports it now."""
+    return observe(live_api, drawing.namespace)
+
+
+def broken(observed: Observed, **changed: Any) -> Observed:
+    """A copy of the observed state with some of its parts replaced, for a negative control."""
+    return dataclasses.replace(copy.deepcopy(observed), **changed)
+
+
+def running(drawing: Drawing, overlay: str, observed: Observed, replicas: int = 1) -> list[Obj]:
+    """The overlay's workloads running with at least this many Ready replicas; the control
+    skips when there is none."""
+    found = []
+    for workload in drawing.workloads_in(overlay):
+        obj = find(observed.workloads, workload.kind, workload.name)
+        if obj is None or workload.replicas < replicas:
+            continue
+        if len(ready_pods(observed, obj)) >= replicas:
+            found.append(obj)
+    if not found:
+        pytest.skip(f"no workload of the drawing runs {replicas} Ready replicas to break")
+    return found
+
+
+# -- the promises hold --------------------------------------------------------------------------
+
+
+def test_every_workload_has_its_replicas_ready(
+    drawing: Drawing, live_overlay: str, observed: Observed
+) -> None:
+    assert_holds(ready_replica_violations(drawing, live_overlay, observed))
+
+
+def test_replicas_run_on_different_nodes(
+    drawing: Drawing, live_overlay: str, observed: Observed
+) -> None:
+    assert_holds(spread_violations(drawing, live_overlay, observed))
+
+
+def test_every_volume_is_a_bound_claim_of_its_size(
+    drawing: Drawing, live_overlay: str, observed: Observed
+) -> None:
+    assert_holds(claim_violations(drawing, live_overlay, observed))
+
+
+def test_the_drawings_configmaps_and_secrets_exist(
+    drawing: Drawing, live_overlay: str, observed: Observed
+) -> None:
+    assert_holds(configuration_violations(drawing, live_overlay, observed))
+
+
+def test_every_service_sends_to_each_ready_replica_and_no_other(
+    drawing: Drawing, live_overlay: str, observed: Observed
+) -> None:
+    assert_holds(endpoint_violations(drawing, live_overlay, observed))
+
+
+def test_every_node_port_accepts_connections_on_every_node(
+    drawing: Drawing, live_overlay: str, observed: Observed
+) -> None:
+    if not drawing.node_ports_in(live_overlay):
+        pytest.skip(f"the overlay {live_overlay!r} exposes no node port")
+    assert_holds(node_port_violations(drawing, live_overlay, observed))
+
+
+# -- negative controls: the same checks on a broken copy of the real state ------------------------
+
+
+def test_negative_control_a_replica_not_ready_fails_the_replica_check(
+    drawing: Drawing, live_overlay: str, observed: Observed
+) -> None:
+    # arrange: one Ready pod of a workload reported not Ready
+    workload = running(drawing, live_overlay, observed)[0]
+    victim = ready_pods(observed, workload)[0]["metadata"]["name"]
+    pods = copy.deepcopy(observed.pods)
+    for pod in pods:
+        if pod["metadata"]["name"] == victim:
+            for condition in pod["status"]["conditions"]:
+                if condition["type"] == "Ready":
+                    condition["status"] = "False"
+
+    # act + assert
+    violations = ready_replica_violations(drawing, live_overlay, broken(observed, pods=pods))
+    assert_caught(violations, victim)
+
+
+def test_negative_control_replicas_on_one_node_fail_the_spread_check(
+    drawing: Drawing, live_overlay: str, observed: Observed
+) -> None:
+    # arrange: every Ready pod of a replicated workload moved onto one node
+    if len(schedulable_nodes(observed)) < 2:
+        pytest.skip("one schedulable node: the spread promise is about several")
+    workload = running(drawing, live_overlay, observed, replicas=2)[0]
+    names = {p["metadata"]["name"] for p in ready_pods(observed, workload)}
+    pods = copy.deepcopy(observed.pods)
+    first = next(p["spec"]["nodeName"] for p in pods if p["metadata"]["name"] in names)
+    for pod in pods:
+        if pod["metadata"]["name"] in names:
+            pod["spec"]["nodeName"] = first
+
+    # act + assert
+    violations = spread_violations(drawing, live_overlay, broken(observed, pods=pods))
+    assert_caught(violations, f"{workload['kind']}/{workload['metadata']['name']}")
+
+
+def test_negative_control_a_pending_claim_fails_the_volume_check(
+    drawing: Drawing, live_overlay: str, observed: Observed
+) -> None:
+    # arrange: one of the drawing's claims reported Pending
+    volumes = drawing.volumes_in(live_overlay)
+    if not volumes:
+        pytest.skip(f"the overlay {live_overlay!r} has no volume")
+    claims = copy.deepcopy(observed.claims)
+    target = next(c for c in claims if c["metadata"]["name"] == volumes[0].pvc_name)
+    target["status"]["phase"] = "Pending"
+
+    # act + assert
+    violations = claim_violations(drawing, live_overlay, broken(observed, claims=claims))
+    assert_caught(violations, volumes[0].pvc_name)
+
+
+def test_negative_control_a_missing_configmap_fails_the_configuration_check(
+    drawing: Drawing, live_overlay: str, observed: Observed
+) -> None:
+    # arrange: one of the drawing's ConfigMaps gone
+    promised = drawing.configmaps_in(live_overlay)
+    if not promised:
+        pytest.skip("the drawing names no ConfigMap")
+    configmaps = observed.configmaps - {promised[0]}
+
+    # act + assert
+    violations = configuration_violations(
+        drawing, live_overlay, broken(observed, configmaps=configmaps)
+    )
+    assert_caught(violations, f"ConfigMap/{promised[0]}")
+
+
+def test_negative_control_a_replica_left_out_of_its_service_fails_the_endpoint_check(
+    drawing: Drawing, live_overlay: str, observed: Observed
+) -> None:
+    # arrange: one Ready replica's address dropped from its Service's endpoints
+    workload = running(drawing, live_overlay, observed)[0]
+    address = ready_pods(observed, workload)[0]["status"]["podIP"]
+    slices = copy.deepcopy(observed.endpoint_slices)
+    for slice_ in slices:
+        for endpoint in slice_.get("endpoints") or []:
+            endpoint["addresses"] = [a for a in endpoint.get("addresses") or [] if a != address]
+
+    # act + assert
+    violations = endpoint_violations(
+        drawing, live_overlay, broken(observed, endpoint_slices=slices)
+    )
+    assert_caught(violations, f"Service/{workload['metadata']['name']}")
+
+
+def test_negative_control_a_port_nothing_serves_fails_the_node_port_check(
+    drawing: Drawing, live_overlay: str, observed: Observed, live_api: Any
+) -> None:
+    # arrange: the drawing's first node port moved to one no Service of the cluster allocates
+    from kubernetes import client
+
+    promised = drawing.node_ports_in(live_overlay)
+    if not promised:
+        pytest.skip(f"the overlay {live_overlay!r} exposes no node port")
+    services = client.CoreV1Api(live_api).list_service_for_all_namespaces().items
+    taken = {p.node_port for s in services for p in s.spec.ports or [] if p.node_port}
+    free = next(port for port in range(32767, 30000, -1) if port not in taken)
+    moved = dataclasses.replace(promised[0], node_port=free)
+    elsewhere = dataclasses.replace(
+        drawing, node_ports=tuple(moved if p == promised[0] else p for p in drawing.node_ports)
+    )
+
+    # act + assert: the real nodes refuse it
+    assert_caught(node_port_violations(elsewhere, live_overlay, observed), f"node port {free}")
+
+
+# -- self-healing: a real pod deleted -------------------------------------------------------------
+
+
+def test_a_deleted_replica_is_replaced_in_time(
+    drawing: Drawing, live_overlay: str, live_api: Any, drawing_service: str
+) -> None:
+    """One Ready pod of the service deleted: the replica check names it at once (the control),
+    then holds again within the drawing's `ready` SLO."""
+    from kubernetes import client
+
+    # arrange: the service at its replica count
+    service = drawing.workload(drawing_service)
+    if service not in drawing.workloads_in(live_overlay):
+        pytest.skip(f"the overlay {live_overlay!r} does not deploy {service.name}")
+    slo = next((s for s in drawing.slos if s.name == READY_SLO), None)
+    bound = slo.at_most if slo is not None else READY_WITHOUT_SLO_SECONDS
+    only = dataclasses.replace(drawing, services=(service,), dependencies=())
+    before = observe(live_api, drawing.namespace)
+    assert_holds(ready_replica_violations(only, live_overlay, before))
+    obj = find(before.workloads, service.kind, service.name)
+    assert obj is not None
+    victim = ready_pods(before, obj)[0]["metadata"]["name"]
+
+    # act
+    client.CoreV1Api(live_api).delete_namespaced_pod(victim, drawing.namespace)
+    deleted = time.monotonic()
+
+    # assert: seen short of a replica, then whole again within the bound
+    right_after = observe(live_api, drawing.namespace)
+    assert_caught(ready_replica_violations(only, live_overlay, right_after), victim)
+
+    def whole() -> float:
+        violations = ready_replica_violations(
+            only, live_overlay, observe(live_api, drawing.namespace)
+        )
+        if violations:
+            raise NotYet(violations)
+        return time.monotonic() - deleted
+
+    took = eventually(
+        whole, timeout=bound + 30, interval=0.5, what=f"{service.name} back to its replicas"
+    )
+    print(f"{service.name}: replaced in {took:.1f} s (bound {bound:g} s)")
+    assert took <= bound, (
+        f"{service.name} took {took:.1f} s to be whole again; the bound is {bound:g} s"
+    )
