@@ -162,20 +162,6 @@ def kube(testbed: object) -> object:
 
 
 @pytest.fixture(scope="session")
-def live_api(testbed: object) -> object:
-    """The testbed's cluster, for kubepromises' generic live suite (its `live_api`)."""
-    from kubernetes import config
-
-    return config.new_client_from_config(config_file=str(testbed.settings.kubeconfig))  # type: ignore[attr-defined]
-
-
-@pytest.fixture(scope="session")
-def live_overlay(overlay: str) -> str:
-    """The overlay the testbed deployed, for kubepromises' generic live suite."""
-    return overlay
-
-
-@pytest.fixture(scope="session")
 def gateway_url(testbed: object) -> str:
     """The API gateway through its NodePort on the host's loopback (the real Service path): the
     drawing's node port in front of the ingress's workload (testbed/kind/cluster.yaml maps it)."""
