@@ -596,13 +596,10 @@ SPIN = (
 NEIGHBOUR_LABEL = "demo-micro-fault/noisy-neighbour"
 
 
-def neighbour_pod(
-    name: str, node: str, image: str, cores: int, cpu_request: str
-) -> dict[str, object]:
-    """A pod pinned to `node` that spins `cores` processes for ever. Without a `cpu_request` it
-    is BestEffort: the kernel gives it the least weight of any pod on the node, which is what
-    the other pods' CPU requests buy them. With one, it claims that weight."""
-    resources = {"requests": {"cpu": cpu_request}} if cpu_request else {}
+def neighbour_pod(name: str, node: str, image: str, cores: int) -> dict[str, object]:
+    """A pod pinned to `node` that spins `cores` processes for ever. It is BestEffort (no
+    request, no limit): the kernel gives it the least weight of any pod on the node, which is
+    what the other pods' CPU requests buy them."""
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -623,7 +620,7 @@ def neighbour_pod(
                     "image": image,
                     "imagePullPolicy": "IfNotPresent",
                     "command": ["python", "-c", SPIN, str(cores)],
-                    "resources": resources,
+                    "resources": {},
                     "securityContext": {
                         "allowPrivilegeEscalation": False,
                         "readOnlyRootFilesystem": True,
@@ -712,15 +709,11 @@ class Neighbour:
 
 
 @contextmanager
-def noisy_neighbour(
-    kube: Kube, node: str, image: str, cores: int, cpu_request: str = ""
-) -> Iterator[Neighbour]:
+def noisy_neighbour(kube: Kube, node: str, image: str, cores: int) -> Iterator[Neighbour]:
     """A pod on `node` using every core it can get (`neighbour_pod`) for the block; deleted
     however the block ends, and FaultLeftBehind if it is still there then."""
     name = f"noisy-neighbour-{os.urandom(3).hex()}"
-    kube.core.create_namespaced_pod(
-        kube.namespace, neighbour_pod(name, node, image, cores, cpu_request)
-    )
+    kube.core.create_namespaced_pod(kube.namespace, neighbour_pod(name, node, image, cores))
     try:
 
         def running() -> None:
