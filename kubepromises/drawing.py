@@ -61,6 +61,15 @@ class Image:
 
 
 @dataclass(frozen=True)
+class Build:
+    """How a workload's image is built: `context`, a folder with a Dockerfile (as written:
+    relative to the drawing file), and `image`, the name its manifests run it by."""
+
+    context: str
+    image: str
+
+
+@dataclass(frozen=True)
 class Workload:
     """One box of the drawing that runs pods behind a Service of the same name."""
 
@@ -73,6 +82,8 @@ class Workload:
     image: Image | None = None
     open_to_anyone: bool = False
     data_store: bool = False
+    #: None for a workload whose image is built elsewhere, or published.
+    build: Build | None = None
 
 
 @dataclass(frozen=True)
@@ -278,6 +289,10 @@ class Drawing:
         """The folder an overlay renders from."""
         return self.path.parent / self.overlay(overlay).manifests
 
+    def build_context(self, build: Build) -> Path:
+        """The folder a workload's image is built from."""
+        return self.path.parent / build.context
+
     def deploys(self, overlay: str, piece: str) -> bool:
         return piece in self.overlay(overlay).pieces
 
@@ -357,6 +372,7 @@ def load_drawing(path: Path | str) -> Drawing:
     if problems:  # the cross-field checks assume the schemas hold
         raise DrawingError(path.name, problems)
     problems = _cross_field_problems(drawing.data, drawing.locate)
+    problems += _build_problems(path.parent, drawing.data, drawing.locate)
     if promises is not None:
         words, slos = _words(drawing.data), drawing.data["slos"]
         problems += _promise_problems(promises.data, words, slos, promises.locate)
@@ -591,6 +607,23 @@ def _cross_field_problems(data: Mapping[str, Any], locate: _Locator) -> list[Pro
     return problems
 
 
+def _build_problems(folder: Path, data: Mapping[str, Any], locate: _Locator) -> list[Problem]:
+    """A build context that is not a folder beside the drawing file, or holds no Dockerfile."""
+    problems: list[Problem] = []
+    for group in ("services", "dependencies"):
+        for index, item in enumerate(data[group]):
+            if "build" not in item:
+                continue
+            context = item["build"]["context"]
+            path: FieldPath = (group, index, "build", "context")
+            if not (folder / context).is_dir():
+                message = f"no folder {context} beside {locate.file}"
+                problems.append(locate.problem(path, message))
+            elif not (folder / context / "Dockerfile").is_file():
+                problems.append(locate.problem(path, f"no Dockerfile in {context}"))
+    return problems
+
+
 def _words(data: Mapping[str, Any]) -> dict[str, str]:
     """The drawing's values a promise's words may name in braces."""
     return {"kubernetes_minor": data["versions"]["kubernetes"].rsplit(".", 1)[0]}
@@ -655,7 +688,7 @@ def _build(
     lines: Mapping[str, int],
 ) -> Drawing:
     def workload(item: Mapping[str, Any]) -> Workload:
-        image = item.get("image")
+        image, build = item.get("image"), item.get("build")
         return Workload(
             name=item["name"],
             kind=item["kind"],
@@ -665,6 +698,7 @@ def _build(
             image=Image(image["online"], image["offline"]) if image else None,
             open_to_anyone=item.get("open_to_anyone", False),
             data_store=item.get("data_store", False),
+            build=Build(build["context"], build["image"]) if build else None,
         )
 
     services = tuple(workload(item) for item in data["services"])

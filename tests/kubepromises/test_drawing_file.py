@@ -6,6 +6,7 @@ the error is the edit's.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from kubepromises import DrawingError, load_drawing
 
 REPO = Path(__file__).resolve().parents[2]
 DRAWING = REPO / "drawing.yaml"
+#: The second drawing, whose services say how their images are built.
+SHOP = REPO / "examples" / "shop"
 
 
 def broken_copy(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
@@ -141,3 +144,35 @@ def test_text_that_is_not_yaml_is_named_by_line(tmp_path: Path) -> None:
     (problem,) = caught.value.problems
     assert problem.message.startswith("not YAML")
     assert line <= problem.line <= line + 1
+
+
+def test_a_build_context_that_is_not_a_folder_is_named_by_field_and_line(tmp_path: Path) -> None:
+    # arrange: the shop copied; unedited, it loads with its services' builds (the control)
+    shutil.copytree(SHOP, tmp_path / "shop")
+    copy = tmp_path / "shop" / "drawing.yaml"
+    builds = [w.build for w in load_drawing(copy).services]
+    assert all(b is not None and load_drawing(copy).build_context(b).is_dir() for b in builds)
+    # act: one context misspelled
+    text = copy.read_text()
+    old = "context: images/checkout,"
+    assert text.count(old) == 1
+    copy.write_text(text.replace(old, "context: images/checkot,"))
+    # assert
+    line = text[: text.index(old)].count("\n") + 1
+    words = "no folder images/checkot beside drawing.yaml"
+    assert_caught(copy, "services[1].build.context", line, words)
+
+
+def test_a_build_context_without_a_dockerfile_is_named(tmp_path: Path) -> None:
+    # arrange
+    shutil.copytree(SHOP, tmp_path / "shop")
+    copy = tmp_path / "shop" / "drawing.yaml"
+    load_drawing(copy)  # the control
+    (tmp_path / "shop" / "images" / "storefront" / "Dockerfile").unlink()
+    # act and assert
+    line = (
+        copy.read_text()
+        .split("\n")
+        .index('    build: {context: images/storefront, image: "shop/storefront:0.1.0"}')
+    )
+    assert_caught(copy, "services[0].build.context", line + 1, "no Dockerfile in images/storefront")

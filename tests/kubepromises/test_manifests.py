@@ -3,6 +3,7 @@ the command given, and a folder that cannot be either is named with the reason."
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -19,8 +20,13 @@ print("kind: ConfigMap\\nmetadata: {name: rendered}\\ndata: {folder: '%s'}\\n---
 """
 
 
-def test_plain_yaml_files_are_read_in_name_order_every_document_once() -> None:
-    objects = render(SHOP_MANIFESTS)
+def test_plain_yaml_files_are_read_in_name_order_every_document_once(tmp_path: Path) -> None:
+    # arrange: the shop's manifest files without their kustomization, a plain folder
+    plain = tmp_path / "plain"
+    shutil.copytree(SHOP_MANIFESTS, plain, ignore=shutil.ignore_patterns("kustomization.yaml"))
+    # act
+    objects = render(plain)
+    # assert
     names = [f"{o['kind']}/{o['metadata']['name']}" for o in objects]
     assert names[0] == "Deployment/cart-cache"  # cart-cache.yaml sorts first
     assert "Namespace/shop" in names

@@ -8,6 +8,7 @@ control), so the error is the edit's.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,7 @@ def shop_with_promises(folder: Path, old: str = "", new: str = "") -> tuple[Path
     `new`, and the edited line."""
     assert PROMISES.count(old) == 1 or not old, f"{old!r} is not unique in the promises file"
     line = PROMISES[: PROMISES.index(old)].count("\n") + 1
+    shutil.copytree(SHOP.parent, folder, dirs_exist_ok=True)  # with its build contexts
     drawing = folder / "drawing.yaml"
     drawing.write_text(SHOP.read_text() + "\npromises: promises.yaml\n")
     (folder / "promises.yaml").write_text(PROMISES.replace(old, new) if old else PROMISES)

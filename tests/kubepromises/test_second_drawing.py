@@ -1,7 +1,8 @@
 """A second architecture, checked by the same generic static suite with no Python of its own.
 
-`examples/shop/` holds a drawing (two services, a database, a cache) and its manifests as plain
-YAML files; nothing else. The inner runs are what a user types:
+`examples/shop/` holds a drawing (two services, a database, a cache), its manifests (a
+kustomization of plain YAML files, and an air-gapped overlay over it) and its services' images;
+no Python of the package's. The inner runs are what a user types:
 ``pytest --pyargs kubepromises.static_suite --drawing examples/shop/drawing.yaml``. The negative
 controls change one value of the drawing (not the manifests) and the suite must fail, naming
 that value's field and line.
@@ -9,10 +10,13 @@ that value's field and line.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 from pathlib import Path
 
 import pytest
+
+from suites.static.render import renderer
 
 pytest_plugins = ["pytester"]
 
@@ -33,6 +37,8 @@ def run_static_suite(pytester: pytest.Pytester, drawing: Path) -> pytest.RunResu
         "--pyargs",
         "kubepromises.static_suite",
         f"--drawing={drawing}",
+        # The shop's overlays are kustomizations: this project's kustomize, as suites/static's.
+        f"--kustomize={shlex.join(renderer())}",
     )
 
 
@@ -53,7 +59,7 @@ def test_the_shop_keeps_every_promise_of_its_drawing(pytester: pytest.Pytester) 
     outcomes = result.parseoutcomes()
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
     assert set(outcomes) == {"passed"}, outcomes
-    assert outcomes["passed"] == 20
+    assert outcomes["passed"] == 38  # 19 per overlay: plain and offline
 
 
 def test_a_drawing_promising_other_replicas_fails_naming_the_field(
@@ -63,13 +69,14 @@ def test_a_drawing_promising_other_replicas_fails_naming_the_field(
     drawing, line = edited_shop(pytester.path / "shop", "replicas: 3", "replicas: 2")
     # act
     result = run_static_suite(pytester, drawing)
-    # assert
-    result.assert_outcomes(passed=19, failed=1)
+    # assert: in both overlays
+    result.assert_outcomes(passed=36, failed=2)
     result.stdout.fnmatch_lines(
         [
             f"*Deployment/storefront has 3 replicas; drawing.yaml:{line}: "
             "services[[]0[]].replicas is 2*",
             "*FAILED*test_every_workload_runs_the_drawings_replica_count[[]plain[]]*",
+            "*FAILED*test_every_workload_runs_the_drawings_replica_count[[]offline[]]*",
         ]
     )
 
@@ -81,13 +88,15 @@ def test_a_drawing_promising_another_volume_size_fails_naming_the_field(
     drawing, line = edited_shop(pytester.path / "shop", "size: 3Gi", "size: 4Gi")
     # act
     result = run_static_suite(pytester, drawing)
-    # assert: the check fails; its negative control (another size again) still passes
-    result.assert_outcomes(passed=19, failed=1)
+    # assert: the check fails in both overlays; its negative control (another size again)
+    # still passes
+    result.assert_outcomes(passed=36, failed=2)
     result.stdout.fnmatch_lines(
         [
             f"*checkout-db-data (data-checkout-db-0) requests 3Gi; drawing.yaml:{line}: "
             "volumes[[]0[]].size is 4Gi*",
             "*FAILED*test_every_volume_is_claimed_at_the_drawings_size_and_mounted[[]plain[]]*",
+            "*FAILED*test_every_volume_is_claimed_at_the_drawings_size_and_mounted[[]offline[]]*",
         ]
     )
 
@@ -102,7 +111,7 @@ def test_an_overlay_whose_manifests_folder_is_missing_fails_naming_it(
     # assert: every test that needs the objects errors, with the reason and no traceback
     outcomes = result.parseoutcomes()
     assert "passed" not in outcomes, outcomes
-    assert outcomes["errors"] == 20, outcomes
+    assert outcomes["errors"] == 38, outcomes
     result.stdout.fnmatch_lines(
         ["*overlay 'plain': the manifests folder */shop/gone does not exist"]
     )
