@@ -1,10 +1,12 @@
-"""`python -m testbed up|build|down|status|setup`: the testbed lifecycle from the command line."""
+"""`python -m testbed up|build|down|status|setup|deploy-drawing`: the testbed lifecycle from the
+command line, and any drawing deployed on it."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from testbed.settings import Settings
 
@@ -29,6 +31,23 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--no-deploy", action="store_true", help="create the cluster but deploy nothing"
             )
+    deploy = commands.add_parser(
+        "deploy-drawing",
+        help="build, load and deploy an overlay of a drawing file on the running testbed, and "
+        "wait until its workloads are Ready (its services' images from their `build`)",
+    )
+    deploy.add_argument("drawing", type=Path, metavar="PATH", help="the drawing file")
+    deploy.add_argument(
+        "--overlay",
+        help="default: the drawing's one air-gapped overlay on an air-gapped testbed (its one "
+        "online overlay online)",
+    )
+    deploy.add_argument(
+        "--delete", action="store_true", help="delete the drawing's namespace instead"
+    )
+    deploy.add_argument(
+        "--mode", choices=["auto", "online", "offline"], help="default: DEMO_MICRO_MODE or auto"
+    )
     setup = commands.add_parser(
         "setup", help="install or build what `tox` (fast) or `tox -e e2e` (e2e) needs"
     )
@@ -52,8 +71,23 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     if args.mode:
         settings = Settings(**{**settings.__dict__, "mode": args.mode})
-    testbed = Testbed(settings)
     started = time.monotonic()
+    if args.command == "deploy-drawing":
+        from testbed import deploy_drawing
+
+        try:
+            deploy_drawing.main(
+                args.drawing, overlay=args.overlay, remove=args.delete, settings=settings
+            )
+        except deploy_drawing.BadInput as bad:
+            print(f"testbed deploy-drawing: {bad}", file=sys.stderr)
+            return 2
+        except (SetupError, CommandFailed, AssertionError) as problem:
+            print(f"testbed deploy-drawing: {problem}", file=sys.stderr)
+            return 1
+        progress(f"deploy-drawing done in {time.monotonic() - started:.0f} s")
+        return 0
+    testbed = Testbed(settings)
     try:
         if args.command == "up":
             testbed.up(deploy=not args.no_deploy)

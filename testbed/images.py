@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
 from testbed.settings import AIRGAP, DRAWING, REPO, SERVICES, Settings
@@ -60,6 +61,27 @@ ONLINE_ADDON_IMAGES = {
 }
 
 
+def python_base(*, offline: bool) -> str:
+    """The Python image the images built here start from, in the testbed's mode."""
+    return OFFLINE_PYTHON_BASE if offline else ONLINE_PYTHON_BASE
+
+
+def build_image(
+    image: str, context: Path, *, base: str, build_args: Mapping[str, str] | None = None
+) -> str:
+    """`docker build` of `context` into `image`, on the Python base `base` (the Dockerfile's
+    BASE_IMAGE build argument) with `build_args` besides; the image's name."""
+    progress(f"building {image} on {base}")
+    arguments = {"BASE_IMAGE": base, **(build_args or {})}
+    flags = [flag for item in arguments.items() for flag in ("--build-arg", "=".join(item))]
+    run(
+        ["docker", "build", "-q", "-t", image, *flags, str(context)],
+        timeout=900,
+        what=f"docker build of {image}",
+    )
+    return image
+
+
 def dependency_wheels(settings: Settings) -> Path:
     """Wheels of the services' dependencies, fetched on the host once per pyproject.toml."""
     key = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()[:12]
@@ -88,7 +110,7 @@ def service_requirements() -> list[str]:
 
 def build_service_images(settings: Settings, *, offline: bool) -> list[str]:
     """Build demo-micro/<service>:<version> for the four services from one Dockerfile."""
-    base = OFFLINE_PYTHON_BASE if offline else ONLINE_PYTHON_BASE
+    base = python_base(offline=offline)
     wheels = dependency_wheels(settings)
     with tempfile.TemporaryDirectory(prefix="demo-micro-images-") as tmp:
         context = Path(tmp)
@@ -110,28 +132,15 @@ def build_service_images(settings: Settings, *, offline: bool) -> list[str]:
             what="building the demo-micro wheel",
         )
         shutil.copy(REPO / "system" / "Dockerfile", context / "Dockerfile")
-        images = []
-        for service in SERVICES:
-            image = settings.service_image(service)
-            progress(f"building {image} on {base}")
-            run(
-                [
-                    "docker",
-                    "build",
-                    "-q",
-                    "-t",
-                    image,
-                    "--build-arg",
-                    f"BASE_IMAGE={base}",
-                    "--build-arg",
-                    f"SERVICE={service.replace('-', '_')}",
-                    str(context),
-                ],
-                timeout=900,
-                what=f"docker build of {image}",
+        return [
+            build_image(
+                settings.service_image(service),
+                context,
+                base=base,
+                build_args={"SERVICE": service.replace("-", "_")},
             )
-            images.append(image)
-    return images
+            for service in SERVICES
+        ]
 
 
 #: Go builds started first, before the Debian base: Kubernetes' and Traefik's cold builds take
