@@ -46,6 +46,12 @@ def parser() -> argparse.ArgumentParser:
         "--delete", action="store_true", help="delete the drawing's namespace instead"
     )
     deploy.add_argument(
+        "--check",
+        action="store_true",
+        help="then run kubepromises' generic suites (static and live) on it, with the arguments "
+        "after `--` given to pytest; the exit code is pytest's",
+    )
+    deploy.add_argument(
         "--mode", choices=["auto", "online", "offline"], help="default: DEMO_MICRO_MODE or auto"
     )
     setup = commands.add_parser(
@@ -59,7 +65,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    given = sys.argv[1:] if argv is None else argv
+    # What follows `--` is pytest's (deploy-drawing --check), kept out of argparse's way.
+    cut = given.index("--") if "--" in given else len(given)
+    args = parser().parse_args(given[:cut])
+    pytest_args = given[cut + 1 :]
     if args.command == "setup":
         from testbed.setup import main as setup_main
 
@@ -75,9 +85,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "deploy-drawing":
         from testbed import deploy_drawing
 
+        if pytest_args and not args.check:
+            print("testbed deploy-drawing: arguments after -- go with --check", file=sys.stderr)
+            return 2
+        if args.check and args.delete:
+            print(
+                "testbed deploy-drawing: --check checks a deployment, --delete removes it: "
+                "give one",
+                file=sys.stderr,
+            )
+            return 2
         try:
-            deploy_drawing.main(
-                args.drawing, overlay=args.overlay, remove=args.delete, settings=settings
+            checked = deploy_drawing.main(
+                args.drawing,
+                overlay=args.overlay,
+                remove=args.delete,
+                settings=settings,
+                check=pytest_args if args.check else None,
             )
         except deploy_drawing.BadInput as bad:
             print(f"testbed deploy-drawing: {bad}", file=sys.stderr)
@@ -86,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"testbed deploy-drawing: {problem}", file=sys.stderr)
             return 1
         progress(f"deploy-drawing done in {time.monotonic() - started:.0f} s")
-        return 0
+        return checked
     testbed = Testbed(settings)
     try:
         if args.command == "up":

@@ -11,7 +11,10 @@ the command before anything changes.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -30,6 +33,8 @@ from testbed.shell import progress
 #: (PostgreSQL's initdb) and of the services' probes on the 2-core testbed.
 READY_TIMEOUT_SECONDS = 300
 DELETE_TIMEOUT_SECONDS = 180
+#: The generic suites a deployed drawing is checked with (`--check`).
+GENERIC_SUITES = ("kubepromises.static_suite", "kubepromises.live_suite")
 
 
 class BadInput(ValueError):
@@ -192,8 +197,38 @@ def delete(testbed: Testbed, drawing: Drawing) -> None:
     )
 
 
-def main(path: Path, *, overlay: str | None, remove: bool, settings: Settings) -> None:
-    """The command: BadInput before anything changes; SetupError without a running testbed."""
+def check_command(
+    drawing: Drawing, overlay: Overlay, kubeconfig: Path, pytest_args: Sequence[str]
+) -> list[str]:
+    """kubepromises' generic suites on the deployed overlay, run as any user of the package runs
+    them: its pytest plugin alone (`--noconftest`: none of this repository's conftest files)."""
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--noconftest",
+        "-p",
+        "no:cacheprovider",
+        "--pyargs",
+        *GENERIC_SUITES,
+        f"--drawing={drawing.path}",
+        f"--live-kubeconfig={kubeconfig}",
+        f"--live-overlay={overlay.name}",
+        *pytest_args,
+    ]
+
+
+def main(
+    path: Path,
+    *,
+    overlay: str | None,
+    remove: bool,
+    settings: Settings,
+    check: Sequence[str] | None = None,
+) -> int:
+    """The command: BadInput before anything changes; SetupError without a running testbed.
+    With `check` (pytest's arguments), the generic suites run on the deployed overlay after it,
+    and their exit code is returned."""
     drawing = read_drawing(path, settings.namespace)
     if overlay is not None:  # checked before the testbed's mode is known
         chosen_overlay(drawing, overlay, offline=False)
@@ -207,5 +242,10 @@ def main(path: Path, *, overlay: str | None, remove: bool, settings: Settings) -
         )
     if chosen is None:
         delete(testbed, drawing)
-    else:
-        deploy(testbed, chosen)
+        return 0
+    deploy(testbed, chosen)
+    if check is None:
+        return 0
+    command = check_command(drawing, chosen.overlay, settings.kubeconfig, check)
+    progress(f"checking it: {' '.join(command[1:])}")
+    return subprocess.run(command, check=False).returncode

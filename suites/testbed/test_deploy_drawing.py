@@ -16,7 +16,7 @@ import pytest
 
 from kubepromises import load_drawing
 from testbed.__main__ import main
-from testbed.deploy_drawing import BadInput, chosen_overlay, plan
+from testbed.deploy_drawing import GENERIC_SUITES, BadInput, check_command, chosen_overlay, plan
 
 REPO = Path(__file__).resolve().parents[2]
 #: A drawing whose services say how their images are built, with an air-gapped overlay.
@@ -55,6 +55,10 @@ def nothing_runs(monkeypatch: pytest.MonkeyPatch) -> None:
         pytest.param(
             [str(REPO / "drawing.yaml")], "the testbed's own system", id="the-testbeds-own"
         ),
+        pytest.param(
+            [str(EXAMPLE), "--", "-q"], "arguments after -- go with --check", id="args-no-check"
+        ),
+        pytest.param([str(EXAMPLE), "--check", "--delete"], "give one", id="check-and-delete"),
     ],
 )
 def test_bad_input_is_named_with_exit_code_2_and_changes_nothing(
@@ -121,3 +125,18 @@ def test_the_plan_is_read_from_the_drawing() -> None:
     assert list(offline.published) == stand_ins
     assert plain.published == ()
     assert offline.manifests == EXAMPLE.parent / "overlays" / "offline"
+
+
+def test_the_check_runs_the_generic_suites_with_the_plugin_alone() -> None:
+    # arrange
+    drawing = load_drawing(EXAMPLE)
+    overlay = drawing.overlay("offline")
+    # act
+    command = check_command(drawing, overlay, Path("/k/config"), ["-q", "-x"])
+    # assert: the package's suites, this drawing and cluster, no conftest of this repository
+    assert command[1:5] == ["-m", "pytest", "--noconftest", "-p"]
+    assert command[command.index("--pyargs") + 1 :][:2] == list(GENERIC_SUITES)
+    assert f"--drawing={EXAMPLE}" in command
+    assert "--live-kubeconfig=/k/config" in command
+    assert "--live-overlay=offline" in command
+    assert command[-2:] == ["-q", "-x"]
