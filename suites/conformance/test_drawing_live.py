@@ -2,12 +2,17 @@
 (`kubepromises.live_suite`): the same tests any drawing gets, run here on the testbed so that
 this system's promise matrix counts them (promises.yaml claims them by name). Each check reads
 the namespace as the API reports it, and has its negative control on a broken copy of that
-state. The generic suite's self-healing test is left to `suites/resilience/test_self_healing.py`,
+state; the spread check has one more here, on the real cluster: a service pinned to one node.
+The generic suite's self-healing test is left to `suites/resilience/test_self_healing.py`,
 which deletes pods under traffic and counts the failed requests too.
 """
 
+from typing import Any
+
 import pytest
 
+from kubepromises.drawing import Drawing
+from kubepromises.live import observe, spread_violations
 from kubepromises.live_suite import (
     observed,
     test_every_node_port_accepts_connections_on_every_node,
@@ -23,6 +28,10 @@ from kubepromises.live_suite import (
     test_replicas_run_on_different_nodes,
     test_the_drawings_configmaps_and_secrets_exist,
 )
+from kubepromises.static import assert_caught
+from suites import promises
+from suites.resilience.live import deployment_restored, wait_rolled_out
+from testbed.kube import Kube
 
 pytestmark = pytest.mark.cluster
 
@@ -41,3 +50,23 @@ __all__ = [
     "test_replicas_run_on_different_nodes",
     "test_the_drawings_configmaps_and_secrets_exist",
 ]
+
+
+def test_negative_control_replicas_pinned_to_one_node_fail_the_spread_check(
+    kube: Kube, live_api: Any, drawing: Drawing, live_overlay: str
+) -> None:
+    # arrange: notification-service's pods pinned to one worker (a nodeSelector), rolled out
+    service = next(s for s in promises.SERVICES if s.name == "notification-service")
+    workers = sorted(n for n in kube.nodes_ready() if "control-plane" not in n)
+    if len(workers) < 2:
+        pytest.skip("one worker: the spread promise is about several")
+    with deployment_restored(kube, service.name):
+        pin = {"kubernetes.io/hostname": workers[0]}
+        kube.patch_deployment(service.name, {"spec": {"template": {"spec": {"nodeSelector": pin}}}})
+        wait_rolled_out(kube, service.name)
+
+        # act
+        violations = spread_violations(drawing, live_overlay, observe(live_api, kube.namespace))
+
+        # assert: the generic check names the co-located replicas
+        assert_caught(violations, f"Deployment/{service.name}'s Ready replicas share nodes")

@@ -1,4 +1,5 @@
-"""Persistent storage: every claim Bound at its promised size; data outlives its database pod.
+"""Persistent storage: data outlives its database pod (every claim Bound at its size is the
+generic live suite's, in test_drawing_live.py).
 
 The negative control rides along: a file the test leaves in the database pod's scratch space
 (not on the claim) is gone after the pod is replaced, while the order on the claim is not."""
@@ -11,31 +12,11 @@ import httpx
 import pytest
 
 from kubepromises.waiting import NotYet, eventually
-from suites import promises
 from suites.resilience.live import ROLLOUT_TIMEOUT, selector, wait_replaced, wait_rolled_out
 from testbed.cluster import Testbed
 from testbed.kube import Kube
 
 pytestmark = pytest.mark.cluster
-
-#: Every claim of any overlay: which one is deployed is known once the testbed is up.
-VOLUMES = {v.pvc_name: v for overlay in promises.OVERLAYS for v in promises.volumes_in(overlay)}
-
-
-@pytest.mark.parametrize("volume", VOLUMES.values(), ids=lambda v: v.drawing_name)
-def test_every_volume_claim_is_bound_at_its_promised_size(
-    kube: Kube, overlay: str, volume: promises.Volume
-) -> None:
-    # act
-    phases, capacities = kube.pvc_phases(), kube.pvc_capacities()
-
-    # assert: a claim only another overlay makes is not there
-    if volume not in promises.volumes_in(overlay):
-        assert volume.pvc_name not in phases, phases
-        return
-    assert phases.get(volume.pvc_name) == "Bound", phases
-    assert capacities[volume.pvc_name] == volume.size, capacities
-
 
 #: Negative control: a file in the pod's scratch space (an emptyDir, not the claim).
 SCRATCH_MARKER = "/tmp/demo-micro-not-on-the-claim"
