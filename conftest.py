@@ -197,6 +197,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     from suites.reporting.attachments import attach_diagnostics
     from testbed.diagnostics import collect
 
-    folder = collect(bed, REPO / "reports" / item.name)  # type: ignore[arg-type]
+    folder = collect(bed, REPO / "reports" / item.name)
     report.sections.append(("cluster diagnostics", f"saved to {folder}"))
     attach_diagnostics(report, folder)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,7 +85,10 @@ def test_the_page_shows_each_figure_with_its_verdict_goal_and_violation() -> Non
 
 def test_the_snapshot_keeps_only_what_the_page_needs() -> None:
     snap = measured.snapshot(MATRIX, "run")
-    (first, _) = snap["promises"]  # type: ignore[misc]
+    promises = snap["promises"]
+    assert isinstance(promises, list)
+    first: dict[str, Any] = promises[0]
+    assert len(promises) == 2
     assert set(first) == {"key", "title", "verdict", "figures"}
     assert set(first["figures"][0]) == set(measured.FIGURE_FIELDS)
 
