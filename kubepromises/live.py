@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from kubepromises.drawing import Drawing, Workload
+from kubepromises.drawing import Call, Drawing, Workload
 from kubepromises.static import Obj, find, ref
 
 #: Taints that keep ordinary pods off a node (the control plane's, a cordoned or lost node's).
@@ -281,5 +281,106 @@ def node_port_violations(
             violations.append(
                 f"Service/{promised.service}'s node port {promised.node_port} ({where}) "
                 f"refuses connections on {', '.join(refused)}"
+            )
+    return violations
+
+
+#: Run in a caller's pod: a TCP connection to argv[1]:argv[2] within 3 s (the name resolved by
+#: the cluster's DNS, the Service's address routed), exit 0; otherwise why, and exit 1.
+CONNECT = (
+    "import socket, sys\n"
+    "try:\n"
+    "    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()\n"
+    "except OSError as error:\n"
+    "    print(f'{type(error).__name__}: {error}')\n"
+    "    sys.exit(1)\n"
+)
+#: The same with bash's /dev/tcp, for an image without python3 (coreutils' timeout bounds it).
+CONNECT_BASH = (
+    'command -v bash >/dev/null || { echo "no bash"; exit 127; }; '
+    'exec timeout 3 bash -c "exec 3<>/dev/tcp/$0/$1"'
+)
+#: What the API or the shell says when the probe's program is not in the caller's image.
+NOT_IN_IMAGE = ("executable file not found", "no bash")
+
+
+def _exec(api: Any, namespace: str, pod: str, command: list[str]) -> tuple[bool, str]:
+    """Run a command in the pod's first container: (it exited 0, what it printed or why not)."""
+    from kubernetes import client
+    from kubernetes.stream import stream
+
+    response = stream(
+        client.CoreV1Api(api).connect_get_namespaced_pod_exec,
+        pod,
+        namespace,
+        command=command,
+        stderr=True,
+        stdin=False,
+        stdout=True,
+        tty=False,
+        _preload_content=False,
+    )
+    response.run_forever(timeout=15)
+    status = response.read_channel(3)  # the API's verdict on the process
+    printed = str(response.read_all()).strip()
+    response.close()
+    succeeded = '"status":"Success"' in status.replace(" ", "")
+    return succeeded, printed or status
+
+
+def connect_from(api: Any, namespace: str, pod: str, host: str, port: int) -> str | None:
+    """None when a TCP connection from inside `pod` to host:port opens, else what it met. The
+    probe runs python3 in the pod's first container, or bash where there is no python3."""
+    for command in (
+        ["python3", "-c", CONNECT, host, str(port)],
+        ["sh", "-c", CONNECT_BASH, host, str(port)],
+    ):
+        succeeded, said = _exec(api, namespace, pod, command)
+        if succeeded:
+            return None
+        if not any(missing in said for missing in NOT_IN_IMAGE):
+            return said or "refused or timed out"
+    return f"cannot probe from {pod}: neither python3 nor bash in its image"
+
+
+def callers(drawing: Drawing, overlay: str) -> list[Call]:
+    """The overlay's calls whose caller is a workload (a node agent's are not probed: its pods
+    are one per node, outside the drawing's replicas) and whose both ends it deploys."""
+    deployed = {w.name for w in drawing.workloads_in(overlay)}
+    return [
+        call
+        for call in drawing.calls
+        if call.source in deployed
+        and call.target in deployed
+        and (call.piece is None or drawing.deploys(overlay, call.piece))
+    ]
+
+
+def call_violations(
+    drawing: Drawing,
+    overlay: str,
+    observed: Observed,
+    connect: Callable[[str, str, int], str | None],
+) -> list[str]:
+    """Each call of the drawing opens from a Ready pod of its caller to its target's Service
+    by name, on the target's port: the name resolves, the Service routes, no policy drops it.
+    `connect(pod, host, port)` says None when it opened, else what it met."""
+    probed = callers(drawing, overlay)
+    violations = []
+    for index, call in enumerate(drawing.calls):
+        if call not in probed:
+            continue
+        source = drawing.workload(call.source)
+        obj = find(observed.workloads, source.kind, source.name)
+        ready = ready_pods(observed, obj) if obj is not None else []
+        if not ready:
+            violations.append(f"{source.kind}/{source.name} has no Ready pod to call from")
+            continue
+        pod = ready[0]["metadata"]["name"]
+        met = connect(pod, call.target, call.port)
+        if met is not None:
+            where = drawing.where("calls", index)
+            violations.append(
+                f"{pod} cannot reach {call.target}:{call.port} ({where}): {met.splitlines()[-1]}"
             )
     return violations

@@ -26,8 +26,11 @@ import pytest
 from kubepromises.drawing import Drawing
 from kubepromises.live import (
     Observed,
+    call_violations,
+    callers,
     claim_violations,
     configuration_violations,
+    connect_from,
     endpoint_violations,
     node_port_violations,
     observe,
@@ -110,6 +113,20 @@ def test_every_node_port_accepts_connections_on_every_node(
     if not drawing.node_ports_in(live_overlay):
         pytest.skip(f"the overlay {live_overlay!r} exposes no node port")
     assert_holds(node_port_violations(drawing, live_overlay, observed))
+
+
+def test_every_call_of_the_drawing_connects_from_its_callers_pod(
+    drawing: Drawing, live_overlay: str, observed: Observed, live_api: Any
+) -> None:
+    """Service discovery and the allowed paths: from a Ready pod of each caller, its target's
+    Service name resolves and a connection to the target's port opens."""
+    if not callers(drawing, live_overlay):
+        pytest.skip(f"the overlay {live_overlay!r} has no call between its workloads")
+
+    def connect(pod: str, host: str, port: int) -> str | None:
+        return connect_from(live_api, drawing.namespace, pod, host, port)
+
+    assert_holds(call_violations(drawing, live_overlay, observed, connect))
 
 
 # -- negative controls: the same checks on a broken copy of the real state ------------------------
@@ -221,6 +238,27 @@ def test_negative_control_a_port_nothing_serves_fails_the_node_port_check(
 
     # act + assert: the real nodes refuse it
     assert_caught(node_port_violations(elsewhere, live_overlay, observed), f"node port {free}")
+
+
+def test_negative_control_a_call_to_a_name_without_a_service_fails_the_call_check(
+    drawing: Drawing, live_overlay: str, observed: Observed, live_api: Any
+) -> None:
+    # arrange: the first call alone, its probe aimed at a name no Service has, from the same pod
+    probed = callers(drawing, live_overlay)
+    if not probed:
+        pytest.skip(f"the overlay {live_overlay!r} has no call between its workloads")
+    first = probed[0]
+    one_call = dataclasses.replace(drawing, calls=(first,))
+    absent = f"{first.target}-absent"
+
+    def connect_elsewhere(pod: str, _host: str, port: int) -> str | None:
+        return connect_from(live_api, drawing.namespace, pod, absent, port)
+
+    # act
+    violations = call_violations(one_call, live_overlay, observed, connect_elsewhere)
+
+    # assert: the real pod could not resolve it, and the check says so
+    assert_caught(violations, f"cannot reach {first.target}:{first.port}")
 
 
 # -- self-healing: a real pod deleted -------------------------------------------------------------

@@ -19,6 +19,7 @@ from kubepromises import load_drawing
 from kubepromises.drawing import Drawing
 from kubepromises.live import (
     Observed,
+    call_violations,
     claim_violations,
     configuration_violations,
     endpoint_violations,
@@ -147,6 +148,7 @@ def test_every_check_holds_on_a_healthy_state(shop: Drawing, overlay: str) -> No
         )
     }
     found["node ports"] = node_port_violations(shop, overlay, state, lambda _a, _p: True)
+    found["calls"] = call_violations(shop, overlay, state, lambda _pod, _host, _port: None)
     # assert
     assert found == {name: [] for name in found}
 
@@ -219,6 +221,36 @@ def test_a_refusing_node_is_named_by_the_node_port_check(shop: Drawing, overlay:
     violations = node_port_violations(shop, overlay, state, lambda a, _p: a != "10.0.0.2")
     assert len(violations) == len(shop.node_ports_in(overlay))
     assert all("refuses connections on 10.0.0.2" in v for v in violations)
+
+
+def test_a_call_that_does_not_open_is_named_with_the_drawings_line(
+    shop: Drawing, overlay: str
+) -> None:
+    """Each call is probed from a Ready pod of its caller; one that meets an error is named."""
+    probed: list[tuple[str, str, int]] = []
+
+    def connect(pod: str, host: str, port: int) -> str | None:
+        probed.append((pod, host, port))
+        return "gaierror: [Errno -2] Name or service not known" if host == "cart-cache" else None
+
+    violations = call_violations(shop, overlay, healthy(shop, overlay), connect)
+    assert [call[1:] for call in probed] == [(c.target, c.port) for c in shop.calls]
+    assert len(violations) == 1
+    assert violations[0].startswith("storefront-0 cannot reach cart-cache:6379 (drawing.yaml:")
+    assert violations[0].endswith("Name or service not known")
+
+
+def test_a_caller_without_a_ready_pod_is_named(shop: Drawing, overlay: str) -> None:
+    state = with_pod(
+        healthy(shop, overlay),
+        "checkout-0",
+        lambda p: p["status"]["conditions"][0].update(status="False"),
+    )
+    state = with_pod(
+        state, "checkout-1", lambda p: p["status"]["conditions"][0].update(status="False")
+    )
+    violations = call_violations(shop, overlay, state, lambda _pod, _host, _port: None)
+    assert violations == ["Deployment/checkout has no Ready pod to call from"]
 
 
 # -- the plugin's live options ------------------------------------------------------------------
