@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -295,13 +296,17 @@ CONNECT = (
     "    print(f'{type(error).__name__}: {error}')\n"
     "    sys.exit(1)\n"
 )
-#: The same with bash's /dev/tcp, for an image without python3 (coreutils' timeout bounds it).
-CONNECT_BASH = (
-    'command -v bash >/dev/null || { echo "no bash"; exit 127; }; '
-    'exec timeout 3 bash -c "exec 3<>/dev/tcp/$0/$1"'
+#: The probe's shell: CONNECT with python3 where the image has it, else bash's /dev/tcp (bounded
+#: by coreutils' timeout); $0 and $1 are the host and port, $2 is CONNECT.
+PROBE = (
+    'if command -v python3 >/dev/null 2>&1; then exec python3 -c "$2" "$0" "$1"; fi; '
+    'if command -v bash >/dev/null 2>&1; then exec timeout 3 bash -c "exec 3<>/dev/tcp/$0/$1"; fi; '
+    'echo "cannot probe: neither python3 nor bash in this image"; exit 127'
 )
-#: What the API or the shell says when the probe's program is not in the caller's image.
-NOT_IN_IMAGE = ("executable file not found", "no bash")
+
+
+#: How many probes of the isolation check run at once.
+PARALLEL_PROBES = 8
 
 
 def _exec(api: Any, namespace: str, pod: str, command: list[str]) -> tuple[bool, str]:
@@ -309,38 +314,34 @@ def _exec(api: Any, namespace: str, pod: str, command: list[str]) -> tuple[bool,
     from kubernetes import client
     from kubernetes.stream import stream
 
-    response = stream(
-        client.CoreV1Api(api).connect_get_namespaced_pod_exec,
-        pod,
-        namespace,
-        command=command,
-        stderr=True,
-        stdin=False,
-        stdout=True,
-        tty=False,
-        _preload_content=False,
-    )
-    response.run_forever(timeout=15)
-    status = response.read_channel(3)  # the API's verdict on the process
-    printed = str(response.read_all()).strip()
-    response.close()
+    # A client of its own: `stream` swaps its client's request method for the call's length,
+    # which probes side by side would leave swapped for the plain API calls after them.
+    with client.ApiClient(api.configuration) as own:
+        response = stream(
+            client.CoreV1Api(own).connect_get_namespaced_pod_exec,
+            pod,
+            namespace,
+            command=command,
+            stderr=True,
+            stdin=False,
+            stdout=True,
+            tty=False,
+            _preload_content=False,
+        )
+        response.run_forever(timeout=15)
+        status = response.read_channel(3)  # the API's verdict on the process
+        printed = str(response.read_all()).strip()
+        response.close()
     succeeded = '"status":"Success"' in status.replace(" ", "")
     return succeeded, printed or status
 
 
 def connect_from(api: Any, namespace: str, pod: str, host: str, port: int) -> str | None:
     """None when a TCP connection from inside `pod` to host:port opens, else what it met. The
-    probe runs python3 in the pod's first container, or bash where there is no python3."""
-    for command in (
-        ["python3", "-c", CONNECT, host, str(port)],
-        ["sh", "-c", CONNECT_BASH, host, str(port)],
-    ):
-        succeeded, said = _exec(api, namespace, pod, command)
-        if succeeded:
-            return None
-        if not any(missing in said for missing in NOT_IN_IMAGE):
-            return said or "refused or timed out"
-    return f"cannot probe from {pod}: neither python3 nor bash in its image"
+    probe runs in the pod's first container: python3, or bash where there is no python3 (a pod
+    with neither says so)."""
+    succeeded, said = _exec(api, namespace, pod, ["sh", "-c", PROBE, host, str(port), CONNECT])
+    return None if succeeded else (said or "refused or timed out")
 
 
 def callers(drawing: Drawing, overlay: str) -> list[Call]:
@@ -382,5 +383,40 @@ def call_violations(
             where = drawing.where("calls", index)
             violations.append(
                 f"{pod} cannot reach {call.target}:{call.port} ({where}): {met.splitlines()[-1]}"
+            )
+    return violations
+
+
+def isolation_violations(
+    drawing: Drawing,
+    overlay: str,
+    observed: Observed,
+    connect: Callable[[str, str, int], str | None],
+) -> list[str]:
+    """Each data store accepts its callers only: from a Ready pod of every other workload of the
+    overlay, a connection to it does not open (a NetworkPolicy refuses or drops it). The probes
+    run side by side (PARALLEL_PROBES): a dropped one waits out its 3 s."""
+    deployed = drawing.workloads_in(overlay)
+    allowed = {(c.source, c.target) for c in callers(drawing, overlay)}
+    violations = []
+    probes: list[tuple[str, Workload]] = []
+    for store in (w for w in deployed if w.data_store):
+        for other in deployed:
+            if other is store or (other.name, store.name) in allowed:
+                continue
+            obj = find(observed.workloads, other.kind, other.name)
+            ready = ready_pods(observed, obj) if obj is not None else []
+            if not ready:
+                violations.append(f"{other.kind}/{other.name} has no Ready pod to call from")
+                continue
+            probes.append((ready[0]["metadata"]["name"], store))
+    with ThreadPoolExecutor(PARALLEL_PROBES) as pool:
+        met = list(pool.map(lambda probe: connect(probe[0], probe[1].name, probe[1].port), probes))
+    for (pod, store), answer in zip(probes, met, strict=True):
+        if answer is None:
+            where = drawing.where(*drawing.field_of(store), "data_store")
+            violations.append(
+                f"{pod} reaches {store.name}:{store.port}, a data store ({where}) its workload "
+                "has no call to"
             )
     return violations

@@ -32,6 +32,7 @@ from kubepromises.live import (
     configuration_violations,
     connect_from,
     endpoint_violations,
+    isolation_violations,
     node_port_violations,
     observe,
     ready_pods,
@@ -127,6 +128,20 @@ def test_every_call_of_the_drawing_connects_from_its_callers_pod(
         return connect_from(live_api, drawing.namespace, pod, host, port)
 
     assert_holds(call_violations(drawing, live_overlay, observed, connect))
+
+
+def test_each_data_store_accepts_its_callers_only(
+    drawing: Drawing, live_overlay: str, observed: Observed, live_api: Any
+) -> None:
+    """Isolation: from a Ready pod of every workload the drawing gives no call to a data store,
+    a connection to it does not open."""
+    if not any(w.data_store for w in drawing.workloads_in(live_overlay)):
+        pytest.skip(f"the overlay {live_overlay!r} has no data store")
+
+    def connect(pod: str, host: str, port: int) -> str | None:
+        return connect_from(live_api, drawing.namespace, pod, host, port)
+
+    assert_holds(isolation_violations(drawing, live_overlay, observed, connect))
 
 
 # -- negative controls: the same checks on a broken copy of the real state ------------------------
@@ -259,6 +274,26 @@ def test_negative_control_a_call_to_a_name_without_a_service_fails_the_call_chec
 
     # assert: the real pod could not resolve it, and the check says so
     assert_caught(violations, f"cannot reach {first.target}:{first.port}")
+
+
+def test_negative_control_a_call_the_drawing_leaves_out_fails_the_isolation_check(
+    drawing: Drawing, live_overlay: str, observed: Observed, live_api: Any
+) -> None:
+    # arrange: the drawing without its first call to a data store (a path that is open)
+    stores = {w.name for w in drawing.workloads_in(live_overlay) if w.data_store}
+    open_path = next((c for c in callers(drawing, live_overlay) if c.target in stores), None)
+    if open_path is None:
+        pytest.skip(f"the overlay {live_overlay!r} has no call to a data store")
+    without = dataclasses.replace(drawing, calls=tuple(c for c in drawing.calls if c != open_path))
+
+    def connect(pod: str, host: str, port: int) -> str | None:
+        return connect_from(live_api, drawing.namespace, pod, host, port)
+
+    # act: the check, with the open path now one the drawing does not allow
+    violations = isolation_violations(without, live_overlay, observed, connect)
+
+    # assert: the real connection opened, and the check names it
+    assert_caught(violations, f"reaches {open_path.target}:{open_path.port}")
 
 
 # -- self-healing: a real pod deleted -------------------------------------------------------------

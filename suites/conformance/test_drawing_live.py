@@ -15,11 +15,13 @@ from kubepromises.drawing import Drawing
 from kubepromises.live import observe, spread_violations
 from kubepromises.live_suite import (
     observed,
+    test_each_data_store_accepts_its_callers_only,
     test_every_call_of_the_drawing_connects_from_its_callers_pod,
     test_every_node_port_accepts_connections_on_every_node,
     test_every_service_sends_to_each_ready_replica_and_no_other,
     test_every_volume_is_a_bound_claim_of_its_size,
     test_every_workload_has_its_replicas_ready,
+    test_negative_control_a_call_the_drawing_leaves_out_fails_the_isolation_check,
     test_negative_control_a_call_to_a_name_without_a_service_fails_the_call_check,
     test_negative_control_a_missing_configmap_fails_the_configuration_check,
     test_negative_control_a_pending_claim_fails_the_volume_check,
@@ -39,11 +41,13 @@ pytestmark = pytest.mark.cluster
 
 __all__ = [
     "observed",
+    "test_each_data_store_accepts_its_callers_only",
     "test_every_call_of_the_drawing_connects_from_its_callers_pod",
     "test_every_node_port_accepts_connections_on_every_node",
     "test_every_service_sends_to_each_ready_replica_and_no_other",
     "test_every_volume_is_a_bound_claim_of_its_size",
     "test_every_workload_has_its_replicas_ready",
+    "test_negative_control_a_call_the_drawing_leaves_out_fails_the_isolation_check",
     "test_negative_control_a_call_to_a_name_without_a_service_fails_the_call_check",
     "test_negative_control_a_missing_configmap_fails_the_configuration_check",
     "test_negative_control_a_pending_claim_fails_the_volume_check",

@@ -1,5 +1,7 @@
-"""Security: NetworkPolicies stop a service from reaching another service's database, while the
-connections the system needs stay open.
+"""Security: the NetworkPolicies are what keeps a data store to its callers. That every data store
+refuses every other workload, and every call of the drawing opens, is the generic live suite's
+(test_drawing_live.py); here, that "refused" is the policies' doing: allow one forbidden call and
+it opens, remove the allowance and it closes.
 
 Enforcement is the network plugin's job: online, kind's kindnetd; air-gapped, where the CNI is
 flannel (which enforces none), kube-router's firewall beside it (testbed/addons/kube-router.yaml).
@@ -12,70 +14,19 @@ from collections.abc import Iterator
 import pytest
 from kubernetes.client import NetworkingV1Api
 
+from kubepromises.live import connect_from
 from kubepromises.waiting import NotYet, eventually
 from suites.resilience.live import selector
-from testbed.cluster import Testbed
 from testbed.kube import Kube
 
 pytestmark = pytest.mark.cluster
 
-CONNECT = (
-    "import socket, sys\n"
-    "try:\n"
-    "    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()\n"
-    "    print('open')\n"
-    "except OSError as error:\n"
-    "    print(f'closed: {type(error).__name__}')\n"
-)
 
-
-def connect_from(testbed: Testbed, kube: Kube, workload: str, host: str, port: int) -> str:
-    """'open' or 'closed: …' for a TCP connection from a pod of `workload`."""
-    pod = kube.ready_pods(selector(workload))[0].metadata.name
-    out = testbed.kubectl(
-        "exec",
-        "-n",
-        kube.namespace,
-        pod,
-        "--",
-        "python",
-        "-c",
-        CONNECT,
-        host,
-        str(port),
-        timeout=60,
-    )
-    return out.strip().splitlines()[-1]
-
-
-@pytest.mark.parametrize(
-    ("client", "database", "port"),
-    [
-        ("order-service", "order-db", 5432),
-        ("inventory-service", "inventory-db", 5432),
-        ("notification-service", "notification-db", 27017),
-    ],
-)
-def test_a_service_reaches_its_own_database(
-    testbed: Testbed, kube: Kube, client: str, database: str, port: int
-) -> None:
-    # the control: what the system needs is allowed (so "closed" below means the policy)
-    assert connect_from(testbed, kube, client, database, port) == "open"
-
-
-@pytest.mark.parametrize(
-    ("client", "database", "port"),
-    [
-        ("notification-service", "order-db", 5432),
-        ("order-service", "inventory-db", 5432),
-        ("api-gateway", "order-db", 5432),
-        ("inventory-service", "notification-db", 27017),
-    ],
-)
-def test_a_service_cannot_reach_another_services_database(
-    testbed: Testbed, kube: Kube, client: str, database: str, port: int
-) -> None:
-    assert connect_from(testbed, kube, client, database, port).startswith("closed")
+def reach(kube: Kube, caller: str, host: str, port: int) -> str | None:
+    """None when a pod of `caller` opens a TCP connection to host:port, else what it met (the
+    generic live suite's probe, kubepromises.live.connect_from)."""
+    pod = kube.ready_pods(selector(caller))[0].metadata.name
+    return connect_from(kube.core.api_client, kube.namespace, pod, host, port)
 
 
 def allowing(client_name: str, database: str, port: int) -> list[dict[str, object]]:
@@ -110,22 +61,22 @@ def extra_policies(kube: Kube) -> Iterator[list[str]]:
 
 
 def test_negative_control_a_policy_that_allows_the_call_opens_it_and_its_removal_closes_it(
-    testbed: Testbed, kube: Kube, extra_policies: list[str]
+    kube: Kube, extra_policies: list[str]
 ) -> None:
-    # "closed" above is the policies' doing, not an unreachable address: allow one forbidden
-    # call and it opens; remove the allowance and it closes again.
+    # "refused" is the policies' doing, not an unreachable address: allow one forbidden call and
+    # it opens; remove the allowance and it closes again.
     caller, database, port = "notification-service", "order-db", 5432
     api = NetworkingV1Api(kube.core.api_client)
-    assert connect_from(testbed, kube, caller, database, port).startswith("closed")
+    assert reach(kube, caller, database, port) is not None
 
     for policy in allowing(caller, database, port):
         created = api.create_namespaced_network_policy(kube.namespace, policy)
         extra_policies.append(created.metadata.name)
 
     def state_is(wanted: str) -> None:
-        observed = connect_from(testbed, kube, caller, database, port)
-        if not observed.startswith(wanted):
-            raise NotYet(observed)
+        met = reach(kube, caller, database, port)
+        if ("open" if met is None else "closed") != wanted:
+            raise NotYet(met or "open")
 
     eventually(
         lambda: state_is("open"),

@@ -23,6 +23,7 @@ from kubepromises.live import (
     claim_violations,
     configuration_violations,
     endpoint_violations,
+    isolation_violations,
     node_port_violations,
     quantity,
     ready_replica_violations,
@@ -251,6 +252,41 @@ def test_a_caller_without_a_ready_pod_is_named(shop: Drawing, overlay: str) -> N
     )
     violations = call_violations(shop, overlay, state, lambda _pod, _host, _port: None)
     assert violations == ["Deployment/checkout has no Ready pod to call from"]
+
+
+def test_data_stores_are_probed_from_every_workload_without_a_call_to_them(
+    shop: Drawing, overlay: str
+) -> None:
+    # arrange: a cluster that refuses everything, recording what is probed
+    probed: set[tuple[str, str]] = set()
+
+    def refused(pod: str, host: str, _port: int) -> str:
+        probed.add((pod.rsplit("-", 1)[0], host))
+        return "ConnectionRefusedError: [Errno 111] Connection refused"
+
+    # act
+    violations = isolation_violations(shop, overlay, healthy(shop, overlay), refused)
+
+    # assert: the two stores, each from the two workloads that have no call to it
+    assert violations == []
+    assert probed == {
+        ("storefront", "checkout-db"),
+        ("cart-cache", "checkout-db"),
+        ("checkout", "cart-cache"),
+        ("checkout-db", "cart-cache"),
+    }
+
+
+def test_a_data_store_open_to_a_workload_without_a_call_is_caught(
+    shop: Drawing, overlay: str
+) -> None:
+    def connect(pod: str, host: str, _port: int) -> str | None:
+        opens = pod.startswith("storefront") and host == "checkout-db"
+        return None if opens else "ConnectionRefusedError: [Errno 111] Connection refused"
+
+    violations = isolation_violations(shop, overlay, healthy(shop, overlay), connect)
+    assert len(violations) == 1
+    assert violations[0].startswith("storefront-0 reaches checkout-db:5432, a data store")
 
 
 # -- the plugin's live options ------------------------------------------------------------------
