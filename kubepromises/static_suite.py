@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
+from kubepromises import policies
 from kubepromises.drawing import Drawing
 from kubepromises.static import (
     WORKLOAD_KINDS,
@@ -28,6 +29,7 @@ from kubepromises.static import (
     node_port_violations,
     of_kind,
     pod_count_violations,
+    pod_labels,
     replica_violations,
     replicas,
     service_count_violations,
@@ -122,6 +124,18 @@ def test_the_ingress_routes_the_drawings_host_to_its_workload(
     drawing: Drawing, drawing_overlay: str, manifests: Sequence[Obj]
 ) -> None:
     assert_holds(ingress_violations(drawing, drawing_overlay, manifests))
+
+
+def test_the_network_policies_let_every_call_of_the_drawing_through(
+    drawing: Drawing, drawing_overlay: str, manifests: Sequence[Obj]
+) -> None:
+    assert_holds(policies.call_violations(drawing, drawing_overlay, manifests))
+
+
+def test_the_network_policies_keep_each_data_store_to_its_callers(
+    drawing: Drawing, drawing_overlay: str, manifests: Sequence[Obj]
+) -> None:
+    assert_holds(policies.isolation_violations(drawing, drawing_overlay, manifests))
 
 
 # -- negative controls: each check names a breakage ---------------------------------------------
@@ -298,4 +312,54 @@ def test_an_ingress_for_another_host_is_caught(
         ingress_violations(drawing, drawing_overlay, broken),
         f"no Ingress routes {route.host} to {route.service}:{route.port} "
         f"({drawing.where('ingress')})",
+    )
+
+
+def test_an_overlay_without_its_network_policies_is_caught(
+    drawing: Drawing, drawing_overlay: str, broken: list[Obj]
+) -> None:
+    # arrange: every NetworkPolicy gone, so every pod takes every connection
+    stores = [w for w in drawing.workloads_in(drawing_overlay) if w.data_store]
+    if not stores or len(drawing.workloads_in(drawing_overlay)) < 2:
+        pytest.skip("no data store with another workload beside it")
+    for policy in of_kind(broken, "NetworkPolicy"):
+        broken.remove(policy)
+    # act / assert
+    assert_caught(
+        policies.isolation_violations(drawing, drawing_overlay, broken),
+        f"reach {stores[0].name}:{stores[0].port}",
+    )
+
+
+def test_a_call_the_network_policies_stop_is_caught(
+    drawing: Drawing, drawing_overlay: str, broken: list[Obj]
+) -> None:
+    # arrange: the first call's target taken out of every policy's ingress, and denied it all
+    calls = [
+        c
+        for c in drawing.calls
+        if {c.source, c.target} <= {w.name for w in drawing.workloads_in(drawing_overlay)}
+        and (c.piece is None or drawing.deploys(drawing_overlay, c.piece))
+    ]
+    if not calls:
+        pytest.skip("no call between two workloads of the overlay")
+    target = drawing.workload(calls[0].target)
+    obj = find(broken, target.kind, target.name)
+    assert obj is not None
+    labels = pod_labels(obj)
+    for policy in of_kind(broken, "NetworkPolicy"):
+        if policies.matches(policy["spec"].get("podSelector") or {}, labels):
+            broken.remove(policy)
+    broken.append(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "deny-all-ingress", "namespace": drawing.namespace},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+        }
+    )
+    # act / assert
+    assert_caught(
+        policies.call_violations(drawing, drawing_overlay, broken),
+        f"stop {calls[0].source} → {target.name}:{target.port}",
     )
