@@ -313,6 +313,17 @@ class Drawing:
         agents = self.node_agents_in(overlay)
         return self.configmaps + tuple(name for agent in agents for name in agent.configmaps)
 
+    def calls_in(self, overlay: str) -> tuple[Call, ...]:
+        """The calls between two workloads an overlay deploys, where it deploys the call's piece
+        (a node agent's calls leave its node's network, not a workload's pod)."""
+        deployed = {w.name for w in self.workloads_in(overlay)}
+        return tuple(
+            call
+            for call in self.calls
+            if {call.source, call.target} <= deployed
+            and (call.piece is None or self.deploys(overlay, call.piece))
+        )
+
     def node_ports_in(self, overlay: str) -> tuple[NodePort, ...]:
         """The NodePort Services an overlay creates."""
         return tuple(p for p in self.node_ports if self.deploys(overlay, p.piece))

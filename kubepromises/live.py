@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from kubepromises.drawing import Call, Drawing, Workload
+from kubepromises.drawing import Drawing, Workload
 from kubepromises.static import Obj, find, ref
 
 #: Taints that keep ordinary pods off a node (the control plane's, a cordoned or lost node's).
@@ -344,17 +344,11 @@ def connect_from(api: Any, namespace: str, pod: str, host: str, port: int) -> st
     return None if succeeded else (said or "refused or timed out")
 
 
-def callers(drawing: Drawing, overlay: str) -> list[Call]:
-    """The overlay's calls whose caller is a workload (a node agent's are not probed: its pods
-    are one per node, outside the drawing's replicas) and whose both ends it deploys."""
-    deployed = {w.name for w in drawing.workloads_in(overlay)}
-    return [
-        call
-        for call in drawing.calls
-        if call.source in deployed
-        and call.target in deployed
-        and (call.piece is None or drawing.deploys(overlay, call.piece))
-    ]
+def pod_to_call_from(observed: Observed, workload: Workload) -> str | None:
+    """The first Ready pod of the workload, None when it has none."""
+    obj = find(observed.workloads, workload.kind, workload.name)
+    ready = ready_pods(observed, obj) if obj is not None else []
+    return ready[0]["metadata"]["name"] if ready else None
 
 
 def call_violations(
@@ -366,21 +360,16 @@ def call_violations(
     """Each call of the drawing opens from a Ready pod of its caller to its target's Service
     by name, on the target's port: the name resolves, the Service routes, no policy drops it.
     `connect(pod, host, port)` says None when it opened, else what it met."""
-    probed = callers(drawing, overlay)
     violations = []
-    for index, call in enumerate(drawing.calls):
-        if call not in probed:
-            continue
+    for call in drawing.calls_in(overlay):
         source = drawing.workload(call.source)
-        obj = find(observed.workloads, source.kind, source.name)
-        ready = ready_pods(observed, obj) if obj is not None else []
-        if not ready:
+        pod = pod_to_call_from(observed, source)
+        if pod is None:
             violations.append(f"{source.kind}/{source.name} has no Ready pod to call from")
             continue
-        pod = ready[0]["metadata"]["name"]
         met = connect(pod, call.target, call.port)
         if met is not None:
-            where = drawing.where("calls", index)
+            where = drawing.where("calls", drawing.calls.index(call))
             violations.append(
                 f"{pod} cannot reach {call.target}:{call.port} ({where}): {met.splitlines()[-1]}"
             )
@@ -397,19 +386,18 @@ def isolation_violations(
     overlay, a connection to it does not open (a NetworkPolicy refuses or drops it). The probes
     run side by side (PARALLEL_PROBES): a dropped one waits out its 3 s."""
     deployed = drawing.workloads_in(overlay)
-    allowed = {(c.source, c.target) for c in callers(drawing, overlay)}
+    allowed = {(c.source, c.target) for c in drawing.calls_in(overlay)}
     violations = []
     probes: list[tuple[str, Workload]] = []
     for store in (w for w in deployed if w.data_store):
         for other in deployed:
             if other is store or (other.name, store.name) in allowed:
                 continue
-            obj = find(observed.workloads, other.kind, other.name)
-            ready = ready_pods(observed, obj) if obj is not None else []
-            if not ready:
+            pod = pod_to_call_from(observed, other)
+            if pod is None:
                 violations.append(f"{other.kind}/{other.name} has no Ready pod to call from")
                 continue
-            probes.append((ready[0]["metadata"]["name"], store))
+            probes.append((pod, store))
     with ThreadPoolExecutor(PARALLEL_PROBES) as pool:
         met = list(pool.map(lambda probe: connect(probe[0], probe[1].name, probe[1].port), probes))
     for (pod, store), answer in zip(probes, met, strict=True):

@@ -27,7 +27,6 @@ from kubepromises.drawing import Drawing
 from kubepromises.live import (
     Observed,
     call_violations,
-    callers,
     claim_violations,
     configuration_violations,
     connect_from,
@@ -121,7 +120,7 @@ def test_every_call_of_the_drawing_connects_from_its_callers_pod(
 ) -> None:
     """Service discovery and the allowed paths: from a Ready pod of each caller, its target's
     Service name resolves and a connection to the target's port opens."""
-    if not callers(drawing, live_overlay):
+    if not drawing.calls_in(live_overlay):
         pytest.skip(f"the overlay {live_overlay!r} has no call between its workloads")
 
     def connect(pod: str, host: str, port: int) -> str | None:
@@ -259,7 +258,7 @@ def test_negative_control_a_call_to_a_name_without_a_service_fails_the_call_chec
     drawing: Drawing, live_overlay: str, observed: Observed, live_api: Any
 ) -> None:
     # arrange: the first call alone, its probe aimed at a name no Service has, from the same pod
-    probed = callers(drawing, live_overlay)
+    probed = drawing.calls_in(live_overlay)
     if not probed:
         pytest.skip(f"the overlay {live_overlay!r} has no call between its workloads")
     first = probed[0]
@@ -281,7 +280,7 @@ def test_negative_control_a_call_the_drawing_leaves_out_fails_the_isolation_chec
 ) -> None:
     # arrange: the drawing without its first call to a data store (a path that is open)
     stores = {w.name for w in drawing.workloads_in(live_overlay) if w.data_store}
-    open_path = next((c for c in callers(drawing, live_overlay) if c.target in stores), None)
+    open_path = next((c for c in drawing.calls_in(live_overlay) if c.target in stores), None)
     if open_path is None:
         pytest.skip(f"the overlay {live_overlay!r} has no call to a data store")
     without = dataclasses.replace(drawing, calls=tuple(c for c in drawing.calls if c != open_path))

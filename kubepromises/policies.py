@@ -144,32 +144,18 @@ def _workload(objects: Sequence[Obj], workload: Workload) -> Obj | None:
     return find(objects, workload.kind, workload.name)
 
 
-def _calls_between_workloads(
-    drawing: Drawing, overlay: str
-) -> list[tuple[int, Workload, Workload]]:
-    """(index, caller, target) of each call between two workloads the overlay deploys (a node
-    agent's calls leave its node's network, not a pod's)."""
-    deployed = {w.name: w for w in drawing.workloads_in(overlay)}
-    return [
-        (index, deployed[call.source], deployed[call.target])
-        for index, call in enumerate(drawing.calls)
-        if call.source in deployed
-        and call.target in deployed
-        and (call.piece is None or drawing.deploys(overlay, call.piece))
-    ]
-
-
 def call_violations(drawing: Drawing, overlay: str, objects: Sequence[Obj]) -> list[str]:
     """Every call of the drawing between the overlay's workloads is let through."""
     violations = []
-    for index, caller, target in _calls_between_workloads(drawing, overlay):
+    for call in drawing.calls_in(overlay):
+        caller, target = drawing.workload(call.source), drawing.workload(call.target)
         source, destination = _workload(objects, caller), _workload(objects, target)
         if source is None or destination is None:
             continue  # a missing workload is the workload check's to name
         if not allows(objects, source, destination, target.port):
             violations.append(
                 f"the NetworkPolicies stop {caller.name} → {target.name}:{target.port} "
-                f"({drawing.where('calls', index)})"
+                f"({drawing.where('calls', drawing.calls.index(call))})"
             )
     return violations
 
@@ -177,7 +163,7 @@ def call_violations(drawing: Drawing, overlay: str, objects: Sequence[Obj]) -> l
 def isolation_violations(drawing: Drawing, overlay: str, objects: Sequence[Obj]) -> list[str]:
     """Each data store lets through its callers only: no other workload of the overlay gets a
     connection to its port past the NetworkPolicies."""
-    allowed = {(c.name, t.name) for _, c, t in _calls_between_workloads(drawing, overlay)}
+    allowed = {(c.source, c.target) for c in drawing.calls_in(overlay)}
     deployed = drawing.workloads_in(overlay)
     violations = []
     for store in (w for w in deployed if w.data_store):

@@ -335,12 +335,7 @@ def test_a_call_the_network_policies_stop_is_caught(
     drawing: Drawing, drawing_overlay: str, broken: list[Obj]
 ) -> None:
     # arrange: the first call's target taken out of every policy's ingress, and denied it all
-    calls = [
-        c
-        for c in drawing.calls
-        if {c.source, c.target} <= {w.name for w in drawing.workloads_in(drawing_overlay)}
-        and (c.piece is None or drawing.deploys(drawing_overlay, c.piece))
-    ]
+    calls = drawing.calls_in(drawing_overlay)
     if not calls:
         pytest.skip("no call between two workloads of the overlay")
     target = drawing.workload(calls[0].target)

@@ -54,6 +54,17 @@ def test_the_drawing_loads_into_typed_values() -> None:
     assert drawing.slo("ready").at_most > 0
 
 
+def test_an_overlays_calls_are_those_between_the_workloads_it_deploys() -> None:
+    drawing = load_drawing(DRAWING)
+    every = {(c.source, c.target) for c in drawing.calls}
+    offline = {(c.source, c.target) for c in drawing.calls_in("offline")}
+    # the log shipper is a node agent; Logstash and Kibana are not deployed offline
+    assert ("log-shipper", "elasticsearch") in every - offline
+    assert ("kibana", "elasticsearch") in every - offline
+    assert ("order-service", "order-db") in offline
+    assert {source for source, _ in offline} <= {w.name for w in drawing.workloads_in("offline")}
+
+
 def test_the_unedited_copy_loads(tmp_path: Path) -> None:
     """The control for every broken copy below: an edit that changes nothing loads."""
     copy, _ = broken_copy(tmp_path, "\nnamespace: ", "\nnamespace: ")
