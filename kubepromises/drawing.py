@@ -146,6 +146,16 @@ class IngressRoute:
 
 
 @dataclass(frozen=True)
+class Containers:
+    """What every container of every workload has: probes by kind (`readiness`, ...) and the
+    resources (`cpu`, `memory`) it requests and is limited to."""
+
+    probes: tuple[str, ...] = ()
+    requests: tuple[str, ...] = ()
+    limits: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Overlay:
     """An overlay of the manifests: the pieces it deploys, whether it runs air-gapped, and the
     folder it renders from (as written: relative to the drawing file)."""
@@ -263,6 +273,8 @@ class Drawing:
     min_services: int
     log_index_prefix: str
     slos: tuple[Slo, ...]
+    #: What every workload's containers have (nothing expected without the field).
+    containers: Containers = Containers()
     #: The promises of the file `promises` names (none without it).
     promises: tuple[PromiseEntry, ...] = ()
     #: The line each field is written on (`services[1].replicas` -> 33), for messages.
@@ -761,6 +773,9 @@ def _build(
         ),
         configmaps=tuple(data["configmaps"]),
         secrets=tuple(data["secrets"]),
+        containers=Containers(
+            **{key: tuple(names) for key, names in data.get("containers", {}).items()}
+        ),
         calls=tuple(
             Call(c["from"], c["to"], by_name[c["to"]].port, c.get("piece")) for c in data["calls"]
         ),

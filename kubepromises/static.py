@@ -310,3 +310,24 @@ CHECKS = {
     "node ports": node_port_violations,
     "ingress": ingress_violations,
 }
+
+
+def container_violations(drawing: Drawing, overlay: str, objects: Sequence[Obj]) -> list[str]:
+    """Every container of every workload has the drawing's probes, requests and limits."""
+    promised = drawing.containers
+    where = drawing.where("containers")
+    violations = []
+    for workload in drawing.workloads_in(overlay):
+        obj = find(objects, workload.kind, workload.name)
+        if obj is None:
+            continue  # the workload check names it
+        for container in obj["spec"]["template"]["spec"].get("containers", []):
+            named = f"{ref(obj)}'s container {container['name']}"
+            resources = container.get("resources") or {}
+            requested, limited = resources.get("requests") or {}, resources.get("limits") or {}
+            missing = [f"{p} probe" for p in promised.probes if f"{p}Probe" not in container]
+            missing += [f"{r} request" for r in promised.requests if r not in requested]
+            missing += [f"{r} limit" for r in promised.limits if r not in limited]
+            if missing:
+                violations.append(f"{named} has no {', '.join(missing)} ({where})")
+    return violations

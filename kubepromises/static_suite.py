@@ -22,6 +22,7 @@ from kubepromises.static import (
     assert_caught,
     assert_holds,
     configuration_violations,
+    container_violations,
     deploys_every_workload,
     find,
     ingress_violations,
@@ -124,6 +125,12 @@ def test_the_ingress_routes_the_drawings_host_to_its_workload(
     drawing: Drawing, drawing_overlay: str, manifests: Sequence[Obj]
 ) -> None:
     assert_holds(ingress_violations(drawing, drawing_overlay, manifests))
+
+
+def test_every_container_has_the_drawings_probes_requests_and_limits(
+    drawing: Drawing, drawing_overlay: str, manifests: Sequence[Obj]
+) -> None:
+    assert_holds(container_violations(drawing, drawing_overlay, manifests))
 
 
 def test_the_network_policies_let_every_call_of_the_drawing_through(
@@ -357,4 +364,29 @@ def test_a_call_the_network_policies_stop_is_caught(
     assert_caught(
         policies.call_violations(drawing, drawing_overlay, broken),
         f"stop {calls[0].source} → {target.name}:{target.port}",
+    )
+
+
+def test_a_container_without_a_probe_or_limit_the_drawing_expects_is_caught(
+    drawing: Drawing, drawing_overlay: str, broken: list[Obj]
+) -> None:
+    # arrange: the first workload's container loses the drawing's first probe and limit
+    promised = drawing.containers
+    if not (promised.probes or promised.limits):
+        pytest.skip("the drawing expects no probe and no limit of the containers")
+    workload = drawing.workloads_in(drawing_overlay)[0]
+    obj = find(broken, workload.kind, workload.name)
+    assert obj is not None
+    container = obj["spec"]["template"]["spec"]["containers"][0]
+    gone = []
+    if promised.probes:
+        container.pop(f"{promised.probes[0]}Probe", None)
+        gone.append(f"{promised.probes[0]} probe")
+    if promised.limits:
+        container.get("resources", {}).get("limits", {}).pop(promised.limits[0], None)
+        gone.append(f"{promised.limits[0]} limit")
+    # act / assert
+    assert_caught(
+        container_violations(drawing, drawing_overlay, broken),
+        f"container {container['name']} has no {', '.join(gone)}",
     )

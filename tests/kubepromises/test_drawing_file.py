@@ -131,6 +131,13 @@ def test_the_unedited_copy_loads(tmp_path: Path) -> None:
             id="piece-in-no-overlay",
         ),
         pytest.param(
+            "  probes: [startup, readiness, liveness]",
+            "  probes: [startup, ready, liveness]",
+            "containers.probes[1]",
+            "'ready' is not one of ['startup', 'readiness', 'liveness']",
+            id="unknown-probe",
+        ),
+        pytest.param(
             "\nnamespace: ",
             "\nnamespace: x\nnamespace: ",
             "namespace",
