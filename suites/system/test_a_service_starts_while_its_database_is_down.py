@@ -65,7 +65,9 @@ def test_notification_service_starts_without_mongodb_and_is_ready_once_it_answer
         assert service.proc.poll() is None, service.log_tail()
         readiness = httpx.get(f"{url}/readyz")
         assert readiness.status_code == 503, readiness.text
-        assert readiness.json()["checks"]["notification-db"] != "ok"
+        answer = readiness.json()["checks"]["notification-db"]
+        # with what the client knows of its server: why it is unready
+        assert f"the client sees: 127.0.0.1:{port} Unknown" in answer, answer
 
         # act: MongoDB starts
         mongo.start()

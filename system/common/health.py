@@ -12,20 +12,33 @@ from system.common.draining import DrainState
 
 @dataclass(frozen=True)
 class DependencyCheck:
-    """A named async probe of one dependency; it raises (or times out) when unreachable."""
+    """A named async probe of one dependency; it raises (or times out) when unreachable.
+    `describe`, where given, says what the client knows of the dependency (a MongoDB client's
+    view of its servers), added to a failed check's answer: a readiness body lands in the
+    kubelet's events and in a failed live test's diagnostics, so a replica that stays unready
+    says why."""
 
     name: str
     probe: Callable[[], Awaitable[object]]
+    describe: Callable[[], str] | None = None
+
+
+#: How much of a failure's text an answer keeps, and of the client's view beside it.
+ANSWER_CHARS = 300
 
 
 async def _run(check: DependencyCheck, limit_seconds: float) -> str:
     try:
         await asyncio.wait_for(check.probe(), limit_seconds)
     except TimeoutError:
-        return f"timed out after {limit_seconds}s"
+        failure = f"timed out after {limit_seconds}s"
     except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"[:300]
-    return "ok"
+        failure = f"{type(exc).__name__}: {exc}"[:ANSWER_CHARS]
+    else:
+        return "ok"
+    if check.describe is None:
+        return failure
+    return f"{failure}; the client sees: {check.describe()[:ANSWER_CHARS]}"
 
 
 def health_router(

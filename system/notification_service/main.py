@@ -114,6 +114,6 @@ def create_app(settings: Settings) -> FastAPI:
         service=SERVICE,
         settings=settings,
         routers=[router],
-        checks=[DependencyCheck("notification-db", store.ping)],
+        checks=[DependencyCheck("notification-db", store.ping, store.servers_seen)],
         lifespan=lifespan,
     )

@@ -110,3 +110,12 @@ class NotificationStore:
 
     async def ping(self) -> None:
         await self._client.admin.command("ping")
+
+    def servers_seen(self) -> str:
+        """What the client knows of its servers: each one's type, and its last error."""
+        seen = self._client.topology_description.server_descriptions()
+        return "; ".join(
+            f"{host}:{port} {server.server_type_name}"
+            + (f" ({type(server.error).__name__}: {server.error})" if server.error else "")
+            for (host, port), server in seen.items()
+        )
