@@ -11,38 +11,25 @@ be shown to fail on a broken copy of a real state, as the generic live suite
 
 from __future__ import annotations
 
-import re
 import socket
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from kubernetes.utils import parse_quantity
+
 from kubepromises.drawing import Drawing, Workload
-from kubepromises.static import Obj, find, ref
+from kubepromises.static import Obj, find, ref, selects
 
 #: Taints that keep ordinary pods off a node (the control plane's, a cordoned or lost node's).
 REPELLING = ("NoSchedule", "NoExecute")
-
-_QUANTITY = re.compile(r"^([0-9.]+)([KMGTPE]i?|k|m)?$")
-_FACTORS: dict[str | None, float] = {
-    None: 1,
-    "m": 0.001,
-    "k": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-    "T": 1e12,
-    "P": 1e15,
-    "E": 1e18,
-    **{f"{p}i": 1024 ** (n + 1) for n, p in enumerate("KMGTPE")},
-}
 
 
 @dataclass(frozen=True)
 class Observed:
     """The drawing's namespace as the API reported it at one moment."""
 
-    namespace: str
     pods: tuple[Obj, ...]
     workloads: tuple[Obj, ...]
     endpoint_slices: tuple[Obj, ...]
@@ -70,7 +57,6 @@ def observe(api: Any, namespace: str) -> Observed:
     deployments = typed("Deployment", plain(apps.list_namespaced_deployment(namespace)))
     statefulsets = typed("StatefulSet", plain(apps.list_namespaced_stateful_set(namespace)))
     return Observed(
-        namespace=namespace,
         pods=typed("Pod", plain(core.list_namespaced_pod(namespace))),
         workloads=deployments + statefulsets,
         endpoint_slices=plain(discovery.list_namespaced_endpoint_slice(namespace)),
@@ -85,30 +71,21 @@ def observe(api: Any, namespace: str) -> Observed:
     )
 
 
-def quantity(text: str) -> float:
-    """A Kubernetes quantity (`5Gi`, `512Mi`, `1500m`) as a number."""
-    match = _QUANTITY.match(text)
-    if match is None:
-        raise ValueError(f"not a Kubernetes quantity: {text!r}")
-    return float(match.group(1)) * _FACTORS[match.group(2)]
+def _condition(obj: Obj, kind: str) -> bool:
+    """Whether the object's status holds that condition ("Ready") as True."""
+    conditions = obj.get("status", {}).get("conditions") or []
+    return any(c["type"] == kind and c["status"] == "True" for c in conditions)
 
 
 def is_ready(pod: Obj) -> bool:
     """Running, Ready, and not on its way out."""
-    if pod["metadata"].get("deletionTimestamp"):
-        return False
-    conditions = pod.get("status", {}).get("conditions") or []
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+    return not pod["metadata"].get("deletionTimestamp") and _condition(pod, "Ready")
 
 
 def pods_of(observed: Observed, workload: Obj) -> list[Obj]:
     """The pods the workload's selector picks (its matchLabels)."""
     wanted = workload["spec"]["selector"].get("matchLabels") or {}
-    return [
-        pod
-        for pod in observed.pods
-        if wanted and all(pod["metadata"].get("labels", {}).get(k) == v for k, v in wanted.items())
-    ]
+    return [pod for pod in observed.pods if selects(wanted, pod["metadata"].get("labels", {}))]
 
 
 def ready_pods(observed: Observed, workload: Obj) -> list[Obj]:
@@ -119,8 +96,7 @@ def schedulable_nodes(observed: Observed) -> list[str]:
     """Nodes that are Ready and take ordinary pods."""
     names = []
     for node in observed.nodes:
-        conditions = node.get("status", {}).get("conditions") or []
-        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+        ready = _condition(node, "Ready")
         taints = node.get("spec", {}).get("taints") or []
         repelled = any(t.get("effect") in REPELLING for t in taints)
         if ready and not repelled and not node.get("spec", {}).get("unschedulable"):
@@ -195,7 +171,7 @@ def claim_violations(drawing: Drawing, overlay: str, observed: Observed) -> list
             violations.append(f"{ref(claim)} is {status.get('phase')}, not Bound")
             continue
         capacity = (status.get("capacity") or {}).get("storage")
-        if capacity is None or quantity(capacity) < quantity(volume.size):
+        if capacity is None or parse_quantity(capacity) < parse_quantity(volume.size):
             where = drawing.where("volumes", index, "size")
             violations.append(f"{ref(claim)} holds {capacity}; {where} is {volume.size}")
     return violations

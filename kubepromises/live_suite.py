@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -52,6 +54,16 @@ READY_WITHOUT_SLO_SECONDS = 120.0
 def observed(live_api: Any, drawing: Drawing) -> Observed:
     """The drawing's namespace as the cluster reports it now."""
     return observe(live_api, drawing.namespace)
+
+
+#: A connection from inside a pod: (pod, host, port) -> None when it opened, else what it met.
+Probe = Callable[[str, str, int], str | None]
+
+
+@pytest.fixture
+def connect(live_api: Any, drawing: Drawing) -> Probe:
+    """The probe from inside a pod of the drawing's namespace (`live.connect_from`)."""
+    return functools.partial(connect_from, live_api, drawing.namespace)
 
 
 def broken(observed: Observed, **changed: Any) -> Observed:
@@ -116,29 +128,23 @@ def test_every_node_port_accepts_connections_on_every_node(
 
 
 def test_every_call_of_the_drawing_connects_from_its_callers_pod(
-    drawing: Drawing, live_overlay: str, observed: Observed, live_api: Any
+    drawing: Drawing, live_overlay: str, observed: Observed, connect: Probe
 ) -> None:
     """Service discovery and the allowed paths: from a Ready pod of each caller, its target's
     Service name resolves and a connection to the target's port opens."""
     if not drawing.calls_in(live_overlay):
         pytest.skip(f"the overlay {live_overlay!r} has no call between its workloads")
 
-    def connect(pod: str, host: str, port: int) -> str | None:
-        return connect_from(live_api, drawing.namespace, pod, host, port)
-
     assert_holds(call_violations(drawing, live_overlay, observed, connect))
 
 
 def test_each_data_store_accepts_its_callers_only(
-    drawing: Drawing, live_overlay: str, observed: Observed, live_api: Any
+    drawing: Drawing, live_overlay: str, observed: Observed, connect: Probe
 ) -> None:
     """Isolation: from a Ready pod of every workload the drawing gives no call to a data store,
     a connection to it does not open."""
     if not any(w.data_store for w in drawing.workloads_in(live_overlay)):
         pytest.skip(f"the overlay {live_overlay!r} has no data store")
-
-    def connect(pod: str, host: str, port: int) -> str | None:
-        return connect_from(live_api, drawing.namespace, pod, host, port)
 
     assert_holds(isolation_violations(drawing, live_overlay, observed, connect))
 
@@ -255,7 +261,7 @@ def test_negative_control_a_port_nothing_serves_fails_the_node_port_check(
 
 
 def test_negative_control_a_call_to_a_name_without_a_service_fails_the_call_check(
-    drawing: Drawing, live_overlay: str, observed: Observed, live_api: Any
+    drawing: Drawing, live_overlay: str, observed: Observed, connect: Probe
 ) -> None:
     # arrange: the first call alone, its probe aimed at a name no Service has, from the same pod
     probed = drawing.calls_in(live_overlay)
@@ -266,7 +272,7 @@ def test_negative_control_a_call_to_a_name_without_a_service_fails_the_call_chec
     absent = f"{first.target}-absent"
 
     def connect_elsewhere(pod: str, _host: str, port: int) -> str | None:
-        return connect_from(live_api, drawing.namespace, pod, absent, port)
+        return connect(pod, absent, port)
 
     # act
     violations = call_violations(one_call, live_overlay, observed, connect_elsewhere)
@@ -276,7 +282,7 @@ def test_negative_control_a_call_to_a_name_without_a_service_fails_the_call_chec
 
 
 def test_negative_control_a_call_the_drawing_leaves_out_fails_the_isolation_check(
-    drawing: Drawing, live_overlay: str, observed: Observed, live_api: Any
+    drawing: Drawing, live_overlay: str, observed: Observed, connect: Probe
 ) -> None:
     # arrange: the drawing without its first call to a data store (a path that is open)
     stores = {w.name for w in drawing.workloads_in(live_overlay) if w.data_store}
@@ -284,9 +290,6 @@ def test_negative_control_a_call_the_drawing_leaves_out_fails_the_isolation_chec
     if open_path is None:
         pytest.skip(f"the overlay {live_overlay!r} has no call to a data store")
     without = dataclasses.replace(drawing, calls=tuple(c for c in drawing.calls if c != open_path))
-
-    def connect(pod: str, host: str, port: int) -> str | None:
-        return connect_from(live_api, drawing.namespace, pod, host, port)
 
     # act: the check, with the open path now one the drawing does not allow
     violations = isolation_violations(without, live_overlay, observed, connect)

@@ -688,7 +688,8 @@ class Testbed:
                     timeout=timeout,
                     interval=3,
                     what=f"every workload in namespace {self.settings.namespace} ready",
-                    hint="`kubectl -n demo-micro get events --sort-by=.lastTimestamp`",
+                    hint=f"`kubectl -n {self.settings.namespace} get events "
+                    "--sort-by=.lastTimestamp`",
                 )
             )
         except AssertionError as timed_out:

@@ -18,11 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kubernetes.client.exceptions import ApiException
-
 from kubepromises.drawing import Drawing, DrawingError, Overlay, load_drawing
 from kubepromises.manifests import is_kustomization
-from kubepromises.waiting import NotYet, eventually
 from testbed import images
 from testbed.archives import Archive, save_archives
 from testbed.cluster import SetupError, Testbed
@@ -142,46 +139,11 @@ def deploy(testbed: DrawingTestbed, plan: Plan) -> None:
     testbed.kubectl("apply", flag, str(plan.manifests), timeout=300)
     # A rebuilt image keeps its tag: pods of the earlier build are rolled out again.
     testbed.restart_stale_workloads()
-    wait_workloads_ready(testbed, plan)
+    testbed.wait_ready(timeout=READY_TIMEOUT_SECONDS)
     progress(
         f"{plan.drawing.path.name} ({plan.overlay.name}) Ready {time.monotonic() - applied:.0f} s "
         f"after the apply, {time.monotonic() - started:.0f} s in all"
     )
-
-
-def wait_workloads_ready(testbed: Testbed, plan: Plan) -> None:
-    """Until each workload the overlay deploys is rolled out, every replica Ready."""
-    kube = testbed.kube()
-    expected = plan.drawing.workloads_in(plan.overlay.name)
-
-    def every_workload_ready() -> str:
-        waiting = []
-        for workload in expected:
-            try:
-                state = kube.workload(workload.kind, workload.name)
-            except ApiException as error:
-                if error.status != 404:
-                    raise
-                waiting.append(f"{workload.kind}/{workload.name} absent")
-                continue
-            if not state.rolled_out:
-                waiting.append(str(state))
-        if waiting:
-            raise NotYet(f"not Ready: {'; '.join(waiting)}")
-        return f"{len(expected)} workloads Ready in namespace {kube.namespace}"
-
-    try:
-        progress(
-            eventually(
-                every_workload_ready,
-                timeout=READY_TIMEOUT_SECONDS,
-                interval=3,
-                what=f"every workload of overlay {plan.overlay.name!r} Ready",
-                hint=f"`kubectl -n {kube.namespace} get events --sort-by=.lastTimestamp`",
-            )
-        )
-    except AssertionError as timed_out:
-        raise AssertionError(f"{timed_out}\nWhy:\n{kube.why_not_ready()}") from None
 
 
 def delete(testbed: Testbed, drawing: Drawing) -> None:

@@ -14,6 +14,7 @@ import pytest
 from kubepromises.drawing import Drawing
 from kubepromises.live import observe, spread_violations
 from kubepromises.live_suite import (
+    connect,
     observed,
     test_each_data_store_accepts_its_callers_only,
     test_every_call_of_the_drawing_connects_from_its_callers_pod,
@@ -40,6 +41,7 @@ from testbed.kube import Kube
 pytestmark = pytest.mark.cluster
 
 __all__ = [
+    "connect",
     "observed",
     "test_each_data_store_accepts_its_callers_only",
     "test_every_call_of_the_drawing_connects_from_its_callers_pod",

@@ -25,7 +25,6 @@ from kubepromises.live import (
     endpoint_violations,
     isolation_violations,
     node_port_violations,
-    quantity,
     ready_replica_violations,
     spread_violations,
 )
@@ -103,7 +102,6 @@ def healthy(drawing: Drawing, overlay: str) -> Observed:
         for v in drawing.volumes_in(overlay)
     ]
     return Observed(
-        namespace=drawing.namespace,
         pods=tuple(pods),
         workloads=tuple(workloads),
         endpoint_slices=tuple(slices),
@@ -125,13 +123,17 @@ def with_pod(observed: Observed, name: str, edit: Any) -> Observed:
     return changed(observed, pods=pods)
 
 
-def test_quantities_are_read_with_their_suffixes() -> None:
-    assert quantity("5Gi") == 5 * 1024**3
-    assert quantity("512Mi") == 512 * 1024**2
-    assert quantity("2G") == 2e9
-    assert quantity("1500m") == 1.5
-    with pytest.raises(ValueError, match="5 GB"):
-        quantity("5 GB")
+def test_a_claim_is_compared_by_quantity_not_by_text(shop: Drawing, overlay: str) -> None:
+    """3Gi written as 3072Mi is the drawing's size; 3000Mi is less."""
+    state = healthy(shop, overlay)
+    volume = shop.volumes_in(overlay)[0]
+    assert volume.size == "3Gi"
+    claims = copy.deepcopy(state.claims)
+    claims[0]["status"]["capacity"]["storage"] = "3072Mi"
+    assert claim_violations(shop, overlay, changed(state, claims=claims)) == []
+    claims[0]["status"]["capacity"]["storage"] = "3000Mi"
+    [violation] = claim_violations(shop, overlay, changed(state, claims=claims))
+    assert "holds 3000Mi" in violation
 
 
 def test_every_check_holds_on_a_healthy_state(shop: Drawing, overlay: str) -> None:
