@@ -82,6 +82,16 @@ def ferretdb_binary(settings: Settings) -> Path:
     return go_build_dir(settings.cache, "ferretdb", version) / "bin" / "ferretdb"
 
 
+def kube_score_binary(settings: Settings) -> Path:
+    """The manifest linter suites/static runs: $DEMO_MICRO_KUBE_SCORE, else where
+    `airgap/go/build.sh kube-score` puts the pinned version (not PATH: its findings change with
+    its version, and manifests/lint-accepted.yaml lists those of the pinned one)."""
+    if explicit := os.environ.get("DEMO_MICRO_KUBE_SCORE"):
+        return Path(explicit)
+    version = settings.airgap["KUBE_SCORE_VERSION"]
+    return go_build_dir(settings.cache, "kube-score", version) / "bin" / "kube-score"
+
+
 def _ferretdb(settings: Settings) -> Callable[[], bool]:
     def present() -> bool:
         explicit = os.environ.get("FERRETDB_BIN")
@@ -165,6 +175,12 @@ def needs(target: Target, settings: Settings, *, offline: bool) -> list[Need]:
         script=("airgap/go/build-kustomize.sh",),
         needs_go=True,
     )
+    linter = Need(
+        f"kube-score {settings.airgap['KUBE_SCORE_VERSION']} (lints the manifests for suites/static)",
+        lambda: _executable(kube_score_binary(settings)),
+        script=("airgap/go/build.sh", "kube-score"),
+        needs_go=True,
+    )
     if target == "fast":
         return [
             Need("PostgreSQL 15 server", _postgres, apt=("postgresql",)),
@@ -187,9 +203,11 @@ def needs(target: Target, settings: Settings, *, offline: bool) -> list[Need]:
                 script=("airgap/go/build.sh", "ferretdb"),
                 needs_go=True,
             ),
+            linter,
         ]
     wanted = [
         renderer,
+        linter,
         Need(
             "a running Docker engine",
             docker_answers,
