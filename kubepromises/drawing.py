@@ -277,6 +277,8 @@ class Drawing:
     containers: Containers = Containers()
     #: The promises of the file `promises` names (none without it).
     promises: tuple[PromiseEntry, ...] = ()
+    #: That file's `verified_against`: what the tests under a name talk to, by that name.
+    verified_against: tuple[tuple[str, str], ...] = ()
     #: The line each field is written on (`services[1].replicas` -> 33), for messages.
     lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
@@ -401,7 +403,7 @@ def load_drawing(path: Path | str) -> Drawing:
         problems += _promise_problems(promises.data, words, slos, promises.locate)
     if problems:
         raise DrawingError(path.name, problems)
-    promise_data = promises.data["promises"] if promises is not None else {}
+    promise_data = promises.data if promises is not None else {"promises": {}}
     return _build(path, drawing.data, promise_data, _field_lines(drawing.locate.root))
 
 
@@ -518,6 +520,10 @@ def _schema_problems(data: object, locate: _Locator, published: Mapping[str, Any
             for name in (str(r) for r in error.validator_value if r not in error.instance):
                 field = _field((*path, name))
                 problems.append(Problem(locate.file, line, field, "missing (a required field)"))
+        elif error.validator == "pattern" and "errorMessage" in error.schema:
+            # The schema's own words for a form, rather than its regular expression.
+            message = f"{error.instance!r}: {error.schema['errorMessage']}"
+            problems.append(locate.problem(path, message))
         else:
             problems.append(locate.problem(path, error.message))
     # One "required" error per missing field names them all: keep each problem once.
@@ -707,9 +713,11 @@ def _promise_problems(
 def _build(
     path: Path,
     data: Mapping[str, Any],
-    promises: Mapping[str, Mapping[str, Any]],
+    promise_file: Mapping[str, Any],
     lines: Mapping[str, int],
 ) -> Drawing:
+    promises: Mapping[str, Mapping[str, Any]] = promise_file["promises"]
+
     def workload(item: Mapping[str, Any]) -> Workload:
         image, build = item.get("image"), item.get("build")
         return Workload(
@@ -805,5 +813,6 @@ def _build(
             )
             for key, p in promises.items()
         ),
+        verified_against=tuple(promise_file.get("verified_against", {}).items()),
         lines=lines,
     )

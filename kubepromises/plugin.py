@@ -13,6 +13,9 @@
   deployed there, `--live-overlay NAME` (default: the drawing's only overlay); fixtures
   `live_api` (a `kubernetes.client.ApiClient`) and `live_overlay`, which a project that
   brings up its own cluster overrides.
+- the promise matrix (`kubepromises.report`): when the drawing names a promises file, each
+  promise's verdict from its claimed tests, first in the HTML report, in `promises.json`
+  (`--promises-json`) and the terminal.
 
 Without `--drawing` and without a `drawing.yaml` in the rootdir the plugin does nothing, so it
 loads harmlessly into any pytest run; only a test that asks for the drawing fails, saying so.
@@ -31,6 +34,7 @@ import pytest
 
 from kubepromises.drawing import Drawing, DrawingError, load_drawing
 from kubepromises.manifests import ManifestsError, Obj, kustomize_on_path, render
+from kubepromises.report import plugin as report
 
 DEFAULT_DRAWING = "drawing.yaml"
 
@@ -72,6 +76,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="the drawing's overlay deployed on that cluster (default: its only overlay)",
     )
+    report.addoption(parser)
 
 
 def drawing_file(config: pytest.Config) -> Path | None:
@@ -94,6 +99,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except DrawingError as error:
         raise pytest.UsageError(str(error)) from None
     config.stash[DRAWING_KEY] = drawing
+    report.configure(config, drawing)
     kubeconfig: str | None = config.getoption("--live-kubeconfig")
     if kubeconfig is not None and not Path(kubeconfig).is_file():
         raise pytest.UsageError(f"--live-kubeconfig {kubeconfig}: no such file")

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from suites.matrix import PROMISES, Promise, Source
+from kubepromises.report.matrix import Promise, Source
+from suites.matrix import PROMISES
 from suites.promises import REPO_ROOT
 
 CHECKLIST: Final = REPO_ROOT / "docs" / "CHECKLIST.md"

@@ -16,8 +16,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final, cast
 
+from kubepromises.report.matrix import MODES
 from kubepromises.verdicts import MARKS
-from suites.matrix import MODES, PROMISES
+from suites.matrix import PROMISES
 
 #: Better verdicts rank higher; a change to a lower rank is a regression.
 RANK: Final[dict[str, int]] = {

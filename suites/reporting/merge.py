@@ -20,9 +20,17 @@ from html import escape
 from pathlib import Path
 from typing import Final, cast
 
-from suites.matrix import PROMISES, Promise
-from suites.reporting import render
-from suites.reporting.status import OUTCOMES, Outcome, PromiseResult, Result, across_runs, build
+from kubepromises.report import render
+from kubepromises.report.matrix import Promise
+from kubepromises.report.status import (
+    OUTCOMES,
+    Outcome,
+    PromiseResult,
+    Result,
+    across_runs,
+    build,
+)
+from suites.matrix import PROMISES
 
 #: How an older promises.json (claims only, no "tests") labels a test against a fake.
 _FAKE_LABEL: Final = re.compile(r"^(?P<outcome>.+) against a fake (?P<fake>.+)$")
@@ -41,12 +49,13 @@ class Runs:
     modes: set[str] = field(default_factory=set)
     sources: list[str] = field(default_factory=list)
 
-    def add_result(self, nodeid: str, outcome: Outcome, fake: str) -> None:
+    def add_result(self, nodeid: str, outcome: Outcome, fake: str, module: str = "") -> None:
         seen = self.results.get(nodeid)
         if seen is not None:
             outcome = across_runs(seen.outcome, outcome)
             fake = fake or seen.fake
-        self.results[nodeid] = Result(nodeid, outcome, fake)
+            module = module or seen.module
+        self.results[nodeid] = Result(nodeid, outcome, fake, module)
 
 
 def outcome_of(label: object) -> tuple[Outcome, str]:
@@ -68,7 +77,7 @@ def add_run(runs: Runs, document: Mapping[str, object], source: str) -> None:
     if isinstance(tests, dict):
         for nodeid, entry in tests.items():
             outcome, _ = outcome_of(entry["outcome"])
-            runs.add_result(nodeid, outcome, str(entry.get("fake", "")))
+            runs.add_result(nodeid, outcome, str(entry.get("fake", "")), entry.get("module", ""))
     promises = document.get("promises", [])
     assert isinstance(promises, list), f"{source}: no promises list"
     for promise in promises:

@@ -13,7 +13,8 @@ import re
 import shlex
 from pathlib import PurePosixPath
 
-from suites.matrix import PROMISES, Promise
+from kubepromises.report.matrix import Promise
+from suites.matrix import PROMISES
 from suites.promises import REPO_ROOT
 
 #: `tox -e NAME` in a script.

@@ -12,7 +12,7 @@ from suites.promises import REPO_ROOT
 pytest_plugins = ["pytester"]
 
 MATRIX = """
-from suites.matrix import Promise
+from kubepromises.report.matrix import Promise
 
 PROMISES = (
     Promise("by-module", "key features", "By module", "two functions, claimed by module",

@@ -12,11 +12,12 @@ from typing import get_args
 import pytest
 
 from kubepromises.drawing import PROMISES_SCHEMA_RESOURCE, schema
+from kubepromises.report import matrix as report_matrix
+from kubepromises.report.matrix import Figure, Promise
+from kubepromises.report.status import claims
 from suites import matrix
-from suites.matrix import Figure, Promise
 from suites.promises import DRAWING, REPO_ROOT
 from suites.reporting import checklist
-from suites.reporting.status import claims
 
 #: The promises the table had when it moved from suites/matrix.py to promises.yaml: dropping
 #: one from the data is a change to this list too, never an accident of an edit.
@@ -193,8 +194,8 @@ def test_a_figure_bound_to_an_slo_keeps_the_drawings_threshold() -> None:
 
 def test_the_types_of_sources_and_modes_are_the_schemas() -> None:
     definitions = schema(PROMISES_SCHEMA_RESOURCE)["$defs"]
-    assert typing_drift(get_args(matrix.Source), definitions["source"]["enum"]) == []
-    assert typing_drift(matrix.MODES, definitions["mode"]["enum"]) == []
+    assert typing_drift(get_args(report_matrix.Source), definitions["source"]["enum"]) == []
+    assert typing_drift(report_matrix.MODES, definitions["mode"]["enum"]) == []
 
 
 def test_a_mode_only_typed_or_only_in_the_schema_is_caught() -> None:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from suites.matrix import Promise
-from suites.reporting import gate, merge, render
-from suites.reporting.status import Result, build
+from kubepromises.report import render
+from kubepromises.report.matrix import Promise
+from kubepromises.report.status import Result, build
+from suites.reporting import gate, merge
 
 SERVICES = "suites/system/test_x.py::test_service"
 LIVE = "suites/resilience/test_y.py::test_live"

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from kubepromises.report.render import BACKGROUNDS
 from suites.promises import REPO_ROOT
-from suites.reporting.render import BACKGROUNDS
 from suites.reporting_tests import browser
 
 pytest_plugins = ["pytester"]
 
 MATRIX = """
-from suites.matrix import Figure, Promise
+from kubepromises.report.matrix import Figure, Promise
 
 PROMISES = (
     Promise("kept", "key features", "Kept promise", "every replica Ready",

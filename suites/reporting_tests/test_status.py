@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from suites.matrix import Figure, Promise
-from suites.reporting import render
-from suites.reporting.status import (
+from kubepromises.report import render
+from kubepromises.report.matrix import Figure, Promise
+from kubepromises.report.status import (
     Outcome,
     Result,
     across_runs,
@@ -18,6 +18,7 @@ from suites.reporting.status import (
     phase_outcome,
     tally,
 )
+from suites.promises import DRAWING
 
 ROLLOUT = Promise(
     "rolling-updates",
@@ -180,8 +181,14 @@ def test_outcomes_across_runs_a_failure_anywhere_a_pass_over_a_skip() -> None:
 
 
 def test_the_matrix_says_what_each_claim_was_verified_against() -> None:
+    # what each suite talks to is promises.yaml's `verified_against`, read with the drawing
     logs = Promise(
-        "logs", "data flow", "Logs", "l", ("suites/system/test_logs.py", "suites/testbed/")
+        "logs",
+        "data flow",
+        "Logs",
+        "l",
+        ("suites/system/test_logs.py", "suites/testbed/"),
+        verified_against=DRAWING.verified_against,
     )
     results = [
         Result("suites/system/test_logs.py::test_json", "passed"),

@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from suites.matrix import Figure, Promise
+from kubepromises.report.matrix import Figure, Promise
 
 Verdict = Literal["passed", "failed", "partly verified", "not verified"]
 VERDICTS: Final[tuple[Verdict, ...]] = ("failed", "not verified", "partly verified", "passed")
@@ -80,14 +80,29 @@ def claims(prefix: str, nodeid: str) -> bool:
     return nodeid == prefix or any(nodeid.startswith(prefix + sep) for sep in ("::", "["))
 
 
+def module_id(nodeid: str, module_nodeid: str, module_name: str) -> str:
+    """A test's id by the dotted name of the module it was collected from:
+    `package.module::test_x[a]` for `../site-packages/package/module.py::test_x[a]`."""
+    if not module_name or not nodeid.startswith(module_nodeid):
+        return ""
+    return module_name + nodeid[len(module_nodeid) :]
+
+
 @dataclass(frozen=True)
 class Result:
     """One test of this session and how it ended; `fake` names the component a fake stood in
-    for (``@pytest.mark.fake("kibana")``): such a test can fail a promise, never verify one."""
+    for (``@pytest.mark.fake("dashboard")``): such a test can fail a promise, never verify one.
+    `module` is its id by its module's dotted name (`module_id`), which a claim may name it by
+    ("": not collected from a Python module)."""
 
     nodeid: str
     outcome: Outcome
     fake: str = ""
+    module: str = ""
+
+    def named_by(self, prefix: str) -> bool:
+        """Whether a claim names this test, by path or by its module's dotted name."""
+        return claims(prefix, self.nodeid) or bool(self.module and claims(prefix, self.module))
 
     @property
     def verdict(self) -> Literal["passed", "failed", "not verified"]:
@@ -96,7 +111,7 @@ class Result:
 
     @property
     def label(self) -> str:
-        """`passed`, or `passed against a fake kibana`."""
+        """`passed`, or `passed against a fake dashboard`."""
         return f"{self.outcome} against a fake {self.fake}" if self.fake else self.outcome
 
 
@@ -106,9 +121,11 @@ class Claim:
 
     prefix: str
     results: tuple[Result, ...]
-    #: The run's arguments named only part of it (`pytest suites/load/test_mixed_load.py` for
-    #: a claim on `suites/load/`): the rest was never collected, so it cannot be passed.
+    #: The run's arguments named only part of it (`pytest tests/load/test_mixed.py` for a
+    #: claim on `tests/load/`): the rest was never collected, so it cannot be passed.
     partial: bool = False
+    #: What its tests talk to (the promises file's `verified_against`), "—" when it says not.
+    against: str = "—"
 
     @property
     def only_fakes(self) -> bool:
@@ -234,7 +251,12 @@ def judge(
     """One promise against this session's results and the recorded figures; `partial` names
     the claimed prefixes the run's arguments covered only in part."""
     claims_ = tuple(
-        Claim(prefix, tuple(r for r in results if claims(prefix, r.nodeid)), prefix in partial)
+        Claim(
+            prefix,
+            tuple(r for r in results if r.named_by(prefix)),
+            prefix in partial,
+            promise.against(prefix),
+        )
         for prefix in promise.prefixes
     )
     return PromiseResult(promise, claims_, find_figures(promise.figures, measurements, fresh))

@@ -6,9 +6,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Final
 
+from kubepromises.report.status import Claim, FigureValue, PromiseResult, Result, tally
 from kubepromises.verdicts import MARKS
-from suites.matrix import VERIFIED_AGAINST
-from suites.reporting.status import Claim, FigureValue, PromiseResult, Result, tally
 
 FAILED_NAMES_SHOWN: Final = 5
 
@@ -76,7 +75,7 @@ def claim_text(claim: Claim) -> str:
 
 
 def figure_text(figure: FigureValue) -> str:
-    """`api-gateway: 5.1 s (goal ≤ 10 s)`, `… 12 s > 10 s: over its threshold`, or the bare
+    """`frontend: 5.1 s (goal ≤ 10 s)`, `… 12 s > 10 s: over its threshold`, or the bare
     value for a figure without instances."""
     text = f"{figure.instance}: {figure.text}" if figure.instance else figure.text
     if figure.violation is not None:
@@ -85,11 +84,11 @@ def figure_text(figure: FigureValue) -> str:
 
 
 def against(claim: Claim) -> str:
-    """What the claim's tests talked to: a fake they name, or their suite's components."""
+    """What the claim's tests talked to: a fake they name, or what the promises file says of
+    them (its `verified_against`)."""
     if claim.fakes:
         return "a fake " + ", ".join(claim.fakes) + " (verifies nothing)"
-    folder = next((f for f in VERIFIED_AGAINST if claim.prefix.startswith(f)), None)
-    return VERIFIED_AGAINST[folder] if folder else "—"
+    return claim.against
 
 
 def against_lines(result: PromiseResult) -> list[str]:
@@ -157,6 +156,14 @@ def html(matrix: Sequence[PromiseResult]) -> str:
     )
 
 
+def result_entry(result: Result) -> dict[str, str]:
+    """One test in promises.json: its outcome, the fake it talked to, its id by module name."""
+    entry = {"outcome": result.outcome, "fake": result.fake}
+    if result.module:
+        entry["module"] = result.module
+    return entry
+
+
 def as_json(
     matrix: Sequence[PromiseResult],
     results: Iterable[Result] = (),
@@ -165,7 +172,7 @@ def as_json(
 ) -> dict[str, object]:
     """The matrix for CI to gate on (reports/<env>/promises.json), with every test's outcome
     and the figures this session saw, so that several runs can be merged into one matrix
-    (`python -m suites.reporting.merge`)."""
+    (a project's own merge of its runs)."""
     return {
         "counts": tally(matrix),
         "promises": [
@@ -199,7 +206,7 @@ def as_json(
             }
             for r in matrix
         ],
-        "tests": {t.nodeid: {"outcome": t.outcome, "fake": t.fake} for t in results},
+        "tests": {t.nodeid: result_entry(t) for t in results},
         "measurements": dict(measurements or {}),
         "fresh": sorted(fresh),
     }
