@@ -176,7 +176,7 @@ def needs(target: Target, settings: Settings, *, offline: bool) -> list[Need]:
         needs_go=True,
     )
     linter = Need(
-        f"kube-score {settings.airgap['KUBE_SCORE_VERSION']} (lints the manifests for suites/static)",
+        f"kube-score {settings.airgap['KUBE_SCORE_VERSION']} (suites/static's manifest linter)",
         lambda: _executable(kube_score_binary(settings)),
         script=("airgap/go/build.sh", "kube-score"),
         needs_go=True,
