@@ -196,6 +196,9 @@ def running_stack(
         # High enough for the load tests; the rate-limit test starts its own gateway.
         "RATE_LIMIT_PER_MINUTE": "1000000",
         "REDIS_COOLDOWN_SECONDS": "1",
+        # The tests stand where the ingress controller would: the X-Forwarded-For they send
+        # from 127.0.0.1 names the client (tests of the setting itself start their own gateway).
+        "TRUSTED_PROXY_CIDRS": "127.0.0.1/32",
         **(gateway_overrides or {}),
     }
     gateway, gateway_url = servers.service(infra.workdir, "api_gateway", gateway_env)

@@ -1,7 +1,9 @@
 """The public API: /api/... routed to the three backends, validated on the way in."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -28,6 +30,7 @@ class Backends:
     redis: RedisGate
     cache_ttl_seconds: float
     rate_limit_per_minute: int
+    trusted_proxies: Sequence[IPv4Network | IPv6Network]
 
 
 # async: FastAPI would run a plain `def` dependency in a worker thread, per request.
@@ -39,13 +42,37 @@ async def get_backends(request: Request) -> Backends:
 BackendsDep = Annotated[Backends, Depends(get_backends)]
 
 
-def client_id(request: Request) -> str:
-    """The caller: first X-Forwarded-For hop (set by the ingress), else the peer address."""
-    forwarded = request.headers.get("x-forwarded-for", "")
-    first = forwarded.split(",")[0].strip()
-    if first:
-        return first[:64]
-    return request.client.host if request.client else "unknown"
+def _is_proxy(address: str, proxies: Sequence[IPv4Network | IPv6Network]) -> bool:
+    try:
+        parsed = ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in proxies)
+
+
+def client_address(
+    peer: str | None, forwarded_for: Sequence[str], proxies: Sequence[IPv4Network | IPv6Network]
+) -> str:
+    """Who the caller is: the peer, unless the peer is a trusted proxy; then the right-most
+    X-Forwarded-For entry that is not itself a proxy. Each proxy appends the address it saw,
+    so the entries left of that one are what the client wrote, and are never read."""
+    if peer is None:
+        return "unknown"
+    if not _is_proxy(peer, proxies):
+        return peer
+    hops = [hop.strip() for header in forwarded_for for hop in header.split(",")]
+    hops = [hop for hop in hops if hop]
+    for hop in reversed(hops):
+        if not _is_proxy(hop, proxies):
+            return hop[:64]
+    # Proxies all the way: the farthest one is the closest thing to a client there is.
+    return hops[0][:64] if hops else peer
+
+
+def client_id(request: Request, proxies: Sequence[IPv4Network | IPv6Network]) -> str:
+    """The client the rate limit counts (client_address of this request)."""
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers.getlist("x-forwarded-for"), proxies)
 
 
 async def rate_limit(request: Request, backends: BackendsDep) -> None:
@@ -53,7 +80,9 @@ async def rate_limit(request: Request, backends: BackendsDep) -> None:
     limit = backends.rate_limit_per_minute
     if limit <= 0:
         return
-    retry_after = await backends.redis.over_limit(client_id(request), limit)
+    retry_after = await backends.redis.over_limit(
+        client_id(request, backends.trusted_proxies), limit
+    )
     if retry_after is not None:
         raise HTTPException(
             429,

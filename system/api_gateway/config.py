@@ -1,8 +1,28 @@
 """api-gateway settings (names from system/CONTRACT.md)."""
 
-from pydantic import Field, SecretStr
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field, SecretStr
+from pydantic_settings import NoDecode
 
 from system.common.settings import Port, ServiceSettings
+
+
+def _networks(value: object) -> object:
+    """ "10.244.0.0/16, fd00::/8" -> the networks; a host address with a prefix is refused."""
+    if not isinstance(value, str):
+        return value
+    networks = []
+    for entry in filter(None, (part.strip() for part in value.split(","))):
+        try:
+            networks.append(ip_network(entry))
+        except ValueError as exc:
+            raise ValueError(f"{entry!r} is not a network: {exc}") from exc
+    return tuple(networks)
+
+
+Networks = Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode, BeforeValidator(_networks)]
 
 
 class Settings(ServiceSettings):
@@ -16,6 +36,9 @@ class Settings(ServiceSettings):
     cache_ttl_seconds: float = Field(default=5.0, ge=0)
     # Requests per client per minute; 0 turns the limit off.
     rate_limit_per_minute: int = Field(default=600, ge=0)
+    # The proxies whose X-Forwarded-For names the client (comma-separated networks). Empty:
+    # none, every client is its peer address, whatever it writes in the header.
+    trusted_proxy_cidrs: Networks = ()
     # Redis is an optimisation here: a slow or absent Redis must cost at most this much.
     redis_timeout_seconds: float = 0.25
     # After a Redis failure, skip Redis for this long instead of paying the timeout each time.

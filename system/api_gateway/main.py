@@ -46,6 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
             redis=redis,
             cache_ttl_seconds=settings.cache_ttl_seconds,
             rate_limit_per_minute=settings.rate_limit_per_minute,
+            trusted_proxies=settings.trusted_proxy_cidrs,
         )
         yield
         await http.close()

@@ -1,0 +1,111 @@
+"""Promise: the rate limit is per client, and a client cannot choose who it is. The gateway
+reads X-Forwarded-For only from a trusted proxy (TRUSTED_PROXY_CIDRS), and then the right-most
+address that is not a proxy's own: the entries left of it are whatever the client wrote.
+
+Each test connects from a loopback address of its own (127.0.0.0/8 is all loopback on Linux),
+so its peer address counts in no other test's rate-limit window."""
+
+import random
+import uuid
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from suites.system.stack import Service, Stack, at_least_this_long_in_one_rate_window
+from system.api_gateway.config import Settings
+
+LIMIT = 3
+#: Every test's requests fit in one rate-limit window (a handful of local requests).
+TEST_SECONDS = 10
+#: Where the tests' proxies stand: the whole loopback range, so every test's own peer is in it.
+LOOPBACK_PROXIES = "127.0.0.0/8"
+#: A second proxy hop in front of the gateway's own, as a chain of proxies reports it.
+INNER_PROXIES = "10.0.0.0/8"
+
+
+def _gateway(stack: Stack, trusted_proxy_cidrs: str = "") -> Service:
+    return stack.start_extra(
+        "api_gateway",
+        stack.gateway,
+        {"RATE_LIMIT_PER_MINUTE": str(LIMIT), "TRUSTED_PROXY_CIDRS": trusted_proxy_cidrs},
+    )
+
+
+def _peer_of_its_own() -> httpx.Client:
+    """A client whose connections come from a loopback address no other test uses."""
+    address = f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=10)
+
+
+def _client_address() -> str:
+    """A documentation address (RFC 5737) unlikely to have been counted this minute."""
+    return f"203.0.{random.randint(0, 255)}.{random.randint(1, 254)}"
+
+
+def _statuses(client: httpx.Client, url: str, forwarded_for: list[str]) -> list[int]:
+    """One catalogue read per X-Forwarded-For value; the status codes in order."""
+    return [
+        client.get(f"{url}/api/inventory/products", headers={"X-Forwarded-For": value}).status_code
+        for value in forwarded_for
+    ]
+
+
+def test_a_spoofed_forwarded_for_from_an_untrusted_peer_still_gets_its_429(stack: Stack) -> None:
+    # arrange: a gateway that trusts no proxy (the default); a client that writes a new address
+    # into X-Forwarded-For on every request, as if it were a new client each time
+    gateway = _gateway(stack)
+    spoofed = [f"198.51.100.{n}, {uuid.uuid4().hex[:8]}" for n in range(1, LIMIT + 3)]
+    at_least_this_long_in_one_rate_window(TEST_SECONDS)
+
+    # act
+    with _peer_of_its_own() as client:
+        statuses = _statuses(client, gateway.url, spoofed)
+
+    # assert: one client (its address), one budget
+    assert statuses == [200] * LIMIT + [429] * 2
+
+
+def test_two_clients_behind_a_trusted_proxy_get_separate_limits(stack: Stack) -> None:
+    # arrange: a gateway behind a trusted proxy, which reports two clients
+    gateway = _gateway(stack, LOOPBACK_PROXIES)
+    first, second = _client_address(), _client_address()
+    at_least_this_long_in_one_rate_window(TEST_SECONDS)
+
+    # act: the first client spends its budget and more, then the second one asks
+    with _peer_of_its_own() as proxy:
+        first_statuses = _statuses(proxy, gateway.url, [first] * (LIMIT + 1))
+        second_statuses = _statuses(proxy, gateway.url, [second] * LIMIT)
+
+    # assert
+    assert first_statuses == [200] * LIMIT + [429]
+    assert second_statuses == [200] * LIMIT
+
+
+def test_the_right_most_address_no_proxy_owns_is_the_client_whatever_its_left_entries_say(
+    stack: Stack,
+) -> None:
+    # arrange: two trusted proxy hops (the inner one reports the outer one's address); the
+    # client writes a new address of its own choosing left of the ones the proxies append
+    gateway = _gateway(stack, f"{LOOPBACK_PROXIES},{INNER_PROXIES}")
+    client = _client_address()
+    chains = [f"198.51.100.{n}, {client}, 10.1.2.3" for n in range(1, LIMIT + 3)]
+    at_least_this_long_in_one_rate_window(TEST_SECONDS)
+
+    # act
+    with _peer_of_its_own() as proxy:
+        statuses = _statuses(proxy, gateway.url, chains)
+
+    # assert: every request counted as the one client the proxies saw
+    assert statuses == [200] * LIMIT + [429] * 2
+
+
+def test_a_trusted_proxy_setting_that_is_no_network_is_refused_with_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # arrange: a host address with a prefix, where a network was meant
+    monkeypatch.setenv("TRUSTED_PROXY_CIDRS", "10.244.0.0/16, 10.244.0.1/16")
+
+    # act / assert: the gateway's settings do not load, and say which value is wrong
+    with pytest.raises(ValidationError, match=r"10\.244\.0\.1/16"):
+        Settings()
