@@ -1,9 +1,10 @@
-"""`python -m testbed up|build|down|status|setup|deploy-drawing`: the testbed lifecycle from the
-command line, and any drawing deployed on it."""
+"""`python -m testbed up|build|down|status|setup|host-undo|deploy-drawing`: the testbed
+lifecycle from the command line, and any drawing deployed on it."""
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -61,7 +62,20 @@ def parser() -> argparse.ArgumentParser:
     setup.add_argument(
         "--check", action="store_true", help="only list what is missing (exit 1 when something is)"
     )
+    commands.add_parser(
+        "host-undo",
+        help="take back what `setup e2e` changed on the host to run Docker (daemon.json, the "
+        "runtime wrapper, sysctls): airgap/host/prepare-docker.sh --undo",
+    )
     return top
+
+
+def host_undo() -> int:
+    """`python -m testbed host-undo`: the host preparation's own undo, which says what it did."""
+    from testbed.settings import AIRGAP
+
+    script = AIRGAP / "host" / "prepare-docker.sh"
+    return subprocess.run([str(script), "--undo"], check=False).returncode
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         from testbed.setup import main as setup_main
 
         return setup_main(args.target, check=args.check)
+    if args.command == "host-undo":
+        return host_undo()
 
     from testbed.cluster import SetupError, Testbed
     from testbed.shell import CommandFailed, progress
