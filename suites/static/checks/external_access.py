@@ -1,6 +1,9 @@
-"""The drawing's ways in: NodePorts 30080 (API) and 30561 (Kibana), the Ingress host."""
+"""The drawing's ways in: NodePorts 30080 (API) and 30561 (Kibana), the Ingress host, and whom
+the gateway believes about the client behind them."""
 
 from __future__ import annotations
+
+from ipaddress import IPv4Network, IPv6Network, ip_network
 
 from suites import promises
 from suites.static.manifest import Rendered, ref
@@ -67,3 +70,44 @@ def ingress_violations(rendered: Rendered) -> list[str]:
     if rendered.get("Service", route.service) is None:
         violations.append(f"{ref(ingress)} routes to Service/{route.service}, which is missing")
     return violations
+
+
+#: The gateway setting that names the proxies whose X-Forwarded-For it reads.
+TRUSTED_PROXIES_KEY = "TRUSTED_PROXY_CIDRS"
+
+
+def trusted_proxy_violations(rendered: Rendered, pod_network: str) -> list[str]:
+    """Behind the Ingress the gateway reads X-Forwarded-For from the ingress controller's pods
+    only: TRUSTED_PROXY_CIDRS is set, and every network in it lies inside the cluster's pod
+    network (a client of the NodePort arrives from a node address and must not be trusted)."""
+    if not rendered.deploys(promises.INGRESS.piece):
+        return []
+    config = rendered.get("ConfigMap", "api-gateway-config")
+    value = (config or {}).get("data", {}).get(TRUSTED_PROXIES_KEY, "")
+    entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+    if not entries:
+        return [
+            f"ConfigMap/api-gateway-config sets no {TRUSTED_PROXIES_KEY}: behind the Ingress "
+            "every client would be the ingress controller"
+        ]
+    pods = ip_network(pod_network)
+    violations = []
+    for entry in entries:
+        try:
+            network = ip_network(entry)
+        except ValueError:
+            violations.append(f"{TRUSTED_PROXIES_KEY} entry {entry!r} is not a network")
+            continue
+        if not _inside(network, pods):
+            violations.append(
+                f"{TRUSTED_PROXIES_KEY} trusts {entry}, beyond the pod network {pod_network}"
+            )
+    return violations
+
+
+def _inside(network: IPv4Network | IPv6Network, outer: IPv4Network | IPv6Network) -> bool:
+    if isinstance(network, IPv4Network) and isinstance(outer, IPv4Network):
+        return network.subnet_of(outer)
+    if isinstance(network, IPv6Network) and isinstance(outer, IPv6Network):
+        return network.subnet_of(outer)
+    return False
