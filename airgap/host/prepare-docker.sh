@@ -110,6 +110,7 @@ install_wrapper() {
 
 # Merges the wrapper's keys into daemon.json; an empty file counts as {}.
 configure_daemon_json() {
+  # shellcheck disable=SC2016 # $name and $path are jq's variables, not the shell's
   local ours='{runtimes: {($name): {path: $path}}, "default-runtime": $name}' tmp previous
   if [ ! -f "$daemon_json" ]; then
     mkdir -p "$(dirname "$daemon_json")"
@@ -236,9 +237,12 @@ undo() {
           elif [ "$rest" = created ]; then
             rm -f "$what"
             say "removed $what"
-          else
-            mv "${rest#replaced }" "$what"
+          elif mv "${rest#replaced }" "$what"; then
             say "restored $what from ${rest#replaced }"
+          else
+            echo "prepare-docker: could not restore $what from ${rest#replaced }" >&2
+            keep+=("$kind $what $rest")
+            failed=1
           fi
           ;;
         dockerd) started=1 ;;
