@@ -196,3 +196,33 @@ def test_the_mode_is_air_gapped_when_asked_or_when_no_registry_answers(
     monkeypatch.setattr(mode_module, "registry_reachable", lambda: registry_answers)
     settings = Settings(mode=mode)  # type: ignore[arg-type]
     assert mode_module.is_offline(settings) is offline
+
+
+def test_both_targets_need_the_pinned_manifest_linter_and_check_lists_it_when_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # arrange: an empty cache and no override (both targets run suites/static)
+    monkeypatch.setenv("DEMO_MICRO_CACHE", str(tmp_path))
+    monkeypatch.delenv("DEMO_MICRO_KUBE_SCORE", raising=False)
+    settings = Settings.from_env()
+    version = settings.airgap["KUBE_SCORE_VERSION"]
+    linters = [
+        need
+        for target in ("fast", "e2e")
+        for need in needs(target, settings, offline=False)
+        if need.script == ("airgap/go/build.sh", "kube-score")
+    ]
+    # act
+    missing = [need.present() for need in linters]
+    monkeypatch.setattr(setup, "needs", lambda *_, **__: linters[:1])
+    checked = setup.setup("fast", check=True, offline=False, host=ROOT_DEBIAN)
+    # assert
+    assert len(linters) == 2
+    assert missing == [False, False]
+    assert checked == 1
+    err = capsys.readouterr().err
+    assert f"kube-score {version}" in err
+    assert "airgap/go/build.sh kube-score" in err
+    assert setup.kube_score_binary(settings) == (
+        tmp_path / "go" / f"kube-score-{version}" / "bin" / "kube-score"
+    )
