@@ -1,9 +1,9 @@
 """The promises file a drawing names is read with it, and a mistake in it is named by file,
 field and line before anything runs.
 
-The drawing is the shop example's with `promises: promises.yaml` added; the promises file is the
-small one below. Each broken copy is that file with one edit; the unedited copy loads (the
-control), so the error is the edit's.
+The drawing is the shop example's, which names `promises.yaml`; the promises file is the small
+one below, in place of the shop's own. Each broken copy is that file with one edit; the unedited
+copy loads (the control), so the error is the edit's.
 """
 
 from __future__ import annotations
@@ -53,8 +53,7 @@ def shop_with_promises(folder: Path, old: str = "", new: str = "") -> tuple[Path
     assert PROMISES.count(old) == 1 or not old, f"{old!r} is not unique in the promises file"
     line = PROMISES[: PROMISES.index(old)].count("\n") + 1
     shutil.copytree(SHOP.parent, folder, dirs_exist_ok=True)  # with its build contexts
-    drawing = folder / "drawing.yaml"
-    drawing.write_text(SHOP.read_text() + "\npromises: promises.yaml\n")
+    drawing = folder / "drawing.yaml"  # names its promises file, replaced here
     (folder / "promises.yaml").write_text(PROMISES.replace(old, new) if old else PROMISES)
     return drawing, line
 
@@ -120,8 +119,12 @@ def test_a_stated_power_repeats_the_fault_until_an_unsafe_configuration_is_caugh
     assert f"in {caught} of {of} single trials (the testbed, 29 Nov 2026)" in str(power)
 
 
-def test_a_drawing_without_a_promises_file_has_no_promises() -> None:
-    assert load_drawing(SHOP).promises == ()
+def test_a_drawing_without_a_promises_file_has_no_promises(tmp_path: Path) -> None:
+    shutil.copytree(SHOP.parent, tmp_path, dirs_exist_ok=True)
+    drawing = tmp_path / "drawing.yaml"
+    drawing.write_text(drawing.read_text().replace("promises: promises.yaml\n", ""))
+    assert (load_drawing(drawing).promises, load_drawing(drawing).verified_against) == ((), ())
+    assert load_drawing(SHOP).promises != ()  # the control: the shop's own names its promises
 
 
 @pytest.mark.parametrize(
@@ -150,6 +153,23 @@ def test_a_drawing_without_a_promises_file_has_no_promises() -> None:
             "should be non-empty",
             "    tests: []",
             id="no-test",
+        ),
+        pytest.param(
+            "    tests: [suites/static/test_external_access.py]",
+            "    tests: [kubepromises.static-suite::test_x]",
+            "promises.external-access.tests[0]",
+            "'kubepromises.static-suite::test_x': not a test's name: a path relative to the "
+            "rootdir (dir/test_x.py, or a folder dir/) or a dotted module name (package.module)",
+            "    tests: [kubepromises.static-suite",
+            id="test-named-neither-by-path-nor-by-module",
+        ),
+        pytest.param(
+            '    why_not: "offline: no route to the host"\n',
+            '    why_not: "offline: no route to the host"\nverified_against: {x y: z}\n',
+            "verified_against",
+            "'x y': not a test's name",
+            "verified_against: {x y: z}",
+            id="verified-against-a-name-that-is-no-test",
         ),
         pytest.param(
             "        slo: ready",
