@@ -108,6 +108,15 @@ install_wrapper() {
   install -m 0755 "$here/$runtime" "$wrapper"
 }
 
+# Stops before the wrapper and daemon.json are touched when daemon.json cannot be merged into.
+check_daemon_json() {
+  [ -f "$daemon_json" ] || return 0
+  if ! jq -se 'length <= 1 and ((.[0] // {}) | type == "object")' "$daemon_json" > /dev/null 2>&1; then
+    echo "prepare-docker: $daemon_json is not one JSON object; fix or move it, then run again" >&2
+    exit 1
+  fi
+}
+
 # Merges the wrapper's keys into daemon.json; an empty file counts as {}.
 configure_daemon_json() {
   # shellcheck disable=SC2016 # $name and $path are jq's variables, not the shell's
@@ -120,10 +129,6 @@ configure_daemon_json() {
     fi
     jq -n --arg name "$runtime" --arg path "$wrapper" "$ours" > "$daemon_json"
     return 0
-  fi
-  if ! jq -se 'length <= 1 and ((.[0] // {}) | type == "object")' "$daemon_json" > /dev/null 2>&1; then
-    echo "prepare-docker: $daemon_json is not one JSON object; fix or move it, then run again" >&2
-    exit 1
   fi
   if jq -se --arg name "$runtime" --arg path "$wrapper" \
     '(.[0] // {}) | .["default-runtime"] == $name and .runtimes[$name].path == $path' \
@@ -170,6 +175,7 @@ prepare() {
   # CAP_SYS_RESOURCE is capability 24; without it in our bounding set, privileged containers fail.
   capbnd=$(awk '/^CapBnd/ {print $2}' "$proc_status")
   if (((16#$capbnd >> 24 & 1) == 0)); then
+    check_daemon_json
     install_wrapper
     configure_daemon_json
     say "host lacks CAP_SYS_RESOURCE; registered runtime wrapper"

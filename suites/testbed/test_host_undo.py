@@ -187,6 +187,34 @@ def test_an_existing_daemon_json_is_merged_backed_up_and_restored_byte_identical
     assert f"restored {host.daemon_json}" in said
 
 
+def test_an_empty_daemon_json_counts_as_no_keys_and_comes_back_empty(host: Host) -> None:
+    host.daemon_json.parent.mkdir(parents=True)
+    host.daemon_json.write_bytes(b"")
+    ok(host.run())
+    assert json.loads(host.daemon_json.read_bytes())["default-runtime"] == WRAPPER
+    host.stop_engine()
+
+    ok(host.run("--undo"))
+
+    assert host.daemon_json.read_bytes() == b""
+
+
+def test_a_daemon_json_that_is_not_a_json_object_stops_prepare_before_it_is_touched(
+    host: Host,
+) -> None:
+    host.daemon_json.parent.mkdir(parents=True)
+    host.daemon_json.write_bytes(b'{"log-driver": "json-file",\n')
+
+    done = host.run()
+
+    assert done.returncode == 1
+    assert f"{host.daemon_json} is not one JSON object" in done.stderr
+    assert list(host.daemon_json.parent.iterdir()) == [host.daemon_json]
+    assert host.daemon_json.read_bytes() == b'{"log-driver": "json-file",\n'
+    assert not host.wrapper.exists()
+    assert not [call for call in host.calls() if call.startswith("dockerd")]
+
+
 def test_without_a_daemon_json_undo_removes_the_one_prepare_wrote(host: Host) -> None:
     ok(host.run())
     assert json.loads(host.daemon_json.read_bytes())["default-runtime"] == WRAPPER
