@@ -39,7 +39,10 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         pattern=IDEMPOTENCY_KEY_PATTERN,
-        description="a retried POST with the same key returns the same order",
+        description=(
+            "a retried POST with the same key returns the same order; a key is the customer's"
+            " own (customer_email) and lasts IDEMPOTENCY_TTL_SECONDS"
+        ),
     ),
 ]
 
@@ -52,7 +55,7 @@ T = TypeVar("T")
     "/orders",
     status_code=status.HTTP_201_CREATED,
     responses={
-        409: {"description": "Idempotency-Key reused with a different body"},
+        409: {"description": "Idempotency-Key reused by the same customer with a different body"},
         422: {"description": "invalid order, e.g. unknown SKU"},
         503: {"description": "an order could not be completed in time; retry with the same key"},
     },
@@ -74,8 +77,10 @@ async def place_order(
     key = idempotency_key or f"generated:{uuid.uuid4()}"
     response.headers["Idempotency-Key"] = key
     deadline: float = request.app.state.order_deadline_seconds
+    key_ttl: float = request.app.state.idempotency_ttl_seconds
+    placing = _place(key, key_ttl, body, response, store, inventory, relay)
     try:
-        return await within(deadline, _place(key, body, response, store, inventory, relay))
+        return await within(deadline, placing)
     except TimeoutError as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -87,6 +92,7 @@ async def place_order(
 
 async def _place(
     key: str,
+    key_ttl: float,
     body: OrderRequest,
     response: Response,
     store: OrderStore,
@@ -94,7 +100,7 @@ async def _place(
     relay: OutboxRelay,
 ) -> Order:
     try:
-        order, created = await store.claim(key, body)
+        order, created = await store.claim(key, body, key_ttl)
     except IdempotencyKeyReused as exc:
         raise HTTPException(
             status.HTTP_409_CONFLICT,

@@ -1,6 +1,6 @@
 """order-service settings (names from system/CONTRACT.md)."""
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from system.common.settings import Port, ServiceSettings, SqsSettings
 
@@ -20,6 +20,9 @@ class Settings(ServiceSettings, SqsSettings):
     # An order read (one or a page) ends within this: a slow order-db is answered 503, never
     # left to the gateway's read timeout.
     read_deadline_seconds: float = 5.0
+    # An Idempotency-Key replays its order this long (a customer's own key: store.claim); then
+    # the same key places a new order.
+    idempotency_ttl_seconds: float = Field(default=24 * 3600, gt=0)
     # No order stays pending longer than this (reconciler.py); above the order deadline.
     pending_bound_seconds: float = 60.0
     reconcile_every_seconds: float = 5.0

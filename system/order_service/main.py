@@ -87,6 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.reconciler = reconciler
         app.state.order_deadline_seconds = settings.order_deadline_seconds
         app.state.read_deadline_seconds = settings.read_deadline_seconds
+        app.state.idempotency_ttl_seconds = settings.idempotency_ttl_seconds
         delivery = DeliveryCheck(
             store,
             NotificationsClient(http, settings.notification_service_url),

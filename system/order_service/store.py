@@ -1,4 +1,4 @@
-"""The orders database: orders keyed by Idempotency-Key, and the transactional outbox.
+"""The orders database: orders keyed by customer and Idempotency-Key, and the transactional outbox.
 
 An order is first claimed as `pending` under its idempotency key, then finalised as
 confirmed or rejected together with its OrderCreated outbox row in one transaction, so an
@@ -25,9 +25,12 @@ from system.common import postgres
 from system.order_service.schemas import Order, OrderItem, OrderRequest
 
 SCHEMA = """
+-- A statement that waits this long for its table's lock gives up, and the whole schema is
+-- tried again (postgres.Schema): orders never queue behind a migration for longer.
+SET LOCAL lock_timeout = '2s';
 CREATE TABLE IF NOT EXISTS orders (
     id              uuid PRIMARY KEY,
-    idempotency_key text NOT NULL UNIQUE,
+    idempotency_key text NOT NULL,
     request_hash    text NOT NULL,
     customer_email  text NOT NULL,
     items           jsonb NOT NULL,
@@ -55,6 +58,18 @@ CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox (sent_at)
 -- A relay publishing an unsent event claims it until then (relay_outbox): no other replica takes
 -- it meanwhile, and no transaction stays open while SQS is called.
 ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claimed_until timestamptz;
+-- An idempotency key is the customer's own and lasts IDEMPOTENCY_TTL_SECONDS: one order per
+-- customer and key among the keys not released, and a key past its time is released (the
+-- order keeps it, for the record) when it is used again. On a database of global keys
+-- (`UNIQUE (idempotency_key)`) this adds a column without a default (no rewrite), builds the
+-- index (orders wait for the build: milliseconds for thousands of orders) and then drops the
+-- global one. A pod of the previous version still running then fails its orders with a 500
+-- (its ON CONFLICT names the dropped constraint) until the rollout replaces it; a retry with
+-- the same key reaches a new pod and places the order once.
+ALTER TABLE orders ADD COLUMN IF NOT EXISTS key_released_at timestamptz;
+CREATE UNIQUE INDEX IF NOT EXISTS orders_customer_key ON orders (customer_email, idempotency_key)
+    WHERE key_released_at IS NULL;
+ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_idempotency_key_key;
 """
 
 log = logging.getLogger(__name__)
@@ -145,20 +160,25 @@ class OrderStore:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
 
-    async def claim(self, key: str, body: OrderRequest) -> tuple[Order, bool]:
-        """The order for this key, inserted as pending if new; (order, created)."""
+    async def claim(
+        self, key: str, body: OrderRequest, key_ttl_seconds: float
+    ) -> tuple[Order, bool]:
+        """The customer's order for this key, inserted as pending if new (or if the key is older
+        than `key_ttl_seconds`); (order, created)."""
         digest = request_hash(body)
         items = Jsonb([i.model_dump() for i in body.items])
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             # The conflicting row can vanish before it is read: a pending order discarded
-            # (unknown SKU) by the request that made it. Then this key is free again.
+            # (unknown SKU) by the request that made it. Then this key is free again; so it is
+            # once expired, after its order is released from it.
             for _ in range(CLAIM_ATTEMPTS):
                 await cur.execute(
                     f"""
                     INSERT INTO orders (id, idempotency_key, request_hash, customer_email,
                                         items, status)
                     VALUES (%s, %s, %s, %s, %s, 'pending')
-                    ON CONFLICT (idempotency_key) DO NOTHING
+                    ON CONFLICT (customer_email, idempotency_key) WHERE key_released_at IS NULL
+                    DO NOTHING
                     RETURNING {ORDER_COLUMNS}
                     """,
                     (uuid.uuid4(), key, digest, body.customer_email, items),
@@ -167,11 +187,25 @@ class OrderStore:
                 if row is not None:
                     return _order(row), True
                 await cur.execute(
-                    f"SELECT {ORDER_COLUMNS}, request_hash FROM orders WHERE idempotency_key = %s",
-                    (key,),
+                    f"""
+                    SELECT {ORDER_COLUMNS}, request_hash,
+                           created_at < now() - make_interval(secs => %s) AS expired
+                    FROM orders
+                    WHERE customer_email = %s AND idempotency_key = %s
+                      AND key_released_at IS NULL
+                    """,
+                    (key_ttl_seconds, body.customer_email, key),
                 )
                 row = await cur.fetchone()
                 if row is None:
+                    continue
+                # A pending order keeps its key until it is final (the reconciler's bound).
+                if row["expired"] and row["status"] != "pending":
+                    await cur.execute(
+                        "UPDATE orders SET key_released_at = now()"
+                        " WHERE id = %s AND key_released_at IS NULL",
+                        (row["id"],),
+                    )
                     continue
                 if row["request_hash"] != digest:
                     raise IdempotencyKeyReused(key)
