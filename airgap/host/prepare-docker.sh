@@ -32,8 +32,10 @@
 # --privileged`, then `docker exec --privileged` into them) and has no setting for a runtime
 # (kind v0.30.0, pkg/cluster/internal/providers/docker), and Docker chooses a runtime either for
 # the whole daemon (`default-runtime`) or per `docker run --runtime`, nothing in between (no
-# default per label or image). The narrower ways, a `docker` shim on kind's PATH that adds
-# `--runtime` to its `run` calls, or a second dockerd of the testbed's own, are not built. The
+# default per label or image). Narrower ways exist but are not built: a `docker` shim on kind's
+# PATH adding `--runtime` to its `run` calls (and the same flag on the testbed's own privileged
+# build containers), or a second dockerd of the testbed's own; either needs the engine restarted
+# to be tried, and a shim would have to follow kind's command lines from release to release. The
 # wrapper only removes a capability this host cannot grant anyway: containers that do not ask for
 # CAP_SYS_RESOURCE run as they would without it, and those that do would fail without it.
 #
