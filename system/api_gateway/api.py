@@ -147,7 +147,7 @@ async def get_product(
     responses={
         201: {"headers": {IDEMPOTENCY_KEY_HEADER: KEY_HEADER_DOC}},
         400: {"description": "the body cannot be parsed (not UTF-8 text)"},
-        409: {"description": "Idempotency-Key reused"},
+        409: {"description": "Idempotency-Key reused by the same customer for another order"},
         413: {"description": "the body is larger than MAX_BODY_BYTES"},
         422: {"description": "invalid"},
     },
@@ -160,6 +160,9 @@ async def place_order(
     ] = None,
 ) -> Response:
     """Place an order; with an Idempotency-Key a retried POST returns the same order.
+
+    A key is the customer's own (`customer_email`: another customer's same key places that
+    customer's order) and lasts IDEMPOTENCY_TTL_SECONDS (24 h); then it places a new order.
 
     Every answer names the key used (the caller's, or one made here) in its Idempotency-Key
     header, so a client that sent none can still retry, or look up, an order it got no
