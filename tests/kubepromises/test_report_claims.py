@@ -12,6 +12,7 @@ import pytest
 
 import kubepromises
 from kubepromises.report.collection import covered, is_dotted, path_form, run_scope
+from kubepromises.report.matrix import Promise, lies_under
 from kubepromises.report.status import Result, module_id
 from suites.static.render import renderer
 
@@ -101,3 +102,25 @@ def test_a_misnamed_dotted_claim_in_the_run_stops_it_naming_the_claim(
     # assert
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*'workloads' claims {real}_twice, which names no test*"])
+
+
+def test_a_claim_is_verified_against_the_longest_name_it_lies_under() -> None:
+    promise = Promise(
+        "p",
+        "behaviour",
+        "P",
+        "p",
+        ("tests/live/test_a.py::test_x", "tests/live/slow/test_b.py", CLAIM, "tests/other/"),
+        verified_against=(
+            ("tests/live/", "the cluster"),
+            ("tests/live/slow/", "the cluster, slowly"),
+            ("kubepromises.live_suite", "the deployed drawing"),
+        ),
+    )
+    assert [promise.against(prefix) for prefix in promise.tests] == [
+        "the cluster",
+        "the cluster, slowly",
+        "the deployed drawing",
+        "—",  # the control: a claim under no name says nothing
+    ]
+    assert not lies_under("kubepromises.live_suite_extra::test_x", "kubepromises.live_suite")
