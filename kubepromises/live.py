@@ -285,7 +285,7 @@ PROBE = (
 PARALLEL_PROBES = 8
 
 
-def _exec(api: Any, namespace: str, pod: str, command: list[str]) -> tuple[bool, str]:
+def run_in_pod(api: Any, namespace: str, pod: str, command: list[str]) -> tuple[bool, str]:
     """Run a command in the pod's first container: (it exited 0, what it printed or why not)."""
     from kubernetes import client
     from kubernetes.stream import stream
@@ -316,7 +316,7 @@ def connect_from(api: Any, namespace: str, pod: str, host: str, port: int) -> st
     """None when a TCP connection from inside `pod` to host:port opens, else what it met. The
     probe runs in the pod's first container: python3, or bash where there is no python3 (a pod
     with neither says so)."""
-    succeeded, said = _exec(api, namespace, pod, ["sh", "-c", PROBE, host, str(port), CONNECT])
+    succeeded, said = run_in_pod(api, namespace, pod, ["sh", "-c", PROBE, host, str(port), CONNECT])
     return None if succeeded else (said or "refused or timed out")
 
 

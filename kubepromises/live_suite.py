@@ -11,11 +11,14 @@ must see the replica check fail before it holds again. A control skips when the 
 nothing to break.
 
 The self-healing test changes the cluster (one pod of each service deleted, replaced by its
-controller); every other test only reads.
+controller), and so do the rolling-update test and its control (each service rolled out to a new
+pod template under traffic, the control's service stripped of its preStop and probes, then put
+back); every other test only reads.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import functools
@@ -25,7 +28,8 @@ from typing import Any
 
 import pytest
 
-from kubepromises.drawing import Drawing
+from kubepromises import rollouts, traffic
+from kubepromises.drawing import Drawing, Workload
 from kubepromises.live import (
     Observed,
     call_violations,
@@ -38,6 +42,7 @@ from kubepromises.live import (
     observe,
     ready_pods,
     ready_replica_violations,
+    run_in_pod,
     schedulable_nodes,
     spread_violations,
 )
@@ -343,4 +348,124 @@ def test_a_deleted_replica_is_replaced_in_time(
     print(f"{service.name}: replaced in {took:.1f} s (bound {bound:g} s)")
     assert took <= bound, (
         f"{service.name} took {took:.1f} s to be whole again; the bound is {bound:g} s"
+    )
+
+
+# -- rolling updates: a real rollout under traffic ----------------------------------------------
+
+#: How long the traffic runs before the rollout starts and after it is done (a dwell under
+#: traffic, not a wait for a condition): the first and the last pods carry requests too.
+TRAFFIC_AROUND_ROLLOUT = 2.0
+#: The negative control's unsafe rollouts, one after another until one fails requests: a pod
+#: leaving without its preStop races kube-proxy, which it sometimes wins.
+UNSAFE_ROLLOUTS_AT_MOST = 4
+
+
+def traffic_route(
+    drawing: Drawing, overlay: str, live_api: Any, workload: Workload
+) -> traffic.Route:
+    """The route of the workload's traffic; the test skips, as not verified, without one."""
+    route = traffic.route_to(drawing, overlay, observe(live_api, drawing.namespace), workload)
+    if isinstance(route, str):
+        pytest.skip(f"not verified: {route}")
+    if route.pod is not None:
+        has_python, said = run_in_pod(
+            live_api, drawing.namespace, route.pod, ["sh", "-c", "command -v python3"]
+        )
+        if not has_python:
+            pytest.skip(f"not verified: no python3 in pod {route.pod} to send requests ({said})")
+    return route
+
+
+def rollout_under_traffic(
+    live_api: Any, drawing: Drawing, name: str, route: traffic.Route
+) -> tuple[traffic.Seen, float]:
+    """Roll the Deployment out while the route's traffic runs; (what it met, the seconds the
+    rollout took)."""
+    sender = traffic.start(live_api, drawing.namespace, route)
+    try:
+        time.sleep(TRAFFIC_AROUND_ROLLOUT)  # a dwell under traffic
+        replaced = rollouts.roll_out(live_api, drawing.namespace, name)
+        took = rollouts.wait_rolled_out(live_api, drawing.namespace, name, replaced)
+        time.sleep(TRAFFIC_AROUND_ROLLOUT)  # a dwell under traffic
+    except BaseException:
+        with contextlib.suppress(Exception):
+            sender.stop()
+        raise
+    return sender.stop(), took
+
+
+def rollable(drawing: Drawing, overlay: str, name: str) -> Workload:
+    """The service, when the overlay runs it as a Deployment of several replicas (a rolling
+    update of one replica leaves nothing to serve meanwhile); the test skips otherwise."""
+    service = drawing.workload(name)
+    if service not in drawing.workloads_in(overlay):
+        pytest.skip(f"the overlay {overlay!r} does not deploy {service.name}")
+    if service.kind != "Deployment" or service.replicas < 2:
+        pytest.skip(f"{service.kind}/{service.name} of {service.replicas} is not rolled here")
+    return service
+
+
+def test_a_rolling_update_fails_no_request(
+    drawing: Drawing, live_overlay: str, live_api: Any, drawing_service: str
+) -> None:
+    """The service rolled out to a new pod template while steady traffic, each request on a
+    new connection, reaches it the way it is reached (`kubepromises.traffic`): every replica
+    replaced, and no request failed."""
+    # arrange: the service, and where its traffic comes from
+    service = rollable(drawing, live_overlay, drawing_service)
+    route = traffic_route(drawing, live_overlay, live_api, service)
+
+    # act
+    seen, took = rollout_under_traffic(live_api, drawing, service.name, route)
+
+    # assert: the traffic ran throughout, and met no failure
+    print(f"{service.name}: rolled out in {took:.1f} s; {route}: {seen}")
+    assert seen.sent >= traffic.RATE * took / 2, f"the traffic hardly ran: {seen}"
+    assert not seen.failures, f"{service.name}'s rollout ({took:.1f} s) failed requests: {seen}"
+
+
+def test_negative_control_a_rollout_without_prestop_and_probes_fails_requests(
+    drawing: Drawing, live_overlay: str, live_api: Any
+) -> None:
+    """The first service with a route, stripped of its preStop hook and its readiness and
+    startup probes, rolled out the same way until the traffic meets failures: the check above
+    sees a rollout that is not safe. The template is put back afterwards."""
+    # arrange: the service's template saved, then stripped (that is a rollout too)
+    candidates = [
+        s
+        for s in drawing.services
+        if s in drawing.workloads_in(live_overlay) and s.kind == "Deployment" and s.replicas >= 2
+    ]
+    observed_now = observe(live_api, drawing.namespace)
+    routes = [(s, traffic.route_to(drawing, live_overlay, observed_now, s)) for s in candidates]
+    usable = [(s, r) for s, r in routes if isinstance(r, traffic.Route) and r.pod is None]
+    usable += [(s, r) for s, r in routes if isinstance(r, traffic.Route) and r.pod is not None]
+    if not usable:
+        pytest.skip(f"not verified: no service to roll out with a route for traffic: {routes}")
+    service, _ = usable[0]
+    namespace = drawing.namespace
+    saved = rollouts.template(live_api, namespace, service.name)
+    try:
+        before = rollouts.pod_names(live_api, namespace, service.name)
+        taken = rollouts.strip_safety(live_api, namespace, service.name)
+        if not taken:
+            pytest.skip(f"not verified: {service.name} has no preStop or probes to take away")
+        rollouts.wait_rolled_out(live_api, namespace, service.name, before)
+        route = traffic_route(drawing, live_overlay, live_api, service)
+
+        # act: unsafe rollouts under the same traffic, until one fails requests
+        seen: list[traffic.Seen] = []
+        while len(seen) < UNSAFE_ROLLOUTS_AT_MOST and not any(s.failures for s in seen):
+            seen.append(rollout_under_traffic(live_api, drawing, service.name, route)[0])
+    finally:
+        before = rollouts.pod_names(live_api, namespace, service.name)
+        rollouts.restore(live_api, namespace, service.name, saved)
+        rollouts.wait_rolled_out(live_api, namespace, service.name, before)
+
+    # assert: the check saw the unsafe rollout fail requests
+    print(f"{service.name} without {', '.join(taken)}: " + "; ".join(str(s) for s in seen))
+    assert any(s.failures for s in seen), (
+        f"{len(seen)} rollouts of {service.name} without {', '.join(taken)} failed no request: "
+        + "; ".join(str(s) for s in seen)
     )

@@ -1,0 +1,103 @@
+"""A Deployment rolled out to a new pod template, and the wait until it has: the old pods gone,
+every replica updated, Ready and available. For the live suite's rolling-update test and its
+negative control, which also strips a template of what makes a pod's way in and out safe.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from kubepromises.waiting import NotYet, eventually
+
+#: The annotation a rollout sets on the pod template: a new template, the same pods' spec.
+ROLLED_AT = "kubepromises.dev/rolled-at"
+#: What a negative control takes from the first container: the preStop hook that lets the
+#: Service stop sending before SIGTERM, and the probes that keep a starting pod out of it.
+SAFETY = ("lifecycle", "readinessProbe", "startupProbe")
+#: A rollout of one replica at a time, each Ready within the drawing's bound, is done in far
+#: less; this bounds the wait, not the promise.
+ROLLOUT_TIMEOUT = 240.0
+
+
+def _apps(api: Any) -> Any:
+    from kubernetes import client
+
+    return client.AppsV1Api(api)
+
+
+def pod_names(api: Any, namespace: str, name: str) -> set[str]:
+    """The Deployment's pods (its selector's matchLabels), terminating ones included."""
+    from kubernetes import client
+
+    labels = _apps(api).read_namespaced_deployment(name, namespace).spec.selector.match_labels
+    selector = ",".join(f"{key}={value}" for key, value in sorted((labels or {}).items()))
+    pods = client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector=selector).items
+    return {pod.metadata.name for pod in pods}
+
+
+def template(api: Any, namespace: str, name: str) -> dict[str, Any]:
+    """The Deployment's pod template as plain JSON, to put back with `restore`."""
+    deployment = _apps(api).read_namespaced_deployment(name, namespace)
+    saved: dict[str, Any] = api.sanitize_for_serialization(deployment.spec.template)
+    return saved
+
+
+def roll_out(api: Any, namespace: str, name: str) -> set[str]:
+    """Start a rollout: a new pod template (ROLLED_AT); the pods it replaces."""
+    before = pod_names(api, namespace, name)
+    stamp = {"spec": {"template": {"metadata": {"annotations": {ROLLED_AT: f"{time.time():.3f}"}}}}}
+    _apps(api).patch_namespaced_deployment(name, namespace, stamp)
+    return before
+
+
+def strip_safety(api: Any, namespace: str, name: str) -> list[str]:
+    """Take SAFETY from the first container of the Deployment's template (a rollout starts);
+    the fields it took."""
+    container = template(api, namespace, name)["spec"]["containers"][0]
+    present = [field for field in SAFETY if field in container]
+    removals = [
+        {"op": "remove", "path": f"/spec/template/spec/containers/0/{field}"} for field in present
+    ]
+    if removals:
+        _apps(api).patch_namespaced_deployment(name, namespace, removals)
+    return present
+
+
+def restore(api: Any, namespace: str, name: str, saved: dict[str, Any]) -> None:
+    """Put the template back as `template` saved it (a rollout starts if it differs)."""
+    replace = [{"op": "replace", "path": "/spec/template", "value": saved}]
+    _apps(api).patch_namespaced_deployment(name, namespace, replace)
+
+
+def wait_rolled_out(api: Any, namespace: str, name: str, replaced: set[str]) -> float:
+    """Until the rollout is done: the controller saw the new template, every replica is
+    updated, Ready and available, and none of the `replaced` pods exists any more (their way
+    out is part of the rollout); the seconds it took."""
+    started = time.monotonic()
+
+    def done() -> float:
+        deployment = _apps(api).read_namespaced_deployment(name, namespace)
+        status, wanted = deployment.status, deployment.spec.replicas
+        counts = (
+            status.updated_replicas or 0,
+            status.ready_replicas or 0,
+            status.available_replicas or 0,
+            status.replicas or 0,
+        )
+        if (status.observed_generation or 0) < deployment.metadata.generation:
+            raise NotYet("the controller has not seen the new template yet")
+        if counts != (wanted,) * 4:
+            raise NotYet(f"updated, ready, available, all: {counts}; wanted {wanted} each")
+        left = replaced & pod_names(api, namespace, name)
+        if left:
+            raise NotYet(f"old pods still there: {sorted(left)}")
+        return time.monotonic() - started
+
+    return eventually(
+        done,
+        timeout=ROLLOUT_TIMEOUT,
+        interval=0.5,
+        what=f"Deployment/{name} rolled out",
+        hint=f"kubectl -n {namespace} rollout status deployment/{name}; the new pods' events",
+    )
