@@ -7,12 +7,14 @@ so its peer address counts in no other test's rate-limit window."""
 
 import random
 import uuid
+from ipaddress import ip_network
 
 import httpx
 import pytest
 from pydantic import ValidationError
 
 from suites.system.stack import Service, Stack, at_least_this_long_in_one_rate_window
+from system.api_gateway.api import client_address
 from system.api_gateway.config import Settings
 
 LIMIT = 3
@@ -109,3 +111,24 @@ def test_a_trusted_proxy_setting_that_is_no_network_is_refused_with_its_value(
     # act / assert: the gateway's settings do not load, and say which value is wrong
     with pytest.raises(ValidationError, match=r"10\.244\.0\.1/16"):
         Settings()
+
+
+PROXIES = (ip_network("10.244.0.0/16"), ip_network("fd00::/8"))
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded_for", "client"),
+    [
+        pytest.param("172.18.0.2", ["1.2.3.4"], "172.18.0.2", id="untrusted-peer-header-ignored"),
+        pytest.param("10.244.1.5", [], "10.244.1.5", id="trusted-peer-no-header-is-the-client"),
+        pytest.param("10.244.1.5", ["1.2.3.4, 172.18.0.2"], "172.18.0.2", id="right-most"),
+        pytest.param("10.244.1.5", ["1.2.3.4", "5.6.7.8"], "5.6.7.8", id="two-headers-one-list"),
+        pytest.param("10.244.1.5", ["10.244.2.9, 10.244.3.1"], "10.244.2.9", id="all-proxies"),
+        pytest.param("fd00::7", ["2001:db8::1, fd00::9"], "2001:db8::1", id="ipv6"),
+        pytest.param("10.244.1.5", [" , "], "10.244.1.5", id="empty-entries"),
+    ],
+)
+def test_the_client_is_the_right_most_address_no_trusted_proxy_owns(
+    peer: str, forwarded_for: list[str], client: str
+) -> None:
+    assert client_address(peer, forwarded_for, PROXIES) == client
