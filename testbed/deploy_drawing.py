@@ -20,7 +20,7 @@ from pathlib import Path
 
 from kubepromises.drawing import Drawing, DrawingError, Overlay, load_drawing
 from kubepromises.manifests import is_kustomization
-from testbed import images
+from testbed import images, ingress_namespaces
 from testbed.archives import Archive, save_archives
 from testbed.cluster import SetupError, Testbed
 from testbed.settings import Settings
@@ -137,6 +137,7 @@ def deploy(testbed: DrawingTestbed, plan: Plan) -> None:
     flag = "-k" if is_kustomization(plan.manifests) else "-f"
     progress(f"applying {plan.manifests} ({flag}) into namespace {plan.drawing.namespace}")
     testbed.kubectl("apply", flag, str(plan.manifests), timeout=300)
+    ingress_namespaces.serve(testbed.kubectl, plan.drawing.namespace)
     # A rebuilt image keeps its tag: pods of the earlier build are rolled out again.
     testbed.restart_stale_workloads()
     testbed.wait_ready(timeout=READY_TIMEOUT_SECONDS)
@@ -148,6 +149,7 @@ def deploy(testbed: DrawingTestbed, plan: Plan) -> None:
 
 def delete(testbed: Testbed, drawing: Drawing) -> None:
     """The drawing's namespace removed, with everything in it (its volumes too)."""
+    ingress_namespaces.stop_serving(testbed.kubectl, drawing.namespace)
     progress(f"deleting namespace {drawing.namespace}")
     testbed.kubectl(
         "delete",

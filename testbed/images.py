@@ -219,9 +219,10 @@ def addon_manifests(*, offline: bool) -> list[str]:
 
 
 def render_addon(manifest: str, *, offline: bool, settings: Settings) -> str:
-    """An add-on's manifest (a file in testbed/addons) with its image placeholders filled."""
+    """An add-on's manifest (a file in testbed/addons) with its image placeholders filled, and
+    Traefik's served namespaces: the testbed's own (testbed/ingress_namespaces.py adds others)."""
     chosen = offline_addon_images(settings) if offline else ONLINE_ADDON_IMAGES
     text = (ADDONS / manifest).read_text()
     for placeholder, image in chosen.items():
         text = text.replace(placeholder, image)
-    return text
+    return text.replace("SERVED_NAMESPACES", settings.namespace)
