@@ -100,7 +100,7 @@ VOLUMES: Final = DRAWING.volumes
 
 CONFIGMAPS: Final = DRAWING.configmaps
 
-#: ConfigMaps beside the drawing's six that a piece brings for a node agent (not in the drawing).
+#: ConfigMaps beside the drawing's that a piece brings for a node agent (not in the drawing).
 AGENT_CONFIGMAPS: Final[dict[str, str]] = {
     name: agent.piece for agent in NODE_AGENTS for name in agent.configmaps
 }
@@ -156,8 +156,8 @@ SERVICE_ENVIRONMENT: Final[dict[str, frozenset[str]]] = {
             "ORDER_DB_HOST",
             "ORDER_DB_PORT",
             "ORDER_DB_NAME",
-            "POSTGRES_USER",
-            "POSTGRES_PASSWORD",
+            "ORDER_DB_USER",
+            "ORDER_DB_PASSWORD",
             "SQS_QUEUE_NAME",
             "AWS_ENDPOINT_URL",
             "AWS_DEFAULT_REGION",
@@ -172,8 +172,8 @@ SERVICE_ENVIRONMENT: Final[dict[str, frozenset[str]]] = {
             "INVENTORY_DB_HOST",
             "INVENTORY_DB_PORT",
             "INVENTORY_DB_NAME",
-            "POSTGRES_USER",
-            "POSTGRES_PASSWORD",
+            "INVENTORY_DB_USER",
+            "INVENTORY_DB_PASSWORD",
         }
     ),
     "notification-service": frozenset(
@@ -198,6 +198,8 @@ SERVICE_ENVIRONMENT: Final[dict[str, frozenset[str]]] = {
 SECRET_VARIABLES: Final = frozenset(
     {
         "POSTGRES_PASSWORD",
+        "ORDER_DB_PASSWORD",
+        "INVENTORY_DB_PASSWORD",
         "MONGODB_PASSWORD",
         "REDIS_PASSWORD",
         "AWS_SECRET_ACCESS_KEY",

@@ -14,7 +14,19 @@ build_missing() { # image context-dir
 
 "$here/build-debian-base.sh"
 build_missing demo-micro-airgap/python:3.11-bookworm "$here/python"
-build_missing demo-micro-airgap/postgres:15 "$here/postgres"
+# Built again when a file of its recipe changes (a label holds their digest): its entrypoint
+# runs the init scripts that create the services' database roles, and an image built before
+# that would start databases the services cannot log in to.
+build_changed() { # image context-dir
+  local image=$1 context=$2 digest
+  digest=$(cd "$context" && find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+  if present "$image" && [ "$(docker image inspect -f \
+    '{{index .Config.Labels "dev.demo-micro.recipe"}}' "$image")" = "$digest" ]; then
+    step "$image present"; return
+  fi
+  build "$image" "$context" --label "dev.demo-micro.recipe=$digest"
+}
+build_changed demo-micro-airgap/postgres:15 "$here/postgres"
 build_missing demo-micro-airgap/redis:7 "$here/redis"
 
 ctx=$(mktemp -d /var/tmp/deps.XXXXXX)

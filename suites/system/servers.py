@@ -219,6 +219,36 @@ def create_databases(port: int, names: list[str]) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+#: The databases' init script that creates a service's own role (manifests/base/postgres-init):
+#: the suites run the very files the database pods run.
+ROLE_SCRIPT = REPO / "manifests" / "base" / "postgres-init" / "app-role.sh"
+ROLE_SQL = ROLE_SCRIPT.with_name("app-role.psql")
+
+
+def create_role(port: int, database: str, role: str) -> None:
+    """`role` made the owner of `database`'s public schema and its tables, as the database pod's
+    init does (and as an administrator does for a database made before the role existed)."""
+    env = {
+        **os.environ,
+        "PATH": f"{POSTGRES_BIN}:{os.environ.get('PATH', '')}",
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(port),
+        "POSTGRES_USER": "demo",
+        "POSTGRES_DB": database,
+        "APP_DB_USER": role,
+        "APP_DB_PASSWORD": "unused-with-trust-auth",
+        "APP_ROLE_SQL": str(ROLE_SQL),
+    }
+    result = subprocess.run(
+        ["sh", str(ROLE_SCRIPT)], env=env, capture_output=True, text=True, timeout=scaled(30)
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{ROLE_SCRIPT.name} for role {role} in database {database} exited "
+            f"{result.returncode}: {result.stderr.strip()}"
+        )
+
+
 def redis(workdir: Path, password: str) -> tuple[ManagedProcess, int]:
     import redis as redis_client
 

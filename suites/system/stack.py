@@ -17,6 +17,10 @@ from suites.system import servers
 from system.api_gateway.redis_gate import WINDOW_SECONDS
 
 QUEUE_NAME = "order-events"
+#: Each service's own role in its database (as manifests/base/secrets.yaml names them).
+ORDER_DB_ROLE = "order_service"
+INVENTORY_DB_ROLE = "inventory_service"
+DATABASE_ROLES = {"orders": ORDER_DB_ROLE, "inventory": INVENTORY_DB_ROLE}
 REDIS_PASSWORD = "test-redis-password"
 
 
@@ -94,7 +98,9 @@ def running_infra(workdir: Path) -> Iterator[Infra]:
             process.spawn()
         for process in processes:
             process.wait_ready()
-        servers.create_databases(postgres_port, ["inventory", "orders"])
+        servers.create_databases(postgres_port, list(DATABASE_ROLES))
+        for database, role in DATABASE_ROLES.items():
+            servers.create_role(postgres_port, database, role)
         yield Infra(
             workdir, postgres, postgres_port, redis, redis_port, sqs, sqs_port, mongo, mongo_port
         )
@@ -108,8 +114,6 @@ def _common_env(infra: Infra) -> dict[str, str]:
         "APP_VERSION": "9.9.9-test",
         "LOG_LEVEL": "INFO",
         "GRACEFUL_SHUTDOWN_SECONDS": "15",
-        "POSTGRES_USER": "demo",
-        "POSTGRES_PASSWORD": "unused-with-trust-auth",
         "SQS_QUEUE_NAME": QUEUE_NAME,
         "AWS_ENDPOINT_URL": infra.sqs_url,
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -143,6 +147,7 @@ def running_stack(
         "INVENTORY_DB_HOST": "127.0.0.1",
         "INVENTORY_DB_PORT": str(via("inventory_service->postgresql", infra.postgres_port)),
         "INVENTORY_DB_NAME": "inventory",
+        "INVENTORY_DB_USER": INVENTORY_DB_ROLE,
         "DB_POOL_SIZE": "20",
     }
     inventory, inventory_url = servers.service(infra.workdir, "inventory_service", inventory_env)
@@ -167,6 +172,7 @@ def running_stack(
         "ORDER_DB_HOST": "127.0.0.1",
         "ORDER_DB_PORT": str(via("order_service->postgresql", infra.postgres_port)),
         "ORDER_DB_NAME": "orders",
+        "ORDER_DB_USER": ORDER_DB_ROLE,
         "AWS_ENDPOINT_URL": url_via("order_service->moto", infra.sqs_url),
         "INVENTORY_SERVICE_URL": url_via("order_service->inventory_service", inventory_url),
         "DB_POOL_SIZE": "20",

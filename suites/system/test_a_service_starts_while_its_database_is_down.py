@@ -19,7 +19,7 @@ import pymongo
 import pytest
 
 from suites.system import servers
-from suites.system.stack import Stack
+from suites.system.stack import INVENTORY_DB_ROLE, ORDER_DB_ROLE, Stack
 from suites.waiting import eventually
 
 #: A database of its own, so the indexes found at the end were made by this start-up.
@@ -28,8 +28,8 @@ DATABASE = "started-without-mongodb"
 OUTLIVES_SECONDS = 5.0
 #: Each PostgreSQL service, the prefix of its database settings, and a table of its schema.
 POSTGRES_SERVICES = {
-    "order_service": ("ORDER_DB", "outbox"),
-    "inventory_service": ("INVENTORY_DB", "products"),
+    "order_service": ("ORDER_DB", "outbox", ORDER_DB_ROLE),
+    "inventory_service": ("INVENTORY_DB", "products", INVENTORY_DB_ROLE),
 }
 
 
@@ -108,7 +108,7 @@ def test_a_postgresql_service_starts_without_its_database_and_is_ready_once_it_a
     postgres_not_started: tuple[servers.ManagedProcess, int],
 ) -> None:
     postgres, port = postgres_not_started
-    prefix, table = POSTGRES_SERVICES[package]
+    prefix, table, role = POSTGRES_SERVICES[package]
     base = stack.orders if package == "order_service" else stack.inventory
     env = {**base.env, f"{prefix}_PORT": str(port), f"{prefix}_NAME": "started-later"}
     service, url = servers.service(tmp_path, package, env)
@@ -130,6 +130,7 @@ def test_a_postgresql_service_starts_without_its_database_and_is_ready_once_it_a
         # act: the database starts
         postgres.start()
         servers.create_databases(port, ["started-later"])
+        servers.create_role(port, "started-later", role)
 
         # assert 2: Ready without a restart, its schema applied
         service.wait_ready()

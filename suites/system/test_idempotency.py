@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 
 from suites.system import servers
 from suites.system.stack import (
+    ORDER_DB_ROLE,
     Service,
     Stack,
     new_product,
@@ -227,6 +228,9 @@ def order_before_customer_keys(stack: Stack, inventory_url: str) -> Iterator[Old
                 Jsonb(body["items"]),
             ),
         )
+    # As an administrator upgrades a database made before the service's role existed: the
+    # databases' init script hands the superuser's tables to the role.
+    servers.create_role(stack.infra.postgres_port, name, ORDER_DB_ROLE)
     yield order
     with stack.infra.db("postgres") as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -23,8 +23,8 @@ def create_app(settings: Settings) -> FastAPI:
             settings.inventory_db_host,
             settings.inventory_db_port,
             settings.inventory_db_name,
-            settings.postgres_user,
-            settings.postgres_password.get_secret_value(),
+            settings.inventory_db_user,
+            settings.inventory_db_password.get_secret_value(),
         ),
         max_size=settings.db_pool_size,
     )

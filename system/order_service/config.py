@@ -10,8 +10,10 @@ class Settings(ServiceSettings, SqsSettings):
     order_db_host: str = "order-db"
     order_db_port: Port = 5432
     order_db_name: str = "orders"
-    postgres_user: str = "postgres"
-    postgres_password: SecretStr = SecretStr("")
+    # The service's own role, owner of its database's public schema and nothing else; never the
+    # administrator in postgres-secret (docs/services.md, "Database roles").
+    order_db_user: str = "order_service"
+    order_db_password: SecretStr = SecretStr("")
     inventory_service_url: str = "http://inventory-service:9000"
     inventory_timeout_seconds: float = 5.0
     # The whole of one POST /orders (pool waits, inventory, finalize) ends within this, well

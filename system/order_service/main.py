@@ -36,8 +36,8 @@ def create_app(settings: Settings) -> FastAPI:
         settings.order_db_host,
         settings.order_db_port,
         settings.order_db_name,
-        settings.postgres_user,
-        settings.postgres_password.get_secret_value(),
+        settings.order_db_user,
+        settings.order_db_password.get_secret_value(),
     )
     pool = postgres.create_pool(dsn, max_size=settings.db_pool_size)
     schema = postgres.Schema(pool, SCHEMA)

@@ -30,7 +30,7 @@ def workload_violations(rendered: Rendered) -> list[str]:
 
 
 def configuration_violations(rendered: Rendered) -> list[str]:
-    """Exactly the drawing's six ConfigMaps and five Secrets, by name (plus node agents' config)."""
+    """Exactly the drawing's ConfigMaps and Secrets, by name (plus node agents' config)."""
     violations = []
     configmaps = promises.configmaps_in(rendered.overlay)
     for kind, promised in (("ConfigMap", configmaps), ("Secret", promises.SECRETS)):
