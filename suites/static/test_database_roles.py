@@ -12,7 +12,9 @@ def test_no_service_takes_the_database_administrators_credentials(rendered: Rend
     assert_holds(administrator_credentials_violations(rendered))
 
 
-def test_each_database_creates_its_services_own_role_at_init(rendered: Rendered) -> None:
+def test_each_database_creates_its_services_own_role_at_init_and_each_start(
+    rendered: Rendered,
+) -> None:
     assert_holds(role_creation_violations(rendered))
 
 
@@ -72,4 +74,16 @@ def test_a_role_made_from_the_administrators_secret_is_caught(broken: Rendered) 
         role_creation_violations(broken),
         "StatefulSet/inventory-db container postgres takes its service's role from the "
         "administrator's Secret",
+    )
+
+
+def test_a_database_that_never_makes_the_role_after_its_first_init_is_caught(
+    broken: Rendered,
+) -> None:
+    # arrange: order-db without its postStart hook (an older data directory keeps no role)
+    del main_container(broken.one("StatefulSet", "order-db"))["lifecycle"]["postStart"]
+    # act / assert
+    assert_caught(
+        role_creation_violations(broken),
+        "StatefulSet/order-db container postgres does not run app-role.sh after each start",
     )

@@ -1,12 +1,14 @@
 #!/bin/sh
-# Creates the service's role in a new database (app-role.psql): the postgres image runs this
-# from /docker-entrypoint-initdb.d once, on an empty data directory, while its first server
-# listens on the unix socket only. The role's name and password come from the service's Secret
-# (APP_DB_USER, APP_DB_PASSWORD), the administrator's from postgres-secret (POSTGRES_USER).
-# For a data directory made before the role existed, run it once by hand in the database's pod:
-#   kubectl exec order-db-0 -- sh /docker-entrypoint-initdb.d/app-role.sh
-# The suites run this very file against their own server (PGHOST, PGPORT, APP_ROLE_SQL).
+# Creates the service's role (app-role.psql): the postgres image runs this from
+# /docker-entrypoint-initdb.d once, on an empty data directory, while its first server listens
+# on the unix socket only; the database container's postStart hook runs it again on every start
+# (a data directory made before the role existed, a changed password). The role's name and
+# password come from the service's Secret (APP_DB_USER, APP_DB_PASSWORD), the administrator's
+# from postgres-secret (POSTGRES_USER, POSTGRES_PASSWORD). The suites run this very file against
+# their own server (PGHOST, PGPORT, APP_ROLE_SQL).
 set -eu
+PGPASSWORD=${PGPASSWORD:-${POSTGRES_PASSWORD:-}}
+export PGPASSWORD
 for variable in POSTGRES_USER POSTGRES_DB APP_DB_USER APP_DB_PASSWORD; do
   eval "value=\${$variable:-}"
   if [ -z "$value" ]; then

@@ -66,11 +66,13 @@ def administrator_credentials_violations(rendered: Rendered) -> list[str]:
 INIT_DIRECTORY = "/docker-entrypoint-initdb.d"
 ROLE_VARIABLES = frozenset({"APP_DB_USER", "APP_DB_PASSWORD"})
 INIT_CONFIGMAP = "postgres-init"
+ROLE_SCRIPT = "app-role.sh"
 
 
 def role_creation_violations(rendered: Rendered) -> list[str]:
-    """Each PostgreSQL data store runs the role script at its init, with the role's name and
-    password from a Secret that is not the administrator's and that its callers take."""
+    """Each PostgreSQL data store runs the role script at its init and after each start, with
+    the role's name and password from a Secret that is not the administrator's and that its
+    callers take."""
     admin = administrator_secrets(rendered)
     stores = {w.name for w in promises.WORKLOADS if w.data_store}
     violations = []
@@ -119,6 +121,12 @@ def role_creation_violations(rendered: Rendered) -> list[str]:
                 for m in container.get("volumeMounts", [])
                 if m["mountPath"] == INIT_DIRECTORY
             }
+            hook = container.get("lifecycle", {}).get("postStart", {}).get("exec", {})
+            if ROLE_SCRIPT not in " ".join(hook.get("command", [])):
+                violations.append(
+                    f"{where} does not run {ROLE_SCRIPT} after each start (postStart): a data "
+                    "directory made before the role would never get it"
+                )
             if INIT_CONFIGMAP not in mounted:
                 violations.append(
                     f"{where} does not mount ConfigMap/{INIT_CONFIGMAP} at {INIT_DIRECTORY}"
