@@ -11,9 +11,10 @@ must see the replica check fail before it holds again. A control skips when the 
 nothing to break.
 
 The self-healing test changes the cluster (one pod of each service deleted, replaced by its
-controller), and so do the rolling-update test and its control (each service rolled out to a new
-pod template under traffic, the control's service stripped of its preStop and probes, then put
-back); every other test only reads.
+controller), and so do the rolling-update and scaling tests and their controls (each service
+rolled out to a new pod template, and scaled to twice its replicas and back, under traffic; the
+controls' service stripped of its preStop and probes, then put back); every other test only
+reads.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import copy
 import dataclasses
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -351,14 +353,18 @@ def test_a_deleted_replica_is_replaced_in_time(
     )
 
 
-# -- rolling updates: a real rollout under traffic ----------------------------------------------
+# -- rolling updates and scaling: real changes under traffic -------------------------------------
 
-#: How long the traffic runs before the rollout starts and after it is done (a dwell under
+#: How long the traffic runs before a change starts and after it has settled (a dwell under
 #: traffic, not a wait for a condition): the first and the last pods carry requests too.
-TRAFFIC_AROUND_ROLLOUT = 2.0
-#: The negative control's unsafe rollouts, one after another until one fails requests: a pod
+TRAFFIC_AROUND_CHANGE = 2.0
+#: How long a scaled-out Deployment serves before it is scaled back: long enough for every
+#: node's kube-proxy to send the added pods requests, so that the scale-in removes pods that
+#: are carrying some (removed at once, they would never have been tested).
+HOLD_SCALED_OUT = 10.0
+#: The negative controls' unsafe changes, one after another until one fails requests: a pod
 #: leaving without its preStop races kube-proxy, which it sometimes wins.
-UNSAFE_ROLLOUTS_AT_MOST = 4
+UNSAFE_CHANGES_AT_MOST = 4
 
 
 def traffic_route(
@@ -377,17 +383,16 @@ def traffic_route(
     return route
 
 
-def rollout_under_traffic(
-    live_api: Any, drawing: Drawing, name: str, route: traffic.Route
+def under_traffic(
+    live_api: Any, drawing: Drawing, route: traffic.Route, change: Callable[[], float]
 ) -> tuple[traffic.Seen, float]:
-    """Roll the Deployment out while the route's traffic runs; (what it met, the seconds the
-    rollout took)."""
+    """Make the change (which returns once it has settled, and the seconds that took) while the
+    route's traffic runs; (what the traffic met, those seconds)."""
     sender = traffic.start(live_api, drawing.namespace, route)
     try:
-        time.sleep(TRAFFIC_AROUND_ROLLOUT)  # a dwell under traffic
-        replaced = rollouts.roll_out(live_api, drawing.namespace, name)
-        took = rollouts.wait_rolled_out(live_api, drawing.namespace, name, replaced)
-        time.sleep(TRAFFIC_AROUND_ROLLOUT)  # a dwell under traffic
+        time.sleep(TRAFFIC_AROUND_CHANGE)  # a dwell under traffic
+        took = change()
+        time.sleep(TRAFFIC_AROUND_CHANGE)  # a dwell under traffic
     except BaseException:
         with contextlib.suppress(Exception):
             sender.stop()
@@ -395,14 +400,42 @@ def rollout_under_traffic(
     return sender.stop(), took
 
 
-def rollable(drawing: Drawing, overlay: str, name: str) -> Workload:
-    """The service, when the overlay runs it as a Deployment of several replicas (a rolling
-    update of one replica leaves nothing to serve meanwhile); the test skips otherwise."""
+def rolled_out(live_api: Any, namespace: str, name: str) -> Callable[[], float]:
+    """The change of a rolling update: a new pod template, until the Deployment settles."""
+
+    def change() -> float:
+        rollouts.roll_out(live_api, namespace, name)
+        return rollouts.wait_settled(live_api, namespace, name)
+
+    return change
+
+
+def scaled_out_and_back(
+    live_api: Any, namespace: str, name: str, replicas: int
+) -> Callable[[], float]:
+    """The change of a scaling: twice the replicas, held HOLD_SCALED_OUT, then back."""
+
+    def change() -> float:
+        rollouts.scale(live_api, namespace, name, replicas * 2)
+        took = rollouts.wait_settled(live_api, namespace, name)
+        time.sleep(HOLD_SCALED_OUT)  # a dwell under traffic, not a wait for a condition
+        rollouts.scale(live_api, namespace, name, replicas)
+        return took + rollouts.wait_settled(live_api, namespace, name)
+
+    return change
+
+
+def changeable(drawing: Drawing, overlay: str, live_api: Any, name: str) -> Workload:
+    """The service, when the overlay runs it as a Deployment of several replicas that no
+    autoscaler sizes (one replica leaves nothing to serve while it is replaced; an autoscaler
+    would fight the scaling); the test skips otherwise."""
     service = drawing.workload(name)
     if service not in drawing.workloads_in(overlay):
         pytest.skip(f"the overlay {overlay!r} does not deploy {service.name}")
     if service.kind != "Deployment" or service.replicas < 2:
-        pytest.skip(f"{service.kind}/{service.name} of {service.replicas} is not rolled here")
+        pytest.skip(f"{service.kind}/{service.name} of {service.replicas} is not changed here")
+    if rollouts.autoscaled(live_api, drawing.namespace, service.name):
+        pytest.skip(f"not verified: an autoscaler sizes Deployment/{service.name}")
     return service
 
 
@@ -413,11 +446,12 @@ def test_a_rolling_update_fails_no_request(
     new connection, reaches it the way it is reached (`kubepromises.traffic`): every replica
     replaced, and no request failed."""
     # arrange: the service, and where its traffic comes from
-    service = rollable(drawing, live_overlay, drawing_service)
+    service = changeable(drawing, live_overlay, live_api, drawing_service)
     route = traffic_route(drawing, live_overlay, live_api, service)
 
     # act
-    seen, took = rollout_under_traffic(live_api, drawing, service.name, route)
+    change = rolled_out(live_api, drawing.namespace, service.name)
+    seen, took = under_traffic(live_api, drawing, route, change)
 
     # assert: the traffic ran throughout, and met no failure
     print(f"{service.name}: rolled out in {took:.1f} s; {route}: {seen}")
@@ -425,47 +459,108 @@ def test_a_rolling_update_fails_no_request(
     assert not seen.failures, f"{service.name}'s rollout ({took:.1f} s) failed requests: {seen}"
 
 
-def test_negative_control_a_rollout_without_prestop_and_probes_fails_requests(
-    drawing: Drawing, live_overlay: str, live_api: Any
+def test_scaling_out_and_back_fails_no_request(
+    drawing: Drawing, live_overlay: str, live_api: Any, drawing_service: str
 ) -> None:
-    """The first service with a route, stripped of its preStop hook and its readiness and
-    startup probes, rolled out the same way until the traffic meets failures: the check above
-    sees a rollout that is not safe. The template is put back afterwards."""
-    # arrange: the service's template saved, then stripped (that is a rollout too)
+    """The service scaled to twice its replicas, held there, and scaled back, under the same
+    traffic: the added pods take requests only once they can answer them, the removed ones
+    leave without failing any."""
+    # arrange: the service, and where its traffic comes from
+    service = changeable(drawing, live_overlay, live_api, drawing_service)
+    route = traffic_route(drawing, live_overlay, live_api, service)
+
+    # act
+    change = scaled_out_and_back(live_api, drawing.namespace, service.name, service.replicas)
+    seen, took = under_traffic(live_api, drawing, route, change)
+
+    # assert: the traffic ran throughout, and met no failure
+    print(f"{service.name}: scaled out and back in {took:.1f} s (+{HOLD_SCALED_OUT:g}); {seen}")
+    assert seen.sent >= traffic.RATE * took / 2, f"the traffic hardly ran: {seen}"
+    assert not seen.failures, f"{service.name}'s scaling failed requests: {seen}"
+
+
+@dataclass(frozen=True)
+class Unsafe:
+    """A service stripped of what makes its pods' way in and out safe, and its traffic."""
+
+    service: Workload
+    route: traffic.Route
+    taken: list[str]
+
+
+@pytest.fixture(scope="module")
+def unsafe(drawing: Drawing, live_overlay: str, live_api: Any) -> Iterator[Unsafe]:
+    """The first service the traffic reaches (through a node port first), its template saved,
+    then stripped of its preStop hook and readiness and startup probes and rolled out; put
+    back once the module's tests are done. The two controls that use it share it, and come
+    last in the module: no other test meets the stripped service."""
+    namespace = drawing.namespace
+    observed_now = observe(live_api, namespace)
     candidates = [
         s
         for s in drawing.services
-        if s in drawing.workloads_in(live_overlay) and s.kind == "Deployment" and s.replicas >= 2
+        if s in drawing.workloads_in(live_overlay)
+        and s.kind == "Deployment"
+        and s.replicas >= 2
+        and not rollouts.autoscaled(live_api, namespace, s.name)
     ]
-    observed_now = observe(live_api, drawing.namespace)
     routes = [(s, traffic.route_to(drawing, live_overlay, observed_now, s)) for s in candidates]
-    usable = [(s, r) for s, r in routes if isinstance(r, traffic.Route) and r.pod is None]
-    usable += [(s, r) for s, r in routes if isinstance(r, traffic.Route) and r.pod is not None]
+    usable = [(s, r) for s, r in routes if isinstance(r, traffic.Route)]
+    usable.sort(key=lambda pair: pair[1].pod is not None)  # node ports first
     if not usable:
-        pytest.skip(f"not verified: no service to roll out with a route for traffic: {routes}")
-    service, _ = usable[0]
-    namespace = drawing.namespace
+        pytest.skip(f"not verified: no service to change with a route for traffic: {routes}")
+    service = usable[0][0]
     saved = rollouts.template(live_api, namespace, service.name)
     try:
-        before = rollouts.pod_names(live_api, namespace, service.name)
         taken = rollouts.strip_safety(live_api, namespace, service.name)
         if not taken:
             pytest.skip(f"not verified: {service.name} has no preStop or probes to take away")
-        rollouts.wait_rolled_out(live_api, namespace, service.name, before)
-        route = traffic_route(drawing, live_overlay, live_api, service)
-
-        # act: unsafe rollouts under the same traffic, until one fails requests
-        seen: list[traffic.Seen] = []
-        while len(seen) < UNSAFE_ROLLOUTS_AT_MOST and not any(s.failures for s in seen):
-            seen.append(rollout_under_traffic(live_api, drawing, service.name, route)[0])
+        rollouts.wait_settled(live_api, namespace, service.name)
+        yield Unsafe(service, traffic_route(drawing, live_overlay, live_api, service), taken)
     finally:
-        before = rollouts.pod_names(live_api, namespace, service.name)
+        rollouts.scale(live_api, namespace, service.name, service.replicas)
         rollouts.restore(live_api, namespace, service.name, saved)
-        rollouts.wait_rolled_out(live_api, namespace, service.name, before)
+        rollouts.wait_settled(live_api, namespace, service.name)
 
-    # assert: the check saw the unsafe rollout fail requests
-    print(f"{service.name} without {', '.join(taken)}: " + "; ".join(str(s) for s in seen))
-    assert any(s.failures for s in seen), (
-        f"{len(seen)} rollouts of {service.name} without {', '.join(taken)} failed no request: "
-        + "; ".join(str(s) for s in seen)
+
+def until_failures(
+    live_api: Any, drawing: Drawing, unsafe: Unsafe, change: Callable[[], float]
+) -> list[traffic.Seen]:
+    """The change under traffic, again until the traffic meets failures (at most
+    UNSAFE_CHANGES_AT_MOST times); what each time met."""
+    seen: list[traffic.Seen] = []
+    while len(seen) < UNSAFE_CHANGES_AT_MOST and not any(s.failures for s in seen):
+        seen.append(under_traffic(live_api, drawing, unsafe.route, change)[0])
+    return seen
+
+
+def test_negative_control_a_rollout_without_prestop_and_probes_fails_requests(
+    drawing: Drawing, live_api: Any, unsafe: Unsafe
+) -> None:
+    """The rolling update above, of a service stripped of its preStop hook and its readiness
+    and startup probes: the check sees a rollout that is not safe."""
+    # act: unsafe rollouts under the same traffic, until one fails requests
+    change = rolled_out(live_api, drawing.namespace, unsafe.service.name)
+    seen = until_failures(live_api, drawing, unsafe, change)
+
+    # assert: the check saw requests fail
+    what = f"rollouts of {unsafe.service.name} without {', '.join(unsafe.taken)}"
+    print(f"{what}: " + "; ".join(str(s) for s in seen))
+    assert any(s.failures for s in seen), f"{len(seen)} {what} failed no request: {seen}"
+
+
+def test_negative_control_scaling_without_prestop_and_probes_fails_requests(
+    drawing: Drawing, live_api: Any, unsafe: Unsafe
+) -> None:
+    """The scaling above, of a service stripped of its preStop hook and its readiness and
+    startup probes: the check sees a scaling that is not safe."""
+    # act: unsafe scalings under the same traffic, until one fails requests
+    change = scaled_out_and_back(
+        live_api, drawing.namespace, unsafe.service.name, unsafe.service.replicas
     )
+    seen = until_failures(live_api, drawing, unsafe, change)
+
+    # assert: the check saw requests fail
+    what = f"scalings of {unsafe.service.name} without {', '.join(unsafe.taken)}"
+    print(f"{what}: " + "; ".join(str(s) for s in seen))
+    assert any(s.failures for s in seen), f"{len(seen)} {what} failed no request: {seen}"

@@ -1,6 +1,7 @@
-"""A Deployment rolled out to a new pod template, and the wait until it has: the old pods gone,
-every replica updated, Ready and available. For the live suite's rolling-update test and its
-negative control, which also strips a template of what makes a pod's way in and out safe.
+"""A Deployment rolled out to a new pod template or scaled, and the wait until it has settled:
+every replica updated, Ready and available, no pod left on its way out. For the live suite's
+rolling-update and scaling tests and their negative controls, which also strip a template of
+what makes a pod's way in and out safe.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ ROLLED_AT = "kubepromises.dev/rolled-at"
 #: What a negative control takes from the first container: the preStop hook that lets the
 #: Service stop sending before SIGTERM, and the probes that keep a starting pod out of it.
 SAFETY = ("lifecycle", "readinessProbe", "startupProbe")
-#: A rollout of one replica at a time, each Ready within the drawing's bound, is done in far
-#: less; this bounds the wait, not the promise.
-ROLLOUT_TIMEOUT = 240.0
+#: A rollout or a scaling, each pod Ready within the drawing's bound, is done in far less; this
+#: bounds the wait, not the promise.
+SETTLE_TIMEOUT = 240.0
 
 
 def _apps(api: Any) -> Any:
@@ -43,12 +44,10 @@ def template(api: Any, namespace: str, name: str) -> dict[str, Any]:
     return saved
 
 
-def roll_out(api: Any, namespace: str, name: str) -> set[str]:
-    """Start a rollout: a new pod template (ROLLED_AT); the pods it replaces."""
-    before = pod_names(api, namespace, name)
+def roll_out(api: Any, namespace: str, name: str) -> None:
+    """Start a rollout: a new pod template (ROLLED_AT)."""
     stamp = {"spec": {"template": {"metadata": {"annotations": {ROLLED_AT: f"{time.time():.3f}"}}}}}
     _apps(api).patch_namespaced_deployment(name, namespace, stamp)
-    return before
 
 
 def strip_safety(api: Any, namespace: str, name: str) -> list[str]:
@@ -70,10 +69,26 @@ def restore(api: Any, namespace: str, name: str, saved: dict[str, Any]) -> None:
     _apps(api).patch_namespaced_deployment(name, namespace, replace)
 
 
-def wait_rolled_out(api: Any, namespace: str, name: str, replaced: set[str]) -> float:
-    """Until the rollout is done: the controller saw the new template, every replica is
-    updated, Ready and available, and none of the `replaced` pods exists any more (their way
-    out is part of the rollout); the seconds it took."""
+def scale(api: Any, namespace: str, name: str, replicas: int) -> None:
+    """Ask the Deployment for `replicas` pods."""
+    _apps(api).patch_namespaced_deployment_scale(name, namespace, {"spec": {"replicas": replicas}})
+
+
+def autoscaled(api: Any, namespace: str, name: str) -> bool:
+    """Whether a HorizontalPodAutoscaler of the namespace sizes the Deployment."""
+    from kubernetes import client
+
+    autoscalers = client.AutoscalingV2Api(api).list_namespaced_horizontal_pod_autoscaler(namespace)
+    return any(
+        hpa.spec.scale_target_ref.kind == "Deployment" and hpa.spec.scale_target_ref.name == name
+        for hpa in autoscalers.items
+    )
+
+
+def wait_settled(api: Any, namespace: str, name: str) -> float:
+    """Until the Deployment has settled on its spec: the controller saw it, every replica is
+    updated, Ready and available, and it has no other pod, not even one on its way out (a
+    replaced or removed pod's exit is part of the change); the seconds it took."""
     started = time.monotonic()
 
     def done() -> float:
@@ -86,18 +101,18 @@ def wait_rolled_out(api: Any, namespace: str, name: str, replaced: set[str]) -> 
             status.replicas or 0,
         )
         if (status.observed_generation or 0) < deployment.metadata.generation:
-            raise NotYet("the controller has not seen the new template yet")
+            raise NotYet("the controller has not seen the new spec yet")
         if counts != (wanted,) * 4:
             raise NotYet(f"updated, ready, available, all: {counts}; wanted {wanted} each")
-        left = replaced & pod_names(api, namespace, name)
-        if left:
-            raise NotYet(f"old pods still there: {sorted(left)}")
+        pods = pod_names(api, namespace, name)
+        if len(pods) != wanted:
+            raise NotYet(f"{len(pods)} pods, some on their way out: {sorted(pods)}")
         return time.monotonic() - started
 
     return eventually(
         done,
-        timeout=ROLLOUT_TIMEOUT,
+        timeout=SETTLE_TIMEOUT,
         interval=0.5,
-        what=f"Deployment/{name} rolled out",
+        what=f"Deployment/{name} settled on its spec",
         hint=f"kubectl -n {namespace} rollout status deployment/{name}; the new pods' events",
     )
