@@ -30,7 +30,9 @@ SERVICES = {
     "inventory-service": ("inventory_service", "inventory_db"),
 }
 
-#: Run in the service's container: connect as the service does, say who the session is.
+#: Run in the service's container: connect as the service does, say who the session is. An
+#: image from before the services' roles has `postgres_user` / `postgres_password` instead: the
+#: check then says who that is (the superuser), rather than failing on a missing setting.
 WHO_AM_I = """
 import json, sys
 import psycopg
@@ -38,9 +40,12 @@ from importlib import import_module
 from system.common.postgres import conninfo
 package, prefix = sys.argv[1:3]
 s = import_module(f"system.{package}.config").Settings()
+old = not hasattr(s, f"{prefix}_user")
+user = s.postgres_user if old else getattr(s, f"{prefix}_user")
+password = s.postgres_password if old else getattr(s, f"{prefix}_password")
 dsn = conninfo(
     getattr(s, f"{prefix}_host"), getattr(s, f"{prefix}_port"), getattr(s, f"{prefix}_name"),
-    getattr(s, f"{prefix}_user"), getattr(s, f"{prefix}_password").get_secret_value(),
+    user, password.get_secret_value(),
 )
 with psycopg.connect(dsn) as conn:
     user, superuser = conn.execute(
