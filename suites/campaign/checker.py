@@ -165,15 +165,22 @@ def reads_agree(history: History, state: State, _: Limits) -> Iterator[Finding]:
             )
 
 
+def customer_of(op: Operation) -> str | None:
+    """The customer an order request is for (its customer_email), if it names one."""
+    email = op.body.get("customer_email") if isinstance(op.body, dict) else None
+    return email if isinstance(email, str) else None
+
+
 @promise("one key, one order")
 def idempotency_holds(history: History, state: State, _: Limits) -> Iterator[Finding]:
-    """Every 201 of a key names the same order for the same body, and a retry with the body
-    that was placed never gets 409."""
-    by_key: dict[str, list[Operation]] = defaultdict(list)
+    """Every 201 of a customer's key names the same order for the same body, and a retry with
+    the body that was placed never gets 409. A key is the customer's own: another customer's
+    same key is a request of hers."""
+    by_key: dict[tuple[str | None, str], list[Operation]] = defaultdict(list)
     for op in history.placements:
         if op.key:
-            by_key[op.key].append(op)
-    for key, ops in by_key.items():
+            by_key[(customer_of(op), op.key)].append(op)
+    for (_, key), ops in by_key.items():
         acked = [op for op in ops if op.status == 201]
         ids = sorted({str(op.order_id) for op in acked})
         if len(ids) > 1:

@@ -234,13 +234,17 @@ class Generator:
         return self._place(earlier.body, earlier.tag, earlier.expect, earlier.key, shape)
 
     def _same_key_other_body(self) -> Step:
+        """The customer's own key again, with other items: a key is the customer's (another
+        customer's same key is a request of her own), so only this is a conflict."""
         valid = [p for p in self._keyed if p.expect == "accept"]
         if not valid:
             return self._new_order()
         earlier = self._rng.choice(valid)
-        tag = self._tag()
-        body = _order(f"{tag}@example.com", self._lines(1, lambda: 1))
-        return self._place(body, tag, "conflict", earlier.key, "same key, another body")
+        items = list(earlier.body["items"])
+        # one line fewer, or one more: never the same items
+        other = items[:-1] if len(items) > 1 else [*items, *self._lines(1, lambda: 1)]
+        body = {**earlier.body, "items": other}
+        return self._place(body, earlier.tag, "conflict", earlier.key, "same key, another body")
 
     def _concurrent_retries(self) -> Step:
         tag, key = self._tag(), self._key()
