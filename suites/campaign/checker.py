@@ -109,6 +109,18 @@ def key_of(op: Operation) -> str | None:
     return op.answer.headers.get("idempotency-key") if op.answer else None
 
 
+def customer_of(op: Operation) -> str | None:
+    """The customer an order request is for (its customer_email), if it names one."""
+    email = op.body.get("customer_email") if isinstance(op.body, dict) else None
+    return email if isinstance(email, str) else None
+
+
+def scope_of(op: Operation) -> tuple[str | None, str] | None:
+    """What an Idempotency-Key names: the customer's key (a key is the customer's own)."""
+    key = key_of(op)
+    return (customer_of(op), key) if key else None
+
+
 def _excused(op: Operation, windows: list[FaultWindow], grace: float) -> bool:
     done = op.completed if op.completed is not None else op.invoked
     return any(op.invoked <= w.end + grace and done >= w.start for w in windows)
@@ -124,8 +136,8 @@ def _pending_within_bound(order_id: str, state: State, limits: Limits) -> bool:
 
 @promise("acknowledged orders exist")
 def acknowledged_orders_exist(history: History, state: State, _: Limits) -> Iterator[Finding]:
-    """Every acknowledged (201) order exists, with the acknowledged status and items, in
-    order-db and in what the API lists."""
+    """Every acknowledged (201) order exists, for the customer it was acknowledged to, with the
+    acknowledged status and items, in order-db and in what the API lists."""
     for order_id, op in _acknowledged(history).items():
         said, row = op.order_status, state.orders.get(order_id)
         where = f"order {order_id} (op #{op.index}, key {op.key}, tag {op.tag})"
@@ -137,6 +149,11 @@ def acknowledged_orders_exist(history: History, state: State, _: Limits) -> Iter
             continue
         if row.status != said:
             yield f"{where} was acknowledged {said} and order-db has it {row.status}", evidence
+        if customer_of(op) != row.email:
+            yield (
+                f"{where} was acknowledged to {customer_of(op)}; order-db has it for {row.email}",
+                evidence,
+            )
         if _items(op.body) != row.items:
             asked = _items(op.body)
             yield f"{where}: order-db holds {row.items}, the request asked for {asked}", evidence
@@ -165,22 +182,26 @@ def reads_agree(history: History, state: State, _: Limits) -> Iterator[Finding]:
             )
 
 
-def customer_of(op: Operation) -> str | None:
-    """The customer an order request is for (its customer_email), if it names one."""
-    email = op.body.get("customer_email") if isinstance(op.body, dict) else None
-    return email if isinstance(email, str) else None
-
-
 @promise("one key, one order")
 def idempotency_holds(history: History, state: State, _: Limits) -> Iterator[Finding]:
-    """Every 201 of a customer's key names the same order for the same body, and a retry with
-    the body that was placed never gets 409. A key is the customer's own: another customer's
-    same key is a request of hers."""
+    """Every 201 of a customer's key names the same order for the same body, a retry with the
+    body that was placed never gets 409, and no order is acknowledged to two customers. A key is
+    the customer's own: another customer's same key is a request of hers."""
+    customers: dict[str, set[str]] = defaultdict(set)
+    for op in history.placements:
+        if op.status == 201 and op.order_id:
+            customers[str(op.order_id)].add(str(customer_of(op)))
+    for order_id, who in customers.items():
+        if len(who) > 1:
+            yield (
+                f"order {order_id} was acknowledged to {len(who)} customers: {sorted(who)}",
+                [order_id],
+            )
     by_key: dict[tuple[str | None, str], list[Operation]] = defaultdict(list)
     for op in history.placements:
         if op.key:
             by_key[(customer_of(op), op.key)].append(op)
-    for (_, key), ops in by_key.items():
+    for (_customer, key), ops in by_key.items():
         acked = [op for op in ops if op.status == 201]
         ids = sorted({str(op.order_id) for op in acked})
         if len(ids) > 1:
@@ -230,10 +251,11 @@ def answers_follow_the_contract(history: History, state: State, _: Limits) -> It
     pending (its key got a 5xx or no answer before) may be rejected by the reconciler past the
     bound, and a retry then gets that order: 201 rejected (docs/services.md, the reconciler).
     (A 5xx: `no_unexcused_5xx`.)"""
-    left_pending: dict[str, float] = {}
+    left_pending: dict[tuple[str | None, str], float] = {}
     for op in history.placements:
-        if op.key and uncertain(op):
-            left_pending.setdefault(op.key, op.invoked)
+        scope = scope_of(op)
+        if op.key and scope and uncertain(op):
+            left_pending.setdefault(scope, op.invoked)
     for op in history.placements:
         if op.answer is None or op.answer.status >= 500:
             continue
@@ -245,7 +267,8 @@ def answers_follow_the_contract(history: History, state: State, _: Limits) -> It
         elif op.expect == "conflict" and status not in (201, 409):
             yield f"{what} got {got}", evidence
         elif op.expect == "refuse" and status < 400:
-            pending_before = op.key in left_pending and left_pending[op.key] < op.invoked
+            scope = scope_of(op)
+            pending_before = scope in left_pending and left_pending[scope] < op.invoked
             if pending_before and op.order_status == "rejected":
                 continue
             yield f"{what}, an invalid request, was accepted: {status} {op.order_status}", evidence
@@ -355,29 +378,29 @@ def errors_are_json(history: History, state: State, _: Limits) -> Iterator[Findi
 @promise("uncertain orders are resolved")
 def uncertain_orders_resolved(history: History, state: State, _: Limits) -> Iterator[Finding]:
     """An order placement that timed out or got a 5xx is settled one way or the other: by its
-    key (a later POST with it answered below 500), or, without a key, by the state (its tag's
-    order is final, or there is none). One sentence per key."""
+    customer's key (a later POST with it answered below 500), or, without a key, by the state
+    (its tag's order is final, or there is none). One sentence per key."""
     # Indexed once: a 30-min campaign has ~80,000 placements, and a scan of them all for each
     # uncertain one kept the checker busy past the test's timeout (3 Dec 2026).
     placements = history.placements
-    with_key: dict[str, list[Operation]] = defaultdict(list)
+    with_key: dict[tuple[str | None, str], list[Operation]] = defaultdict(list)
     for op in placements:
-        key = key_of(op)
-        if key:
-            with_key[key].append(op)
+        scope = scope_of(op)
+        if scope:
+            with_key[scope].append(op)
     pending_by_tag: dict[str | None, list[str]] = defaultdict(list)
     for row in state.orders.values():
         if row.status == "pending":
             pending_by_tag[tag_of(row.email)].append(row.id)
-    unsettled: dict[str, list[Operation]] = defaultdict(list)
+    unsettled: dict[tuple[str | None, str], list[Operation]] = defaultdict(list)
     for op in placements:
         if op.kind != "place" or not uncertain(op):
             continue
-        key = key_of(op)
-        if key:
-            later = [o for o in with_key[key] if o.invoked > op.invoked]
+        scope = scope_of(op)
+        if scope:
+            later = [o for o in with_key[scope] if o.invoked > op.invoked]
             if not any(o.answer is not None and o.answer.status < 500 for o in later):
-                unsettled[key].append(op)
+                unsettled[scope].append(op)
             continue
         pending = pending_by_tag.get(op.tag, [])
         if pending:
@@ -386,8 +409,8 @@ def uncertain_orders_resolved(history: History, state: State, _: Limits) -> Iter
                 f"{pending[0]} is still pending",
                 [op.tag, f"#{op.index}", *pending],
             )
-    for key, ops in unsettled.items():
-        last = with_key[key][-1]
+    for scope, ops in unsettled.items():
+        key, last = scope[1], with_key[scope][-1]
         yield (
             f"key {key} [{ops[0].shape}]: op #{ops[0].index} got {_detail(ops[0])}, and no POST "
             f"with the key got an answer below 500 after it ({len(ops)} uncertain, last answer "

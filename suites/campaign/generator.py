@@ -99,7 +99,7 @@ class _Placed:
     expect: Expect
 
 
-#: The weight of bad requests in the mix below (of 105: about one operation in ten).
+#: The weight of bad requests in the mix below (of 108: about one operation in eleven).
 BAD_REQUEST_WEIGHT = 10
 
 
@@ -122,6 +122,7 @@ class Generator:
             (40, self._new_order),
             (10, self._same_key_same_body),
             (5, self._same_key_other_body),
+            (3, self._another_customers_key),
             (6, self._concurrent_retries),
             (16, self._read_order),
             (7, self._list_orders),
@@ -245,6 +246,17 @@ class Generator:
         other = items[:-1] if len(items) > 1 else [*items, *self._lines(1, lambda: 1)]
         body = {**earlier.body, "items": other}
         return self._place(body, earlier.tag, "conflict", earlier.key, "same key, another body")
+
+    def _another_customers_key(self) -> Step:
+        """A key another customer placed an order with, sent by a new customer with an order of
+        her own: a key is the customer's, so it places her order and never shows the other's."""
+        valid = [p for p in self._keyed if p.expect == "accept"]
+        if not valid:
+            return self._new_order()
+        earlier, tag = self._rng.choice(valid), self._tag()
+        body, shape = _order(f"{tag}@example.com", self._lines(1, lambda: 1)), "another's key"
+        self._keyed.append(_Placed(earlier.key, body, tag, shape, "accept"))
+        return self._place(body, tag, "accept", earlier.key, shape)
 
     def _concurrent_retries(self) -> Step:
         tag, key = self._tag(), self._key()

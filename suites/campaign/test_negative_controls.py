@@ -200,6 +200,17 @@ def plant_one_key_with_two_orders(history: History, _: State) -> tuple[str, str]
     return str(op.key), "one key, one order"
 
 
+def plant_another_customers_order_acknowledged(history: History, _: State) -> tuple[str, str]:
+    """Another customer's placement with the first one's key answered with the first one's
+    order: what a key shared by every customer did before keys were the customer's own."""
+    op = _clean_201(history)
+    twin = copy.deepcopy(op)
+    twin.index = len(history.operations)
+    twin.body = {**twin.body, "customer_email": "planted-other-customer@example.com"}
+    history.operations.append(twin)
+    return str(op.order_id), "one key, one order"
+
+
 def plant_a_read_that_disagrees(history: History, _: State) -> tuple[str, str]:
     op = _clean_201(history)
     order_id, done = str(op.order_id), (op.completed or op.invoked) + 0.5
@@ -313,6 +324,7 @@ def plant_a_process_that_did_not_come_back(history: History, _: State) -> tuple[
         plant_a_503_far_from_any_fault,
         plant_an_error_that_is_not_json,
         plant_one_key_with_two_orders,
+        plant_another_customers_order_acknowledged,
         plant_a_read_that_disagrees,
         plant_an_unresolved_timeout,
         plant_an_invalid_order_accepted,
