@@ -1,5 +1,5 @@
 """The code explains itself: no comment or docstring points into the findings journal
-(`docs/findings.md`, "finding 17") or at a CI run by its commit ("CI of 0c30727")."""
+(`docs/findings/`, "finding 17") or at a CI run by its commit ("CI of 0c30727")."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from suites.promises import REPO_ROOT
 
 PACKAGES = ("system", "testbed", "kubepromises", "suites")
-POINTER = re.compile(r"\bfindings? \d+\b|docs/findings\.md|\bCI of [0-9a-f]{7}\b", re.IGNORECASE)
+POINTER = re.compile(r"\bfindings? \d+\b|docs/findings\b|\bCI of [0-9a-f]{7}\b", re.IGNORECASE)
 
 
 def pointers(text: str) -> list[str]:
@@ -28,5 +28,8 @@ def test_no_python_file_points_into_the_findings_journal() -> None:
 
 
 def test_negative_control_a_pointer_of_each_kind_is_found() -> None:
-    text = "# a race (finding 17)\n# see docs/findings.md\n# (CI of 0c30727)\n# fine: 17 kills\n"
-    assert len(pointers(text)) == 3
+    text = (
+        "# a race (finding 17)\n# see docs/findings/README.md\n# or docs/findings.md\n"
+        "# (CI of 0c30727)\n# fine: 17 kills\n"
+    )
+    assert len(pointers(text)) == 4

@@ -70,7 +70,7 @@ STALE_DOC = """
 Run `tox -e endtoend` or `tox -e fast,lint2 -- --clusterr`, then `python -m testbed launch`,
 `python -m testbed up --fast`, `pytest --keep-clusters suites/smoke`, `python -m suites.nothing`,
 `airgap/go/build.sh nginx`, `bash .ci/go`, and look at `suites/resilience/test_gone.py`, at
-`suites/smoke/test_testbed_is_up.py::test_no_such_promise` and at `docs/findings/`.
+`suites/smoke/test_testbed_is_up.py::test_no_such_promise` and at `docs/no-such-folder/`.
 
 ```bash
 pytest --cluster --testbed-reused --keep-cluster suites/resilience/test_self_healing.py \\
@@ -94,7 +94,7 @@ def test_a_stale_command_option_or_path_in_a_doc_is_caught(known: Known) -> None
         "`.ci/go` does not exist",
         "`suites/resilience/test_gone.py` does not exist",
         "defines no test_no_such_promise",
-        "`docs/findings/` does not exist",
+        "`docs/no-such-folder/` does not exist",
         "option --testbed-reused",
     ):
         assert name in problems, f"not caught: {name}\n{problems}"
