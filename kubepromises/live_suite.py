@@ -358,10 +358,6 @@ def test_a_deleted_replica_is_replaced_in_time(
 #: How long the traffic runs before a change starts and after it has settled (a dwell under
 #: traffic, not a wait for a condition): the first and the last pods carry requests too.
 TRAFFIC_AROUND_CHANGE = 2.0
-#: How long a scaled-out Deployment serves before it is scaled back: long enough for every
-#: node's kube-proxy to send the added pods requests, so that the scale-in removes pods that
-#: are carrying some (removed at once, they would never have been tested).
-HOLD_SCALED_OUT = 10.0
 #: The negative controls' unsafe changes, one after another until one fails requests: a pod
 #: leaving without its preStop races kube-proxy, which it sometimes wins.
 UNSAFE_CHANGES_AT_MOST = 4
@@ -413,12 +409,12 @@ def rolled_out(live_api: Any, namespace: str, name: str) -> Callable[[], float]:
 def scaled_out_and_back(
     live_api: Any, namespace: str, name: str, replicas: int
 ) -> Callable[[], float]:
-    """The change of a scaling: twice the replicas, held HOLD_SCALED_OUT, then back."""
+    """The change of a scaling: twice the replicas, held rollouts.HOLD_SCALED_OUT, then back."""
 
     def change() -> float:
         rollouts.scale(live_api, namespace, name, replicas * 2)
         took = rollouts.wait_settled(live_api, namespace, name)
-        time.sleep(HOLD_SCALED_OUT)  # a dwell under traffic, not a wait for a condition
+        time.sleep(rollouts.HOLD_SCALED_OUT)  # a dwell under traffic, not a wait for a condition
         rollouts.scale(live_api, namespace, name, replicas)
         return took + rollouts.wait_settled(live_api, namespace, name)
 
@@ -474,7 +470,8 @@ def test_scaling_out_and_back_fails_no_request(
     seen, took = under_traffic(live_api, drawing, route, change)
 
     # assert: the traffic ran throughout, and met no failure
-    print(f"{service.name}: scaled out and back in {took:.1f} s (+{HOLD_SCALED_OUT:g}); {seen}")
+    hold = rollouts.HOLD_SCALED_OUT
+    print(f"{service.name}: scaled out and back in {took:.1f} s (+{hold:g}); {seen}")
     assert seen.sent >= traffic.RATE * took / 2, f"the traffic hardly ran: {seen}"
     assert not seen.failures, f"{service.name}'s scaling failed requests: {seen}"
 

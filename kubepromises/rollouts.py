@@ -16,6 +16,12 @@ ROLLED_AT = "kubepromises.dev/rolled-at"
 #: What a negative control takes from the first container: the preStop hook that lets the
 #: Service stop sending before SIGTERM, and the probes that keep a starting pod out of it.
 SAFETY = ("lifecycle", "readinessProbe", "startupProbe")
+#: How long a scaled-out Deployment serves before it is scaled back. Without it the added pods
+#: can be removed again before kube-proxy ever routes to them, and then neither their start nor
+#: their shutdown is tested (a control once failed no request that way, the whole 2-4-2 in
+#: 5.2 s); 10 s is enough for every node's kube-proxy to send them traffic, so the scale-in
+#: takes away pods that are carrying requests.
+HOLD_SCALED_OUT = 10.0
 #: A rollout or a scaling, each pod Ready within the drawing's bound, is done in far less; this
 #: bounds the wait, not the promise.
 SETTLE_TIMEOUT = 240.0

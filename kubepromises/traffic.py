@@ -133,8 +133,8 @@ def route_to(drawing: Drawing, overlay: str, observed: Observed, workload: Workl
             pod = pod_to_call_from(observed, drawing.workload(call.source))
             if pod is not None:
                 return Route(pod, workload.name, call.port, path)
+    addresses = node_addresses(observed)
     for node_port in drawing.node_ports_in(overlay):
-        addresses = node_addresses(observed)
         if node_port.workload == workload.name and addresses:
             return Route(None, addresses[0], node_port.node_port, path)
     return f"no Ready caller of {workload.name} and no node port in front of it"

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from kubepromises.rollouts import HOLD_SCALED_OUT
 from suites import promises
 from suites.resilience.live import (
     deployment_restored,
@@ -28,12 +29,6 @@ pytestmark = pytest.mark.cluster
 
 SCALED_OUT = 4  # the HorizontalPodAutoscalers' maximum
 RATE = 40.0
-# How long the scaled-out Deployment serves before scaling back. Without it the added pods can be
-# removed again before kube-proxy ever routes to them, and then neither their start nor their
-# shutdown is tested: the negative control once failed no request that way (in CI, 28 Nov 2026:
-# the whole 2→4→2 took 5.2 s). An autoscaler keeps them for minutes; 10 s is enough for every node's
-# kube-proxy to send them traffic, so the scale-in takes away pods that are carrying requests.
-HOLD_SCALED_OUT = 10.0
 
 
 @pytest.fixture

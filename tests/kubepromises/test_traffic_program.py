@@ -6,6 +6,7 @@ stopped by a line on its input; and the choice of a route, on a state of the sho
 from __future__ import annotations
 
 import copy
+import dataclasses
 import socket
 import threading
 from collections.abc import Iterator
@@ -197,8 +198,7 @@ def test_a_service_without_an_http_probe_or_a_caller_has_no_route_and_says_why(
 ) -> None:
     tcp_only: Obj = {"name": "app", "livenessProbe": {"tcpSocket": {"port": 8001}}}
     no_http = state(shop, {"checkout": tcp_only})
-    no_caller = state(shop)
-    no_caller = Observed(**{**no_caller.__dict__, "pods": ()})
+    no_caller = dataclasses.replace(state(shop), pods=())
 
     assert route_to(shop, "offline", no_http, shop.workload("checkout")) == (
         "Deployment/checkout has no HTTP probe to learn a path from"
