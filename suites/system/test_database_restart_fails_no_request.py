@@ -42,17 +42,20 @@ def _end_pooled_connections(infra: Infra, dbname: str) -> int:
     return int(row[0])
 
 
-async def _fill(pool: AsyncConnectionPool) -> None:
-    """Make the pool hold POOL_SIZE idle connections (all taken at once, then returned)."""
+async def _fill(pool: AsyncConnectionPool) -> set[int]:
+    """Make the pool hold POOL_SIZE idle connections (all taken at once, then returned); their
+    sessions (backend pids)."""
 
-    async def hold(barrier: asyncio.Barrier) -> None:
+    async def hold(barrier: asyncio.Barrier) -> int:
         async with pool.connection() as conn:
             await conn.execute("SELECT 1")
             await barrier.wait()
+            return conn.info.backend_pid
 
     barrier = asyncio.Barrier(POOL_SIZE)
-    await asyncio.gather(*(hold(barrier) for _ in range(POOL_SIZE)))
+    sessions = set(await asyncio.gather(*(hold(barrier) for _ in range(POOL_SIZE))))
     assert pool.get_stats()["pool_available"] == POOL_SIZE
+    return sessions
 
 
 def _queries_after_the_server_ended_the_pool(
@@ -175,6 +178,12 @@ def _outcome(
     return asyncio.run(run())
 
 
+def _end_session(infra: Infra, pid: int) -> None:
+    """End one session of the inventory database, and wait until its backend is gone."""
+    with infra.db("inventory") as admin:
+        admin.execute("SELECT pg_terminate_backend(%s, %s)", (pid, TERMINATE_WAIT_MS))
+
+
 def _reads_with_their_sessions_ended(
     infra: Infra,
     read: Callable[[AsyncConnectionPool, Query], Awaitable[int]],
@@ -187,15 +196,11 @@ def _reads_with_their_sessions_ended(
     Returns what the read met ("ok" or the error's class name) and how many tries it made."""
     tries = 0
 
-    def end_session(pid: int) -> None:
-        with infra.db("inventory") as admin:
-            admin.execute("SELECT pg_terminate_backend(%s, %s)", (pid, TERMINATE_WAIT_MS))
-
     async def query(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> int:
         nonlocal tries
         tries += 1
         if tries <= end_sessions:
-            await asyncio.to_thread(end_session, conn.info.backend_pid)
+            await asyncio.to_thread(_end_session, infra, conn.info.backend_pid)
         return await _served(conn)
 
     return _outcome(infra, read, query), tries
@@ -222,12 +227,96 @@ def test_negative_control_a_read_tried_once_meets_the_ended_session(infra: Infra
     assert (outcome, tries) == ("AdminShutdown", 1)
 
 
-def test_a_read_is_read_again_once_only(infra: Infra) -> None:
+async def _read_twice(pool: AsyncConnectionPool, query: Query) -> int:
+    """The read of before 5 Dec 2026: once more on another pooled connection, the pool kept."""
+    try:
+        async with pool.connection() as conn:
+            return await query(conn)
+    except psycopg.errors.AdminShutdown:
+        async with pool.connection() as conn:
+            return await query(conn)
+
+
+def test_a_read_whose_sessions_the_server_kept_ending_is_served_by_a_later_try(
+    infra: Infra,
+) -> None:
+    # arrange / act: the session ended under each try but the last
+    ended = postgres.READ_TRIES - 1
+    outcome, tries = _reads_with_their_sessions_ended(infra, postgres.read, end_sessions=ended)
+
+    # assert: served, by the last try
+    assert (outcome, tries) == ("ok", postgres.READ_TRIES)
+
+
+def test_negative_control_a_read_tried_twice_meets_the_second_ended_session(
+    infra: Infra,
+) -> None:
+    # arrange / act: the same, read as before: once more only
+    ended = postgres.READ_TRIES - 1
+    outcome, tries = _reads_with_their_sessions_ended(infra, _read_twice, end_sessions=ended)
+
+    # assert: the second try met an ended session too
+    assert (outcome, tries) == ("AdminShutdown", 2)
+
+
+def test_a_read_gives_up_after_its_tries(infra: Infra) -> None:
     # arrange / act: a server that ends every session a read takes
     outcome, tries = _reads_with_their_sessions_ended(infra, postgres.read, end_sessions=99)
 
-    # assert: the second failure is the answer (an outage, answered 503 by the services)
-    assert (outcome, tries) == ("AdminShutdown", 2)
+    # assert: the last failure is the answer (an outage, answered 503 by the services)
+    assert (outcome, tries) == ("AdminShutdown", postgres.READ_TRIES)
+
+
+def _sessions_of_a_read_again(
+    infra: Infra, read: Callable[[AsyncConnectionPool, Query], Awaitable[int]]
+) -> tuple[set[int], int]:
+    """Fill a pool with idle connections, then run one read through `read` whose first session
+    the server ends under it (as a restart ends them all, starting with one).
+
+    Returns the sessions (backend pids) idle in the pool before the read, and the session the
+    read was served on."""
+    dsn = postgres.conninfo("127.0.0.1", infra.postgres_port, "inventory", "demo", "")
+    tried_on: list[int] = []
+
+    async def query(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> int:
+        tried_on.append(conn.info.backend_pid)
+        if len(tried_on) == 1:
+            await asyncio.to_thread(_end_session, infra, conn.info.backend_pid)
+        return await _served(conn)
+
+    async def run() -> set[int]:
+        pool = postgres.create_pool(dsn, max_size=POOL_SIZE)
+        await pool.open(wait=True)
+        try:
+            idle = await _fill(pool)
+            assert await read(pool, query) == SERVED
+            return idle
+        finally:
+            await pool.close()
+
+    idle = asyncio.run(run())
+    return idle, tried_on[-1]
+
+
+def test_a_read_again_is_served_on_a_new_session_not_an_idle_one_of_before(
+    infra: Infra,
+) -> None:
+    # arrange / act: a pool of idle sessions; the first one a read takes is ended under it
+    idle, served_on = _sessions_of_a_read_again(infra, postgres.read)
+
+    # assert: the read was served on a session opened after, which no list of the server's
+    # sessions made before the end can hold
+    assert served_on not in idle, (served_on, idle)
+
+
+def test_negative_control_a_read_again_without_draining_takes_an_idle_session_of_before(
+    infra: Infra,
+) -> None:
+    # arrange / act: the same, read again on the next pooled connection (the pool kept)
+    idle, served_on = _sessions_of_a_read_again(infra, _read_twice)
+
+    # assert: served on one of the sessions that were idle before (the next to be ended)
+    assert served_on in idle, (served_on, idle)
 
 
 def test_a_read_that_fails_otherwise_is_not_read_again(infra: Infra) -> None:
