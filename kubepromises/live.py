@@ -285,8 +285,11 @@ PROBE = (
 PARALLEL_PROBES = 8
 
 
-def run_in_pod(api: Any, namespace: str, pod: str, command: list[str]) -> tuple[bool, str]:
-    """Run a command in the pod's first container: (it exited 0, what it printed or why not)."""
+def run_in_pod(
+    api: Any, namespace: str, pod: str, command: list[str], container: str | None = None
+) -> tuple[bool, str]:
+    """Run a command in the pod's container (by default its first): (it exited 0, what it
+    printed or why not)."""
     from kubernetes import client
     from kubernetes.stream import stream
 
@@ -298,6 +301,7 @@ def run_in_pod(api: Any, namespace: str, pod: str, command: list[str]) -> tuple[
             pod,
             namespace,
             command=command,
+            container=container,  # None: the first
             stderr=True,
             stdin=False,
             stdout=True,

@@ -24,15 +24,17 @@ import copy
 import dataclasses
 import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from kubepromises import rollouts, traffic
+from kubepromises import configs, limits, rollouts, traffic
 from kubepromises.drawing import Drawing, Workload
 from kubepromises.live import (
+    PARALLEL_PROBES,
     Observed,
     call_violations,
     claim_violations,
@@ -48,7 +50,7 @@ from kubepromises.live import (
     schedulable_nodes,
     spread_violations,
 )
-from kubepromises.static import Obj, assert_caught, assert_holds, find
+from kubepromises.static import Obj, assert_caught, assert_holds, find, ref
 from kubepromises.waiting import NotYet, eventually
 
 #: The drawing's SLO that bounds a replacement pod's time to Ready, when it has one.
@@ -353,6 +355,74 @@ def test_a_deleted_replica_is_replaced_in_time(
     )
 
 
+# -- memory limits: each running container's own cgroup read ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def memory_readings(
+    drawing: Drawing,
+    live_overlay: str,
+    live_api: Any,
+    rendered_manifests: Mapping[str, Sequence[Obj]],
+) -> list[limits.LimitReading]:
+    """The memory limit of each container the manifests limit, read in every Ready pod of its
+    workload (`kubepromises.limits`); read once, for the check and its control."""
+    promised = limits.memory_limits(drawing, live_overlay, rendered_manifests[live_overlay])
+    if not promised:
+        pytest.skip(f"the overlay {live_overlay!r}'s manifests give no container a memory limit")
+    observed = observe(live_api, drawing.namespace)
+    readings: list[limits.LimitReading] = []
+    probes: list[tuple[str, limits.MemoryLimit]] = []
+    for limit in promised:
+        workload = drawing.workload(limit.workload)
+        obj = find(observed.workloads, workload.kind, workload.name)
+        pods = [p["metadata"]["name"] for p in ready_pods(observed, obj)] if obj else []
+        if not pods:
+            readings.append(limits.LimitReading("-", limit, None, failed=f"{limit}: no Ready pod"))
+        probes += [(pod, limit) for pod in pods]
+
+    def read(probe: tuple[str, limits.MemoryLimit]) -> limits.LimitReading:
+        pod, limit = probe
+        command = limits.read_command()
+        _, printed = run_in_pod(live_api, drawing.namespace, pod, command, limit.container)
+        return limits.parse_reading(pod, limit, printed)
+
+    with ThreadPoolExecutor(PARALLEL_PROBES) as pool:
+        readings += pool.map(read, probes)
+    return readings
+
+
+def test_every_container_runs_with_its_manifests_memory_limit(
+    memory_readings: list[limits.LimitReading],
+) -> None:
+    """The memory limit the kernel holds each running container to (its cgroup, read inside
+    it) is the one its manifests give. A container that cannot be read is not verified: the
+    test fails on any mismatch, else skips naming those, and passes only when every one was
+    read."""
+    # assert: no container read runs with another limit
+    assert_holds(limits.memory_limit_violations(memory_readings))
+    read = [r for r in memory_readings if r.failed is None]
+    print(f"{len(read)} containers read at their manifests' memory limits")
+    not_read = limits.unread(memory_readings)
+    if not_read:
+        pytest.skip(f"not verified: {'; '.join(not_read)} ({len(read)} others held)")
+
+
+def test_negative_control_another_memory_limit_in_the_manifests_fails_the_limit_check(
+    memory_readings: list[limits.LimitReading],
+) -> None:
+    # arrange: the first container read, its manifests' limit doubled
+    read = [r for r in memory_readings if r.failed is None]
+    if not read:
+        pytest.skip("not verified: no container's memory limit could be read")
+    first = read[0].limit
+    doubled = dataclasses.replace(first, limit=str(first.bytes * 2))
+    broken = [dataclasses.replace(r, limit=doubled) if r.limit == first else r for r in read]
+
+    # act + assert: the real readings no longer match
+    assert_caught(limits.memory_limit_violations(broken), f"pod {read[0].pod}'s {first}")
+
+
 # -- rolling updates and scaling: real changes under traffic -------------------------------------
 
 #: How long the traffic runs before a change starts and after it has settled (a dwell under
@@ -421,16 +491,19 @@ def scaled_out_and_back(
     return change
 
 
-def changeable(drawing: Drawing, overlay: str, live_api: Any, name: str) -> Workload:
+def changeable(
+    drawing: Drawing, overlay: str, live_api: Any, name: str, *, scaled: bool = True
+) -> Workload:
     """The service, when the overlay runs it as a Deployment of several replicas that no
     autoscaler sizes (one replica leaves nothing to serve while it is replaced; an autoscaler
-    would fight the scaling); the test skips otherwise."""
+    would fight the scaling, so `scaled=False` lets a rollout alone through); the test skips
+    otherwise."""
     service = drawing.workload(name)
     if service not in drawing.workloads_in(overlay):
         pytest.skip(f"the overlay {overlay!r} does not deploy {service.name}")
     if service.kind != "Deployment" or service.replicas < 2:
         pytest.skip(f"{service.kind}/{service.name} of {service.replicas} is not changed here")
-    if rollouts.autoscaled(live_api, drawing.namespace, service.name):
+    if scaled and rollouts.autoscaled(live_api, drawing.namespace, service.name):
         pytest.skip(f"not verified: an autoscaler sizes Deployment/{service.name}")
     return service
 
@@ -474,6 +547,140 @@ def test_scaling_out_and_back_fails_no_request(
     print(f"{service.name}: scaled out and back in {took:.1f} s (+{hold:g}); {seen}")
     assert seen.sent >= traffic.RATE * took / 2, f"the traffic hardly ran: {seen}"
     assert not seen.failures, f"{service.name}'s scaling failed requests: {seen}"
+
+
+# -- configuration rollouts: a ConfigMap changed, then the service rolled out --------------------
+
+
+def read_config(
+    live_api: Any, drawing: Drawing, workload: Workload, uses: Sequence[configs.ConfigUse]
+) -> list[configs.Reading]:
+    """What every Ready pod of the workload sees at each use, read inside its container."""
+    observed = observe(live_api, drawing.namespace)
+    obj = find(observed.workloads, workload.kind, workload.name)
+    pods = [p["metadata"]["name"] for p in ready_pods(observed, obj)] if obj else []
+
+    def read(probe: tuple[str, configs.ConfigUse]) -> configs.Reading:
+        pod, use = probe
+        command = configs.read_command(use)
+        succeeded, printed = run_in_pod(live_api, drawing.namespace, pod, command, use.container)
+        return configs.parse_reading(pod, use, succeeded, printed)
+
+    with ThreadPoolExecutor(PARALLEL_PROBES) as pool:
+        return list(pool.map(read, [(pod, use) for pod in pods for use in uses]))
+
+
+def config_uses(
+    drawing: Drawing, overlay: str, manifests: Sequence[Obj], workload: Workload
+) -> list[configs.ConfigUse]:
+    """Where the workload's containers see a key added to one of the drawing's ConfigMaps, as
+    its manifests say; the test skips when there is none (as not verified when it takes chosen
+    keys only)."""
+    obj = find(manifests, workload.kind, workload.name)
+    if obj is None:
+        pytest.skip(f"the overlay {overlay!r}'s manifests have no {workload.kind}/{workload.name}")
+    configmaps = drawing.configmaps_in(overlay)
+    found = configs.uses(obj, configs.MARK, configmaps)
+    if not found:
+        chosen = configs.chosen_keys(obj, configmaps)
+        if chosen:
+            pytest.skip(
+                f"not verified: {ref(obj)} takes chosen keys only ({'; '.join(chosen)}): a new "
+                "key would not reach it"
+            )
+        pytest.skip(f"{ref(obj)} takes no configuration from the drawing's ConfigMaps")
+    return found
+
+
+def test_a_config_change_rolled_out_reaches_every_replica_and_fails_no_request(
+    drawing: Drawing,
+    live_overlay: str,
+    live_api: Any,
+    rendered_manifests: Mapping[str, Sequence[Obj]],
+    drawing_service: str,
+) -> None:
+    """Each ConfigMap of the drawing the service takes whole (`envFrom`, a mounted volume) gets
+    a key of its own (`kubepromises.configs.MARK`, a fresh stamp) and the service is rolled
+    out: every Ready replica sees the stamp. The key is taken out again and the service rolled
+    out: every Ready replica sees it unset, as before. Both rollouts run under the rolling
+    update's traffic, and no request fails."""
+    # arrange: the service, what it takes, and where its traffic comes from
+    service = changeable(drawing, live_overlay, live_api, drawing_service, scaled=False)
+    manifests = rendered_manifests[live_overlay]
+    uses = config_uses(drawing, live_overlay, manifests, service)
+    route = traffic_route(drawing, live_overlay, live_api, service)
+    changed = sorted({use.configmap for use in uses})
+    stamp = f"{time.time():.3f}"
+    readings: dict[str, list[configs.Reading]] = {}
+
+    def change_and_restore() -> float:
+        for configmap in changed:
+            configs.set_mark(live_api, drawing.namespace, configmap, stamp)
+        took = rolled_out(live_api, drawing.namespace, service.name)()
+        readings["changed"] = read_config(live_api, drawing, service, uses)
+        for configmap in changed:
+            configs.set_mark(live_api, drawing.namespace, configmap, None)
+        took += rolled_out(live_api, drawing.namespace, service.name)()
+        readings["restored"] = read_config(live_api, drawing, service, uses)
+        return took
+
+    # act
+    try:
+        seen, took = under_traffic(live_api, drawing, route, change_and_restore)
+    finally:  # the ConfigMaps as they were, and pods that took them, whatever happened
+        if "restored" not in readings:
+            for configmap in changed:
+                configs.set_mark(live_api, drawing.namespace, configmap, None)
+            rolled_out(live_api, drawing.namespace, service.name)()
+
+    # assert: the new value everywhere, then the old one; the traffic ran and met no failure
+    print(f"{service.name}: {', '.join(map(str, uses))}; two rollouts in {took:.1f} s; {seen}")
+    assert_holds(configs.config_violations(readings["changed"], stamp))
+    assert_holds(configs.config_violations(readings["restored"], None))
+    assert seen.sent >= traffic.RATE * took / 2, f"the traffic hardly ran: {seen}"
+    assert not seen.failures, f"{service.name}'s config rollouts failed requests: {seen}"
+    not_read = configs.unread(readings["changed"] + readings["restored"])
+    if not_read:
+        pytest.skip(f"not verified: {'; '.join(not_read)}")
+
+
+def test_negative_control_a_config_change_without_a_rollout_fails_the_config_check(
+    drawing: Drawing,
+    live_overlay: str,
+    live_api: Any,
+    rendered_manifests: Mapping[str, Sequence[Obj]],
+) -> None:
+    """The change above without the rollout: the pods that run on took their configuration
+    when they started, so the check names them. A use as an environment variable is chosen
+    first (the kubelet rewrites a mounted file by itself, within its sync period)."""
+    # arrange: the first workload running with a use of the drawing's ConfigMaps
+    manifests = rendered_manifests[live_overlay]
+    observed = observe(live_api, drawing.namespace)
+    candidates = []
+    for workload in drawing.workloads_in(live_overlay):
+        obj = find(manifests, workload.kind, workload.name)
+        running_obj = find(observed.workloads, workload.kind, workload.name)
+        if obj is None or running_obj is None or not ready_pods(observed, running_obj):
+            continue
+        for use in configs.uses(obj, configs.MARK, drawing.configmaps_in(live_overlay)):
+            candidates.append((workload, use))
+    candidates.sort(key=lambda pair: pair[1].kind != "env")  # variables first
+    if not candidates:
+        pytest.skip("no running workload takes a whole ConfigMap of the drawing")
+    workload, use = candidates[0]
+    stamp = f"{time.time():.3f}"
+
+    # act: the ConfigMap changed, no rollout; read at once, then put back
+    configs.set_mark(live_api, drawing.namespace, use.configmap, stamp)
+    try:
+        readings = read_config(live_api, drawing, workload, [use])
+    finally:
+        configs.set_mark(live_api, drawing.namespace, use.configmap, None)
+
+    # assert: the check names the pods still on the old configuration
+    if readings and all(reading.failed for reading in readings):
+        pytest.skip(f"not verified: {'; '.join(configs.unread(readings))}")
+    assert_caught(configs.config_violations(readings, stamp), f"sees {use} unset")
 
 
 @dataclass(frozen=True)

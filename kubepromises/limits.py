@@ -1,0 +1,119 @@
+"""Each container's memory limit as the manifests give it, against the limit its running
+container has: the kernel's, read from the container's own memory cgroup.
+
+A container's limit is read inside it, by the exec API, with `cat` of the cgroup file that
+holds it: `memory.max` on a cgroup v2 host, `memory/memory.limit_in_bytes` on a cgroup v1 host
+(`cat` is given both; one exists). The kernel keeps a limit in whole pages, so the limit read
+may be below the manifests' by less than a page. A container whose image has no `cat`, or whose
+cgroup cannot be read, is not verified: its reading says why, and it never passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kubernetes.utils import parse_quantity
+
+from kubepromises.drawing import Drawing
+from kubepromises.static import Obj, find
+
+#: The cgroup files that hold a container's memory limit: cgroup v2's, then v1's.
+CGROUP_FILES = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+#: The kernel rounds a limit down to whole pages; the largest page size Linux uses is 64 KiB.
+PAGE_AT_MOST = 64 * 1024
+#: cgroup v1 says "no limit" with a huge number (PAGE_COUNTER_MAX pages), v2 with `max`.
+UNLIMITED_FROM = 2**62
+
+
+@dataclass(frozen=True)
+class MemoryLimit:
+    """One container's memory limit, as the manifests give it."""
+
+    workload: str
+    container: str
+    limit: str
+
+    @property
+    def bytes(self) -> int:
+        return int(parse_quantity(self.limit))
+
+    def __str__(self) -> str:
+        return f"{self.workload}/{self.container}"
+
+
+def memory_limits(drawing: Drawing, overlay: str, manifests: Sequence[Obj]) -> list[MemoryLimit]:
+    """The memory limit of every container of the overlay's workloads that has one."""
+    found = []
+    for workload in drawing.workloads_in(overlay):
+        obj = find(manifests, workload.kind, workload.name)
+        if obj is None:
+            continue
+        for container in obj["spec"]["template"]["spec"].get("containers") or []:
+            limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
+            if limit is not None:
+                found.append(MemoryLimit(workload.name, container["name"], str(limit)))
+    return found
+
+
+def read_command() -> list[str]:
+    """What prints the container's memory limit (and a complaint about the other file)."""
+    return ["cat", *CGROUP_FILES]
+
+
+@dataclass(frozen=True)
+class LimitReading:
+    """What one pod's container has as its memory limit: `bytes` (None: unlimited), or why it
+    could not be read (`failed`: not verified)."""
+
+    pod: str
+    limit: MemoryLimit
+    bytes: int | None
+    failed: str | None = None
+
+
+def parse_reading(pod: str, limit: MemoryLimit, printed: str) -> LimitReading:
+    """The reading of `read_command`'s output: its line that is a number or `max` (the other
+    file's complaint is on another line); none such, not read."""
+    for line in printed.splitlines():
+        value = line.strip()
+        if value == "max":
+            return LimitReading(pod, limit, None)
+        if value.isdigit():
+            number = int(value)
+            return LimitReading(pod, limit, None if number >= UNLIMITED_FROM else number)
+    why = f"cannot read {limit}'s memory cgroup in {pod}: {printed[-300:]!r}"
+    return LimitReading(pod, limit, None, failed=why)
+
+
+def mebibytes(size: int) -> str:
+    return f"{size / 2**20:g}Mi"
+
+
+def memory_limit_violations(readings: Sequence[LimitReading]) -> list[str]:
+    """Each container read runs limited to its manifests' memory limit (to the page). Readings
+    that failed are not violations, nor passes (`unread`); no reading at all is a violation."""
+    if not readings:
+        return ["no container with a memory limit was read"]
+    violations = []
+    for reading in readings:
+        if reading.failed is not None:
+            continue
+        wanted = reading.limit.bytes
+        if reading.bytes is None:
+            violations.append(
+                f"pod {reading.pod}'s {reading.limit} runs without a memory limit; the "
+                f"manifests give {reading.limit.limit}"
+            )
+        elif not 0 <= wanted - reading.bytes < PAGE_AT_MOST:
+            violations.append(
+                f"pod {reading.pod}'s {reading.limit} runs limited to {reading.bytes} bytes "
+                f"({mebibytes(reading.bytes)}); the manifests give {reading.limit.limit} "
+                f"({wanted} bytes)"
+            )
+    return violations
+
+
+def unread(readings: Sequence[LimitReading]) -> list[str]:
+    """Why each reading that failed could not be made (what is not verified)."""
+    return [reading.failed for reading in readings if reading.failed is not None]
