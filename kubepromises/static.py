@@ -51,8 +51,24 @@ def names(objects: Iterable[Obj], kind: str) -> set[str]:
     return {o["metadata"]["name"] for o in of_kind(objects, kind)}
 
 
-def replicas(workload: Obj) -> int:
-    """A Deployment's or StatefulSet's pods at rest (Kubernetes' default is 1)."""
+def autoscalers_of(workload: Obj, objects: Iterable[Obj]) -> list[Obj]:
+    """The HorizontalPodAutoscalers whose scaleTargetRef names the workload."""
+    return [
+        hpa
+        for hpa in of_kind(objects, "HorizontalPodAutoscaler")
+        if hpa["spec"]["scaleTargetRef"].get("kind") == workload["kind"]
+        and hpa["spec"]["scaleTargetRef"].get("name") == workload["metadata"]["name"]
+    ]
+
+
+def replicas(workload: Obj, objects: Iterable[Obj]) -> int:
+    """A Deployment's or StatefulSet's pods at rest: the minReplicas of the autoscaler that
+    targets it, where one does (it owns the count, and the workload leaves `spec.replicas` out:
+    `autoscaled_replica_violations`), else its `spec.replicas` (Kubernetes' default is 1)."""
+    autoscalers = autoscalers_of(workload, objects)
+    if autoscalers:
+        minimum: int = autoscalers[0]["spec"].get("minReplicas", 1)
+        return minimum
     count: int = workload["spec"].get("replicas", 1)
     return count
 
@@ -116,8 +132,31 @@ def replica_violations(drawing: Drawing, overlay: str, objects: Sequence[Obj]) -
         where = drawing.where(*drawing.field_of(workload), "replicas")
         if obj is None:
             violations.append(f"{workload.kind}/{workload.name} is missing ({where})")
-        elif (count := replicas(obj)) != workload.replicas:
+        elif (count := replicas(obj, objects)) != workload.replicas:
             violations.append(f"{ref(obj)} has {count} replicas; {where} is {workload.replicas}")
+    return violations
+
+
+def autoscaled_replica_violations(
+    drawing: Drawing, overlay: str, objects: Sequence[Obj]
+) -> list[str]:
+    """An autoscaler alone owns the replica count of the workload it targets: one autoscaler at
+    most per workload, and the workload's manifest leaves `spec.replicas` out, so applying the
+    manifests again never resets a count the autoscaler has raised under load."""
+    violations = []
+    for obj in of_kind(objects, *WORKLOAD_KINDS):
+        autoscalers = autoscalers_of(obj, objects)
+        if len(autoscalers) > 1:
+            violations.append(
+                f"{ref(obj)} is targeted by {len(autoscalers)} autoscalers: "
+                f"{', '.join(ref(hpa) for hpa in autoscalers)}"
+            )
+        if autoscalers and "replicas" in obj["spec"]:
+            pinned = obj["spec"]["replicas"]
+            violations.append(
+                f"{ref(obj)} sets replicas {pinned} while {ref(autoscalers[0])} owns its "
+                f"count: applying the manifests again would scale it back to {pinned} under load"
+            )
     return violations
 
 
@@ -212,7 +251,7 @@ def pod_count_violations(drawing: Drawing, overlay: str, objects: Sequence[Obj])
     """The drawing's total of pods at rest (its workloads', not its node agents'), for an overlay
     that deploys every workload (see `deploys_every_workload`)."""
     low, high = drawing.total_pods
-    total = sum(replicas(w) for w in of_kind(objects, *WORKLOAD_KINDS))
+    total = sum(replicas(w, objects) for w in of_kind(objects, *WORKLOAD_KINDS))
     if not low <= total <= high:
         where = drawing.where("summary", "total_pods")
         return [f"{total} pods at rest; {where} is {low}-{high}"]
@@ -302,6 +341,7 @@ CHECKS = {
     "namespace": namespace_violations,
     "workloads": workload_violations,
     "replicas": replica_violations,
+    "autoscaled replicas": autoscaled_replica_violations,
     "volumes": volume_violations,
     "configuration": configuration_violations,
     "services": service_violations,

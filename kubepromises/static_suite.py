@@ -15,12 +15,14 @@ from collections.abc import Mapping, Sequence
 import pytest
 
 from kubepromises import policies
-from kubepromises.drawing import Drawing
+from kubepromises.drawing import Drawing, Workload
 from kubepromises.static import (
     WORKLOAD_KINDS,
     Obj,
     assert_caught,
     assert_holds,
+    autoscaled_replica_violations,
+    autoscalers_of,
     configuration_violations,
     container_violations,
     deploys_every_workload,
@@ -31,6 +33,7 @@ from kubepromises.static import (
     of_kind,
     pod_count_violations,
     pod_labels,
+    ref,
     replica_violations,
     replicas,
     service_count_violations,
@@ -62,6 +65,51 @@ def full_overlays(drawing: Drawing) -> list[str]:
     return overlays
 
 
+def unscaled_workload(
+    drawing: Drawing, overlay: str, objects: Sequence[Obj]
+) -> tuple[Workload, Obj]:
+    """The overlay's first workload of the drawing that no autoscaler targets, with its object;
+    the test skips when an autoscaler targets every one."""
+    for workload in drawing.workloads_in(overlay):
+        obj = find(objects, workload.kind, workload.name)
+        if obj is not None and not autoscalers_of(obj, objects):
+            return workload, obj
+    pytest.skip(f"an autoscaler targets every workload of overlay {overlay!r}")
+
+
+def autoscaled_workload(
+    drawing: Drawing, overlay: str, objects: list[Obj]
+) -> tuple[Workload, Obj, Obj]:
+    """The overlay's first workload of the drawing that an autoscaler targets, with its object
+    and its autoscaler. An overlay without autoscalers gets one planted on its first workload,
+    at the drawing's count, as the manifests would write it (`replicas` left to it): a control
+    then breaks that."""
+    for workload in drawing.workloads_in(overlay):
+        obj = find(objects, workload.kind, workload.name)
+        if obj is not None and (autoscalers := autoscalers_of(obj, objects)):
+            return workload, obj, autoscalers[0]
+    workload = drawing.workloads_in(overlay)[0]
+    obj = find(objects, workload.kind, workload.name)
+    assert obj is not None, f"{workload.kind}/{workload.name} is missing"
+    obj["spec"].pop("replicas", None)
+    autoscaler: Obj = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": workload.name, "namespace": drawing.namespace},
+        "spec": {
+            "scaleTargetRef": {
+                "apiVersion": "apps/v1",
+                "kind": workload.kind,
+                "name": workload.name,
+            },
+            "minReplicas": workload.replicas,
+            "maxReplicas": workload.replicas + 1,
+        },
+    }
+    objects.append(autoscaler)
+    return workload, obj, autoscaler
+
+
 # -- the promises hold --------------------------------------------------------------------------
 
 
@@ -81,6 +129,12 @@ def test_every_workload_runs_the_drawings_replica_count(
     drawing: Drawing, drawing_overlay: str, manifests: Sequence[Obj]
 ) -> None:
     assert_holds(replica_violations(drawing, drawing_overlay, manifests))
+
+
+def test_an_autoscaler_alone_owns_the_replica_count_of_its_workload(
+    drawing: Drawing, drawing_overlay: str, manifests: Sequence[Obj]
+) -> None:
+    assert_holds(autoscaled_replica_violations(drawing, drawing_overlay, manifests))
 
 
 def test_every_volume_is_claimed_at_the_drawings_size_and_mounted(
@@ -179,16 +233,42 @@ def test_a_missing_workload_is_caught(
 def test_another_replica_count_is_caught(
     drawing: Drawing, drawing_overlay: str, broken: list[Obj]
 ) -> None:
-    # arrange
-    workload = drawing.workloads_in(drawing_overlay)[0]
-    obj = find(broken, workload.kind, workload.name)
-    assert obj is not None
+    # arrange: a workload no autoscaler sizes, one replica more than drawn
+    workload, obj = unscaled_workload(drawing, drawing_overlay, broken)
     obj["spec"]["replicas"] = workload.replicas + 1
     # act / assert
     assert_caught(
         replica_violations(drawing, drawing_overlay, broken),
         f"{workload.kind}/{workload.name} has {workload.replicas + 1} replicas; "
         f"{drawing.where(*drawing.field_of(workload), 'replicas')} is {workload.replicas}",
+    )
+
+
+def test_an_autoscaler_minimum_below_the_drawing_is_caught(
+    drawing: Drawing, drawing_overlay: str, broken: list[Obj]
+) -> None:
+    # arrange: an autoscaled workload's autoscaler allows one replica fewer than drawn
+    workload, _, autoscaler = autoscaled_workload(drawing, drawing_overlay, broken)
+    autoscaler["spec"]["minReplicas"] = workload.replicas - 1
+    # act / assert
+    assert_caught(
+        replica_violations(drawing, drawing_overlay, broken),
+        f"{workload.kind}/{workload.name} has {workload.replicas - 1} replicas; "
+        f"{drawing.where(*drawing.field_of(workload), 'replicas')} is {workload.replicas}",
+    )
+
+
+def test_a_replica_count_beside_an_autoscaler_is_caught(
+    drawing: Drawing, drawing_overlay: str, broken: list[Obj]
+) -> None:
+    # arrange: an autoscaled workload pins the drawing's count again
+    workload, obj, autoscaler = autoscaled_workload(drawing, drawing_overlay, broken)
+    obj["spec"]["replicas"] = workload.replicas
+    # act / assert
+    assert_caught(
+        autoscaled_replica_violations(drawing, drawing_overlay, broken),
+        f"{workload.kind}/{workload.name} sets replicas {workload.replicas} while "
+        f"{ref(autoscaler)} owns its count",
     )
 
 
@@ -272,9 +352,9 @@ def test_a_pod_total_beyond_the_drawing_is_caught(
     # arrange
     overlay = full_overlays(drawing)[0]
     broken = copy.deepcopy(list(rendered_manifests[overlay]))
-    workload = of_kind(broken, *WORKLOAD_KINDS)[0]
-    others = sum(replicas(w) for w in of_kind(broken, *WORKLOAD_KINDS)) - replicas(workload)
-    workload["spec"]["replicas"] = drawing.total_pods[1] + 1 - others
+    _, obj = unscaled_workload(drawing, overlay, broken)
+    total = sum(replicas(w, broken) for w in of_kind(broken, *WORKLOAD_KINDS))
+    obj["spec"]["replicas"] = drawing.total_pods[1] + 1 - (total - replicas(obj, broken))
     # act / assert
     assert_caught(
         pod_count_violations(drawing, overlay, broken),

@@ -676,9 +676,12 @@ class Testbed:
             workloads = kube.workloads()
             waiting = [str(w) for w in workloads if not w.rolled_out]
             pending = {name: phase for name, phase in kube.pvc_phases().items() if phase != "Bound"}
-            if not workloads or waiting or pending:
+            # An autoscaled Deployment rolls out at one pod until its autoscaler raises it.
+            below = kube.below_autoscaler_minimum()
+            if not workloads or waiting or pending or below:
                 raise NotYet(
-                    f"not ready: {waiting or 'no workloads yet'}; PVCs not Bound: {pending}"
+                    f"not ready: {waiting or 'no workloads yet'}; PVCs not Bound: {pending}; "
+                    f"below their autoscaler's minimum: {below}"
                 )
             return f"{len(workloads)} workloads ready"
 

@@ -65,6 +65,21 @@ class Kube:
             return workload_state(kind, self.apps.read_namespaced_deployment(name, self.namespace))
         return workload_state(kind, self.apps.read_namespaced_stateful_set(name, self.namespace))
 
+    def below_autoscaler_minimum(self) -> list[str]:
+        """The workloads whose autoscaler has not yet raised them to its minReplicas, each as
+        `Kind/name: N replicas, minReplicas M`. The manifests leave the count of an autoscaled
+        Deployment to its autoscaler, so a new one starts one pod until the autoscaler's first
+        sync; rolled out at one pod, it is not yet at the drawing's count."""
+        below = []
+        for hpa in self.autoscaling.list_namespaced_horizontal_pod_autoscaler(self.namespace).items:
+            target, minimum = hpa.spec.scale_target_ref, hpa.spec.min_replicas or 1
+            state = self.workload(target.kind, target.name)
+            if state.desired < minimum:
+                below.append(
+                    f"{target.kind}/{target.name}: {state.desired} replicas, minReplicas {minimum}"
+                )
+        return below
+
     def pvc_phases(self) -> dict[str, str]:
         """PVC name → phase (Pending/Bound/Lost)."""
         pvcs = self.core.list_namespaced_persistent_volume_claim(self.namespace).items

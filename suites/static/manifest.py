@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from kubepromises.static import replicas as workload_replicas
 from suites import promises
 
 Obj = dict[str, Any]
@@ -112,12 +113,12 @@ def container_refs(rendered: Rendered, *, init: bool = False) -> Iterator[tuple[
             yield workload, container, f"{ref(workload)} container {container['name']}"
 
 
-def replicas(workload: Obj) -> int:
-    """Pods at rest: a DaemonSet runs one on each node that runs our pods."""
+def replicas(workload: Obj, rendered: Rendered) -> int:
+    """Pods at rest: a DaemonSet runs one on each node that runs our pods; a Deployment or
+    StatefulSet its autoscaler's minimum, else its `replicas` (kubepromises.static.replicas)."""
     if workload["kind"] == "DaemonSet":
         return promises.WORKER_NODES
-    count: int = workload["spec"].get("replicas", 1)
-    return count
+    return workload_replicas(workload, rendered.objects)
 
 
 def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:

@@ -56,7 +56,7 @@ def test_the_offline_shipper_reads_the_nodes_pod_logs_read_only(offline: Rendere
     assert env["OPENSEARCH_HOST"] == "elasticsearch"
     assert env["LOG_FILES"].startswith(f"/var/log/pods/{promises.NAMESPACE}_")
     assert pod_template(shipper)["metadata"]["labels"]["demo-micro.dev/log-shipper"] == "true"
-    assert replicas(shipper) == promises.WORKER_NODES
+    assert replicas(shipper, offline) == promises.WORKER_NODES
 
 
 def test_a_host_path_without_its_reason_is_caught(broken_offline: Rendered) -> None:

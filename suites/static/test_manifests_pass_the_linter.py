@@ -24,6 +24,8 @@ from suites.static.controls import assert_caught, assert_holds
 from suites.static.kube_score import Finding, LinterMissingError, lint
 from suites.static.manifest import Rendered, main_container
 
+#: An accepted deviation the control below pretends is fixed.
+ACCEPTED_CHECK, ACCEPTED_OBJECT = "deployment-replicas", "Deployment/localstack"
 HPA_CHECK = "deployment-targeted-by-hpa-does-not-have-replicas-configured"
 
 
@@ -82,15 +84,26 @@ def test_identical_readiness_and_liveness_probes_are_caught(
 def test_an_accepted_deviation_that_no_longer_occurs_is_caught(
     findings: dict[str, list[Finding]], accepted: list[Accepted]
 ) -> None:
-    # arrange: the findings as if order-service's Deployment had left its replicas to the HPA
+    # arrange: the findings as if LocalStack ran two replicas
     fixed = {
-        overlay: [f for f in found if f.key != (HPA_CHECK, "Deployment/order-service")]
+        overlay: [f for f in found if f.key != (ACCEPTED_CHECK, ACCEPTED_OBJECT)]
         for overlay, found in findings.items()
     }
     # act / assert
     assert_caught(
-        stale_violations(fixed, accepted), f"accepts {HPA_CHECK} on Deployment/order-service"
+        stale_violations(fixed, accepted), f"accepts {ACCEPTED_CHECK} on {ACCEPTED_OBJECT}"
     )
+
+
+def test_a_replica_count_beside_an_autoscaler_is_caught_by_the_linter_too(
+    broken: Rendered, linter: Path, accepted: list[Accepted]
+) -> None:
+    # arrange: order-service's Deployment pins a count while its autoscaler owns it
+    broken.one("Deployment", "order-service")["spec"]["replicas"] = 2
+    # act
+    violations = unaccepted_violations(broken.overlay, lint(broken.objects, linter), accepted)
+    # assert
+    assert_caught(violations, f"check {HPA_CHECK} fails on Deployment/order-service")
 
 
 def test_a_mistake_in_the_accepted_file_is_named(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_the_kind_overlay_renders_a_filebeat_shipper_on_every_worker(online: Ren
         for n in ("elasticsearch", "logstash", "kibana")
     }
     assert {container["image"].rpartition(":")[2]} == stack
-    assert replicas(shipper) == promises.WORKER_NODES
+    assert replicas(shipper, online) == promises.WORKER_NODES
     assert not pod_spec(shipper).get("tolerations"), "the control plane runs none of our pods"
     config_mount = next(m for m in container["volumeMounts"] if m["name"] == "config")
     assert container["args"][:2] == ["-c", f"{config_mount['mountPath']}/filebeat.yml"]

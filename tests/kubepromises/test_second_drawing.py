@@ -59,7 +59,7 @@ def test_the_shop_keeps_every_promise_of_its_drawing(pytester: pytest.Pytester) 
     outcomes = result.parseoutcomes()
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
     assert set(outcomes) == {"passed"}, outcomes
-    assert outcomes["passed"] == 50  # 25 per overlay: plain and offline
+    assert outcomes["passed"] == 56  # 28 per overlay: plain and offline
 
 
 def test_a_drawing_promising_other_replicas_fails_naming_the_field(
@@ -70,7 +70,7 @@ def test_a_drawing_promising_other_replicas_fails_naming_the_field(
     # act
     result = run_static_suite(pytester, drawing)
     # assert: in both overlays
-    result.assert_outcomes(passed=48, failed=2)
+    result.assert_outcomes(passed=54, failed=2)
     result.stdout.fnmatch_lines(
         [
             f"*Deployment/storefront has 3 replicas; drawing.yaml:{line}: "
@@ -90,7 +90,7 @@ def test_a_drawing_promising_another_volume_size_fails_naming_the_field(
     result = run_static_suite(pytester, drawing)
     # assert: the check fails in both overlays; its negative control (another size again)
     # still passes
-    result.assert_outcomes(passed=48, failed=2)
+    result.assert_outcomes(passed=54, failed=2)
     result.stdout.fnmatch_lines(
         [
             f"*checkout-db-data (data-checkout-db-0) requests 3Gi; drawing.yaml:{line}: "
@@ -111,7 +111,7 @@ def test_an_overlay_whose_manifests_folder_is_missing_fails_naming_it(
     # assert: every test that needs the objects errors, with the reason and no traceback
     outcomes = result.parseoutcomes()
     assert "passed" not in outcomes, outcomes
-    assert outcomes["errors"] == 50, outcomes
+    assert outcomes["errors"] == 56, outcomes
     result.stdout.fnmatch_lines(
         ["*overlay 'plain': the manifests folder */shop/gone does not exist"]
     )

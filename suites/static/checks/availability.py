@@ -8,7 +8,7 @@ HOSTNAME = "kubernetes.io/hostname"
 
 
 def _replicated(rendered: Rendered) -> list[Obj]:
-    return [w for w in rendered.workloads() if replicas(w) > 1]
+    return [w for w in rendered.workloads() if replicas(w, rendered) > 1]
 
 
 def disruption_budget_violations(rendered: Rendered) -> list[str]:
@@ -25,9 +25,10 @@ def disruption_budget_violations(rendered: Rendered) -> list[str]:
             violations.append(f"{ref(workload)} has no PodDisruptionBudget")
         for pdb in budgets:
             minimum = pdb["spec"].get("minAvailable")
-            if not isinstance(minimum, int) or not 1 <= minimum < replicas(workload):
+            count = replicas(workload, rendered)
+            if not isinstance(minimum, int) or not 1 <= minimum < count:
                 violations.append(
-                    f"{ref(pdb)} has minAvailable {minimum}; with {replicas(workload)} replicas it "
+                    f"{ref(pdb)} has minAvailable {minimum}; with {count} replicas it "
                     "must be at least 1 and leave one pod evictable"
                 )
     return violations

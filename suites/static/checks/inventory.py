@@ -52,7 +52,7 @@ def service_count_violations(rendered: Rendered) -> list[str]:
 def pod_count_violations(rendered: Rendered) -> list[str]:
     """The drawing's ~15-20 pods; only meaningful where every piece is deployed."""
     low, high = promises.TOTAL_PODS_RANGE
-    total = sum(replicas(w) for w in rendered.workloads())
+    total = sum(replicas(w, rendered) for w in rendered.workloads())
     if not low <= total <= high:
         return [f"{total} pods at rest, the drawing promises {low}-{high}"]
     return []

@@ -11,7 +11,7 @@ def replica_violations(rendered: Rendered) -> list[str]:
         obj = rendered.get(promised.kind, promised.name)
         if obj is None:
             violations.append(f"{promised.kind}/{promised.name} is missing")
-        elif (count := replicas(obj)) != promised.replicas:
+        elif (count := replicas(obj, rendered)) != promised.replicas:
             violations.append(
                 f"{ref(obj)} has {count} replicas, the drawing promises {promised.replicas}"
             )

@@ -36,9 +36,9 @@ def budget_violations(rendered: Rendered) -> list[str]:
     """The overlay at rest fits the machine."""
     cpu = memory = 0.0
     for workload, container, _ in container_refs(rendered):
-        declared = container.get("resources", {})
-        cpu += replicas(workload) * quantity(declared.get("requests", {}).get("cpu", 0))
-        memory += replicas(workload) * quantity(declared.get("limits", {}).get("memory", 0))
+        declared, count = container.get("resources", {}), replicas(workload, rendered)
+        cpu += count * quantity(declared.get("requests", {}).get("cpu", 0))
+        memory += count * quantity(declared.get("limits", {}).get("memory", 0))
     violations = []
     if cpu > CPU_REQUEST_BUDGET_CORES:
         violations.append(

@@ -72,7 +72,7 @@ def storage_violations(rendered: Rendered) -> list[str]:
 def pvc_count(rendered: Rendered) -> int:
     """PVCs the overlay creates at its promised replica counts."""
     from_templates = sum(
-        len(s["spec"].get("volumeClaimTemplates", [])) * replicas(s)
+        len(s["spec"].get("volumeClaimTemplates", [])) * replicas(s, rendered)
         for s in rendered.of_kind("StatefulSet")
     )
     return from_templates + len(rendered.of_kind("PersistentVolumeClaim"))
