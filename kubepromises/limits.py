@@ -117,3 +117,55 @@ def memory_limit_violations(readings: Sequence[LimitReading]) -> list[str]:
 def unread(readings: Sequence[LimitReading]) -> list[str]:
     """Why each reading that failed could not be made (what is not verified)."""
     return [reading.failed for reading in readings if reading.failed is not None]
+
+
+# -- going over the limit ------------------------------------------------------------------------
+
+#: The cgroup files that count a container's memory, cgroup v2's then v1's, and the counters in
+#: them of the memory its processes hold themselves (not the page cache, which the kernel takes
+#: back before it kills): v2's `anon`, v1's `total_rss` (or `rss`).
+STAT_FILES = ("/sys/fs/cgroup/memory.stat", "/sys/fs/cgroup/memory/memory.stat")
+HELD_COUNTERS = ("anon", "total_rss", "rss")
+#: A limit below this starves the container runtime's own start-up in the container's cgroup
+#: (its init process), which then fails to start rather than being OOM-killed: not the promise.
+#: Docker refuses limits below 6 MB for that reason.
+STARVING_AT_LEAST = 6 * 2**20
+
+
+def stat_command() -> list[str]:
+    """What prints the container's memory counters (and a complaint about the other file)."""
+    return ["cat", *STAT_FILES]
+
+
+def held_bytes(printed: str) -> int | None:
+    """The memory the container's processes hold, from `stat_command`'s output; None when it
+    printed no such counter."""
+    counters: dict[str, int] = {}
+    for line in printed.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counters.setdefault(parts[0], int(parts[1]))
+    return next((counters[name] for name in HELD_COUNTERS if name in counters), None)
+
+
+def starving_limit(held: int) -> int | None:
+    """A memory limit the container's processes cannot start in: half of what they hold once
+    started, in whole MiB; None when that would starve the runtime's own start-up too."""
+    limit = held // 2 // 2**20 * 2**20
+    return limit if limit >= STARVING_AT_LEAST else None
+
+
+def oom_kills(pods: Sequence[Obj]) -> list[str]:
+    """Each container of the pods that the kernel ended for going over its memory limit and the
+    kubelet started again: its last termination's reason is OOMKilled, and it has restarted."""
+    found = []
+    for pod in pods:
+        for status in pod.get("status", {}).get("containerStatuses") or []:
+            last = (status.get("lastState") or {}).get("terminated") or {}
+            restarts = status.get("restartCount") or 0
+            if last.get("reason") == "OOMKilled" and restarts >= 1:
+                found.append(
+                    f"pod {pod['metadata']['name']}'s {status['name']}: OOMKilled, "
+                    f"{restarts} restarts"
+                )
+    return found

@@ -13,8 +13,10 @@ nothing to break.
 The self-healing test changes the cluster (one pod of each service deleted, replaced by its
 controller), and so do the rolling-update and scaling tests and their controls (each service
 rolled out to a new pod template, and scaled to twice its replicas and back, under traffic; the
-controls' service stripped of its preStop and probes, then put back); every other test only
-reads.
+controls' service stripped of its preStop and probes, then put back), the config rollouts and
+their control (a key added to a ConfigMap and taken out again, each service rolled out twice)
+and the memory test (each service rolled out to a limit it cannot start in, then put back);
+every other test only reads.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from kubepromises.live import (
     isolation_violations,
     node_port_violations,
     observe,
+    pods_of,
     ready_pods,
     ready_replica_violations,
     run_in_pod,
@@ -681,6 +684,88 @@ def test_negative_control_a_config_change_without_a_rollout_fails_the_config_che
     if readings and all(reading.failed for reading in readings):
         pytest.skip(f"not verified: {'; '.join(configs.unread(readings))}")
     assert_caught(configs.config_violations(readings, stamp), f"sees {use} unset")
+
+
+# -- going over the memory limit: a rollout to a limit the service cannot start in ---------------
+
+#: How long the kernel and the kubelet may take to end a starved container and start it again.
+OOM_TIMEOUT = 120.0
+
+
+def test_a_container_over_its_memory_limit_is_oom_killed_and_restarted_while_its_service_answers(
+    drawing: Drawing, live_overlay: str, live_api: Any, drawing_service: str
+) -> None:
+    """The service rolled out to half the memory its first container's processes hold (read in
+    a Ready pod's cgroup): the kernel ends the new pod's container when it goes over, the
+    kubelet starts it again (OOMKilled, restarted), and the old replicas keep serving the same
+    traffic as the rolling update's, failing no request. The template is put back; the control
+    is the same reading of the pods of the put-back template, which must name no OOM kill."""
+    # arrange: the service, its traffic, and what its container holds
+    service = changeable(drawing, live_overlay, live_api, drawing_service, scaled=False)
+    route = traffic_route(drawing, live_overlay, live_api, service)
+    namespace = drawing.namespace
+    observed = observe(live_api, namespace)
+    obj = find(observed.workloads, service.kind, service.name)
+    assert obj is not None
+    container = obj["spec"]["template"]["spec"]["containers"][0]["name"]
+    serving = {p["metadata"]["name"] for p in ready_pods(observed, obj)}
+    pod = sorted(serving)[0]
+    _, printed = run_in_pod(live_api, namespace, pod, limits.stat_command(), container)
+    held = limits.held_bytes(printed)
+    if held is None:
+        pytest.skip(f"not verified: cannot read the memory {pod}'s {container} holds: {printed}")
+    starving = limits.starving_limit(held)
+    if starving is None:
+        pytest.skip(
+            f"not verified: {pod}'s {container} holds {limits.mebibytes(held)}: half of it would "
+            "starve the container runtime's own start-up"
+        )
+    saved = rollouts.template(live_api, namespace, service.name)
+
+    def oom_killed() -> list[str]:
+        now = observe(live_api, namespace)
+        found = limits.oom_kills(
+            [p for p in pods_of(now, obj) if p["metadata"]["name"] not in serving]
+        )
+        if not found:
+            states = [p.get("status", {}).get("containerStatuses") for p in pods_of(now, obj)]
+            raise NotYet(f"no container OOMKilled and restarted yet: {states}")
+        return found
+
+    # act: the starved rollout under traffic; then the template put back
+    sender = traffic.start(live_api, namespace, route)
+    try:
+        time.sleep(TRAFFIC_AROUND_CHANGE)  # a dwell under traffic
+        rollouts.set_memory(live_api, namespace, service.name, container, starving)
+        started = time.monotonic()
+        killed = eventually(
+            oom_killed,
+            timeout=OOM_TIMEOUT,
+            interval=1.0,
+            what=f"a new pod of {service.name} limited to {limits.mebibytes(starving)} OOMKilled "
+            "and restarted",
+            hint=f"kubectl -n {namespace} describe pods: Last State Terminated, Reason OOMKilled; "
+            "a process that starts in less than half what it holds later is not starved",
+        )
+        took = time.monotonic() - started
+        still = {p["metadata"]["name"] for p in ready_pods(observe(live_api, namespace), obj)}
+        time.sleep(TRAFFIC_AROUND_CHANGE)  # a dwell under traffic
+    finally:
+        seen = sender.stop()
+        rollouts.restore(live_api, namespace, service.name, saved)
+        rollouts.wait_settled(live_api, namespace, service.name)
+    restored = ready_pods(observe(live_api, namespace), obj)
+
+    # assert: killed for memory and restarted, while the old replicas served and nothing failed
+    print(
+        f"{service.name} at {limits.mebibytes(starving)} (holds {limits.mebibytes(held)}): "
+        f"{'; '.join(killed)} after {took:.1f} s; {seen}"
+    )
+    assert serving & still, f"no replica of {service.name} served on: {serving} then {still}"
+    assert not seen.failures, f"{service.name}'s starved pod failed requests: {seen}"
+    # the control: the pods of the put-back template, within their limit, show no OOM kill
+    assert restored, f"{service.name} has no Ready replica after its template was put back"
+    assert limits.oom_kills(restored) == []
 
 
 @dataclass(frozen=True)

@@ -122,3 +122,16 @@ def wait_settled(api: Any, namespace: str, name: str) -> float:
         what=f"Deployment/{name} settled on its spec",
         hint=f"kubectl -n {namespace} rollout status deployment/{name}; the new pods' events",
     )
+
+
+def set_memory(api: Any, namespace: str, name: str, container: str, size: int) -> None:
+    """Give the container of the Deployment's template this memory limit and request, in bytes
+    (a rollout starts; a request above the limit would be refused)."""
+    memory = {"memory": str(size)}
+    resources = {"limits": memory, "requests": memory}
+    patch = {
+        "spec": {
+            "template": {"spec": {"containers": [{"name": container, "resources": resources}]}}
+        }
+    }
+    _apps(api).patch_namespaced_deployment(name, namespace, patch)

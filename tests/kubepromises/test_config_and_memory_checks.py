@@ -1,11 +1,12 @@
 """The config-rollout and memory-limit checks (`kubepromises.configs`, `kubepromises.limits`) on
-manifests and readings written here.
+manifests, readings and pod states written here.
 
 The generic live suite reads what pods see by exec and checks it with these functions; here
 each is shown, without a cluster, to find the uses the shop's manifests make, to hold on the
 readings of a healthy rollout, and to name each breakage it exists for: a replica still on the
-old value, a container limited to another size or to none. A reading that could not be made is
-neither a violation nor a pass: it is listed as not verified.
+old value, a container limited to another size or to none, an OOM kill (and none where a
+container ended otherwise). A reading that could not be made is neither a violation nor a pass:
+it is listed as not verified.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ from kubepromises.configs import (
 from kubepromises.limits import (
     LimitReading,
     MemoryLimit,
+    held_bytes,
     memory_limit_violations,
     memory_limits,
+    oom_kills,
+    starving_limit,
 )
 from kubepromises.limits import parse_reading as parse_limit
 from kubepromises.limits import unread as limits_unread
@@ -278,3 +282,46 @@ def test_the_control_doubles_a_limit_and_the_real_reading_fails_it() -> None:
     doubled = dataclasses.replace(LIMIT, limit=str(LIMIT.bytes * 2))
     [violation] = memory_limit_violations([dataclasses.replace(reading, limit=doubled)])
     assert violation.startswith("pod web-0's web/app runs limited to 67108864 bytes")
+
+
+# -- going over the limit ------------------------------------------------------------------------
+
+V2_STAT = "anon 12582912\nfile 4194304\nkernel 1048576\nanon_thp 0\n"
+V1_STAT = (
+    "cat: /sys/fs/cgroup/memory.stat: No such file or directory\n"
+    "cache 4194304\nrss 12582912\nhierarchical_memory_limit 67108864\ntotal_rss 12582912\n"
+)
+
+
+def test_the_memory_a_container_holds_is_read_from_either_cgroup_version() -> None:
+    assert held_bytes(V2_STAT) == 12 * 2**20
+    assert held_bytes(V1_STAT) == 12 * 2**20
+    assert held_bytes(CANNOT_EXEC) is None
+
+
+def test_the_starving_limit_is_half_in_whole_mebibytes_and_never_too_small() -> None:
+    assert starving_limit(25 * 2**20 + 12345) == 12 * 2**20
+    assert starving_limit(12 * 2**20) == 6 * 2**20
+    assert starving_limit(11 * 2**20) is None  # 5 MiB would starve the runtime's start-up
+
+
+def status(name: str, restarts: int, reason: str | None) -> Obj:
+    last = {"terminated": {"reason": reason, "exitCode": 137}} if reason else {}
+    return {"name": name, "restartCount": restarts, "lastState": last}
+
+
+def pod_with(*statuses: Obj) -> Obj:
+    return {"metadata": {"name": "web-9"}, "status": {"containerStatuses": list(statuses)}}
+
+
+def test_an_oom_killed_and_restarted_container_is_found() -> None:
+    found = oom_kills([pod_with(status("app", 2, "OOMKilled"), status("side", 0, None))])
+    assert found == ["pod web-9's app: OOMKilled, 2 restarts"]
+
+
+def test_a_container_ended_otherwise_or_not_restarted_is_no_oom_kill() -> None:
+    """The control's reading: a healthy pod, one ended by a crash, names no OOM kill."""
+    assert oom_kills([pod_with(status("app", 0, None))]) == []
+    assert oom_kills([pod_with(status("app", 1, "Error"))]) == []
+    assert oom_kills([pod_with(status("app", 0, "OOMKilled"))]) == []
+    assert oom_kills([{"metadata": {"name": "web-0"}, "status": {}}]) == []
