@@ -163,6 +163,7 @@ SERVICE_ENVIRONMENT: Final[dict[str, frozenset[str]]] = {
             "AWS_DEFAULT_REGION",
             "AWS_ACCESS_KEY_ID",
             "AWS_SECRET_ACCESS_KEY",
+            "LISTING_TOKEN",
         }
     ),
     "inventory-service": frozenset(
@@ -190,6 +191,7 @@ SERVICE_ENVIRONMENT: Final[dict[str, frozenset[str]]] = {
             "AWS_DEFAULT_REGION",
             "AWS_ACCESS_KEY_ID",
             "AWS_SECRET_ACCESS_KEY",
+            "LISTING_TOKEN",
         }
     ),
 }

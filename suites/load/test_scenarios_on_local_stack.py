@@ -11,7 +11,7 @@ import pytest
 from suites.load.locust_run import Load
 from suites.load.verified_run import StockSource, run_verified
 from suites.resilience.live import record
-from suites.system.stack import Stack
+from suites.system.stack import LISTING_TOKEN, Stack
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,14 @@ def test_scenario_runs_without_failures_and_keeps_the_invariants_on_the_local_st
     inventory = StockSource(local_stack.inventory.url, "/products")
 
     # act / assert (run_verified checks the invariants)
-    run = run_verified(scenario, local_stack.gateway.url, inventory, local_load, tag="-local")
+    run = run_verified(
+        scenario,
+        local_stack.gateway.url,
+        inventory,
+        local_load,
+        listing_token=LISTING_TOKEN,
+        tag="-local",
+    )
 
     for name, value in run.figures().items():
         record(f"load.local.{scenario}.{name}", value)
@@ -51,7 +58,7 @@ def test_shoppers_meeting_empty_shelves_get_rejections_not_failures_and_nothing_
     # act / assert: run_verified checks the invariants; rejections are correct answers
     run = run_verified(
         "shopper", local_stack.gateway.url, StockSource(inventory, "/products"), local_load,
-        tag="-local-scarce",
+        listing_token=LISTING_TOKEN, tag="-local-scarce",
     )  # fmt: skip
     assert run.by_status().get("rejected", 0) > 0, f"the shelves never ran empty: {run}"
     with capsys.disabled():

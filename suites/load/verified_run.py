@@ -16,6 +16,7 @@ from suites.load.invariants import (
     wait_one_notification_each,
 )
 from suites.load.locust_run import Load, Result, run_scenario
+from system.common.listing_access import bearer
 
 
 @dataclass(frozen=True)
@@ -52,15 +53,23 @@ class VerifiedRun:
 
 
 def run_verified(
-    scenario: str, gateway_url: str, stock: StockSource, load: Load, *, tag: str = ""
+    scenario: str,
+    gateway_url: str,
+    stock: StockSource,
+    load: Load,
+    *,
+    listing_token: str,
+    tag: str = "",
 ) -> VerifiedRun:
-    """Run the scenario, then assert the invariants (raising AssertionError)."""
+    """Run the scenario, then assert the invariants (raising AssertionError). The orders are
+    read back with `listing_token` (LISTING_TOKEN), so that a failure names their customers in
+    full: the scenarios' customers carry a name of their own, masked to `s***@example.com`."""
     with httpx.Client(base_url=stock.base_url, timeout=10) as inventory:
         before = stock_levels(inventory, stock.path)
         # Orders carry the database's now() at their transaction start, after this instant.
         started = datetime.now(UTC)
         result = run_scenario(scenario, gateway_url, load, tag=tag)
-        with httpx.Client(base_url=gateway_url, timeout=10) as api:
+        with httpx.Client(base_url=gateway_url, timeout=10, headers=bearer(listing_token)) as api:
             orders = orders_since(api, started)
             after = stock_levels(inventory, stock.path)
             run = VerifiedRun(result, orders, StockAccount(before, after, confirmed_units(orders)))

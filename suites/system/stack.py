@@ -22,6 +22,9 @@ ORDER_DB_ROLE = "order_service"
 INVENTORY_DB_ROLE = "inventory_service"
 DATABASE_ROLES = {"orders": ORDER_DB_ROLE, "inventory": INVENTORY_DB_ROLE}
 REDIS_PASSWORD = "test-redis-password"
+#: LISTING_TOKEN of the services that list (order-service, notification-service): sent as
+#: `Authorization: Bearer ...` it shows customers' full e-mails (system/common/listing_access.py).
+LISTING_TOKEN = "test-listing-token"
 
 
 @dataclass
@@ -160,6 +163,7 @@ def running_stack(
         "MONGODB_USERNAME": "noti",
         "MONGODB_PASSWORD": "test-mongo-password",
         "MONGODB_AUTH_MECHANISM": "PLAIN",
+        "LISTING_TOKEN": LISTING_TOKEN,
         "SQS_WAIT_SECONDS": "1",
         "CONSUMER_MAX_BACKOFF_SECONDS": "1",
         "AWS_ENDPOINT_URL": url_via("notification_service->moto", infra.sqs_url),
@@ -174,6 +178,7 @@ def running_stack(
         "ORDER_DB_NAME": "orders",
         "ORDER_DB_USER": ORDER_DB_ROLE,
         "AWS_ENDPOINT_URL": url_via("order_service->moto", infra.sqs_url),
+        "LISTING_TOKEN": LISTING_TOKEN,
         "INVENTORY_SERVICE_URL": url_via("order_service->inventory_service", inventory_url),
         "DB_POOL_SIZE": "20",
         "OUTBOX_POLL_SECONDS": "0.2",

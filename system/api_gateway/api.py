@@ -11,6 +11,12 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Requ
 
 from system.api_gateway.redis_gate import RedisGate
 from system.api_gateway.upstream import Upstream, relay
+from system.common.listing_access import (
+    AUTHORIZATION_HEADER,
+    REFUSALS,
+    WITHOUT_TOKEN,
+    PresentedToken,
+)
 from system.inventory_service.schemas import Product
 from system.notification_service.schemas import Notification
 from system.order_service.schemas import (
@@ -186,33 +192,62 @@ async def place_order(
     return reply
 
 
-@router.get("/orders/{order_id}", response_model=Order, responses={404: {"description": "none"}})
-async def get_order(order_id: UUID, backends: BackendsDep) -> Response:
-    """One order."""
-    return relay(await backends.orders.send("GET", f"/orders/{order_id}", idempotent=True))
+def forwarded(presented: str | None) -> dict[str, str]:
+    """The caller's Authorization header for the backend, which checks it (listing_access)."""
+    return {} if presented is None else {AUTHORIZATION_HEADER: presented}
 
 
-@router.get("/orders", response_model=OrderPage)
+@router.get(
+    "/orders/{order_id}",
+    response_model=Order,
+    description=f"One order; {WITHOUT_TOKEN}.",
+    responses={404: {"description": "none"}, **REFUSALS},
+)
+async def get_order(order_id: UUID, backends: BackendsDep, presented: PresentedToken) -> Response:
+    return relay(
+        await backends.orders.send(
+            "GET", f"/orders/{order_id}", idempotent=True, headers=forwarded(presented)
+        )
+    )
+
+
+@router.get(
+    "/orders",
+    response_model=OrderPage,
+    description=f"Orders, newest first, paged; {WITHOUT_TOKEN}.",
+    responses=REFUSALS,
+)
 async def list_orders(
     backends: BackendsDep,
+    presented: PresentedToken,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
-    """Orders, newest first, paged."""
     params = {"limit": limit, "offset": offset}
-    return relay(await backends.orders.send("GET", "/orders", idempotent=True, params=params))
+    return relay(
+        await backends.orders.send(
+            "GET", "/orders", idempotent=True, params=params, headers=forwarded(presented)
+        )
+    )
 
 
-@router.get("/notifications", response_model=list[Notification])
+@router.get(
+    "/notifications",
+    response_model=list[Notification],
+    description=f"Notifications, optionally of one order; {WITHOUT_TOKEN}.",
+    responses=REFUSALS,
+)
 async def list_notifications(
     backends: BackendsDep,
+    presented: PresentedToken,
     order_id: UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Response:
-    """Notifications, optionally of one order."""
     params: dict[str, Any] = {"limit": limit}
     if order_id is not None:
         params["order_id"] = str(order_id)
     return relay(
-        await backends.notifications.send("GET", "/notifications", idempotent=True, params=params)
+        await backends.notifications.send(
+            "GET", "/notifications", idempotent=True, params=params, headers=forwarded(presented)
+        )
     )

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 CONNECT_ATTEMPTS = 2
 
 # Headers of a backend response worth passing to the client.
-_PASSED_HEADERS = ("content-type", "idempotent-replayed", "retry-after")
+_PASSED_HEADERS = ("content-type", "idempotent-replayed", "retry-after", "www-authenticate")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from system.common.errors import ErrorBody
+from system.common.listing_access import SCHEME_NAME as LISTING_TOKEN_SCHEME
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 FASTAPI_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError")
@@ -63,9 +64,22 @@ def with_body_deadline(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def with_optional_security(schema: dict[str, Any], scheme_names: frozenset[str]) -> dict[str, Any]:
+    """`schema` with each operation that uses one of `scheme_names` also allowing none (the `{}`
+    requirement): without a token such a route still answers, with less (listing_access.py)."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            security = operation.get("security", [])
+            uses = any(name in requirement for requirement in security for name in scheme_names)
+            if uses and {} not in security:
+                security.insert(0, {})
+    return schema
+
+
 def describe_errors_as_sent(app: FastAPI, uncapped_paths: frozenset[str] | None = None) -> None:
     """Make `app.openapi()` document ErrorBody for each error answer, the body deadline's 408,
-    and the concurrency cap's 503 on every path but `uncapped_paths` when the app has a cap."""
+    the listing token as optional, and the concurrency cap's 503 on every path but
+    `uncapped_paths` when the app has a cap."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -77,6 +91,7 @@ def describe_errors_as_sent(app: FastAPI, uncapped_paths: frozenset[str] | None 
             )
             if uncapped_paths is not None:
                 schema = with_cap_refusals(schema, uncapped_paths)
+            schema = with_optional_security(schema, frozenset({LISTING_TOKEN_SCHEME}))
             app.openapi_schema = with_error_bodies(with_body_deadline(schema))
         return app.openapi_schema
 

@@ -45,3 +45,12 @@ class SqsSettings(BaseSettings):
     aws_default_region: str = "us-east-1"
     aws_access_key_id: str = ""
     aws_secret_access_key: SecretStr = SecretStr("")
+
+
+class ListingSettings(BaseSettings):
+    """The token that shows customers' full e-mails in listings (system/common/listing_access.py);
+    empty: none does, every e-mail is masked."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    listing_token: SecretStr = SecretStr("")

@@ -5,6 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from system.common.listing_access import REFUSALS, WITHOUT_TOKEN, FullEmails, mask_email
 from system.notification_service.schemas import Notification
 from system.notification_service.store import NotificationStore
 
@@ -20,14 +21,21 @@ StoreDep = Annotated[NotificationStore, Depends(get_store)]
 router = APIRouter()
 
 
-@router.get("/notifications")
+@router.get(
+    "/notifications",
+    description=f"Notifications, newest first; at most one per order; {WITHOUT_TOKEN}.",
+    responses=REFUSALS,
+)
 async def list_notifications(
     store: StoreDep,
+    full_emails: FullEmails,
     order_id: Annotated[
         list[UUID] | None,
         Query(max_length=100, description="only these orders' (repeat for several)"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> list[Notification]:
-    """Notifications, newest first; at most one per order."""
-    return await store.for_orders(order_id, limit)
+    found = await store.for_orders(order_id, limit)
+    if full_emails:
+        return found
+    return [n.model_copy(update={"customer_email": mask_email(n.customer_email)}) for n in found]

@@ -2,10 +2,10 @@
 
 from pydantic import Field, SecretStr
 
-from system.common.settings import Port, ServiceSettings, SqsSettings
+from system.common.settings import ListingSettings, Port, ServiceSettings, SqsSettings
 
 
-class Settings(ServiceSettings, SqsSettings):
+class Settings(ServiceSettings, SqsSettings, ListingSettings):
     listen_port: Port = 9002
     mongodb_host: str = "notification-db"
     mongodb_port: Port = 27017

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
 
 from system.common.deadline import within
+from system.common.listing_access import REFUSALS, WITHOUT_TOKEN, FullEmails, mask_email
 from system.common.request_context import current_request_id
 from system.order_service.inventory import InventoryClient, InventoryRefused, InventoryUnavailable
 from system.order_service.relay import OutboxRelay
@@ -151,24 +152,39 @@ async def read_within(request: Request, work: Coroutine[Any, Any, T]) -> T:
         ) from exc
 
 
+def shown(order: Order, full_emails: bool) -> Order:
+    """`order` as this caller may see it: its customer's e-mail masked without the token."""
+    if full_emails:
+        return order
+    return order.model_copy(update={"customer_email": mask_email(order.customer_email)})
+
+
 @router.get(
-    "/orders/{order_id}", responses={404: {"description": "no such order"}, **READ_NOT_IN_TIME}
+    "/orders/{order_id}",
+    description=f"One order; {WITHOUT_TOKEN}.",
+    responses={404: {"description": "no such order"}, **REFUSALS, **READ_NOT_IN_TIME},
 )
-async def get_order(order_id: UUID, request: Request, store: StoreDep) -> Order:
-    """One order."""
+async def get_order(
+    order_id: UUID, request: Request, store: StoreDep, full_emails: FullEmails
+) -> Order:
     order = await read_within(request, store.get(order_id))
     if order is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no order with id {order_id}")
-    return order
+    return shown(order, full_emails)
 
 
-@router.get("/orders", responses=READ_NOT_IN_TIME)
+@router.get(
+    "/orders",
+    description=f"Orders, newest first; {WITHOUT_TOKEN}.",
+    responses={**REFUSALS, **READ_NOT_IN_TIME},
+)
 async def list_orders(
     request: Request,
     store: StoreDep,
+    full_emails: FullEmails,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> OrderPage:
-    """Orders, newest first."""
     items, total = await read_within(request, store.page(limit, offset))
+    items = [shown(order, full_emails) for order in items]
     return OrderPage(items=items, total=total, limit=limit, offset=offset)

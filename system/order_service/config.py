@@ -2,10 +2,10 @@
 
 from pydantic import Field, SecretStr
 
-from system.common.settings import Port, ServiceSettings, SqsSettings
+from system.common.settings import ListingSettings, Port, ServiceSettings, SqsSettings
 
 
-class Settings(ServiceSettings, SqsSettings):
+class Settings(ServiceSettings, SqsSettings, ListingSettings):
     listen_port: Port = 9001
     order_db_host: str = "order-db"
     order_db_port: Port = 5432

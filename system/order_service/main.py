@@ -75,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
             settings.outbox_claim_seconds,
         )
         app.state.store = store
+        app.state.listing_token = settings.listing_token.get_secret_value()
         app.state.inventory = InventoryClient(http, settings.inventory_service_url)
         app.state.relay = relay
         reconciler = PendingReconciler(
