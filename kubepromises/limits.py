@@ -122,8 +122,8 @@ def unread(readings: Sequence[LimitReading]) -> list[str]:
 # -- going over the limit ------------------------------------------------------------------------
 
 #: The cgroup files that count a container's memory, cgroup v2's then v1's, and the counters in
-#: them of the memory its processes hold themselves (not the page cache, which the kernel takes
-#: back before it kills): v2's `anon`, v1's `total_rss` (or `rss`).
+#: them of the memory its processes hold themselves (not the pages of files read, which the
+#: kernel takes back before it kills): v2's `anon`, v1's `total_rss` (or `rss`).
 STAT_FILES = ("/sys/fs/cgroup/memory.stat", "/sys/fs/cgroup/memory/memory.stat")
 HELD_COUNTERS = ("anon", "total_rss", "rss")
 #: A limit below this starves the container runtime's own start-up in the container's cgroup
