@@ -13,6 +13,8 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
+from testbed import lock
+from testbed.lock import LOCK
 from testbed.settings import AIRGAP, DRAWING, REPO, SERVICES, Settings
 from testbed.shell import CommandFailed, progress, run
 
@@ -83,20 +85,23 @@ def build_image(
 
 
 def dependency_wheels(settings: Settings) -> Path:
-    """Wheels of the services' dependencies, fetched on the host once per pyproject.toml."""
-    key = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()[:12]
-    wheels = settings.cache / "wheels" / f"system-{key}"
+    """Wheels of the services' dependencies at requirements.lock's versions, fetched on the host
+    once per lock and `system` extra."""
+    requirements = service_requirements()
+    digest = hashlib.sha256(LOCK.read_bytes() + "\n".join(requirements).encode())
+    wheels = settings.cache / "wheels" / f"system-{digest.hexdigest()[:12]}"
     if not (wheels / ".complete").exists():
-        progress(f"fetching the services' wheels into {wheels}")
+        progress(f"fetching the services' wheels into {wheels}, at requirements.lock's versions")
         wheels.mkdir(parents=True, exist_ok=True)
-        run(
-            [sys.executable, "-m", "pip", "download", "-q", "-d", str(wheels), f"{REPO}[system]"],
-            timeout=900,
-            what="pip download of the services' dependencies",
-        )
-        # pip download also builds our own project into the folder; it is rebuilt per image build.
-        for own in wheels.glob("demo_micro-*"):
-            own.unlink()
+        with tempfile.TemporaryDirectory(prefix="demo-micro-pins-") as tmp:
+            constraints = Path(tmp) / "pins.txt"
+            constraints.write_text(lock.pins(LOCK.read_text()))
+            download = [sys.executable, "-m", "pip", "download", "-q", "-d", str(wheels)]
+            run(
+                [*download, "-c", str(constraints), *requirements],
+                timeout=900,
+                what="pip download of the services' dependencies",
+            )
         (wheels / ".complete").touch()
     return wheels
 
@@ -115,7 +120,8 @@ def build_service_images(settings: Settings, *, offline: bool) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="demo-micro-images-") as tmp:
         context = Path(tmp)
         shutil.copytree(wheels, context / "wheels", ignore=shutil.ignore_patterns(".complete"))
-        (context / "wheels" / "requirements.txt").write_text("\n".join(service_requirements()))
+        # The lock's entries of exactly these wheels: the image installs them --require-hashes.
+        (context / "requirements.lock").write_text(lock.for_wheels(LOCK.read_text(), wheels))
         run(
             [
                 sys.executable,

@@ -46,19 +46,31 @@ go_image() { # image component context-dir (the binary is added to it)
 }
 cp -r "$here/ferretdb" "$ctx/ferretdb"
 go_image "demo-micro-airgap/ferretdb:${FERRETDB_VERSION#v}" ferretdb "$ctx/ferretdb"
-if ! present "demo-micro-airgap/moto:$MOTO_VERSION"; then
+# moto's wheels are fetched on the host at requirements.lock's versions (its pins, without hashes),
+# and the image installs them with --require-hashes against the lock's entries of exactly those
+# wheels. Built again when the lock changes (a label holds its digest).
+repo=$(cd "$airgap/.." && pwd)
+lock_digest=$(sha256sum "$repo/requirements.lock" | cut -c1-12)
+moto_image="demo-micro-airgap/moto:$MOTO_VERSION"
+if present "$moto_image" && [ "$(docker image inspect -f \
+  '{{index .Config.Labels "dev.demo-micro.lock"}}' "$moto_image")" = "$lock_digest" ]; then
+  step "$moto_image present"
+else
   cp -r "$here/moto" "$ctx/moto"
-  wheels="$cache/wheels/moto-$MOTO_VERSION"
+  wheels="$cache/wheels/moto-$MOTO_VERSION-$lock_digest"
   if [ ! -f "$wheels/.complete" ]; then
-    step "fetching moto[server]==$MOTO_VERSION wheels on the host"
+    step "fetching moto[server]==$MOTO_VERSION wheels on the host, at requirements.lock's versions"
     mkdir -p "$wheels"
+    PYTHONPATH="$repo" python3 -m testbed.lock pins > "$ctx/pins.txt"
     python3 -m pip download -q --only-binary=:all: --python-version 3.11 --platform manylinux2014_x86_64 \
       --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 --implementation cp \
-      -d "$wheels" "moto[server]==$MOTO_VERSION"
+      -c "$ctx/pins.txt" -d "$wheels" "moto[server]==$MOTO_VERSION"
     touch "$wheels/.complete"
   fi
-  cp -r "$wheels" "$ctx/moto/wheels"
-  build "demo-micro-airgap/moto:$MOTO_VERSION" "$ctx/moto"
+  mkdir "$ctx/moto/wheels"
+  cp "$wheels"/*.whl "$ctx/moto/wheels/"
+  PYTHONPATH="$repo" python3 -m testbed.lock for-wheels "$wheels" > "$ctx/moto/requirements.lock"
+  build "$moto_image" "$ctx/moto" --label "dev.demo-micro.lock=$lock_digest"
 fi
 "$here/build-logging.sh"
 # Last: Traefik and kube-router build beside the node image (testbed/images.py), and
