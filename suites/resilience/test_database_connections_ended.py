@@ -1,4 +1,5 @@
-"""A database that ends every connection of the services, as its restart does, fails no request.
+"""A database that ends every connection of the services, as its restart does, fails no request:
+neither a read nor an order.
 
 A restarted PostgreSQL ends each session with AdminShutdown; the services' pools must not hand those
 dead connections to requests (one order failed so in CI, right after the storage test restarted
@@ -19,7 +20,7 @@ from suites.resilience import invariants
 from suites.resilience.live import record, wait_rolled_out
 from testbed.cluster import Testbed
 from testbed.kube import Kube
-from testbed.traffic import EVERY_BACKEND, TrafficProbe
+from testbed.traffic import EVERY_BACKEND, TrafficProbe, order_target
 
 pytestmark = pytest.mark.cluster
 
@@ -33,6 +34,9 @@ RATE = 40.0
 ROUNDS = 3
 #: Traffic between the rounds, so the pools fill up again before their connections are ended.
 BETWEEN_ROUNDS_SECONDS = 3.0
+#: Orders write to both databases (a reservation, then the order and its outbox row); one unit
+#: each, about a hundred in all (1000 in stock).
+ORDER_SKU = "SKU-CABLE"
 
 
 def end_service_connections(testbed: Testbed, kube: Kube, database: str, dbname: str) -> int:
@@ -61,7 +65,8 @@ def test_ending_every_database_connection_fails_no_request(
     marks: dict[str, float] = {}
     ended: dict[str, int] = dict.fromkeys(DATABASES, 0)
 
-    with TrafficProbe(gateway_url, EVERY_BACKEND, rate=RATE) as probe:
+    targets = (*EVERY_BACKEND, order_target(ORDER_SKU))
+    with TrafficProbe(gateway_url, targets, rate=RATE) as probe:
         # act: every few seconds, each database ends all the services' connections
         for round_ in range(1, ROUNDS + 1):
             time.sleep(BETWEEN_ROUNDS_SECONDS)  # a dwell under traffic, not a wait for a condition

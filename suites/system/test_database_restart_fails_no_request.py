@@ -145,7 +145,7 @@ def test_no_request_fails_after_the_database_ended_every_connection(
 
 #: What a read in the tests below returns when it was served.
 SERVED = 1
-#: A query on a connection, as postgres.read takes it.
+#: A query on a connection, as postgres.transaction takes it.
 Query = Callable[[psycopg.AsyncConnection[tuple[Any, ...]]], Awaitable[int]]
 
 
@@ -213,7 +213,7 @@ async def _read_once(pool: AsyncConnectionPool, query: Query) -> int:
 
 def test_a_read_whose_session_the_server_ended_is_read_again_on_another(infra: Infra) -> None:
     # arrange / act: the session ended after the check, before the query
-    outcome, tries = _reads_with_their_sessions_ended(infra, postgres.read, end_sessions=1)
+    outcome, tries = _reads_with_their_sessions_ended(infra, postgres.transaction, end_sessions=1)
 
     # assert: served, by a second try
     assert (outcome, tries) == ("ok", 2)
@@ -241,18 +241,20 @@ def test_a_read_whose_sessions_the_server_kept_ending_is_served_by_a_later_try(
     infra: Infra,
 ) -> None:
     # arrange / act: the session ended under each try but the last
-    ended = postgres.READ_TRIES - 1
-    outcome, tries = _reads_with_their_sessions_ended(infra, postgres.read, end_sessions=ended)
+    ended = postgres.TRIES - 1
+    outcome, tries = _reads_with_their_sessions_ended(
+        infra, postgres.transaction, end_sessions=ended
+    )
 
     # assert: served, by the last try
-    assert (outcome, tries) == ("ok", postgres.READ_TRIES)
+    assert (outcome, tries) == ("ok", postgres.TRIES)
 
 
 def test_negative_control_a_read_tried_twice_meets_the_second_ended_session(
     infra: Infra,
 ) -> None:
     # arrange / act: the same, read as before: once more only
-    ended = postgres.READ_TRIES - 1
+    ended = postgres.TRIES - 1
     outcome, tries = _reads_with_their_sessions_ended(infra, _read_twice, end_sessions=ended)
 
     # assert: the second try met an ended session too
@@ -261,10 +263,10 @@ def test_negative_control_a_read_tried_twice_meets_the_second_ended_session(
 
 def test_a_read_gives_up_after_its_tries(infra: Infra) -> None:
     # arrange / act: a server that ends every session a read takes
-    outcome, tries = _reads_with_their_sessions_ended(infra, postgres.read, end_sessions=99)
+    outcome, tries = _reads_with_their_sessions_ended(infra, postgres.transaction, end_sessions=99)
 
     # assert: the last failure is the answer (an outage, answered 503 by the services)
-    assert (outcome, tries) == ("AdminShutdown", postgres.READ_TRIES)
+    assert (outcome, tries) == ("AdminShutdown", postgres.TRIES)
 
 
 def _sessions_of_a_read_again(
@@ -302,7 +304,7 @@ def test_a_read_again_is_served_on_a_new_session_not_an_idle_one_of_before(
     infra: Infra,
 ) -> None:
     # arrange / act: a pool of idle sessions; the first one a read takes is ended under it
-    idle, served_on = _sessions_of_a_read_again(infra, postgres.read)
+    idle, served_on = _sessions_of_a_read_again(infra, postgres.transaction)
 
     # assert: the read was served on a session opened after, which no list of the server's
     # sessions made before the end can hold
@@ -317,6 +319,69 @@ def test_negative_control_a_read_again_without_draining_takes_an_idle_session_of
 
     # assert: served on one of the sessions that were idle before (the next to be ended)
     assert served_on in idle, (served_on, idle)
+
+
+def _writes(
+    infra: Infra,
+    run: Callable[[AsyncConnectionPool, Query], Awaitable[int]],
+    *,
+    end_session_at: str,
+) -> tuple[str, int, int]:
+    """Run one write through `run` (a row inserted into a table of its own) whose first
+    session the server ends: "before the commit" (after the insert, before the transaction's
+    end) or "at the commit" (the last thing the write does, so the end meets its commit).
+
+    Returns what the write met ("ok" or the error's class name), how many tries it made, and how
+    many rows it left."""
+    table = f"written_{end_session_at.replace(' ', '_')}"
+    with infra.db("inventory") as admin:
+        admin.execute(f"DROP TABLE IF EXISTS {table}")
+        admin.execute(f"CREATE TABLE {table} (n int)")
+    tries = 0
+
+    async def write(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> int:
+        nonlocal tries
+        tries += 1
+        await conn.execute(f"INSERT INTO {table} VALUES (1)")
+        if tries == 1:
+            await asyncio.to_thread(_end_session, infra, conn.info.backend_pid)
+            if end_session_at == "before the commit":
+                await conn.execute("SELECT 1")
+        return SERVED
+
+    outcome = _outcome(infra, run, write)
+    with infra.db("inventory") as admin:
+        row = admin.execute(f"SELECT count(*) FROM {table}").fetchone()
+        admin.execute(f"DROP TABLE {table}")
+    assert row is not None
+    return outcome, tries, int(row[0])
+
+
+def test_a_write_whose_session_ended_before_its_commit_is_run_again_and_applied_once(
+    infra: Infra,
+) -> None:
+    # arrange / act: the session ends after the insert, under the write's next statement
+    outcome, tries, rows = _writes(infra, postgres.transaction, end_session_at="before the commit")
+
+    # assert: served by a second try; the first insert went with its session
+    assert (outcome, tries, rows) == ("ok", 2, 1)
+
+
+def test_negative_control_a_write_tried_once_fails_when_its_session_ends(infra: Infra) -> None:
+    # arrange / act: the same, on one pooled connection (as the services wrote before)
+    outcome, tries, rows = _writes(infra, _read_once, end_session_at="before the commit")
+
+    # assert: the request failed, and nothing was written
+    assert (outcome, tries, rows) == ("AdminShutdown", 1, 0)
+
+
+def test_a_write_whose_commit_failed_is_not_run_again(infra: Infra) -> None:
+    # arrange / act: the session ends as the write commits
+    outcome, tries, rows = _writes(infra, postgres.transaction, end_session_at="at the commit")
+
+    # assert: the commit's failure is the answer (whether it happened is unknown: here it did
+    # not), and the write was not run a second time
+    assert (outcome, tries, rows) == ("AdminShutdown", 1, 0)
 
 
 def test_a_read_that_fails_otherwise_is_not_read_again(infra: Infra) -> None:
@@ -334,7 +399,7 @@ def test_a_read_that_fails_otherwise_is_not_read_again(infra: Infra) -> None:
         await pool.open(wait=True)
         try:
             with pytest.raises(psycopg.errors.UndefinedTable):
-                await postgres.read(pool, query)
+                await postgres.transaction(pool, query)
         finally:
             await pool.close()
 
@@ -372,7 +437,7 @@ def _reads_whose_connection_breaks(
 
 def test_a_read_whose_connection_broke_at_once_is_read_again_on_another(infra: Infra) -> None:
     # arrange / act: the connection breaks as the query is sent, without the server's message
-    outcome, tries = _reads_whose_connection_breaks(infra, postgres.read, after_seconds=0)
+    outcome, tries = _reads_whose_connection_breaks(infra, postgres.transaction, after_seconds=0)
 
     # assert: served, by a second try
     assert (outcome, tries) == ("ok", 2)
@@ -390,7 +455,7 @@ def test_a_read_whose_connection_broke_late_is_not_read_again(infra: Infra) -> N
     # arrange / act: the connection breaks after longer than the server takes to end a session
     # (as the keepalive probes find a database that vanished: seconds already spent)
     late = postgres.BROKE_PROMPTLY_SECONDS + 0.2
-    outcome, tries = _reads_whose_connection_breaks(infra, postgres.read, after_seconds=late)
+    outcome, tries = _reads_whose_connection_breaks(infra, postgres.transaction, after_seconds=late)
 
     # assert: answered at once (503 by the services), not after one more pool wait
     assert (outcome, tries) == ("OperationalError", 1)

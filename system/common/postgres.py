@@ -110,49 +110,54 @@ def _session_ended(
     return isinstance(exc, SESSION_ENDED) or (conn.broken and took < BROKE_PROMPTLY_SECONDS)
 
 
-#: How many times a read is tried while the server keeps ending the session under it.
-READ_TRIES = 3
-#: The longest a read waits for pooled connections over all its tries: two pool waits, under
-#: the clients' 5 s.
-READ_WAIT_SECONDS = 2 * POOL_WAIT_SECONDS
+#: How many times a transaction is tried while the server keeps ending the session under it.
+TRIES = 3
+#: The longest a transaction waits for pooled connections over all its tries: two pool waits,
+#: under the clients' 5 s.
+TRIES_WAIT_SECONDS = 2 * POOL_WAIT_SECONDS
 
 
-async def read(
-    pool: AsyncConnectionPool, query: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]
+async def transaction(
+    pool: AsyncConnectionPool, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]
 ) -> T:
-    """`query`, which only reads, on a pooled connection; again, on a new one, when the server
-    ended the session under it, up to READ_TRIES in all.
+    """`work` in one transaction on a pooled connection, committed once it returns; run again,
+    on a new session, when the server ended the session under one of its statements, up to
+    TRIES in all.
 
     The pool's check finds a session that ended while idle, not one that ends between the check
-    and the query: seen live when the database ended the services' sessions while requests were
-    taking them (an order read of 824 answered 503 AdminShutdown). A read changed nothing, so
-    reading again is safe; a write is never run again here (whether its commit happened is
-    unknown).
+    and the first statement: seen live when the database ended the services' sessions while
+    requests were taking them (an order read of 824 answered 503 AdminShutdown). A session
+    ended before the commit took its transaction with it: nothing of `work` happened, so running
+    it again is safe, for a write as for a read. A commit that fails is never run again: whether
+    it happened is unknown, and the request is answered 503.
 
     A server that ends one session ends the others too (a restart, or pg_terminate_backend over
     the idle sessions it listed a moment before): the pool's other idle connections are the
     next to go, and a second try on one of them met the same end (seen live on 5 Dec 2026: one
     catalogue read of 785 answered 503 AdminShutdown while inventory-db ended the services'
     sessions). So the pool is drained first, and the next try waits for a new session, which no
-    such list holds. Up to READ_TRIES only: a server that keeps ending sessions is an outage,
+    such list holds. Up to TRIES only: a server that keeps ending sessions is an outage,
     answered 503. A connection found dead by the keepalive probes (a database that vanished) is
-    not read again: that took seconds already, and another pool wait would answer after the
-    client gave up; and all the tries together wait at most READ_WAIT_SECONDS for connections.
+    not tried again: that took seconds already, and another pool wait would answer after the
+    client gave up; and all the tries together wait at most TRIES_WAIT_SECONDS for connections.
     """
-    gives_up_at = time.monotonic() + READ_WAIT_SECONDS
-    for tries in range(1, READ_TRIES + 1):
+    gives_up_at = time.monotonic() + TRIES_WAIT_SECONDS
+    for tries in range(1, TRIES + 1):
         started = time.monotonic()
         wait = max(0.0, min(POOL_WAIT_SECONDS, gives_up_at - started))
         async with pool.connection(timeout=wait) as conn:
             try:
-                return await query(conn)
+                result = await work(conn)
             except psycopg.OperationalError as exc:
-                if tries == READ_TRIES or not _session_ended(exc, conn, time.monotonic() - started):
+                if tries == TRIES or not _session_ended(exc, conn, time.monotonic() - started):
                     raise
                 log.warning(
-                    "the server ended a session under a read; reading again on a new one",
+                    "the server ended a session under a transaction; trying it on a new one",
                     extra={"error": f"{type(exc).__name__}: {exc}", "tries": tries},
                 )
+            else:
+                await conn.commit()
+                return result
         await pool.drain()
     raise AssertionError("unreachable: the last try returns or raises")
 

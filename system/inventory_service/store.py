@@ -83,7 +83,7 @@ class InventoryStore:
                 await cur.execute("SELECT sku, name, price_cents, stock FROM products ORDER BY sku")
                 return [Product(**row) for row in await cur.fetchall()]
 
-        return await postgres.read(self._pool, query)
+        return await postgres.transaction(self._pool, query)
 
     async def get_product(self, sku: str) -> Product | None:
         async def query(conn: AsyncConnection[Any]) -> Product | None:
@@ -94,77 +94,85 @@ class InventoryStore:
                 row = await cur.fetchone()
                 return Product(**row) if row else None
 
-        return await postgres.read(self._pool, query)
+        return await postgres.transaction(self._pool, query)
 
     async def upsert_product(self, sku: str, data: ProductUpsert) -> Product:
-        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(
-                """
-                INSERT INTO products (sku, name, price_cents, stock) VALUES (%s, %s, %s, %s)
-                ON CONFLICT (sku) DO UPDATE
-                  SET name = EXCLUDED.name, price_cents = EXCLUDED.price_cents,
-                      stock = EXCLUDED.stock
-                RETURNING sku, name, price_cents, stock
-                """,
-                (sku, data.name, data.price_cents, data.stock),
-            )
-            row = await cur.fetchone()
-            assert row is not None
-            return Product(**row)
+        async def work(conn: AsyncConnection[Any]) -> Product:
+            async with conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute(
+                    """
+                    INSERT INTO products (sku, name, price_cents, stock) VALUES (%s, %s, %s, %s)
+                    ON CONFLICT (sku) DO UPDATE
+                      SET name = EXCLUDED.name, price_cents = EXCLUDED.price_cents,
+                          stock = EXCLUDED.stock
+                    RETURNING sku, name, price_cents, stock
+                    """,
+                    (sku, data.name, data.price_cents, data.stock),
+                )
+                row = await cur.fetchone()
+                assert row is not None
+                return Product(**row)
+
+        return await postgres.transaction(self._pool, work)
 
     async def reserve(self, request: ReservationRequest) -> tuple[Reservation, bool]:
         """Reserve all items or none; returns the reservation and whether it is new."""
         wanted = _merge(request.items)
         items_json = Jsonb([{"sku": s, "quantity": q} for s, q in wanted.items()])
-        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(
-                """
-                INSERT INTO reservations (key, status, items) VALUES (%s, 'pending', %s)
-                ON CONFLICT (key) DO NOTHING RETURNING key
-                """,
-                (request.key, items_json),
-            )
-            if await cur.fetchone() is None:
-                # Same key seen before (possibly just committed by a concurrent request).
-                await cur.execute("SELECT * FROM reservations WHERE key = %s", (request.key,))
-                existing = await cur.fetchone()
-                assert existing is not None
-                return _reservation(existing), False
 
-            await cur.execute(
-                "SELECT sku, stock FROM products WHERE sku = ANY(%s) ORDER BY sku FOR UPDATE",
-                (list(wanted),),
-            )
-            stock = {row["sku"]: row["stock"] for row in await cur.fetchall()}
-            unknown = [sku for sku in wanted if sku not in stock]
-            if unknown:
-                # Leaving the block with an exception rolls back the pending row too.
-                raise UnknownSkus(unknown)
-            short = [sku for sku, qty in wanted.items() if stock[sku] < qty]
-            if short:
-                status, reason = (
-                    "rejected",
-                    "insufficient stock for "
-                    + ", ".join(
-                        f"{sku} (requested {wanted[sku]}, available {stock[sku]})" for sku in short
-                    ),
+        async def work(conn: AsyncConnection[Any]) -> tuple[Reservation, bool]:
+            async with conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute(
+                    """
+                    INSERT INTO reservations (key, status, items) VALUES (%s, 'pending', %s)
+                    ON CONFLICT (key) DO NOTHING RETURNING key
+                    """,
+                    (request.key, items_json),
                 )
-            else:
-                status, reason = "reserved", None
-                await cur.executemany(
-                    "UPDATE products SET stock = stock - %s WHERE sku = %s",
-                    [(qty, sku) for sku, qty in wanted.items()],
+                if await cur.fetchone() is None:
+                    # Same key seen before (possibly just committed by a concurrent request).
+                    await cur.execute("SELECT * FROM reservations WHERE key = %s", (request.key,))
+                    existing = await cur.fetchone()
+                    assert existing is not None
+                    return _reservation(existing), False
+
+                await cur.execute(
+                    "SELECT sku, stock FROM products WHERE sku = ANY(%s) ORDER BY sku FOR UPDATE",
+                    (list(wanted),),
                 )
-            await cur.execute(
-                """
-                UPDATE reservations SET status = %s, reason = %s, updated_at = now()
-                WHERE key = %s RETURNING *
-                """,
-                (status, reason, request.key),
-            )
-            row = await cur.fetchone()
-            assert row is not None
-            return _reservation(row), True
+                stock = {row["sku"]: row["stock"] for row in await cur.fetchall()}
+                unknown = [sku for sku in wanted if sku not in stock]
+                if unknown:
+                    # Leaving the block with an exception rolls back the pending row too.
+                    raise UnknownSkus(unknown)
+                short = [sku for sku, qty in wanted.items() if stock[sku] < qty]
+                if short:
+                    status, reason = (
+                        "rejected",
+                        "insufficient stock for "
+                        + ", ".join(
+                            f"{sku} (requested {wanted[sku]}, available {stock[sku]})"
+                            for sku in short
+                        ),
+                    )
+                else:
+                    status, reason = "reserved", None
+                    await cur.executemany(
+                        "UPDATE products SET stock = stock - %s WHERE sku = %s",
+                        [(qty, sku) for sku, qty in wanted.items()],
+                    )
+                await cur.execute(
+                    """
+                    UPDATE reservations SET status = %s, reason = %s, updated_at = now()
+                    WHERE key = %s RETURNING *
+                    """,
+                    (status, reason, request.key),
+                )
+                row = await cur.fetchone()
+                assert row is not None
+                return _reservation(row), True
+
+        return await postgres.transaction(self._pool, work)
 
     async def get_reservation(self, key: str) -> Reservation | None:
         async def query(conn: AsyncConnection[Any]) -> Reservation | None:
@@ -173,7 +181,7 @@ class InventoryStore:
                 row = await cur.fetchone()
                 return _reservation(row) if row else None
 
-        return await postgres.read(self._pool, query)
+        return await postgres.transaction(self._pool, query)
 
     async def reserved_keys(self, older_than_seconds: float, after: str, limit: int) -> list[str]:
         """Keys after `after` (in key order) of reservations still holding stock, made at least
@@ -197,36 +205,40 @@ class InventoryStore:
         that key arriving later (a request still in flight) is answered `released` and takes
         no stock: whoever releases an order's reservation wins over its late arrival.
         """
-        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            # Waits for a reservation of this key being made right now, then conflicts.
-            await cur.execute(
-                """
-                INSERT INTO reservations (key, status, reason, items)
-                VALUES (%s, 'released', 'released before it was reserved', '[]')
-                ON CONFLICT (key) DO NOTHING RETURNING *
-                """,
-                (key,),
-            )
-            marker = await cur.fetchone()
-            if marker is not None:
-                return _reservation(marker)
-            await cur.execute("SELECT * FROM reservations WHERE key = %s FOR UPDATE", (key,))
-            row = await cur.fetchone()
-            assert row is not None, "a conflicting key implies a committed row"
-            if row["status"] != "reserved":
-                return _reservation(row)
-            items = sorted(row["items"], key=lambda i: i["sku"])
-            await cur.executemany(
-                "UPDATE products SET stock = stock + %s WHERE sku = %s",
-                [(i["quantity"], i["sku"]) for i in items],
-            )
-            await cur.execute(
-                """
-                UPDATE reservations SET status = 'released', updated_at = now()
-                WHERE key = %s RETURNING *
-                """,
-                (key,),
-            )
-            released = await cur.fetchone()
-            assert released is not None
-            return _reservation(released)
+
+        async def work(conn: AsyncConnection[Any]) -> Reservation:
+            async with conn.cursor(row_factory=dict_row) as cur:
+                # Waits for a reservation of this key being made right now, then conflicts.
+                await cur.execute(
+                    """
+                    INSERT INTO reservations (key, status, reason, items)
+                    VALUES (%s, 'released', 'released before it was reserved', '[]')
+                    ON CONFLICT (key) DO NOTHING RETURNING *
+                    """,
+                    (key,),
+                )
+                marker = await cur.fetchone()
+                if marker is not None:
+                    return _reservation(marker)
+                await cur.execute("SELECT * FROM reservations WHERE key = %s FOR UPDATE", (key,))
+                row = await cur.fetchone()
+                assert row is not None, "a conflicting key implies a committed row"
+                if row["status"] != "reserved":
+                    return _reservation(row)
+                items = sorted(row["items"], key=lambda i: i["sku"])
+                await cur.executemany(
+                    "UPDATE products SET stock = stock + %s WHERE sku = %s",
+                    [(i["quantity"], i["sku"]) for i in items],
+                )
+                await cur.execute(
+                    """
+                    UPDATE reservations SET status = 'released', updated_at = now()
+                    WHERE key = %s RETURNING *
+                    """,
+                    (key,),
+                )
+                released = await cur.fetchone()
+                assert released is not None
+                return _reservation(released)
+
+        return await postgres.transaction(self._pool, work)

@@ -167,57 +167,67 @@ class OrderStore:
         than `key_ttl_seconds`); (order, created)."""
         digest = request_hash(body)
         items = Jsonb([i.model_dump() for i in body.items])
-        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            # The conflicting row can vanish before it is read: a pending order discarded
-            # (unknown SKU) by the request that made it. Then this key is free again; so it is
-            # once expired, after its order is released from it.
-            for _ in range(CLAIM_ATTEMPTS):
-                await cur.execute(
-                    f"""
-                    INSERT INTO orders (id, idempotency_key, request_hash, customer_email,
-                                        items, status)
-                    VALUES (%s, %s, %s, %s, %s, 'pending')
-                    ON CONFLICT (customer_email, idempotency_key) WHERE key_released_at IS NULL
-                    DO NOTHING
-                    RETURNING {ORDER_COLUMNS}
-                    """,
-                    (uuid.uuid4(), key, digest, body.customer_email, items),
-                )
-                row = await cur.fetchone()
-                if row is not None:
-                    return _order(row), True
-                await cur.execute(
-                    f"""
-                    SELECT {ORDER_COLUMNS}, request_hash,
-                           created_at < now() - make_interval(secs => %s) AS expired
-                    FROM orders
-                    WHERE customer_email = %s AND idempotency_key = %s
-                      AND key_released_at IS NULL
-                    """,
-                    (key_ttl_seconds, body.customer_email, key),
-                )
-                row = await cur.fetchone()
-                if row is None:
-                    continue
-                # A pending order keeps its key until it is final (the reconciler's bound).
-                if row["expired"] and row["status"] != "pending":
+
+        async def work(conn: AsyncConnection[Any]) -> tuple[Order, bool]:
+            async with conn.cursor(row_factory=dict_row) as cur:
+                # The conflicting row can vanish before it is read: a pending order discarded
+                # (unknown SKU) by the request that made it. Then this key is free again; so it is
+                # once expired, after its order is released from it.
+                for _ in range(CLAIM_ATTEMPTS):
                     await cur.execute(
-                        "UPDATE orders SET key_released_at = now()"
-                        " WHERE id = %s AND key_released_at IS NULL",
-                        (row["id"],),
+                        f"""
+                        INSERT INTO orders (id, idempotency_key, request_hash, customer_email,
+                                            items, status)
+                        VALUES (%s, %s, %s, %s, %s, 'pending')
+                        ON CONFLICT (customer_email, idempotency_key) WHERE key_released_at IS NULL
+                        DO NOTHING
+                        RETURNING {ORDER_COLUMNS}
+                        """,
+                        (uuid.uuid4(), key, digest, body.customer_email, items),
                     )
-                    continue
-                if row["request_hash"] != digest:
-                    raise IdempotencyKeyReused(key)
-                return _order(row), False
-        raise RuntimeError(f"Idempotency-Key {key}: claimed and discarded {CLAIM_ATTEMPTS} times")
+                    row = await cur.fetchone()
+                    if row is not None:
+                        return _order(row), True
+                    await cur.execute(
+                        f"""
+                        SELECT {ORDER_COLUMNS}, request_hash,
+                               created_at < now() - make_interval(secs => %s) AS expired
+                        FROM orders
+                        WHERE customer_email = %s AND idempotency_key = %s
+                          AND key_released_at IS NULL
+                        """,
+                        (key_ttl_seconds, body.customer_email, key),
+                    )
+                    row = await cur.fetchone()
+                    if row is None:
+                        continue
+                    # A pending order keeps its key until it is final (the reconciler's bound).
+                    if row["expired"] and row["status"] != "pending":
+                        await cur.execute(
+                            "UPDATE orders SET key_released_at = now()"
+                            " WHERE id = %s AND key_released_at IS NULL",
+                            (row["id"],),
+                        )
+                        continue
+                    if row["request_hash"] != digest:
+                        raise IdempotencyKeyReused(key)
+                    return _order(row), False
+            raise RuntimeError(
+                f"Idempotency-Key {key}: claimed and discarded {CLAIM_ATTEMPTS} times"
+            )
+
+        return await postgres.transaction(self._pool, work)
 
     async def finalize(
         self, order_id: UUID, status: str, reason: str | None, request_id: str | None
     ) -> Order:
         """Move a pending order to its final status and record OrderCreated, atomically."""
-        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            return await _finalize(cur, order_id, status, reason, request_id)
+
+        async def work(conn: AsyncConnection[Any]) -> Order:
+            async with conn.cursor(row_factory=dict_row) as cur:
+                return await _finalize(cur, order_id, status, reason, request_id)
+
+        return await postgres.transaction(self._pool, work)
 
     async def finish_overdue(
         self,
@@ -259,14 +269,17 @@ class OrderStore:
                 await cur.execute("SELECT id FROM orders WHERE id = ANY(%s)", (order_ids,))
                 return {row[0] for row in await cur.fetchall()}
 
-        return await postgres.read(self._pool, query)
+        return await postgres.transaction(self._pool, query)
 
     async def discard_pending(self, order_id: UUID) -> None:
         """Forget an order that turned out invalid (e.g. unknown SKU) before it was final."""
-        async with self._pool.connection() as conn:
+
+        async def work(conn: AsyncConnection[Any]) -> None:
             await conn.execute(
                 "DELETE FROM orders WHERE id = %s AND status = 'pending'", (order_id,)
             )
+
+        return await postgres.transaction(self._pool, work)
 
     async def get(self, order_id: UUID) -> Order | None:
         async def query(conn: AsyncConnection[Any]) -> Order | None:
@@ -275,7 +288,7 @@ class OrderStore:
                 row = await cur.fetchone()
                 return _order(row) if row else None
 
-        return await postgres.read(self._pool, query)
+        return await postgres.transaction(self._pool, query)
 
     async def page(self, limit: int, offset: int) -> tuple[list[Order], int]:
         async def query(conn: AsyncConnection[Any]) -> tuple[list[Order], int]:
@@ -293,7 +306,7 @@ class OrderStore:
                 assert total is not None
                 return [_order(r) for r in rows], int(total["n"])
 
-        return await postgres.read(self._pool, query)
+        return await postgres.transaction(self._pool, query)
 
     async def relay_outbox(
         self,
