@@ -4,9 +4,9 @@ API lists (GET /api/orders, /api/orders/{id}, /api/notifications): each is maske
 other Authorization header the answer is 401, not a quietly masked listing.
 
 The negative control runs an order-service whose masking is the identity and shows the check
-finds its listing's e-mails (system/common/listing_access.py has the rule)."""
+(suites/listing_token.py's `unmasked`) finds its listing's e-mails (system/common/
+listing_access.py has the rule)."""
 
-import re
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,6 +17,7 @@ import httpx
 import pytest
 from fastapi import HTTPException
 
+from suites.listing_token import unmasked
 from suites.system import servers
 from suites.system.stack import (
     LISTING_TOKEN,
@@ -27,10 +28,8 @@ from suites.system.stack import (
     order_body,
 )
 from suites.waiting import eventually
-from system.common.listing_access import MASK, bearer, full_view, mask_email
+from system.common.listing_access import bearer, full_view, mask_email
 
-#: An e-mail as mask_email leaves it: at most one character, the mask, the domain.
-MASKED = re.compile(rf"[^@]?{re.escape(MASK)}@[^@]+")
 WITH_TOKEN = bearer(LISTING_TOKEN)
 #: Authorization headers that are not the token: each is refused.
 WRONG_HEADERS = {
@@ -69,15 +68,6 @@ READS = {
         lambda body: list(body),
     ),
 }
-
-
-def unmasked(records: list[dict[str, Any]]) -> list[str]:
-    """Each record whose customer_email is not in mask_email's form: a leak."""
-    return [
-        f"{record.get('id') or record.get('order_id')} shows {record['customer_email']!r}"
-        for record in records
-        if not MASKED.fullmatch(record["customer_email"])
-    ]
 
 
 def emails_of(records: list[dict[str, Any]], placed: Placed) -> list[str]:
