@@ -12,7 +12,9 @@ import httpx
 import pytest
 
 from kubepromises.waiting import NotYet, eventually
+from suites.listing_token import deployed_listing_token
 from suites.resilience.live import ROLLOUT_TIMEOUT, selector, wait_replaced, wait_rolled_out
+from system.common.listing_access import bearer
 from testbed.cluster import Testbed
 from testbed.kube import Kube
 
@@ -59,9 +61,12 @@ def test_an_order_written_through_the_api_survives_deleting_the_order_database_p
         wait_replaced(kube, "order-db", pod.metadata.uid, timeout=ROLLOUT_TIMEOUT)
         wait_rolled_out(kube, "order-db", kind="StatefulSet")
 
-        # assert: the order reads back unchanged
+        # assert: the order reads back unchanged (read with the listing token, as it was placed:
+        # its customer's e-mail in full)
+        full_emails = bearer(deployed_listing_token(kube))
+
         def readable() -> httpx.Response:
-            response = api.get(f"/api/orders/{order_id}")
+            response = api.get(f"/api/orders/{order_id}", headers=full_emails)
             if response.status_code >= 500:  # order-service still reconnecting: a 503
                 raise NotYet(f"{response.status_code}: {response.text}")
             assert response.status_code == 200, response.text  # a 404: the order was lost
