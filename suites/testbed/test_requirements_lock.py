@@ -108,6 +108,22 @@ def moto_version_problems(lock_text: str, moto_version: str) -> list[str]:
     return [f"versions.env's MOTO_VERSION is {moto_version}, requirements.lock pins moto {locked}"]
 
 
+def lock_command(lock_text: str) -> str:
+    """The command the lock's header says wrote it."""
+    match = re.search(r"^#\s+(uv pip compile .*)$", lock_text, re.MULTILINE)
+    assert match, "requirements.lock's header names no `uv pip compile` command"
+    return match[1].strip()
+
+
+def docs_off_the_command(doc: str, text: str, command: str) -> list[str]:
+    """A doc that tells how to write the lock, with another command than the lock's header."""
+    flat = " ".join(text.split())
+    named = re.findall(r"`(uv pip compile[^`]*)`", flat)
+    if not named:
+        return [f"{doc} names no `uv pip compile` command for requirements.lock"]
+    return [f"{doc}: `{n}` is not the lock's command `{command}`" for n in named if n != command]
+
+
 def dockerfiles_that_pip_install() -> dict[str, str]:
     """Every tracked Dockerfile with a `pip install`, by its path."""
     listed = subprocess.run(
@@ -201,6 +217,19 @@ def test_a_moto_image_version_apart_from_the_lock_is_caught() -> None:
     assert moto_version_problems(LOCK_TEXT, "9.9.9") == [
         f"versions.env's MOTO_VERSION is 9.9.9, requirements.lock pins moto {locked}"
     ]
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/services.md"])
+def test_the_docs_name_the_command_that_wrote_the_lock(doc: str) -> None:
+    text = (REPO / doc).read_text()
+    assert docs_off_the_command(doc, text, lock_command(LOCK_TEXT)) == []
+
+
+def test_a_doc_with_another_lock_command_is_caught() -> None:
+    command = lock_command(LOCK_TEXT)
+    text = (REPO / "README.md").read_text().replace(" --universal", "")
+    (problem,) = docs_off_the_command("README.md", text, command)
+    assert problem.startswith("README.md: `uv pip compile pyproject.toml --all-extras --generate")
 
 
 # --- the part of the lock an image installs (testbed.lock) ---
