@@ -225,6 +225,19 @@ def test_a_limit_is_read_from_either_cgroup_version() -> None:
     assert parse_limit("web-0", LIMIT, v1) == LimitReading("web-0", LIMIT, 67108864)
 
 
+def test_a_limit_is_read_when_the_complaint_is_glued_to_it() -> None:
+    """The exec API joins stdout and stderr as they come: seen on the testbed (5 Dec 2026)."""
+    glued = "cat: /sys/fs/cgroup/memory.max: No such file or directory67108864"
+    assert parse_limit("web-0", LIMIT, glued) == LimitReading("web-0", LIMIT, 67108864)
+    before = "67108864cat: /sys/fs/cgroup/memory.max: No such file or directory"
+    assert parse_limit("web-0", LIMIT, before) == LimitReading("web-0", LIMIT, 67108864)
+
+
+def test_another_complaint_is_not_read() -> None:
+    denied = "cat: /sys/fs/cgroup/memory.max: Permission denied67108864"
+    assert parse_limit("web-0", LIMIT, denied).failed is not None
+
+
 def test_no_limit_reads_as_unlimited_in_either_version() -> None:
     assert parse_limit("web-0", LIMIT, "max").bytes is None
     assert parse_limit("web-0", LIMIT, "9223372036854771712").bytes is None
@@ -296,13 +309,14 @@ V1_STAT = (
 def test_the_memory_a_container_holds_is_read_from_either_cgroup_version() -> None:
     assert held_bytes(V2_STAT) == 12 * 2**20
     assert held_bytes(V1_STAT) == 12 * 2**20
+    assert held_bytes(V1_STAT.replace("directory\n", "directory")) == 12 * 2**20  # glued
     assert held_bytes(CANNOT_EXEC) is None
 
 
 def test_the_starving_limit_is_half_in_whole_mebibytes_and_never_too_small() -> None:
     assert starving_limit(25 * 2**20 + 12345) == 12 * 2**20
-    assert starving_limit(12 * 2**20) == 6 * 2**20
-    assert starving_limit(11 * 2**20) is None  # 5 MiB would starve the runtime's start-up
+    assert starving_limit(9 * 2**20) == 4 * 2**20
+    assert starving_limit(7 * 2**20) is None  # 3 MiB would starve the runtime's start-up
 
 
 def status(name: str, restarts: int, reason: str | None) -> Obj:
