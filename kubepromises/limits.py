@@ -136,8 +136,13 @@ HELD_COUNTERS = ("anon", "total_rss", "rss")
 #: A limit below this starves the container runtime's own start-up in the container's cgroup
 #: (its init process), which then fails to start rather than being OOM-killed: not the promise.
 #: Measured on the testbed (5 Dec 2026, runc, cgroup v1): at 2 MiB the pod's sandbox failed to
-#: start; at 5 MiB a Python process was OOMKilled and restarted.
-STARVING_AT_LEAST = 4 * 2**20
+#: start; at 4 MiB the container failed to be created twice (exit code 128) before a third try
+#: was OOMKilled; at 5 MiB a Python process was OOMKilled at its first start.
+STARVING_AT_LEAST = 5 * 2**20
+#: The most of what the processes hold once started that a starving limit may be: well under
+#: it, so that a process whose start-up needs somewhat less than its steady state still cannot
+#: start.
+STARVING_SHARE_AT_MOST = 2 / 3
 
 
 def stat_command() -> list[str]:
@@ -158,9 +163,11 @@ def held_bytes(printed: str) -> int | None:
 
 def starving_limit(held: int) -> int | None:
     """A memory limit the container's processes cannot start in: half of what they hold once
-    started, in whole MiB; None when that would starve the runtime's own start-up too."""
-    limit = held // 2 // 2**20 * 2**20
-    return limit if limit >= STARVING_AT_LEAST else None
+    started, in whole MiB, and no less than what the runtime's own start-up needs
+    (STARVING_AT_LEAST); None when that is not well under what they hold
+    (STARVING_SHARE_AT_MOST)."""
+    limit = max(held // 2 // 2**20 * 2**20, STARVING_AT_LEAST)
+    return limit if limit <= held * STARVING_SHARE_AT_MOST else None
 
 
 def oom_kills(pods: Sequence[Obj]) -> list[str]:
