@@ -1,7 +1,8 @@
 """Security: the NetworkPolicies are what keeps a data store to its callers. That every data store
 refuses every other workload, and every call of the drawing opens, is the generic live suite's
 (test_drawing_live.py); here, that "refused" is the policies' doing: allow one forbidden call and
-it opens, remove the allowance and it closes.
+it opens, remove the allowance and it closes. And the log store takes no logs from another
+namespace, even from a pod labelled as a log shipper there (anyone may label their own pods).
 
 Enforcement is the network plugin's job: online, kind's kindnetd; air-gapped, where the CNI is
 flannel (which enforces none), kube-router's firewall beside it (testbed/addons/kube-router.yaml).
@@ -9,17 +10,25 @@ flannel (which enforces none), kube-router's firewall beside it (testbed/addons/
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 
 import pytest
+from kubernetes import client
 from kubernetes.client import NetworkingV1Api
 
 from kubepromises.live import connect_from
 from kubepromises.waiting import NotYet, eventually
 from suites.resilience.live import selector
+from suites.static.checks.network_policies import LOG_SHIPPER_LABEL, LOG_STORE
 from testbed.kube import Kube
 
 pytestmark = pytest.mark.cluster
+
+#: A namespace of the tests' own, deleted afterwards: "another namespace" to the system.
+ELSEWHERE = "demo-micro-elsewhere"
+#: The log store's port (its Service's).
+LOG_STORE_PORT = 9200
 
 
 def reach(kube: Kube, caller: str, host: str, port: int) -> str | None:
@@ -92,4 +101,98 @@ def test_negative_control_a_policy_that_allows_the_call_opens_it_and_its_removal
         timeout=60,
         interval=2,
         what=f"{caller} → {database}:{port} closed again once the allowance is removed",
+    )
+
+
+@pytest.fixture(scope="module")
+def shipper_elsewhere(kube: Kube) -> Iterator[str]:
+    """A pod labelled as a log shipper in a namespace of its own (ELSEWHERE), running the
+    gateway's image (it has python3 for the probe); its name. The namespace goes afterwards."""
+    (container,) = kube.apps.read_namespaced_deployment(
+        "api-gateway", kube.namespace
+    ).spec.template.spec.containers
+    kube.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ELSEWHERE)))
+    try:
+        key, value = LOG_SHIPPER_LABEL
+        pod = client.V1Pod(
+            metadata=client.V1ObjectMeta(name="log-shipper", labels={key: value}),
+            spec=client.V1PodSpec(
+                automount_service_account_token=False,
+                containers=[
+                    client.V1Container(
+                        name="probe",
+                        image=container.image,
+                        image_pull_policy=container.image_pull_policy,
+                        command=["python3", "-c", "import time; time.sleep(3600)"],
+                    )
+                ],
+            ),
+        )
+        kube.core.create_namespaced_pod(ELSEWHERE, pod)
+
+        def ready() -> None:
+            status = kube.core.read_namespaced_pod("log-shipper", ELSEWHERE).status
+            if not any(c.type == "Ready" and c.status == "True" for c in status.conditions or []):
+                raise NotYet(status.phase)
+
+        eventually(ready, timeout=60, interval=1, what=f"a probe pod Ready in {ELSEWHERE}")
+        yield "log-shipper"
+    finally:
+        kube.core.delete_namespace(ELSEWHERE, grace_period_seconds=0)
+
+
+def reach_log_store_from_elsewhere(kube: Kube, pod: str) -> str | None:
+    """None when the pod in ELSEWHERE opens a connection to the log store's Service."""
+    host = f"{LOG_STORE}.{kube.namespace}.svc.cluster.local"
+    return connect_from(kube.core.api_client, ELSEWHERE, pod, host, LOG_STORE_PORT)
+
+
+def test_a_log_shipper_of_another_namespace_cannot_reach_the_log_store(
+    kube: Kube, shipper_elsewhere: str
+) -> None:
+    # act: a pod labelled as a log shipper, in another namespace, connects to the log store
+    met = reach_log_store_from_elsewhere(kube, shipper_elsewhere)
+
+    # assert: refused (dropped by the log store's NetworkPolicy)
+    assert met is not None, f"a pod of {ELSEWHERE} labelled {LOG_SHIPPER_LABEL} reached {LOG_STORE}"
+
+
+def test_negative_control_the_log_store_open_to_every_namespace_admits_it(
+    kube: Kube, shipper_elsewhere: str
+) -> None:
+    # arrange: the log store's policy as it was before 5 Dec 2026: log shippers of any namespace
+    api = NetworkingV1Api(kube.core.api_client)
+    policy = api.read_namespaced_network_policy(LOG_STORE, kube.namespace)
+    before = copy.deepcopy(policy.spec)
+    key, value = LOG_SHIPPER_LABEL
+    for rule in policy.spec.ingress:
+        for peer in rule._from or []:
+            if peer.pod_selector and (peer.pod_selector.match_labels or {}).get(key) == value:
+                peer.namespace_selector = client.V1LabelSelector()
+
+    def state_is(wanted: str) -> None:
+        met = reach_log_store_from_elsewhere(kube, shipper_elsewhere)
+        if ("open" if met is None else "closed") != wanted:
+            raise NotYet(met or "open")
+
+    # act: that policy in place, then the real one back
+    api.replace_namespaced_network_policy(LOG_STORE, kube.namespace, policy)
+    try:
+        # assert: the pod elsewhere now reaches the log store, so "refused" above is the policy's
+        eventually(
+            lambda: state_is("open"),
+            timeout=60,
+            interval=2,
+            what=f"{ELSEWHERE} → {LOG_STORE}:{LOG_STORE_PORT} open under the old policy",
+            hint="kubectl -n kube-system logs ds/kube-router (offline) or the CNI's logs",
+        )
+    finally:
+        policy = api.read_namespaced_network_policy(LOG_STORE, kube.namespace)
+        policy.spec = before
+        api.replace_namespaced_network_policy(LOG_STORE, kube.namespace, policy)
+    eventually(
+        lambda: state_is("closed"),
+        timeout=60,
+        interval=2,
+        what=f"{ELSEWHERE} → {LOG_STORE}:{LOG_STORE_PORT} closed again under the real policy",
     )

@@ -5,6 +5,7 @@ from suites.static.checks.network_policies import (
     database_isolation_violations,
     default_deny_violations,
     dns_violations,
+    log_store_violations,
 )
 from suites.static.controls import assert_caught, assert_holds
 from suites.static.manifest import Rendered
@@ -24,6 +25,23 @@ def test_each_database_accepts_connections_only_from_its_own_service(rendered: R
 
 def test_every_connection_the_system_needs_is_allowed(rendered: Rendered) -> None:
     assert_holds(call_violations(rendered))
+
+
+def test_the_log_store_takes_logs_from_its_own_namespace_only(rendered: Rendered) -> None:
+    assert_holds(log_store_violations(rendered))
+
+
+def test_a_log_store_open_to_shippers_of_every_namespace_is_caught(broken: Rendered) -> None:
+    # arrange: the log-store component's rule before 5 Dec 2026: a log shipper of any namespace
+    (rule,) = broken.one("NetworkPolicy", "elasticsearch")["spec"]["ingress"]
+    (shipper,) = [peer for peer in rule["from"] if "demo-micro.dev/log-shipper" in str(peer)]
+    shipper["namespaceSelector"] = {}
+    # act / assert
+    assert_caught(
+        log_store_violations(broken),
+        "a pod labelled demo-micro.dev/log-shipper=true in another namespace may connect to "
+        "elasticsearch:9200",
+    )
 
 
 def test_a_missing_default_deny_is_caught(broken: Rendered) -> None:

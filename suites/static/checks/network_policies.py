@@ -13,6 +13,9 @@ from suites import promises
 from suites.static.manifest import Obj, Rendered, label_selector_matches, pod_labels, ref
 
 DNS_PORT = 53
+#: The log store, and the label its policy admits log shippers by (the log-store component).
+LOG_STORE = "elasticsearch"
+LOG_SHIPPER_LABEL = ("demo-micro.dev/log-shipper", "true")
 
 
 @dataclass(frozen=True)
@@ -164,3 +167,19 @@ def call_violations(rendered: Rendered) -> list[str]:
         if name in deployed and not allowed(rendered, OUTSIDER, pod_peer(rendered, name), port)
     ]
     return violations
+
+
+def log_store_violations(rendered: Rendered) -> list[str]:
+    """The log store takes logs from the shippers of its own namespace only: a pod of another
+    namespace labelled as a log shipper may not connect to it (anyone may set a label on their
+    own pods)."""
+    elsewhere = Peer(
+        labels=(LOG_SHIPPER_LABEL,),
+        in_namespace=False,
+        namespace_labels=(("kubernetes.io/metadata.name", "another-namespace"),),
+    )
+    port = promises.workload(LOG_STORE).port
+    if allowed(rendered, elsewhere, pod_peer(rendered, LOG_STORE), port):
+        label = "=".join(LOG_SHIPPER_LABEL)
+        return [f"a pod labelled {label} in another namespace may connect to {LOG_STORE}:{port}"]
+    return []
