@@ -11,7 +11,7 @@ flannel (which enforces none), kube-router's firewall beside it (testbed/addons/
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from kubernetes import client
@@ -19,6 +19,7 @@ from kubernetes.client import NetworkingV1Api
 
 from kubepromises.live import connect_from
 from kubepromises.waiting import NotYet, eventually
+from suites import promises
 from suites.resilience.live import selector
 from suites.static.checks.network_policies import LOG_SHIPPER_LABEL, LOG_STORE
 from testbed.kube import Kube
@@ -27,8 +28,8 @@ pytestmark = pytest.mark.cluster
 
 #: A namespace of the tests' own, deleted afterwards: "another namespace" to the system.
 ELSEWHERE = "demo-micro-elsewhere"
-#: The log store's port (its Service's).
-LOG_STORE_PORT = 9200
+#: The log store's port, as drawn.
+LOG_STORE_PORT = promises.workload(LOG_STORE).port
 
 
 def reach(kube: Kube, caller: str, host: str, port: int) -> str | None:
@@ -59,6 +60,14 @@ def allowing(client_name: str, database: str, port: int) -> list[dict[str, objec
     ]
 
 
+def state_is(probe: Callable[[], str | None], wanted: str) -> None:
+    """NotYet unless the connection `probe` tries (None: it opened) is `wanted`: open or
+    closed."""
+    met = probe()
+    if ("open" if met is None else "closed") != wanted:
+        raise NotYet(met or "open")
+
+
 @pytest.fixture
 def extra_policies(kube: Kube) -> Iterator[list[str]]:
     """Names of the policies the test creates; those still there are deleted afterwards."""
@@ -82,13 +91,11 @@ def test_negative_control_a_policy_that_allows_the_call_opens_it_and_its_removal
         created = api.create_namespaced_network_policy(kube.namespace, policy)
         extra_policies.append(created.metadata.name)
 
-    def state_is(wanted: str) -> None:
-        met = reach(kube, caller, database, port)
-        if ("open" if met is None else "closed") != wanted:
-            raise NotYet(met or "open")
+    def probe() -> str | None:
+        return reach(kube, caller, database, port)
 
     eventually(
-        lambda: state_is("open"),
+        lambda: state_is(probe, "open"),
         timeout=60,
         interval=2,
         what=f"{caller} → {database}:{port} open once a policy allows it",
@@ -97,7 +104,7 @@ def test_negative_control_a_policy_that_allows_the_call_opens_it_and_its_removal
     while extra_policies:
         api.delete_namespaced_network_policy(extra_policies.pop(), kube.namespace)
     eventually(
-        lambda: state_is("closed"),
+        lambda: state_is(probe, "closed"),
         timeout=60,
         interval=2,
         what=f"{caller} → {database}:{port} closed again once the allowance is removed",
@@ -170,17 +177,15 @@ def test_negative_control_the_log_store_open_to_every_namespace_admits_it(
             if peer.pod_selector and (peer.pod_selector.match_labels or {}).get(key) == value:
                 peer.namespace_selector = client.V1LabelSelector()
 
-    def state_is(wanted: str) -> None:
-        met = reach_log_store_from_elsewhere(kube, shipper_elsewhere)
-        if ("open" if met is None else "closed") != wanted:
-            raise NotYet(met or "open")
+    def probe() -> str | None:
+        return reach_log_store_from_elsewhere(kube, shipper_elsewhere)
 
     # act: that policy in place, then the real one back
     api.replace_namespaced_network_policy(LOG_STORE, kube.namespace, policy)
     try:
         # assert: the pod elsewhere now reaches the log store, so "refused" above is the policy's
         eventually(
-            lambda: state_is("open"),
+            lambda: state_is(probe, "open"),
             timeout=60,
             interval=2,
             what=f"{ELSEWHERE} → {LOG_STORE}:{LOG_STORE_PORT} open under the old policy",
@@ -191,7 +196,7 @@ def test_negative_control_the_log_store_open_to_every_namespace_admits_it(
         policy.spec = before
         api.replace_namespaced_network_policy(LOG_STORE, kube.namespace, policy)
     eventually(
-        lambda: state_is("closed"),
+        lambda: state_is(probe, "closed"),
         timeout=60,
         interval=2,
         what=f"{ELSEWHERE} → {LOG_STORE}:{LOG_STORE_PORT} closed again under the real policy",
