@@ -289,7 +289,7 @@ def run_in_pod(
     api: Any, namespace: str, pod: str, command: list[str], container: str | None = None
 ) -> tuple[bool, str]:
     """Run a command in the pod's container (by default its first): (it exited 0, what it
-    printed or why not)."""
+    printed — its stdout, then its stderr — or why not)."""
     from kubernetes import client
     from kubernetes.stream import stream
 
@@ -310,7 +310,10 @@ def run_in_pod(
         )
         response.run_forever(timeout=15)
         status = response.read_channel(3)  # the API's verdict on the process
-        printed = str(response.read_all()).strip()
+        # stdout whole, then stderr: the two arrive in frames that interleave, and a complaint
+        # on stderr could split a number printed on stdout (seen on 6 Dec 2026: a memory limit
+        # read as "cat: /sys/fs/cgroup/memory.max268435456\n: No such file or directory").
+        printed = "\n".join(str(response.read_channel(c)).strip() for c in (1, 2)).strip()
         response.close()
     succeeded = '"status":"Success"' in status.replace(" ", "")
     return succeeded, printed or status

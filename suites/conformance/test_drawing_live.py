@@ -15,9 +15,11 @@ from kubepromises.drawing import Drawing
 from kubepromises.live import observe, spread_violations
 from kubepromises.live_suite import (
     connect,
+    memory_readings,
     observed,
     test_each_data_store_accepts_its_callers_only,
     test_every_call_of_the_drawing_connects_from_its_callers_pod,
+    test_every_container_runs_with_its_manifests_memory_limit,
     test_every_node_port_accepts_connections_on_every_node,
     test_every_service_sends_to_each_ready_replica_and_no_other,
     test_every_volume_is_a_bound_claim_of_its_size,
@@ -29,6 +31,7 @@ from kubepromises.live_suite import (
     test_negative_control_a_port_nothing_serves_fails_the_node_port_check,
     test_negative_control_a_replica_left_out_of_its_service_fails_the_endpoint_check,
     test_negative_control_a_replica_not_ready_fails_the_replica_check,
+    test_negative_control_another_memory_limit_in_the_manifests_fails_the_limit_check,
     test_negative_control_replicas_on_one_node_fail_the_spread_check,
     test_replicas_run_on_different_nodes,
     test_the_drawings_configmaps_and_secrets_exist,
@@ -42,9 +45,11 @@ pytestmark = pytest.mark.cluster
 
 __all__ = [
     "connect",
+    "memory_readings",
     "observed",
     "test_each_data_store_accepts_its_callers_only",
     "test_every_call_of_the_drawing_connects_from_its_callers_pod",
+    "test_every_container_runs_with_its_manifests_memory_limit",
     "test_every_node_port_accepts_connections_on_every_node",
     "test_every_service_sends_to_each_ready_replica_and_no_other",
     "test_every_volume_is_a_bound_claim_of_its_size",
@@ -56,6 +61,7 @@ __all__ = [
     "test_negative_control_a_port_nothing_serves_fails_the_node_port_check",
     "test_negative_control_a_replica_left_out_of_its_service_fails_the_endpoint_check",
     "test_negative_control_a_replica_not_ready_fails_the_replica_check",
+    "test_negative_control_another_memory_limit_in_the_manifests_fails_the_limit_check",
     "test_negative_control_replicas_on_one_node_fail_the_spread_check",
     "test_replicas_run_on_different_nodes",
     "test_the_drawings_configmaps_and_secrets_exist",

@@ -345,3 +345,51 @@ def test_a_container_ended_otherwise_or_not_restarted_is_no_oom_kill() -> None:
     assert oom_kills([pod_with(status("app", 1, "Error"))]) == []
     assert oom_kills([pod_with(status("app", 0, "OOMKilled"))]) == []
     assert oom_kills([{"metadata": {"name": "web-0"}, "status": {}}]) == []
+
+
+class InterleavedExec:
+    """The exec API's answer as the testbed sent it on 6 Dec 2026: `cat`'s complaint about the
+    other cgroup version's file in two stderr frames, the limit on stdout between them."""
+
+    frames = (
+        (2, "cat: /sys/fs/cgroup/memory.max"),
+        (1, "268435456\n"),
+        (2, ": No such file or directory\n"),
+    )
+
+    def run_forever(self, timeout: float) -> None:
+        pass
+
+    def read_channel(self, channel: int) -> str:
+        if channel == 3:
+            return '{"status":"Failure","message":"command terminated with exit code 1"}'
+        return "".join(text for c, text in self.frames if c == channel)
+
+    def read_all(self) -> str:
+        return "".join(text for _, text in self.frames)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_limit_printed_between_two_frames_of_a_complaint_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kubernetes import client
+
+    from kubepromises import live
+
+    monkeypatch.setattr("kubernetes.stream.stream", lambda *args, **kwargs: InterleavedExec())
+    api = client.ApiClient(client.Configuration())
+
+    # act: stdout and stderr read apart, stdout first
+    _, printed = live.run_in_pod(api, "shop", "web-0", ["cat", "x"])
+
+    # assert
+    assert parse_limit("web-0", LIMIT, printed) == LimitReading("web-0", LIMIT, 268435456)
+
+
+def test_negative_control_the_frames_joined_as_they_came_are_not_read() -> None:
+    # The reading before 6 Dec 2026: every frame in arrival order, the number inside the complaint
+    joined = InterleavedExec().read_all()
+    assert parse_limit("web-0", LIMIT, joined).failed is not None
