@@ -8,24 +8,14 @@ from types import SimpleNamespace
 
 from kubernetes import client
 
+from suites.testbed import objects
 from testbed.kube import Kube
 
 
 def deployment(replicas: int) -> client.V1Deployment:
     """order-service rolled out at `replicas` pods."""
-    return client.V1Deployment(
-        metadata=client.V1ObjectMeta(name="order-service", generation=1),
-        spec=client.V1DeploymentSpec(
-            replicas=replicas,
-            selector=client.V1LabelSelector(),
-            template=client.V1PodTemplateSpec(),
-        ),
-        status=client.V1DeploymentStatus(
-            replicas=replicas,
-            ready_replicas=replicas,
-            updated_replicas=replicas,
-            observed_generation=1,
-        ),
+    return objects.deployment(
+        "order-service", replicas=replicas, ready=replicas, updated=replicas, current=replicas
     )
 
 

@@ -3,25 +3,20 @@ suites' waits stop there, so an old pod still serving must keep them waiting."""
 
 from kubernetes import client
 
+from suites.testbed import objects
 from testbed.kube import WorkloadState, workload_state
 
 
 def deployment(
     *, replicas: int, ready: int, updated: int, current: int, observed: int = 2
 ) -> client.V1Deployment:
-    return client.V1Deployment(
-        metadata=client.V1ObjectMeta(name="api-gateway", generation=2),
-        spec=client.V1DeploymentSpec(
-            replicas=replicas,
-            selector=client.V1LabelSelector(),
-            template=client.V1PodTemplateSpec(),
-        ),
-        status=client.V1DeploymentStatus(
-            replicas=current,
-            ready_replicas=ready,
-            updated_replicas=updated,
-            observed_generation=observed,
-        ),
+    return objects.deployment(
+        "api-gateway",
+        replicas=replicas,
+        ready=ready,
+        updated=updated,
+        current=current,
+        observed=observed,
     )
 
 
