@@ -17,7 +17,7 @@ from kubernetes import client
 from pytest_kind import KindCluster
 
 from kubepromises.waiting import NotYet, eventually
-from testbed import images, ingress_namespaces, preloading
+from testbed import images, ingress_namespaces, preloading, tls
 from testbed.archives import Archive, import_archive, needed, save_archives
 from testbed.kibana import SECRET, Kibana, credentials_from_secret
 from testbed.kube import Kube
@@ -653,6 +653,8 @@ class Testbed:
 
     def apply_manifests(self) -> None:
         progress(f"deploying {self.overlay.relative_to(REPO)}")
+        # The Secret the Ingress names, made here and never committed, before the Ingress.
+        tls.install(self.kubectl, self.overlay, self.settings.cache, self.settings.namespace)
         self.kubectl("apply", "-k", str(self.overlay), timeout=300)
         ingress_namespaces.serve(self.kubectl, self.settings.namespace)
 

@@ -63,8 +63,8 @@ class Settings:
     version: str = PROJECT_VERSION
     airgap: dict[str, str] = field(default_factory=_airgap_versions)
     #: Host ports the kind config maps to 127.0.0.1: the drawing's node ports (API, Kibana) and
-    #: the ingress controller's (testbed/addons/traefik.yaml, not in the drawing).
-    host_ports: tuple[int, ...] = (*(p.node_port for p in DRAWING.node_ports), 30800)
+    #: the ingress controller's HTTP and HTTPS (testbed/addons/traefik.yaml, not in the drawing).
+    host_ports: tuple[int, ...] = (*(p.node_port for p in DRAWING.node_ports), 30800, 30443)
 
     @classmethod
     def from_env(cls) -> Settings:

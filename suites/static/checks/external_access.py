@@ -1,12 +1,13 @@
-"""The drawing's ways in: NodePorts 30080 (API) and 30561 (Kibana), the Ingress host, and whom
-the gateway believes about the client behind them."""
+"""The drawing's ways in: NodePorts 30080 (API) and 30561 (Kibana), the Ingress host over HTTPS
+(plain HTTP redirected), and whom the gateway believes about the client behind them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_network
 
 from suites import promises
-from suites.static.manifest import Rendered, ref
+from suites.static.manifest import Obj, Rendered, ref
 
 
 def node_port_violations(rendered: Rendered) -> list[str]:
@@ -69,6 +70,60 @@ def ingress_violations(rendered: Rendered) -> list[str]:
         )
     if rendered.get("Service", route.service) is None:
         violations.append(f"{ref(ingress)} routes to Service/{route.service}, which is missing")
+    return violations
+
+
+def ingress_tls_violations(rendered: Rendered) -> list[str]:
+    """The Ingress serves the drawing's host over HTTPS: its `spec.tls` lists the host with the
+    Secret of its certificate (which the testbed makes at deploy time, testbed/tls.py)."""
+    if not rendered.deploys(promises.INGRESS.piece):
+        return []
+    host = promises.INGRESS.host
+    violations = []
+    for ingress in rendered.of_kind("Ingress"):
+        entries = [e for e in ingress["spec"].get("tls") or [] if host in (e.get("hosts") or [])]
+        if not entries:
+            violations.append(f"{ref(ingress)} has no TLS for {host}")
+        violations += [
+            f"{ref(ingress)}'s TLS for {host} names no Secret"
+            for entry in entries
+            if not entry.get("secretName")
+        ]
+    return violations
+
+
+#: Traefik's flags for its web entry point's redirection (testbed/addons/traefik.yaml).
+REDIRECTION = "--entryPoints.web.http.redirections.entryPoint."
+
+
+def http_redirect_violations(addon: Sequence[Obj]) -> list[str]:
+    """The ingress controller (the add-on's objects) answers plain HTTP with a permanent
+    redirect to HTTPS on the node port where its TLS entry point listens."""
+    deployment = next((o for o in addon if o["kind"] == "Deployment"), None)
+    service = next((o for o in addon if o["kind"] == "Service"), None)
+    if deployment is None or service is None:
+        return ["the ingress controller's add-on has no Deployment or no Service"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    flags = dict(arg.split("=", 1) for arg in container.get("args", []) if "=" in arg)
+    ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+    node_ports = {p["targetPort"]: p.get("nodePort") for p in service["spec"]["ports"]}
+    violations = []
+    if "websecure" not in ports or "websecure" not in node_ports:
+        violations.append(f"{ref(service)} exposes no websecure port")
+    elif flags.get("--entryPoints.websecure.address") != f":{ports['websecure']}":
+        violations.append(f"Traefik's websecure entry point does not listen on {ports}")
+    if flags.get("--entryPoints.websecure.http.tls") != "true":
+        violations.append("Traefik's websecure entry point does not terminate TLS")
+    if flags.get(REDIRECTION + "scheme") != "https":
+        violations.append("Traefik's web entry point does not redirect to https")
+    if flags.get(REDIRECTION + "permanent", "true") != "true":
+        violations.append("Traefik's redirect to https is not permanent")
+    target = f":{node_ports.get('websecure')}"
+    if flags.get(REDIRECTION + "to") != target:
+        violations.append(
+            f"Traefik redirects HTTP to {flags.get(REDIRECTION + 'to')}, not to the HTTPS node "
+            f"port {target}"
+        )
     return violations
 
 
