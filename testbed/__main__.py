@@ -1,5 +1,6 @@
-"""`python -m testbed up|build|down|status|setup|host-undo|deploy-drawing`: the testbed
-lifecycle from the command line, and any drawing deployed on it."""
+"""`python -m testbed up|build|down|status|setup|host-undo|deploy-drawing|registry|attach`: the
+testbed lifecycle from the command line, any drawing deployed on it, and the system deployed
+through a registry on a cluster the testbed did not create."""
 
 from __future__ import annotations
 
@@ -67,7 +68,96 @@ def parser() -> argparse.ArgumentParser:
         help="take back what `setup e2e` changed on the host to run Docker (daemon.json, the "
         "runtime wrapper, sysctls): airgap/host/prepare-docker.sh --undo",
     )
+    registry = commands.add_parser(
+        "registry",
+        help="run (up), remove (down) or show (status) the container registry for clusters the "
+        "testbed did not create (CNCF distribution, built offline; testbed/registry.py)",
+    )
+    registry.add_argument("action", choices=["up", "down", "status"])
+    registry.add_argument(
+        "--address",
+        default=None,
+        metavar="HOST:PORT",
+        help="where the host reaches it (up; default localhost:5001, bound to 127.0.0.1)",
+    )
+    registry.add_argument(
+        "--kind-cluster",
+        metavar="NAME",
+        help="up: then write its hosts.toml into every node of this kind cluster",
+    )
+    attach = commands.add_parser(
+        "attach",
+        help="push the images to a registry, deploy the air-gapped overlay with the registry's "
+        "names on a cluster the testbed did not create, wait until ready, print the gateway",
+    )
+    attach.add_argument("--kubeconfig", type=Path, required=True, metavar="PATH")
+    attach.add_argument("--context", metavar="NAME", help="default: the kubeconfig's current one")
+    attach.add_argument(
+        "--registry",
+        required=True,
+        metavar="HOST:PORT",
+        help="the registry the host pushes to and the nodes pull from "
+        "(`python -m testbed registry up` runs one)",
+    )
     return top
+
+
+def registry_command(args: argparse.Namespace, settings: Settings) -> int:
+    """`python -m testbed registry up|down|status`."""
+    from testbed import registry
+    from testbed.cluster import Testbed
+    from testbed.shell import CommandFailed
+
+    if args.action != "up" and (args.address or args.kind_cluster):
+        print("testbed registry: --address and --kind-cluster go with `up`", file=sys.stderr)
+        return 2
+    address = args.address or registry.DEFAULT_ADDRESS
+    try:
+        registry.parse_address(address)
+        if args.action == "up":
+            registry.up(settings, address)
+            if args.kind_cluster:
+                if args.kind_cluster == settings.cluster_name:
+                    print(
+                        f"testbed registry: {args.kind_cluster} is the testbed's own cluster, "
+                        "which loads its images with ctr",
+                        file=sys.stderr,
+                    )
+                    return 2
+                kind = Testbed(Settings(**{**settings.__dict__, "mode": "offline"})).kind_binary()
+                registry.configure_kind_nodes(args.kind_cluster, kind, address)
+        elif args.action == "down":
+            registry.down()
+        else:
+            print(registry.status())
+    except ValueError as bad:
+        print(f"testbed registry: {bad}", file=sys.stderr)
+        return 2
+    except (CommandFailed, registry.RegistryError) as problem:
+        print(f"testbed registry {args.action}: {problem}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def attach_command(args: argparse.Namespace, settings: Settings) -> int:
+    """`python -m testbed attach`: the gateway's address on stdout, the rest on stderr."""
+    from testbed import attach
+    from testbed.cluster import SetupError
+    from testbed.registry import RegistryError
+    from testbed.shell import CommandFailed
+
+    try:
+        gateway = attach.main(
+            args.kubeconfig, context=args.context, registry=args.registry, settings=settings
+        )
+    except attach.BadInput as bad:
+        print(f"testbed attach: {bad}", file=sys.stderr)
+        return 2
+    except (SetupError, CommandFailed, RegistryError, AssertionError) as problem:
+        print(f"testbed attach: {problem}", file=sys.stderr)
+        return 1
+    print(gateway)
+    return 0
 
 
 def host_undo() -> int:
@@ -95,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     from testbed.shell import CommandFailed, progress
 
     settings = Settings.from_env()
+    if args.command == "registry":
+        return registry_command(args, settings)
+    if args.command == "attach":
+        return attach_command(args, settings)
     if args.mode:
         settings = Settings(**{**settings.__dict__, "mode": args.mode})
     started = time.monotonic()
