@@ -46,6 +46,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="use the running testbed as it is: no image builds, loads or redeploys",
     )
+    # A cluster the testbed did not create (`python -m testbed attach` deployed the system there).
+    target = parser.getgroup("demo-micro target")
+    target.addoption(
+        "--target-kubeconfig",
+        metavar="PATH",
+        default=None,
+        help="run the live suites against this cluster instead of the kind testbed (deployed by "
+        "`python -m testbed attach`); needs --target-registry",
+    )
+    target.addoption(
+        "--target-context", metavar="NAME", default=None, help="its context (default: current)"
+    )
+    target.addoption(
+        "--target-registry",
+        metavar="HOST:PORT",
+        default=None,
+        help="the registry its images were pushed to (what the pods run is checked against it)",
+    )
     # The fault campaign's, here because two suites read them (suites/campaign on the local
     # stack, suites/campaign_live on the testbed) and either may run alone.
     campaign = parser.getgroup("demo-micro campaign")
@@ -81,6 +99,8 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except ValueError as contradiction:
         raise pytest.UsageError(str(contradiction)) from None
+    if bool(config.getoption("--target-kubeconfig")) != bool(config.getoption("--target-registry")):
+        raise pytest.UsageError("--target-kubeconfig and --target-registry go together")
     config.option.cluster = wanted
     config.stash[CLUSTER_IMPLIED] = wanted and not given
 
@@ -96,6 +116,8 @@ def announce_implied_cluster(config: pytest.Config) -> None:
         f"demo-micro: the paths name live suites only, so their tests bring up the kind testbed "
         f"{name!r} (or reuse it when it exists), as with --cluster; --no-cluster skips them"
     )
+    if target := config.getoption("--target-kubeconfig"):
+        line = f"demo-micro: the live suites run against the cluster of {target}, not the testbed"
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(line, yellow=True, bold=True)
@@ -117,8 +139,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def testbed(request: pytest.FixtureRequest) -> Iterator[object]:
-    """The kind cluster with the system deployed and every workload ready."""
+def testbed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[object]:
+    """The kind cluster with the system deployed and every workload ready; with
+    --target-kubeconfig, that cluster instead (never created, changed or deleted here)."""
+    if request.config.getoption("--target-kubeconfig"):
+        yield attached_target(request.config, tmp_path_factory.mktemp("target"))
+        return
     from testbed.cluster import Testbed
     from testbed.live import deletes_at_end
     from testbed.settings import Settings
@@ -147,6 +175,29 @@ def testbed(request: pytest.FixtureRequest) -> Iterator[object]:
         bed.down()
 
 
+def attached_target(config: pytest.Config, folder: Path) -> object:
+    """The cluster of --target-kubeconfig, ready, its pods running what the registry holds."""
+    from testbed.attach import BadInput, Target, open_target
+    from testbed.cluster import SetupError
+    from testbed.settings import Settings
+
+    try:
+        target: Target = open_target(
+            Settings.from_env(),
+            Path(config.getoption("--target-kubeconfig")),
+            config.getoption("--target-context"),
+            config.getoption("--target-registry"),
+            folder,
+        )
+    except BadInput as bad:
+        raise pytest.UsageError(str(bad)) from None
+    target.wait_ready(timeout=120)
+    stale = target.stale_builds()
+    if stale:
+        raise SetupError(f"pods run other images than the registry holds: {stale}")
+    return target
+
+
 @pytest.fixture(scope="session")
 def overlay(testbed: object) -> str:
     """The overlay the testbed deployed (`offline` air-gapped, `kind` online): live checks of
@@ -164,8 +215,13 @@ def kube(testbed: object) -> object:
 @pytest.fixture(scope="session")
 def gateway_url(testbed: object) -> str:
     """The API gateway through its NodePort on the host's loopback (the real Service path): the
-    drawing's node port in front of the ingress's workload (testbed/kind/cluster.yaml maps it)."""
+    drawing's node port in front of the ingress's workload (testbed/kind/cluster.yaml maps it).
+    On an attached target, read from the cluster: the Service's node port on a node's address."""
     from suites import promises
+    from testbed.attach import Target
+
+    if isinstance(testbed, Target):
+        return testbed.gateway_url()
 
     return f"http://127.0.0.1:{promises.API_NODE_PORT.node_port}"
 
