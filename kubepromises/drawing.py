@@ -70,6 +70,17 @@ class Build:
 
 
 @dataclass(frozen=True)
+class Autoscaling:
+    """A HorizontalPodAutoscaler that sizes a Deployment where an overlay deploys `piece`: from
+    the workload's `replicas` (its minReplicas) up to `max`, on the pods' average CPU use as a
+    percentage of their request (`cpu_percent`)."""
+
+    max: int
+    cpu_percent: int
+    piece: str
+
+
+@dataclass(frozen=True)
 class Workload:
     """One box of the drawing that runs pods behind a Service of the same name."""
 
@@ -84,6 +95,8 @@ class Workload:
     data_store: bool = False
     #: None for a workload whose image is built elsewhere, or published.
     build: Build | None = None
+    #: None for a workload no autoscaler sizes.
+    autoscaling: Autoscaling | None = None
 
 
 @dataclass(frozen=True)
@@ -313,6 +326,14 @@ class Drawing:
     def workloads_in(self, overlay: str) -> tuple[Workload, ...]:
         """The workloads an overlay deploys."""
         return tuple(w for w in self.workloads if self.deploys(overlay, w.piece))
+
+    def autoscaled(self, overlay: str, workload: Workload) -> Autoscaling | None:
+        """The workload's autoscaling where the overlay deploys it and its autoscaler's piece;
+        None otherwise (the overlay's manifests size it themselves)."""
+        scaling = workload.autoscaling
+        if scaling is None or not self.deploys(overlay, workload.piece):
+            return None
+        return scaling if self.deploys(overlay, scaling.piece) else None
 
     def node_agents_in(self, overlay: str) -> tuple[NodeAgent, ...]:
         """The DaemonSets an overlay deploys."""
@@ -618,6 +639,23 @@ def _cross_field_problems(data: Mapping[str, Any], locate: _Locator) -> list[Pro
     workload_known(("ingress", "workload"), data["ingress"]["workload"])
     piece_known(("ingress", "piece"), data["ingress"]["piece"])
 
+    for group in ("services", "dependencies"):
+        for index, item in enumerate(data[group]):
+            scaling = item.get("autoscaling")
+            if scaling is None:
+                continue
+            path = (group, index, "autoscaling")
+            piece_known((*path, "piece"), scaling["piece"])
+            if item["kind"] != "Deployment":
+                message = f"{item['name']} is a {item['kind']}: only a Deployment is autoscaled"
+                problems.append(locate.problem(path, message, key=True))
+            if scaling["max"] < item["replicas"]:
+                message = (
+                    f"max {scaling['max']} is below the workload's replicas {item['replicas']} "
+                    "(its autoscaler's minimum)"
+                )
+                problems.append(locate.problem((*path, "max"), message))
+
     node_ports: dict[int, str] = {}
     for group in ("services", "dependencies"):
         for index, item in enumerate(data[group]):
@@ -719,7 +757,7 @@ def _build(
     promises: Mapping[str, Mapping[str, Any]] = promise_file["promises"]
 
     def workload(item: Mapping[str, Any]) -> Workload:
-        image, build = item.get("image"), item.get("build")
+        image, build, scaling = item.get("image"), item.get("build"), item.get("autoscaling")
         return Workload(
             name=item["name"],
             kind=item["kind"],
@@ -730,6 +768,7 @@ def _build(
             open_to_anyone=item.get("open_to_anyone", False),
             data_store=item.get("data_store", False),
             build=Build(build["context"], build["image"]) if build else None,
+            autoscaling=Autoscaling(**scaling) if scaling else None,
         )
 
     services = tuple(workload(item) for item in data["services"])

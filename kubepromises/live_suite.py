@@ -14,9 +14,12 @@ The self-healing test changes the cluster (one pod of each service deleted, repl
 controller), and so do the rolling-update and scaling tests and their controls (each service
 rolled out to a new pod template, and scaled to twice its replicas and back, under traffic; the
 controls' service stripped of its preStop and probes, then put back), the config rollouts and
-their control (a key added to a ConfigMap and taken out again, each service rolled out twice)
-and the memory test (each service rolled out to a limit it cannot start in, then put back);
-every other test only reads.
+their control (a key added to a ConfigMap and taken out again, each service rolled out twice),
+the memory test (each service rolled out to a limit it cannot start in, then put back) and the
+scale-out test (each autoscaled service's autoscaler given a CPU target of 1 % under traffic,
+then its own again; the service is left scaled out for the autoscaler's scale-down window, 5
+minutes by default); a service an autoscaler sizes is scaled through it (held at twice its
+replicas, then at them, then its spec put back); every other test only reads.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import Any
 
 import pytest
 
-from kubepromises import configs, limits, rollouts, traffic
+from kubepromises import autoscaling, configs, limits, rollouts, traffic
 from kubepromises.drawing import Drawing, Workload
 from kubepromises.live import (
     PARALLEL_PROBES,
@@ -53,7 +56,7 @@ from kubepromises.live import (
     schedulable_nodes,
     spread_violations,
 )
-from kubepromises.static import Obj, assert_caught, assert_holds, find, ref
+from kubepromises.static import Obj, assert_caught, assert_holds, autoscalers_of, find, ref
 from kubepromises.waiting import NotYet, eventually
 
 #: The drawing's SLO that bounds a replacement pod's time to Ready, when it has one.
@@ -494,6 +497,29 @@ def scaled_out_and_back(
     return change
 
 
+def scaled_out_and_back_by_its_autoscaler(
+    live_api: Any, namespace: str, name: str, replicas: int
+) -> Callable[[], float]:
+    """The same scaling of a Deployment an autoscaler sizes, which would undo a count set by
+    hand: the autoscaler held at twice the replicas, then at the replicas (its scale-in window
+    taken away meanwhile), and its spec put back."""
+
+    def change() -> float:
+        saved = autoscaling.spec(live_api, namespace, name)
+        try:
+            autoscaling.hold_at(live_api, namespace, name, saved, replicas * 2)
+            took = autoscaling.wait_asked(live_api, namespace, name, replicas * 2)
+            took += rollouts.wait_settled(live_api, namespace, name)
+            time.sleep(rollouts.HOLD_SCALED_OUT)  # a dwell under traffic
+            autoscaling.hold_at(live_api, namespace, name, saved, replicas)
+            took += autoscaling.wait_asked(live_api, namespace, name, replicas)
+            return took + rollouts.wait_settled(live_api, namespace, name)
+        finally:
+            autoscaling.restore(live_api, namespace, name, saved)
+
+    return change
+
+
 def changeable(
     drawing: Drawing, overlay: str, live_api: Any, name: str, *, scaled: bool = True
 ) -> Workload:
@@ -516,9 +542,10 @@ def test_a_rolling_update_fails_no_request(
 ) -> None:
     """The service rolled out to a new pod template while steady traffic, each request on a
     new connection, reaches it the way it is reached (`kubepromises.traffic`): every replica
-    replaced, and no request failed."""
+    replaced, and no request failed. An autoscaler keeps the count meanwhile (a rollout does
+    not change it)."""
     # arrange: the service, and where its traffic comes from
-    service = changeable(drawing, live_overlay, live_api, drawing_service)
+    service = changeable(drawing, live_overlay, live_api, drawing_service, scaled=False)
     route = traffic_route(drawing, live_overlay, live_api, service)
 
     # act
@@ -536,18 +563,21 @@ def test_scaling_out_and_back_fails_no_request(
 ) -> None:
     """The service scaled to twice its replicas, held there, and scaled back, under the same
     traffic: the added pods take requests only once they can answer them, the removed ones
-    leave without failing any."""
-    # arrange: the service, and where its traffic comes from
-    service = changeable(drawing, live_overlay, live_api, drawing_service)
+    leave without failing any. A service an autoscaler sizes is scaled through it."""
+    # arrange: the service, how it is scaled, and where its traffic comes from
+    service = changeable(drawing, live_overlay, live_api, drawing_service, scaled=False)
+    by_autoscaler = rollouts.autoscaled(live_api, drawing.namespace, service.name)
+    scaling = scaled_out_and_back_by_its_autoscaler if by_autoscaler else scaled_out_and_back
     route = traffic_route(drawing, live_overlay, live_api, service)
 
     # act
-    change = scaled_out_and_back(live_api, drawing.namespace, service.name, service.replicas)
+    change = scaling(live_api, drawing.namespace, service.name, service.replicas)
     seen, took = under_traffic(live_api, drawing, route, change)
 
     # assert: the traffic ran throughout, and met no failure
     hold = rollouts.HOLD_SCALED_OUT
-    print(f"{service.name}: scaled out and back in {took:.1f} s (+{hold:g}); {seen}")
+    how = " by its autoscaler" if by_autoscaler else ""
+    print(f"{service.name}: scaled out and back{how} in {took:.1f} s (+{hold:g}); {seen}")
     assert seen.sent >= traffic.RATE * took / 2, f"the traffic hardly ran: {seen}"
     assert not seen.failures, f"{service.name}'s scaling failed requests: {seen}"
 
@@ -766,6 +796,145 @@ def test_a_container_over_its_memory_limit_is_oom_killed_and_restarted_while_its
     # the control: the pods of the put-back template, within their limit, show no OOM kill
     assert restored, f"{service.name} has no Ready replica after its template was put back"
     assert limits.oom_kills(restored) == []
+
+
+# -- autoscaling: the drawing's autoscalers read their metrics and act on them ------------------
+
+
+def autoscaled_services(drawing: Drawing, overlay: str) -> list[Workload]:
+    """The services the drawing autoscales in the overlay; the test skips when there is none."""
+    found = [s for s in drawing.services if drawing.autoscaled(overlay, s) is not None]
+    if not found:
+        pytest.skip(f"the drawing autoscales no service in overlay {overlay!r}")
+    return found
+
+
+def test_every_autoscaler_of_the_drawing_reports_its_cpu_metrics(
+    drawing: Drawing, live_overlay: str, live_api: Any
+) -> None:
+    """Each autoscaled service has its autoscaler, which reports the pods' CPU use (its
+    status.currentMetrics): without a reading it can never act. Read until it does (a new
+    autoscaler reports within a few of its syncs)."""
+    # arrange
+    autoscaled_services(drawing, live_overlay)
+
+    def reported() -> list[str]:
+        workloads = observe(live_api, drawing.namespace).workloads
+        autoscalers = autoscaling.read(live_api, drawing.namespace)
+        violations = autoscaling.metric_violations(drawing, live_overlay, workloads, autoscalers)
+        if violations:
+            raise NotYet(violations)
+        return [f"{ref(a)}: {autoscaling.current_cpu(a)}%" for a in autoscalers]
+
+    # act + assert
+    readings = eventually(
+        reported,
+        timeout=autoscaling.METRICS_TIMEOUT,
+        interval=2,
+        what="every autoscaler of the drawing reporting its pods' CPU use",
+        hint=f"is metrics-server serving? kubectl top pods -n {drawing.namespace}",
+    )
+    print(f"CPU use: {', '.join(readings)}")
+
+
+def test_negative_control_an_autoscaler_without_metrics_or_target_fails_the_metric_check(
+    drawing: Drawing, live_overlay: str, live_api: Any
+) -> None:
+    # arrange: the real autoscalers; in one copy the first reports no metrics, in another the
+    # workload it targets is gone
+    service = autoscaled_services(drawing, live_overlay)[0]
+    observed = observe(live_api, drawing.namespace)
+    autoscalers = autoscaling.read(live_api, drawing.namespace)
+    obj = find(observed.workloads, service.kind, service.name)
+    assert obj is not None, f"{service.kind}/{service.name} is not running"
+    real = autoscalers_of(obj, autoscalers)
+    assert real, f"no autoscaler targets {ref(obj)}: the metric check names it"
+    without_metrics = copy.deepcopy(list(autoscalers))
+    for autoscaler in without_metrics:
+        if autoscaler["metadata"]["name"] == real[0]["metadata"]["name"]:
+            autoscaler.setdefault("status", {})["currentMetrics"] = None
+    without_target = [w for w in observed.workloads if w is not obj]
+
+    # act
+    no_metrics = autoscaling.metric_violations(
+        drawing, live_overlay, observed.workloads, without_metrics
+    )
+    no_target = autoscaling.metric_violations(drawing, live_overlay, without_target, autoscalers)
+
+    # assert
+    assert_caught(no_metrics, f"{ref(real[0])} reports no CPU use of {ref(obj)}'s pods")
+    assert_caught(no_target, f"{ref(real[0])} targets {ref(obj)}, which does not exist")
+
+
+def scale_out(
+    drawing: Drawing, overlay: str, live_api: Any, service: Workload, bound: float
+) -> tuple[traffic.Seen, float, int]:
+    """One service's autoscaler given LOAD_TARGET_PERCENT under the service's traffic until the
+    service runs more Ready replicas than before, its spec put back whatever happens; what the
+    traffic met, the seconds from the change to the scale-out, and the replicas then Ready."""
+    namespace = drawing.namespace
+    scaling = drawing.autoscaled(overlay, service)
+    assert scaling is not None
+    route = traffic_route(drawing, overlay, live_api, service)
+    obj = find(observe(live_api, namespace).workloads, service.kind, service.name)
+    assert obj is not None, f"{service.kind}/{service.name} is not running"
+    floor = max(service.replicas, len(ready_pods(observe(live_api, namespace), obj)))
+    if floor >= scaling.max:
+        pytest.skip(f"not verified: {service.name} runs {floor} replicas, its maximum already")
+    saved = autoscaling.spec(live_api, namespace, service.name)
+    found: dict[str, int] = {}
+
+    def change() -> float:
+        autoscaling.lower_cpu_target(live_api, namespace, service.name, saved)
+        started = time.monotonic()
+
+        def scaled_out() -> float:
+            now = observe(live_api, namespace)
+            violations = autoscaling.scale_out_violations(service, now, floor)
+            if violations:
+                raise NotYet(violations)
+            found["ready"] = len(ready_pods(now, obj))
+            return time.monotonic() - started
+
+        return eventually(
+            scaled_out,
+            timeout=bound + 30,
+            interval=0.5,
+            what=f"{service.name} scaled out above {floor} replicas by its autoscaler",
+            hint=f"kubectl -n {namespace} describe hpa {service.name}; kubectl top pods",
+        )
+
+    try:
+        seen, took = under_traffic(live_api, drawing, route, change)
+    finally:  # the drawing's target again; the replicas come back in its scale-down window
+        autoscaling.restore(live_api, namespace, service.name, saved)
+    return seen, took, found["ready"]
+
+
+def test_every_autoscaled_service_scales_out_under_load_within_the_slo(
+    drawing: Drawing, live_overlay: str, live_api: Any
+) -> None:
+    """Each autoscaled service, under the rolling update's traffic, with its autoscaler's CPU
+    target lowered to 1 % (every serving pod over it; `kubepromises.autoscaling` says why):
+    the autoscaler reads the pods' CPU use and scales the service out, a replica above what ran
+    before is Ready within the drawing's `scale-out` SLO, and no request fails meanwhile. The
+    target is put back after; the way back to the minimum is not waited for."""
+    # arrange
+    services = autoscaled_services(drawing, live_overlay)
+    slo = next((s for s in drawing.slos if s.name == autoscaling.SCALE_OUT_SLO), None)
+    bound = slo.at_most if slo is not None else autoscaling.SCALE_OUT_WITHOUT_SLO_SECONDS
+
+    for service in services:
+        # act
+        seen, took, ready = scale_out(drawing, live_overlay, live_api, service, bound)
+
+        # assert: out within the bound, and no request failed on the way
+        print(f"{service.name}: {ready} Ready {took:.1f} s after the change (bound {bound:g} s)")
+        assert took <= bound, (
+            f"{service.name} took {took:.1f} s to scale out; the bound is {bound:g} s"
+        )
+        assert seen.sent >= traffic.RATE * took / 2, f"the traffic hardly ran: {seen}"
+        assert not seen.failures, f"{service.name}'s scale-out failed requests: {seen}"
 
 
 @dataclass(frozen=True)

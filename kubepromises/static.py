@@ -160,6 +160,79 @@ def autoscaled_replica_violations(
     return violations
 
 
+def cpu_target(autoscaler: Obj) -> int | None:
+    """An autoscaler's CPU target: the averageUtilization (% of the pods' CPU request) of its
+    Resource metric on cpu; None when it has none."""
+    for metric in autoscaler["spec"].get("metrics") or []:
+        resource = metric.get("resource") or {}
+        target = resource.get("target") or {}
+        if (
+            metric.get("type") == "Resource"
+            and resource.get("name") == "cpu"
+            and target.get("type") == "Utilization"
+            and "averageUtilization" in target
+        ):
+            percent: int = target["averageUtilization"]
+            return percent
+    return None
+
+
+def autoscaling_violations(drawing: Drawing, overlay: str, objects: Sequence[Obj]) -> list[str]:
+    """Each workload the drawing autoscales where the overlay deploys its autoscaler's piece has
+    exactly one autoscaler, from the workload's `replicas` to its `autoscaling.max` on its
+    `autoscaling.cpu_percent`, and its manifest leaves `spec.replicas` to it; every other
+    workload of the overlay has none."""
+    violations = []
+    for workload in drawing.workloads_in(overlay):
+        obj = find(objects, workload.kind, workload.name)
+        if obj is None:
+            continue  # the workload check names it
+        autoscalers = autoscalers_of(obj, objects)
+        scaling = drawing.autoscaled(overlay, workload)
+        entry = drawing.field_of(workload)
+        if scaling is None:
+            if autoscalers:
+                violations.append(
+                    f"{ref(obj)} is sized by {', '.join(ref(a) for a in autoscalers)}, but "
+                    f"{drawing.where(*entry)} has no autoscaling in overlay {overlay!r}"
+                )
+            continue
+        if len(autoscalers) != 1:
+            violations.append(
+                f"{ref(obj)} has {len(autoscalers)} autoscalers; "
+                f"{drawing.where(*entry, 'autoscaling')} draws one"
+            )
+            continue
+        autoscaler, spec = autoscalers[0], autoscalers[0]["spec"]
+        minimum, maximum, cpu = (
+            spec.get("minReplicas", 1),
+            spec.get("maxReplicas"),
+            cpu_target(autoscaler),
+        )
+        if minimum != workload.replicas:
+            violations.append(
+                f"{ref(autoscaler)} has minReplicas {minimum}; "
+                f"{drawing.where(*entry, 'replicas')} is {workload.replicas}"
+            )
+        if maximum != scaling.max:
+            violations.append(
+                f"{ref(autoscaler)} has maxReplicas {maximum}; "
+                f"{drawing.where(*entry, 'autoscaling', 'max')} is {scaling.max}"
+            )
+        if cpu != scaling.cpu_percent:
+            has = f"a CPU target of {cpu}%" if cpu is not None else "no CPU utilisation target"
+            violations.append(
+                f"{ref(autoscaler)} has {has}; "
+                f"{drawing.where(*entry, 'autoscaling', 'cpu_percent')} is {scaling.cpu_percent}"
+            )
+        if "replicas" in obj["spec"]:
+            violations.append(
+                f"{ref(obj)} sets replicas {obj['spec']['replicas']}: "
+                f"{ref(autoscaler)} owns its count"
+            )
+    return violations
+
+
 def _claim_size(spec: Obj) -> object:
     return spec.get("resources", {}).get("requests", {}).get("storage")
 
@@ -342,6 +415,7 @@ CHECKS = {
     "workloads": workload_violations,
     "replicas": replica_violations,
     "autoscaled replicas": autoscaled_replica_violations,
+    "autoscaling": autoscaling_violations,
     "volumes": volume_violations,
     "configuration": configuration_violations,
     "services": service_violations,

@@ -23,8 +23,10 @@ from kubepromises.static import (
     assert_holds,
     autoscaled_replica_violations,
     autoscalers_of,
+    autoscaling_violations,
     configuration_violations,
     container_violations,
+    cpu_target,
     deploys_every_workload,
     find,
     ingress_violations,
@@ -110,6 +112,20 @@ def autoscaled_workload(
     return workload, obj, autoscaler
 
 
+def drawn_autoscaler(drawing: Drawing, overlay: str, objects: list[Obj]) -> tuple[Workload, Obj]:
+    """The overlay's first workload the drawing autoscales there, with its autoscaler; the test
+    skips when the drawing autoscales none in the overlay."""
+    for workload in drawing.workloads_in(overlay):
+        obj = find(objects, workload.kind, workload.name)
+        if (
+            drawing.autoscaled(overlay, workload)
+            and obj
+            and (found := autoscalers_of(obj, objects))
+        ):
+            return workload, found[0]
+    pytest.skip(f"the drawing autoscales no workload of overlay {overlay!r}")
+
+
 # -- the promises hold --------------------------------------------------------------------------
 
 
@@ -135,6 +151,12 @@ def test_an_autoscaler_alone_owns_the_replica_count_of_its_workload(
     drawing: Drawing, drawing_overlay: str, manifests: Sequence[Obj]
 ) -> None:
     assert_holds(autoscaled_replica_violations(drawing, drawing_overlay, manifests))
+
+
+def test_every_autoscaled_workload_has_the_drawings_autoscaler_and_no_other_has_one(
+    drawing: Drawing, drawing_overlay: str, manifests: Sequence[Obj]
+) -> None:
+    assert_holds(autoscaling_violations(drawing, drawing_overlay, manifests))
 
 
 def test_every_volume_is_claimed_at_the_drawings_size_and_mounted(
@@ -269,6 +291,93 @@ def test_a_replica_count_beside_an_autoscaler_is_caught(
         autoscaled_replica_violations(drawing, drawing_overlay, broken),
         f"{workload.kind}/{workload.name} sets replicas {workload.replicas} while "
         f"{ref(autoscaler)} owns its count",
+    )
+
+
+def test_an_autoscaler_of_other_bounds_or_cpu_target_is_caught(
+    drawing: Drawing, drawing_overlay: str, broken: list[Obj]
+) -> None:
+    # arrange: a drawn autoscaler one replica lower and higher, 10 points off its CPU target,
+    # and its Deployment pinning a count again
+    workload, autoscaler = drawn_autoscaler(drawing, drawing_overlay, broken)
+    spec, entry = autoscaler["spec"], drawing.field_of(workload)
+    scaling = workload.autoscaling
+    assert scaling is not None
+    spec["minReplicas"] = workload.replicas - 1
+    spec["maxReplicas"] = scaling.max + 1
+    for metric in spec["metrics"]:
+        if metric["type"] == "Resource" and metric["resource"]["name"] == "cpu":
+            metric["resource"]["target"]["averageUtilization"] = scaling.cpu_percent + 10
+    obj = find(broken, workload.kind, workload.name)
+    assert obj is not None
+    obj["spec"]["replicas"] = workload.replicas
+    # act
+    violations = autoscaling_violations(drawing, drawing_overlay, broken)
+    # assert: each breakage named, with the drawing's field
+    assert cpu_target(autoscaler) == scaling.cpu_percent + 10
+    assert_caught(
+        violations,
+        f"has minReplicas {workload.replicas - 1}; {drawing.where(*entry, 'replicas')}",
+    )
+    assert_caught(
+        violations,
+        f"has maxReplicas {scaling.max + 1}; {drawing.where(*entry, 'autoscaling', 'max')}",
+    )
+    assert_caught(
+        violations,
+        f"has a CPU target of {scaling.cpu_percent + 10}%; "
+        f"{drawing.where(*entry, 'autoscaling', 'cpu_percent')}",
+    )
+    assert_caught(violations, f"{ref(obj)} sets replicas {workload.replicas}: {ref(autoscaler)}")
+
+
+def test_a_missing_autoscaler_is_caught(
+    drawing: Drawing, drawing_overlay: str, broken: list[Obj]
+) -> None:
+    # arrange
+    workload, autoscaler = drawn_autoscaler(drawing, drawing_overlay, broken)
+    broken.remove(autoscaler)
+    # act / assert
+    assert_caught(
+        autoscaling_violations(drawing, drawing_overlay, broken),
+        f"{workload.kind}/{workload.name} has 0 autoscalers; "
+        f"{drawing.where(*drawing.field_of(workload), 'autoscaling')} draws one",
+    )
+
+
+def test_an_autoscaler_the_drawing_does_not_draw_is_caught(
+    drawing: Drawing, drawing_overlay: str, broken: list[Obj]
+) -> None:
+    # arrange: an autoscaler planted on the first workload the drawing does not autoscale here
+    unscaled = [
+        w
+        for w in drawing.workloads_in(drawing_overlay)
+        if not drawing.autoscaled(drawing_overlay, w)
+    ]
+    if not unscaled:
+        pytest.skip(f"the drawing autoscales every workload of overlay {drawing_overlay!r}")
+    workload = unscaled[0]
+    broken.append(
+        {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": workload.name, "namespace": drawing.namespace},
+            "spec": {
+                "scaleTargetRef": {
+                    "apiVersion": "apps/v1",
+                    "kind": workload.kind,
+                    "name": workload.name,
+                },
+                "minReplicas": workload.replicas,
+                "maxReplicas": workload.replicas + 1,
+            },
+        }
+    )
+    # act / assert
+    assert_caught(
+        autoscaling_violations(drawing, drawing_overlay, broken),
+        f"{workload.kind}/{workload.name} is sized by HorizontalPodAutoscaler/{workload.name}, "
+        f"but {drawing.where(*drawing.field_of(workload))} has no autoscaling",
     )
 
 

@@ -71,8 +71,10 @@ def autoscaler_status(kube: Kube) -> tuple[int, list[int]]:
 def test_the_autoscaler_scales_the_gateway_out_under_load_and_back_in(
     kube: Kube, gateway_url: str, autoscaler: dict[str, Any]
 ) -> None:
-    # arrange: the autoscaler's bounds
-    floor, ceiling = autoscaler["spec"]["minReplicas"], autoscaler["spec"]["maxReplicas"]
+    # arrange: the autoscaler's bounds, the drawing's (the static suite checks the manifest's)
+    service = promises.workload(SERVICE)
+    assert service.autoscaling is not None, f"the drawing does not autoscale {SERVICE}"
+    floor, ceiling = service.replicas, service.autoscaling.max
     assert kube.workload("Deployment", SERVICE).desired == floor
 
     def ready_replicas() -> int:
@@ -143,7 +145,7 @@ def test_negative_control_the_same_load_does_not_scale_out_against_an_unreachabl
     kube: Kube, gateway_url: str, autoscaler: dict[str, Any]
 ) -> None:
     # arrange: the same autoscaler with a CPU target the load cannot reach
-    floor = autoscaler["spec"]["minReplicas"]
+    floor = promises.workload(SERVICE).replicas
 
     with TrafficProbe(gateway_url, EVERY_BACKEND, rate=RATE, workers=16) as probe:
         # act: the same load, until the autoscaler has measured it, then a window of its syncs

@@ -138,6 +138,37 @@ def test_the_unedited_copy_loads(tmp_path: Path) -> None:
             id="unknown-probe",
         ),
         pytest.param(
+            "autoscaling: {max: 4, cpu_percent: 70, piece: autoscaling}}\n  - {name: inventory",
+            "autoscaling: {max: 1, cpu_percent: 70, piece: autoscaling}}\n  - {name: inventory",
+            "services[1].autoscaling.max",
+            "max 1 is below the workload's replicas 2",
+            id="autoscaling-max-below-replicas",
+        ),
+        pytest.param(
+            "autoscaling: {max: 4, cpu_percent: 70, piece: autoscaling}}\n  - {name: inventory",
+            "autoscaling: {max: 4, cpu: 70, piece: autoscaling}}\n  - {name: inventory",
+            "services[1].autoscaling.cpu",
+            "unknown field (the fields here: cpu_percent, max, piece)",
+            id="autoscaling-unknown-key",
+        ),
+        pytest.param(
+            "autoscaling: {max: 4, cpu_percent: 70, piece: autoscaling}}\n  - {name: inventory",
+            "autoscaling: {max: 4, cpu_percent: 70, piece: autoscale}}\n  - {name: inventory",
+            "services[1].autoscaling.piece",
+            "'autoscale' is in no overlay",
+            id="autoscaling-piece-in-no-overlay",
+        ),
+        pytest.param(
+            '    image: {online: "postgres:16.4", offline: "demo-micro-airgap/postgres:15"}\n'
+            "  - name: inventory-db",
+            "    autoscaling: {max: 2, cpu_percent: 70, piece: base}\n"
+            '    image: {online: "postgres:16.4", offline: "demo-micro-airgap/postgres:15"}\n'
+            "  - name: inventory-db",
+            "dependencies[0].autoscaling",
+            "order-db is a StatefulSet: only a Deployment is autoscaled",
+            id="autoscaling-a-statefulset",
+        ),
+        pytest.param(
             "\nnamespace: ",
             "\nnamespace: x\nnamespace: ",
             "namespace",

@@ -30,7 +30,7 @@ def test_plain_yaml_files_are_read_in_name_order_every_document_once(tmp_path: P
     names = [f"{o['kind']}/{o['metadata']['name']}" for o in objects]
     assert names[0] == "Deployment/cart-cache"  # cart-cache.yaml sorts first
     assert "Namespace/shop" in names
-    assert len(names) == len(set(names)) == 17  # 6 files: 3 + 3 + 3 + 1 + 2 + 5 documents
+    assert len(names) == len(set(names)) == 18  # 6 files: 3 + 3 + 3 + 1 + 2 + 6 documents
 
 
 def test_a_kustomization_is_rendered_by_the_command_given(tmp_path: Path) -> None:

@@ -59,24 +59,51 @@ def test_the_shop_keeps_every_promise_of_its_drawing(pytester: pytest.Pytester) 
     outcomes = result.parseoutcomes()
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
     assert set(outcomes) == {"passed"}, outcomes
-    assert outcomes["passed"] == 56  # 28 per overlay: plain and offline
+    assert outcomes["passed"] == 64  # 32 per overlay: plain and offline
 
 
 def test_a_drawing_promising_other_replicas_fails_naming_the_field(
     pytester: pytest.Pytester,
 ) -> None:
-    # arrange: the drawing says 2 storefront replicas, its manifests run 3
+    # arrange: the drawing says 2 storefront replicas, its manifests' autoscaler keeps 3
     drawing, line = edited_shop(pytester.path / "shop", "replicas: 3", "replicas: 2")
     # act
     result = run_static_suite(pytester, drawing)
-    # assert: in both overlays
-    result.assert_outcomes(passed=54, failed=2)
+    # assert: in both overlays, the count and the autoscaler's minimum
+    result.assert_outcomes(passed=60, failed=4)
     result.stdout.fnmatch_lines(
         [
             f"*Deployment/storefront has 3 replicas; drawing.yaml:{line}: "
             "services[[]0[]].replicas is 2*",
             "*FAILED*test_every_workload_runs_the_drawings_replica_count[[]plain[]]*",
             "*FAILED*test_every_workload_runs_the_drawings_replica_count[[]offline[]]*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            f"*HorizontalPodAutoscaler/storefront has minReplicas 3; drawing.yaml:{line}: "
+            "services[[]0[]].replicas is 2*",
+        ]
+    )
+
+
+def test_a_drawing_promising_another_autoscaling_maximum_fails_naming_the_field(
+    pytester: pytest.Pytester,
+) -> None:
+    # arrange: the drawing lets storefront grow to 6 replicas, its autoscaler to 5
+    drawing, line = edited_shop(
+        pytester.path / "shop", "autoscaling: {max: 5", "autoscaling: {max: 6"
+    )
+    # act
+    result = run_static_suite(pytester, drawing)
+    # assert: the check fails in both overlays; its negative controls still pass
+    result.assert_outcomes(passed=62, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            f"*HorizontalPodAutoscaler/storefront has maxReplicas 5; drawing.yaml:{line}: "
+            "services[[]0[]].autoscaling.max is 6*",
+            "*FAILED*test_every_autoscaled_workload_has_the_drawings_autoscaler_*[[]plain[]]*",
+            "*FAILED*test_every_autoscaled_workload_has_the_drawings_autoscaler_*[[]offline[]]*",
         ]
     )
 
@@ -90,7 +117,7 @@ def test_a_drawing_promising_another_volume_size_fails_naming_the_field(
     result = run_static_suite(pytester, drawing)
     # assert: the check fails in both overlays; its negative control (another size again)
     # still passes
-    result.assert_outcomes(passed=54, failed=2)
+    result.assert_outcomes(passed=62, failed=2)
     result.stdout.fnmatch_lines(
         [
             f"*checkout-db-data (data-checkout-db-0) requests 3Gi; drawing.yaml:{line}: "
@@ -111,7 +138,7 @@ def test_an_overlay_whose_manifests_folder_is_missing_fails_naming_it(
     # assert: every test that needs the objects errors, with the reason and no traceback
     outcomes = result.parseoutcomes()
     assert "passed" not in outcomes, outcomes
-    assert outcomes["errors"] == 56, outcomes
+    assert outcomes["errors"] == 64, outcomes
     result.stdout.fnmatch_lines(
         ["*overlay 'plain': the manifests folder */shop/gone does not exist"]
     )
