@@ -4,6 +4,8 @@ input refused before anything is pushed or applied. Each check with its negative
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -250,3 +252,20 @@ def test_an_attached_target_refuses_the_testbeds_lifecycle(tmp_path: Path) -> No
     for step in (target.down, target.up):
         with pytest.raises(SetupError, match="not an attached target's"):
             step()
+
+
+def test_a_target_without_its_registry_is_a_usage_error() -> None:
+    # What the pods run is checked against the registry: a target without one is refused.
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q"),
+            *("suites/smoke", "--target-kubeconfig", "some/kubeconfig"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
+    assert "--target-kubeconfig and --target-registry go together" in done.stderr
