@@ -87,3 +87,46 @@ def test_a_database_that_never_makes_the_role_after_its_first_init_is_caught(
         role_creation_violations(broken),
         "StatefulSet/order-db container postgres does not run app-role.sh after each start",
     )
+
+
+def test_notification_service_given_mongodbs_root_secret_is_caught(broken: Rendered) -> None:
+    # arrange: notification-service given mongodb-secret again, as before its own user
+    container = main_container(broken.one("Deployment", "notification-service"))
+    container["envFrom"].append({"secretRef": {"name": "mongodb-secret"}})
+    # act / assert
+    assert_caught(
+        administrator_credentials_violations(broken),
+        "Deployment/notification-service container notification-service takes the database "
+        "administrator's credentials (Secret/mongodb-secret)",
+    )
+
+
+def test_mongodb_making_the_services_user_from_the_root_secret_is_caught(
+    broken: Rendered,
+) -> None:
+    # arrange: notification-db making the service's user with the root user's password
+    container = main_container(broken.one("StatefulSet", "notification-db"))
+    for variable in container["env"]:
+        if variable["name"] == "APP_DB_PASSWORD":
+            variable["valueFrom"]["secretKeyRef"] = {
+                "name": "mongodb-secret",
+                "key": "MONGODB_PASSWORD",
+            }
+    # act / assert
+    assert_caught(
+        role_creation_violations(broken),
+        "StatefulSet/notification-db container mongodb takes its service's role from the "
+        "administrator's Secret",
+    )
+
+
+def test_mongodb_that_never_makes_the_user_after_its_first_init_is_caught(
+    broken: Rendered,
+) -> None:
+    # arrange: notification-db without its postStart hook
+    del main_container(broken.one("StatefulSet", "notification-db"))["lifecycle"]["postStart"]
+    # act / assert
+    assert_caught(
+        role_creation_violations(broken),
+        "StatefulSet/notification-db container mongodb does not run app-user.js after each start",
+    )

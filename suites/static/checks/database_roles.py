@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from suites import promises
 from suites.static.manifest import Obj, Rendered, container_refs, containers, pod_spec, ref
 
-#: What the postgres image (and its offline stand-in) makes its superuser of.
-ADMINISTRATOR_VARIABLES = frozenset({"POSTGRES_USER", "POSTGRES_PASSWORD"})
+
+@dataclass(frozen=True)
+class Engine:
+    """How a database image makes its administrator and its service's own user."""
+
+    #: The variables the image makes its administrator (superuser, root user) of.
+    administrator: frozenset[str]
+    #: The ConfigMap of init scripts mounted at INIT_DIRECTORY, and the script of it that a
+    #: postStart hook runs again after each start.
+    init_configmap: str
+    after_each_start: str
+
+
+ENGINES = (
+    # The postgres image and its offline stand-in: app-role.sh runs app-role.psql.
+    Engine(frozenset({"POSTGRES_USER", "POSTGRES_PASSWORD"}), "postgres-init", "app-role.sh"),
+    # The mongo image (online; offline FerretDB makes the service's user as its only one).
+    Engine(
+        frozenset({"MONGO_INITDB_ROOT_USERNAME", "MONGO_INITDB_ROOT_PASSWORD"}),
+        "mongodb-init",
+        "app-user.js",
+    ),
+)
+ADMINISTRATOR_VARIABLES = frozenset().union(*(engine.administrator for engine in ENGINES))
 
 
 def _secrets_of_env(container: Obj, names: frozenset[str] | None = None) -> set[str]:
@@ -24,7 +48,8 @@ def _secrets_of_env(container: Obj, names: frozenset[str] | None = None) -> set[
 
 
 def administrator_secrets(rendered: Rendered) -> set[str]:
-    """The Secrets the data stores take their administrator (POSTGRES_USER/PASSWORD) from."""
+    """The Secrets the data stores take their administrator (POSTGRES_USER/PASSWORD,
+    MONGO_INITDB_ROOT_USERNAME/PASSWORD) from."""
     stores = {w.name for w in promises.WORKLOADS if w.data_store}
     return {
         secret
@@ -40,7 +65,7 @@ def administrator_credentials_violations(rendered: Rendered) -> list[str]:
     its env, its envFrom or a volume."""
     admin = administrator_secrets(rendered)
     if not admin:
-        return ["no data store takes POSTGRES_USER or POSTGRES_PASSWORD from a Secret"]
+        return [f"no data store takes {' or '.join(sorted(ADMINISTRATOR_VARIABLES))} from a Secret"]
     stores = {w.name for w in promises.WORKLOADS if w.data_store}
     violations = []
     for workload, container, where in container_refs(rendered, init=True):
@@ -62,17 +87,15 @@ def administrator_credentials_violations(rendered: Rendered) -> list[str]:
     return violations
 
 
-#: Where the postgres image finds its init scripts, and what the role script reads.
+#: Where the postgres and mongo images find their init scripts, and what the role scripts read.
 INIT_DIRECTORY = "/docker-entrypoint-initdb.d"
 ROLE_VARIABLES = frozenset({"APP_DB_USER", "APP_DB_PASSWORD"})
-INIT_CONFIGMAP = "postgres-init"
-ROLE_SCRIPT = "app-role.sh"
 
 
 def role_creation_violations(rendered: Rendered) -> list[str]:
-    """Each PostgreSQL data store runs the role script at its init and after each start, with
-    the role's name and password from a Secret that is not the administrator's and that its
-    callers take."""
+    """Each data store with an administrator runs its engine's role script at its init and
+    after each start, with the role's name and password from a Secret that is not the
+    administrator's and that its callers take."""
     admin = administrator_secrets(rendered)
     stores = {w.name for w in promises.WORKLOADS if w.data_store}
     violations = []
@@ -81,8 +104,10 @@ def role_creation_violations(rendered: Rendered) -> list[str]:
         if name not in stores:
             continue
         for container in containers(workload):
-            if not _secrets_of_env(container, ADMINISTRATOR_VARIABLES):
+            engines = [e for e in ENGINES if _secrets_of_env(container, e.administrator)]
+            if not engines:
                 continue
+            (engine,) = engines
             where = f"{ref(workload)} container {container['name']}"
             role_secrets = _secrets_of_env(container, ROLE_VARIABLES)
             given = {
@@ -122,13 +147,13 @@ def role_creation_violations(rendered: Rendered) -> list[str]:
                 if m["mountPath"] == INIT_DIRECTORY
             }
             hook = container.get("lifecycle", {}).get("postStart", {}).get("exec", {})
-            if ROLE_SCRIPT not in " ".join(hook.get("command", [])):
+            if engine.after_each_start not in " ".join(hook.get("command", [])):
                 violations.append(
-                    f"{where} does not run {ROLE_SCRIPT} after each start (postStart): a data "
-                    "directory made before the role would never get it"
+                    f"{where} does not run {engine.after_each_start} after each start "
+                    "(postStart): a data directory made before the role would never get it"
                 )
-            if INIT_CONFIGMAP not in mounted:
+            if engine.init_configmap not in mounted:
                 violations.append(
-                    f"{where} does not mount ConfigMap/{INIT_CONFIGMAP} at {INIT_DIRECTORY}"
+                    f"{where} does not mount ConfigMap/{engine.init_configmap} at {INIT_DIRECTORY}"
                 )
     return violations
