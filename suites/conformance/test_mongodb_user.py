@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
@@ -76,7 +77,7 @@ def secret_value(kube: Kube, secret: str, key: str) -> str:
     return base64.b64decode(data[key]).decode()
 
 
-def probe(testbed: Testbed, kube: Kube, secret: str = SERVICE_SECRET) -> dict[str, str]:
+def probe(testbed: Testbed, kube: Kube, secret: str = SERVICE_SECRET) -> dict[str, Any]:
     """The probe's answer from a Ready pod of the service, logged in as the user of `secret`."""
     pods = kube.ready_pods(selector(SERVICE))
     assert pods, f"no Ready pod of {SERVICE} to ask"
@@ -90,12 +91,12 @@ def probe(testbed: Testbed, kube: Kube, secret: str = SERVICE_SECRET) -> dict[st
         "exec", "-n", kube.namespace, pods[0].metadata.name, "-c", SERVICE, "--",
         "env", *login, "python", "-c", PROBE, timeout=60,
     )  # fmt: skip
-    answer: dict[str, str] = json.loads(out.strip().splitlines()[-1])
+    answer: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return answer
 
 
 @pytest.fixture(scope="module")
-def as_the_service(testbed: Testbed, kube: Kube) -> dict[str, str]:
+def as_the_service(testbed: Testbed, kube: Kube) -> dict[str, Any]:
     """The probe's answer logged in as the service is (asked once for the module)."""
     return probe(testbed, kube)
 
@@ -110,7 +111,7 @@ def runs_the_stand_in(kube: Kube) -> bool:
 
 
 def test_notification_service_logs_in_to_mongodb_as_its_own_user(
-    kube: Kube, as_the_service: dict[str, str]
+    kube: Kube, as_the_service: dict[str, Any]
 ) -> None:
     # act: the probe (the fixture)
     answer = as_the_service
@@ -123,7 +124,7 @@ def test_notification_service_logs_in_to_mongodb_as_its_own_user(
 
 
 def test_notification_services_user_reaches_no_other_database_and_no_users(
-    kube: Kube, as_the_service: dict[str, str]
+    kube: Kube, as_the_service: dict[str, Any]
 ) -> None:
     # arrange: what the database can refuse
     if runs_the_stand_in(kube):
@@ -140,7 +141,7 @@ def test_notification_services_user_reaches_no_other_database_and_no_users(
 
 
 def test_negative_control_a_user_allowed_both_is_seen_allowed(
-    testbed: Testbed, kube: Kube, as_the_service: dict[str, str]
+    testbed: Testbed, kube: Kube, as_the_service: dict[str, Any]
 ) -> None:
     # arrange: the root user; offline the stand-in's only user, the service's (allowed all)
     secret = SERVICE_SECRET if runs_the_stand_in(kube) else ROOT_SECRET
