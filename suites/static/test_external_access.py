@@ -1,28 +1,15 @@
 """The drawing's ways in: NodePort 30080 to the API, 30561 to Kibana, api.demo-micro.local."""
 
-from typing import Any
-
-import yaml
-
 from suites.static.checks.external_access import (
-    TRUSTED_PROXIES_KEY,
+    TRUSTED_HOSTS_KEY,
+    TRUSTED_NETWORKS_KEY,
     ingress_violations,
     node_port_violations,
     trusted_proxy_violations,
 )
 from suites.static.controls import assert_caught, assert_holds
 from suites.static.manifest import Rendered
-from testbed.settings import REPO
-
-#: kind's pod subnet when its config names none (kind's documented default for IPv4).
-KIND_DEFAULT_POD_SUBNET = "10.244.0.0/16"
-
-
-def kind_pod_network() -> str:
-    """The testbed cluster's pod network, as its kind config sets it."""
-    config: dict[str, Any] = yaml.safe_load((REPO / "testbed/kind/cluster.yaml").read_text())
-    subnet: str = config.get("networking", {}).get("podSubnet", KIND_DEFAULT_POD_SUBNET)
-    return subnet
+from suites.static.test_ingress_https import traefik_addon
 
 
 def test_the_api_and_kibana_are_on_their_node_ports(rendered: Rendered) -> None:
@@ -68,20 +55,46 @@ def test_an_ingress_without_a_class_is_caught(broken: Rendered) -> None:
     assert_caught(ingress_violations(broken), "names no ingressClassName")
 
 
-def test_behind_the_ingress_the_gateway_trusts_the_pod_network_only(rendered: Rendered) -> None:
-    assert_holds(trusted_proxy_violations(rendered, kind_pod_network()))
+def test_behind_the_ingress_the_gateway_trusts_the_ingress_controllers_pods_only(
+    rendered: Rendered,
+) -> None:
+    assert_holds(trusted_proxy_violations(rendered, traefik_addon(offline=True)))
 
 
-def test_a_gateway_that_trusts_every_address_is_caught(broken: Rendered) -> None:
-    broken.one("ConfigMap", "api-gateway-config")["data"][TRUSTED_PROXIES_KEY] = "0.0.0.0/0"
+def test_a_gateway_that_trusts_the_pod_network_is_caught(broken: Rendered) -> None:
+    # the setting until 6 Dec 2026: kind's pod network, so every pod, and a worker's bridge
+    # address that its NodePort's clients arrive from, could write its own client address
+    broken.one("ConfigMap", "api-gateway-config")["data"][TRUSTED_NETWORKS_KEY] = "10.244.0.0/16"
     assert_caught(
-        trusted_proxy_violations(broken, kind_pod_network()),
-        "trusts 0.0.0.0/0, beyond the pod network",
+        trusted_proxy_violations(broken, traefik_addon(offline=True)),
+        f"{TRUSTED_NETWORKS_KEY} trusts 10.244.0.0/16",
     )
 
 
 def test_a_gateway_behind_the_ingress_that_trusts_no_proxy_is_caught(broken: Rendered) -> None:
-    del broken.one("ConfigMap", "api-gateway-config")["data"][TRUSTED_PROXIES_KEY]
+    del broken.one("ConfigMap", "api-gateway-config")["data"][TRUSTED_HOSTS_KEY]
     assert_caught(
-        trusted_proxy_violations(broken, kind_pod_network()), f"sets no {TRUSTED_PROXIES_KEY}"
+        trusted_proxy_violations(broken, traefik_addon(offline=True)),
+        f"sets no {TRUSTED_HOSTS_KEY}",
+    )
+
+
+def test_a_trusted_name_that_resolves_to_the_controllers_cluster_ip_is_caught(
+    broken: Rendered,
+) -> None:
+    # the controller's NodePort Service: its name is one cluster IP, never a pod's address
+    broken.one("ConfigMap", "api-gateway-config")["data"][TRUSTED_HOSTS_KEY] = (
+        "traefik.ingress-traefik.svc"
+    )
+    assert_caught(
+        trusted_proxy_violations(broken, traefik_addon(offline=True)), "which is not headless"
+    )
+
+
+def test_a_trusted_headless_service_of_other_pods_is_caught(rendered: Rendered) -> None:
+    addon = traefik_addon(offline=True)
+    proxies = next(o for o in addon if o["metadata"]["name"] == "traefik-proxies")
+    proxies["spec"]["selector"] = {"app": "something-else"}
+    assert_caught(
+        trusted_proxy_violations(rendered, addon), "does not select the ingress controller's pods"
     )

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 
+from system.api_gateway.proxies import TrustedProxies
 from system.api_gateway.redis_gate import RedisGate
 from system.api_gateway.upstream import Upstream, relay
 from system.common.listing_access import (
@@ -36,7 +37,7 @@ class Backends:
     redis: RedisGate
     cache_ttl_seconds: float
     rate_limit_per_minute: int
-    trusted_proxies: Sequence[IPv4Network | IPv6Network]
+    trusted_proxies: TrustedProxies
 
 
 # async: FastAPI would run a plain `def` dependency in a worker thread, per request.
@@ -87,7 +88,7 @@ async def rate_limit(request: Request, backends: BackendsDep) -> None:
     if limit <= 0:
         return
     retry_after = await backends.redis.over_limit(
-        client_id(request, backends.trusted_proxies), limit
+        client_id(request, backends.trusted_proxies.current), limit
     )
     if retry_after is not None:
         raise HTTPException(

@@ -25,6 +25,16 @@ def _networks(value: object) -> object:
 Networks = Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode, BeforeValidator(_networks)]
 
 
+def _hosts(value: object) -> object:
+    """ "a.example, b.example" -> the names."""
+    if not isinstance(value, str):
+        return value
+    return tuple(filter(None, (part.strip() for part in value.split(","))))
+
+
+Hosts = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_hosts)]
+
+
 class Settings(ServiceSettings):
     listen_port: Port = 8080
     inventory_service_url: str = "http://inventory-service:9000"
@@ -36,9 +46,14 @@ class Settings(ServiceSettings):
     cache_ttl_seconds: float = Field(default=5.0, ge=0)
     # Requests per client per minute; 0 turns the limit off.
     rate_limit_per_minute: int = Field(default=600, ge=0)
-    # The proxies whose X-Forwarded-For names the client (comma-separated networks). Empty:
-    # none, every client is its peer address, whatever it writes in the header.
+    # The proxies whose X-Forwarded-For names the client: these networks (comma-separated), and
+    # the addresses these names resolve to (comma-separated; resolved again every
+    # TRUSTED_PROXY_REFRESH_SECONDS, for proxies that move: a headless Service of the ingress
+    # controller's pods). Both empty: none, every client is its peer address, whatever it
+    # writes in the header.
     trusted_proxy_cidrs: Networks = ()
+    trusted_proxy_hosts: Hosts = ()
+    trusted_proxy_refresh_seconds: float = Field(default=5.0, gt=0)
     # Redis is an optimisation here: a slow or absent Redis must cost at most this much.
     redis_timeout_seconds: float = 0.25
     # After a Redis failure, skip Redis for this long instead of paying the timeout each time.

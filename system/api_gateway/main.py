@@ -1,5 +1,6 @@
 """api-gateway: wiring only."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -8,6 +9,7 @@ from fastapi import FastAPI
 from system.api_gateway import upstream
 from system.api_gateway.api import Backends, router
 from system.api_gateway.config import Settings
+from system.api_gateway.proxies import TrustedProxies
 from system.api_gateway.redis_gate import RedisGate, redis_client
 from system.api_gateway.upstream import Upstream
 from system.common.app import create_service_app
@@ -37,6 +39,9 @@ def create_app(settings: Settings) -> FastAPI:
             max_connections=settings.redis_max_connections,
             pool_wait_seconds=settings.redis_pool_wait_seconds,
         )
+        proxies = TrustedProxies(settings.trusted_proxy_cidrs, settings.trusted_proxy_hosts)
+        await proxies.refresh()
+        refreshing = asyncio.create_task(proxies.keep_fresh(settings.trusted_proxy_refresh_seconds))
         app.state.backends = Backends(
             inventory=Upstream("inventory-service", settings.inventory_service_url, http, rotate),
             orders=Upstream("order-service", settings.order_service_url, http, rotate),
@@ -46,9 +51,10 @@ def create_app(settings: Settings) -> FastAPI:
             redis=redis,
             cache_ttl_seconds=settings.cache_ttl_seconds,
             rate_limit_per_minute=settings.rate_limit_per_minute,
-            trusted_proxies=settings.trusted_proxy_cidrs,
+            trusted_proxies=proxies,
         )
         yield
+        refreshing.cancel()
         await http.close()
         await redis.close()
 

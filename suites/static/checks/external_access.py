@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from ipaddress import IPv4Network, IPv6Network, ip_network
 
 from suites import promises
 from suites.static.manifest import Obj, Rendered, ref
@@ -127,42 +126,69 @@ def http_redirect_violations(addon: Sequence[Obj]) -> list[str]:
     return violations
 
 
-#: The gateway setting that names the proxies whose X-Forwarded-For it reads.
-TRUSTED_PROXIES_KEY = "TRUSTED_PROXY_CIDRS"
+#: The gateway settings that name the proxies whose X-Forwarded-For it reads: networks, and
+#: names resolved again and again (system/api_gateway/proxies.py).
+TRUSTED_NETWORKS_KEY = "TRUSTED_PROXY_CIDRS"
+TRUSTED_HOSTS_KEY = "TRUSTED_PROXY_HOSTS"
 
 
-def trusted_proxy_violations(rendered: Rendered, pod_network: str) -> list[str]:
+def _entries(data: dict[str, str], key: str) -> list[str]:
+    return [entry.strip() for entry in (data.get(key) or "").split(",") if entry.strip()]
+
+
+def trusted_proxy_violations(rendered: Rendered, addon: Sequence[Obj]) -> list[str]:
     """Behind the Ingress the gateway reads X-Forwarded-For from the ingress controller's pods
-    only: TRUSTED_PROXY_CIDRS is set, and every network in it lies inside the cluster's pod
-    network (a client of the NodePort arrives from a node address and must not be trusted)."""
+    alone (the add-on's objects): it trusts no network (a network wide enough for pods that
+    move trusts other pods too, and the nodes' bridge addresses NodePort clients arrive from),
+    and each name it trusts is a headless Service of the controller's pods, which resolves to
+    exactly their addresses."""
     if not rendered.deploys(promises.INGRESS.piece):
         return []
     config = rendered.get("ConfigMap", "api-gateway-config")
-    value = (config or {}).get("data", {}).get(TRUSTED_PROXIES_KEY, "")
-    entries = [entry.strip() for entry in value.split(",") if entry.strip()]
-    if not entries:
-        return [
-            f"ConfigMap/api-gateway-config sets no {TRUSTED_PROXIES_KEY}: behind the Ingress "
+    data = (config or {}).get("data") or {}
+    violations = [
+        f"{TRUSTED_NETWORKS_KEY} trusts {network}: every pod and node address in it could name "
+        "its own client"
+        for network in _entries(data, TRUSTED_NETWORKS_KEY)
+    ]
+    hosts = _entries(data, TRUSTED_HOSTS_KEY)
+    if not hosts:
+        violations.append(
+            f"ConfigMap/api-gateway-config sets no {TRUSTED_HOSTS_KEY}: behind the Ingress "
             "every client would be the ingress controller"
-        ]
-    pods = ip_network(pod_network)
-    violations = []
-    for entry in entries:
-        try:
-            network = ip_network(entry)
-        except ValueError:
-            violations.append(f"{TRUSTED_PROXIES_KEY} entry {entry!r} is not a network")
-            continue
-        if not _inside(network, pods):
+        )
+    controller = next((o for o in addon if o["kind"] == "Deployment"), None)
+    labels = (controller or {}).get("spec", {}).get("template", {}).get("metadata", {})
+    pod_labels = labels.get("labels") or {}
+    for host in hosts:
+        name, _, rest = host.partition(".")
+        namespace = rest.partition(".")[0]
+        service = next(
+            (
+                o
+                for o in addon
+                if o["kind"] == "Service"
+                and o["metadata"]["name"] == name
+                and o["metadata"].get("namespace") == namespace
+            ),
+            None,
+        )
+        if service is None:
             violations.append(
-                f"{TRUSTED_PROXIES_KEY} trusts {entry}, beyond the pod network {pod_network}"
+                f"{TRUSTED_HOSTS_KEY} names {host}: no Service {namespace}/{name} in the ingress "
+                "controller's add-on"
+            )
+            continue
+        spec = service["spec"]
+        if spec.get("clusterIP") != "None":
+            violations.append(
+                f"{TRUSTED_HOSTS_KEY} names {host}, which is not headless: it resolves to a "
+                "cluster IP, never to the controller's pods"
+            )
+        selector = spec.get("selector") or {}
+        if not selector or any(pod_labels.get(k) != v for k, v in selector.items()):
+            violations.append(
+                f"{TRUSTED_HOSTS_KEY} names {host}, whose selector {selector} does not select "
+                f"the ingress controller's pods ({pod_labels})"
             )
     return violations
-
-
-def _inside(network: IPv4Network | IPv6Network, outer: IPv4Network | IPv6Network) -> bool:
-    if isinstance(network, IPv4Network) and isinstance(outer, IPv4Network):
-        return network.subnet_of(outer)
-    if isinstance(network, IPv6Network) and isinstance(outer, IPv6Network):
-        return network.subnet_of(outer)
-    return False
