@@ -23,14 +23,12 @@ for: the autoscaler's default scale-down window is 5 minutes.
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from kubepromises.drawing import Drawing, Workload
 from kubepromises.live import Observed, ready_pods
 from kubepromises.static import Obj, autoscalers_of, find, ref
-from kubepromises.waiting import NotYet, eventually
 
 #: The drawing's SLO that bounds a scale-out, when it has one.
 SCALE_OUT_SLO = "scale-out"
@@ -38,6 +36,8 @@ SCALE_OUT_SLO = "scale-out"
 SCALE_OUT_WITHOUT_SLO_SECONDS = 120.0
 #: The CPU target the scale-out test gives an autoscaler: every pod that serves is over it.
 LOAD_TARGET_PERCENT = 1
+#: What a detached autoscaler's target is named after (a name no workload has).
+DETACHED = "-detached-by-kubepromises"
 #: How long an autoscaler may take to report its first CPU reading after it is created:
 #: metrics-server scrapes every 15 s, the autoscaler reads every 15 s.
 METRICS_TIMEOUT = 90.0
@@ -163,40 +163,13 @@ def lower_cpu_target(api: Any, namespace: str, name: str, saved: Obj) -> None:
     restore(api, namespace, name, with_cpu_target(saved, LOAD_TARGET_PERCENT))
 
 
-def held(saved: Obj, replicas: int) -> Obj:
-    """A copy of an autoscaler's spec that keeps exactly `replicas` (its minimum and maximum
-    both) and scales in without its stabilisation window."""
+def detached(saved: Obj) -> Obj:
+    """A copy of an autoscaler's spec that targets no workload (DETACHED after its target's
+    name): the autoscaler leaves the workload's count alone, and records no recommendation of
+    its own meanwhile (it cannot read the target's scale)."""
     changed = copy.deepcopy(saved)
-    changed["minReplicas"] = changed["maxReplicas"] = replicas
-    behavior = changed.get("behavior") or {}
-    scale_down = behavior.get("scaleDown") or {}
-    changed["behavior"] = {**behavior, "scaleDown": {**scale_down, "stabilizationWindowSeconds": 0}}
+    changed["scaleTargetRef"] = {
+        **changed["scaleTargetRef"],
+        "name": f"{changed['scaleTargetRef']['name']}{DETACHED}",
+    }
     return changed
-
-
-def hold_at(api: Any, namespace: str, name: str, saved: Obj, replicas: int) -> None:
-    """The autoscaler made to keep exactly `replicas` (`held`): the Deployment follows at its
-    next sync; `restore` puts the saved spec back."""
-    restore(api, namespace, name, held(saved, replicas))
-
-
-def wait_asked(api: Any, namespace: str, name: str, replicas: int) -> float:
-    """Until the autoscaler has set the Deployment's count to `replicas`; the seconds it took
-    (up to one sync of the autoscaler, 15 s by default)."""
-    from kubernetes import client
-
-    started = time.monotonic()
-
-    def asked() -> float:
-        deployment = client.AppsV1Api(api).read_namespaced_deployment(name, namespace)
-        if deployment.spec.replicas != replicas:
-            raise NotYet(f"spec.replicas {deployment.spec.replicas}")
-        return time.monotonic() - started
-
-    return eventually(
-        asked,
-        timeout=SCALE_OUT_WITHOUT_SLO_SECONDS,
-        interval=0.5,
-        what=f"Deployment/{name} asked for {replicas} replicas by its autoscaler",
-        hint=f"kubectl -n {namespace} describe hpa {name}: its conditions and events",
-    )

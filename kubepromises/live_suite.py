@@ -18,8 +18,8 @@ their control (a key added to a ConfigMap and taken out again, each service roll
 the memory test (each service rolled out to a limit it cannot start in, then put back) and the
 scale-out test (each autoscaled service's autoscaler given a CPU target of 1 % under traffic,
 then its own again; the service is left scaled out for the autoscaler's scale-down window, 5
-minutes by default); a service an autoscaler sizes is scaled through it (held at twice its
-replicas, then at them, then its spec put back); every other test only reads.
+minutes by default); a service an autoscaler sizes is scaled with its autoscaler detached
+(pointed at no workload, then put back); every other test only reads.
 """
 
 from __future__ import annotations
@@ -497,23 +497,20 @@ def scaled_out_and_back(
     return change
 
 
-def scaled_out_and_back_by_its_autoscaler(
+def scaled_with_its_autoscaler_detached(
     live_api: Any, namespace: str, name: str, replicas: int
 ) -> Callable[[], float]:
     """The same scaling of a Deployment an autoscaler sizes, which would undo a count set by
-    hand: the autoscaler held at twice the replicas, then at the replicas (its scale-in window
-    taken away meanwhile), and its spec put back."""
+    hand: the autoscaler detached meanwhile (`autoscaling.detached`), then its spec put back.
+    Holding the autoscaler at twice the replicas instead left recommendations of its own
+    behind, and it scaled the service out again once its spec was back."""
+    scaling = scaled_out_and_back(live_api, namespace, name, replicas)
 
     def change() -> float:
         saved = autoscaling.spec(live_api, namespace, name)
+        autoscaling.restore(live_api, namespace, name, autoscaling.detached(saved))
         try:
-            autoscaling.hold_at(live_api, namespace, name, saved, replicas * 2)
-            took = autoscaling.wait_asked(live_api, namespace, name, replicas * 2)
-            took += rollouts.wait_settled(live_api, namespace, name)
-            time.sleep(rollouts.HOLD_SCALED_OUT)  # a dwell under traffic
-            autoscaling.hold_at(live_api, namespace, name, saved, replicas)
-            took += autoscaling.wait_asked(live_api, namespace, name, replicas)
-            return took + rollouts.wait_settled(live_api, namespace, name)
+            return scaling()
         finally:
             autoscaling.restore(live_api, namespace, name, saved)
 
@@ -563,11 +560,12 @@ def test_scaling_out_and_back_fails_no_request(
 ) -> None:
     """The service scaled to twice its replicas, held there, and scaled back, under the same
     traffic: the added pods take requests only once they can answer them, the removed ones
-    leave without failing any. A service an autoscaler sizes is scaled through it."""
+    leave without failing any. A service an autoscaler sizes is scaled with its autoscaler
+    detached (`autoscaling.detached`), then put back."""
     # arrange: the service, how it is scaled, and where its traffic comes from
     service = changeable(drawing, live_overlay, live_api, drawing_service, scaled=False)
     by_autoscaler = rollouts.autoscaled(live_api, drawing.namespace, service.name)
-    scaling = scaled_out_and_back_by_its_autoscaler if by_autoscaler else scaled_out_and_back
+    scaling = scaled_with_its_autoscaler_detached if by_autoscaler else scaled_out_and_back
     route = traffic_route(drawing, live_overlay, live_api, service)
 
     # act
@@ -576,7 +574,7 @@ def test_scaling_out_and_back_fails_no_request(
 
     # assert: the traffic ran throughout, and met no failure
     hold = rollouts.HOLD_SCALED_OUT
-    how = " by its autoscaler" if by_autoscaler else ""
+    how = " with its autoscaler detached" if by_autoscaler else ""
     print(f"{service.name}: scaled out and back{how} in {took:.1f} s (+{hold:g}); {seen}")
     assert seen.sent >= traffic.RATE * took / 2, f"the traffic hardly ran: {seen}"
     assert not seen.failures, f"{service.name}'s scaling failed requests: {seen}"

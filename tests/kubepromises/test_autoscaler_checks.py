@@ -2,8 +2,8 @@
 
 The shop draws one autoscaled service (storefront). Each check holds on a healthy state and
 names each breakage it exists for: an autoscaler without metrics, one whose target is gone, none
-at all, a service that did not scale out. The spec changes the live test makes (its CPU target
-lowered, the autoscaler held at a count) keep the rest of the spec.
+at all, a service that did not scale out. The spec changes the live tests make (its CPU target
+lowered, the autoscaler detached) keep the rest of the spec.
 """
 
 from __future__ import annotations
@@ -187,21 +187,22 @@ def test_the_lowered_cpu_target_changes_only_the_target() -> None:
     assert {"type": "Pods", "pods": {"metric": {"name": "queue"}}} in lowered["metrics"]
 
 
-def test_an_autoscaler_held_at_a_count_keeps_it_and_scales_in_at_once() -> None:
+def test_a_detached_autoscaler_targets_no_workload_and_keeps_the_rest() -> None:
     # arrange
     saved = autoscaler("storefront", cpu=None)["spec"]
-    saved["behavior"] = {"scaleDown": {"selectPolicy": "Max"}, "scaleUp": {"selectPolicy": "Max"}}
     before = copy.deepcopy(saved)
     # act
-    changed = autoscaling.held(saved, 6)
-    # assert: the bounds and the scale-in window alone are new
+    changed = autoscaling.detached(saved)
+    # assert: the target's name alone is new, and names no workload of the shop
     assert saved == before
-    assert (changed["minReplicas"], changed["maxReplicas"]) == (6, 6)
-    assert changed["behavior"] == {
-        "scaleDown": {"selectPolicy": "Max", "stabilizationWindowSeconds": 0},
-        "scaleUp": {"selectPolicy": "Max"},
+    assert changed["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": f"storefront{autoscaling.DETACHED}",
     }
-    assert changed["metrics"] == saved["metrics"]
+    assert {k: v for k, v in changed.items() if k != "scaleTargetRef"} == {
+        k: v for k, v in saved.items() if k != "scaleTargetRef"
+    }
 
 
 def test_a_drawing_without_autoscaling_has_nothing_to_check(shop: Drawing, overlay: str) -> None:
