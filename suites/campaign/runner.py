@@ -106,6 +106,20 @@ class Settings:
         (twice: a pass may begin just before the order is due) and a second for the pass."""
         return 2 * self.reconcile_every + 1
 
+    def after_operations(self) -> float:
+        """The most the bounded waits after the operations take: the answers still in flight,
+        resolving the uncertain orders, no order pending, the notifications, the dwell. A
+        test's timeout must leave room for all of them, or a slow settle ends in the timeout
+        with no verdict."""
+        return (
+            self.client_timeout
+            + self.resolve_timeout
+            + self.pending_bound
+            + self.reconciler_slack
+            + self.notification_limit
+            + self.notification_dwell
+        )
+
 
 @dataclass
 class Campaign:
