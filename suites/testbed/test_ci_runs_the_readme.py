@@ -18,12 +18,12 @@ PLUMBING = frozenset(
 #: `stamp()`'s definition and `started=$(date …)`.
 DEFINITIONS = re.compile(r"^(\w+\(\)|\w+=)")
 #: What CI may run: pip installing tox (the README's prerequisite); `tox`, `tox -e e2e`,
-#: `tox -e load` and `tox -e example`, with arguments for pytest only (after `--`); and, from the
+#: `tox -e load`, `tox -e example` and `tox -e external`, with arguments for pytest only (after `--`); and, from the
 #: envs those made, the report's merge and gate, and the testbed's status and clean-up after a
 #: failure.
 ALLOWED = (
     re.compile(r'python3 -m pip install( -[-\w]+)* "?tox[<>=~!.\d]*"?'),
-    re.compile(r"tox( -e (e2e|load|example))?( -- .*)?"),
+    re.compile(r"tox( -e (e2e|load|example|external))?( -- .*)?"),
     re.compile(
         r"\.tox/\w+/bin/python -m (suites\.reporting\.(merge|gate)|testbed (status|down))( .*)?"
     ),
@@ -56,7 +56,7 @@ def test_ci_runs_the_readme_commands_and_nothing_else() -> None:
     assert not_the_readme(script) == []
     # and it runs them all: the two commands, the load and the second drawing
     ran = steps(script)
-    for command in ("tox", "tox -e e2e", "tox -e load", "tox -e example"):
+    for command in ("tox", "tox -e e2e", "tox -e load", "tox -e example", "tox -e external"):
         assert any(s == command or s.startswith(command + " -- ") for s in ran), (command, ran)
 
 
