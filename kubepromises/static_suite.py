@@ -79,6 +79,25 @@ def unscaled_workload(
     pytest.skip(f"an autoscaler targets every workload of overlay {overlay!r}")
 
 
+def planted_autoscaler(drawing: Drawing, workload: Workload) -> Obj:
+    """An autoscaler of the workload at the drawing's count (and one more at most), as
+    manifests would write it, for a control to plant."""
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": workload.name, "namespace": drawing.namespace},
+        "spec": {
+            "scaleTargetRef": {
+                "apiVersion": "apps/v1",
+                "kind": workload.kind,
+                "name": workload.name,
+            },
+            "minReplicas": workload.replicas,
+            "maxReplicas": workload.replicas + 1,
+        },
+    }
+
+
 def autoscaled_workload(
     drawing: Drawing, overlay: str, objects: list[Obj]
 ) -> tuple[Workload, Obj, Obj]:
@@ -94,20 +113,7 @@ def autoscaled_workload(
     obj = find(objects, workload.kind, workload.name)
     assert obj is not None, f"{workload.kind}/{workload.name} is missing"
     obj["spec"].pop("replicas", None)
-    autoscaler: Obj = {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": workload.name, "namespace": drawing.namespace},
-        "spec": {
-            "scaleTargetRef": {
-                "apiVersion": "apps/v1",
-                "kind": workload.kind,
-                "name": workload.name,
-            },
-            "minReplicas": workload.replicas,
-            "maxReplicas": workload.replicas + 1,
-        },
-    }
+    autoscaler = planted_autoscaler(drawing, workload)
     objects.append(autoscaler)
     return workload, obj, autoscaler
 
@@ -357,22 +363,7 @@ def test_an_autoscaler_the_drawing_does_not_draw_is_caught(
     if not unscaled:
         pytest.skip(f"the drawing autoscales every workload of overlay {drawing_overlay!r}")
     workload = unscaled[0]
-    broken.append(
-        {
-            "apiVersion": "autoscaling/v2",
-            "kind": "HorizontalPodAutoscaler",
-            "metadata": {"name": workload.name, "namespace": drawing.namespace},
-            "spec": {
-                "scaleTargetRef": {
-                    "apiVersion": "apps/v1",
-                    "kind": workload.kind,
-                    "name": workload.name,
-                },
-                "minReplicas": workload.replicas,
-                "maxReplicas": workload.replicas + 1,
-            },
-        }
-    )
+    broken.append(planted_autoscaler(drawing, workload))
     # act / assert
     assert_caught(
         autoscaling_violations(drawing, drawing_overlay, broken),

@@ -114,9 +114,6 @@ INGRESS: Final = DRAWING.ingress
 #: The node port in front of the ingress's workload: how the suites reach the API from the host.
 API_NODE_PORT: Final = next(p for p in NODE_PORTS if p.workload == INGRESS.service)
 
-#: The autoscalers never go below the drawing's replica count.
-HPA_MIN_REPLICAS: Final = min(service.replicas for service in SERVICES)
-
 #: Each database (and the cache) accepts connections from these workloads only: the callers the
 #: drawing names for each data store.
 DATABASE_CLIENTS: Final[dict[str, frozenset[str]]] = {
