@@ -18,9 +18,9 @@ PLUMBING = frozenset(
 #: `stamp()`'s definition and `started=$(date …)`.
 DEFINITIONS = re.compile(r"^(\w+\(\)|\w+=)")
 #: What CI may run: pip installing tox (the README's prerequisite); `tox`, `tox -e e2e`,
-#: `tox -e load`, `tox -e example` and `tox -e external`, with arguments for pytest only (after `--`); and, from the
-#: envs those made, the report's merge and gate, and the testbed's status and clean-up after a
-#: failure.
+#: `tox -e load`, `tox -e example` and `tox -e external`, with arguments for pytest only (after
+#: `--`); and, from the envs those made, the report's merge and gate, and the testbed's status
+#: and clean-up (after a failure, and before `tox -e external`).
 ALLOWED = (
     re.compile(r'python3 -m pip install( -[-\w]+)* "?tox[<>=~!.\d]*"?'),
     re.compile(r"tox( -e (e2e|load|example|external))?( -- .*)?"),
