@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kubepromises.waiting import NotYet, eventually
 from testbed.settings import AIRGAP, Settings
 from testbed.shell import CommandFailed, progress, run
 
@@ -249,11 +250,16 @@ class Registry:
         return ""
 
     def wait_answering(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while why := self.answers():
-            if time.monotonic() > deadline:
-                raise RegistryError(f"{why} (waited {seconds:.0f} s; `docker logs {CONTAINER}`)")
-            time.sleep(0.5)
+        """Until /v2/ answers (the project's one bounded wait); RegistryError saying why not."""
+
+        def answering() -> None:
+            if why := self.answers():
+                raise NotYet(why)
+
+        try:
+            eventually(answering, timeout=seconds, what=f"the registry at {self.address}")
+        except AssertionError as timed_out:
+            raise RegistryError(f"{timed_out} (`docker logs {CONTAINER}`)") from None
 
     def tags(self, repository: str) -> set[str]:
         """The tags of a repository; none when the registry does not know it."""
