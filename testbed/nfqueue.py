@@ -51,6 +51,11 @@ QUEUE_LENGTH = 16384
 RECEIVE_BUFFER = 8 * 2**20
 #: How often, at most, a stop is looked for while waiting.
 STOP_CHECK = 0.2
+#: On stop, packets that still arrive (the answer to a packet just let go) are let go at once
+#: until none has come for this long: the kernel drops what is queued when the queue is unbound.
+DRAIN_QUIET = 0.05
+#: The longest a stop drains, however busy the queue.
+DRAIN_LIMIT = 2.0
 
 
 def attribute(kind: int, payload: bytes) -> bytes:
@@ -173,8 +178,19 @@ class Delayer:
             self._release(time.monotonic())
 
     def close(self) -> None:
-        """Every packet held goes now; then the queue is unbound."""
+        """Every packet held goes now, and each that arrives meanwhile, until the queue is quiet
+        (or `DRAIN_LIMIT`); then the queue is unbound. Unbinding at once would drop what the
+        kernel queued after the last release: the ACK and first data of a connection whose SYN
+        was just let go, sent again only after a retransmission timeout."""
         self._release(float("inf"))
+        deadline = time.monotonic() + DRAIN_LIMIT
+        while time.monotonic() < deadline:
+            readable, _, _ = select.select([self.sock], [], [], DRAIN_QUIET)
+            if not readable:
+                break
+            packets, _ = parse(self.sock.recv(65536))
+            self._hold(packets)
+            self._release(float("inf"))
         self.sock.send(unbind_message(self.queue))
         self.sock.close()
 
