@@ -10,26 +10,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from pathlib import Path
 
 import pytest
 
-from kubepromises import autoscaling, load_drawing
+from kubepromises import autoscaling
 from kubepromises.drawing import Drawing, Workload
 from kubepromises.live import Observed
 from kubepromises.static import Obj, assert_caught, assert_holds
-
-SHOP = Path(__file__).resolve().parents[2] / "examples" / "shop" / "drawing.yaml"
-
-
-@pytest.fixture(scope="module")
-def shop() -> Drawing:
-    return load_drawing(SHOP)
-
-
-@pytest.fixture(scope="module")
-def overlay(shop: Drawing) -> str:
-    return shop.overlays[0].name
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ it is listed as not verified.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 import yaml
@@ -41,8 +40,8 @@ from kubepromises.limits import (
 from kubepromises.limits import parse_reading as parse_limit
 from kubepromises.limits import unread as limits_unread
 from kubepromises.static import Obj, find
+from tests.kubepromises.example import SHOP
 
-SHOP = Path(__file__).resolve().parents[2] / "examples" / "shop"
 CANNOT_EXEC = '{"status":"Failure","message":"exec: \\"sh\\": executable file not found in $PATH"}'
 
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kubepromises import load_drawing
 from kubepromises.drawing import Drawing
 from kubepromises.live import (
     Observed,
@@ -29,21 +27,11 @@ from kubepromises.live import (
     spread_violations,
 )
 from kubepromises.static import Obj
+from tests.kubepromises.example import SHOP_DRAWING
 
 pytest_plugins = ["pytester"]
 
-SHOP = Path(__file__).resolve().parents[2] / "examples" / "shop" / "drawing.yaml"
 NODES = ("worker-a", "worker-b", "worker-c")
-
-
-@pytest.fixture(scope="module")
-def shop() -> Drawing:
-    return load_drawing(SHOP)
-
-
-@pytest.fixture(scope="module")
-def overlay(shop: Drawing) -> str:
-    return shop.overlays[0].name
 
 
 def node(name: str, taints: list[Obj] | None = None) -> Obj:
@@ -308,20 +296,20 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 def test_an_overlay_the_drawing_lacks_stops_the_run(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_it=LIVE_TEST)
-    result = run(pytester, f"--drawing={SHOP}", "--live-overlay=nowhere")
+    result = run(pytester, f"--drawing={SHOP_DRAWING}", "--live-overlay=nowhere")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--live-overlay nowhere: drawing.yaml has no such overlay*"])
 
 
 def test_a_kubeconfig_that_does_not_exist_stops_the_run(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_it=LIVE_TEST)
-    result = run(pytester, f"--drawing={SHOP}", "--live-kubeconfig=/nonexistent/kubeconfig")
+    result = run(pytester, f"--drawing={SHOP_DRAWING}", "--live-kubeconfig=/nonexistent/kubeconfig")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--live-kubeconfig /nonexistent/kubeconfig: no such file*"])
 
 
 def test_a_live_test_without_a_cluster_fails_saying_so(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_it=LIVE_TEST)
-    result = run(pytester, f"--drawing={SHOP}")
+    result = run(pytester, f"--drawing={SHOP_DRAWING}")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*no cluster to check: give --live-kubeconfig PATH*"])

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.kubepromises.example import SHOP
+
 pytest_plugins = ["pytester"]
 
-SHOP = Path(__file__).resolve().parents[2] / "examples" / "shop"
 
 NAMESPACE_TEST = """
 def test_namespace(drawing):

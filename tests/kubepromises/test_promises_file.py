@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from kubepromises import DrawingError, load_drawing
-
-SHOP = Path(__file__).resolve().parents[2] / "examples" / "shop" / "drawing.yaml"
+from tests.kubepromises.example import SHOP_DRAWING
 
 PROMISES = """\
 promises:
@@ -52,7 +51,7 @@ def shop_with_promises(folder: Path, old: str = "", new: str = "") -> tuple[Path
     `new`, and the edited line."""
     assert PROMISES.count(old) == 1 or not old, f"{old!r} is not unique in the promises file"
     line = PROMISES[: PROMISES.index(old)].count("\n") + 1
-    shutil.copytree(SHOP.parent, folder, dirs_exist_ok=True)  # with its build contexts
+    shutil.copytree(SHOP_DRAWING.parent, folder, dirs_exist_ok=True)  # with its build contexts
     drawing = folder / "drawing.yaml"  # names its promises file, replaced here
     (folder / "promises.yaml").write_text(PROMISES.replace(old, new) if old else PROMISES)
     return drawing, line
@@ -120,11 +119,12 @@ def test_a_stated_power_repeats_the_fault_until_an_unsafe_configuration_is_caugh
 
 
 def test_a_drawing_without_a_promises_file_has_no_promises(tmp_path: Path) -> None:
-    shutil.copytree(SHOP.parent, tmp_path, dirs_exist_ok=True)
+    shutil.copytree(SHOP_DRAWING.parent, tmp_path, dirs_exist_ok=True)
     drawing = tmp_path / "drawing.yaml"
     drawing.write_text(drawing.read_text().replace("promises: promises.yaml\n", ""))
     assert (load_drawing(drawing).promises, load_drawing(drawing).verified_against) == ((), ())
-    assert load_drawing(SHOP).promises != ()  # the control: the shop's own names its promises
+    # the control: the shop's own drawing names its promises
+    assert load_drawing(SHOP_DRAWING).promises != ()
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 
 from suites.static.render import renderer
+from tests.kubepromises.example import SHOP
 
 pytest_plugins = ["pytester"]
-
-SHOP = Path(__file__).resolve().parents[2] / "examples" / "shop"
 
 
 #: The inner runs share this process, where the plugin's package is imported already, so pytest

@@ -23,10 +23,10 @@ from kubepromises import live_suite, load_drawing, static_suite
 from kubepromises.report.matrix import promises_of
 from kubepromises.report.status import Outcome, Result, build, module_id
 from suites.static.render import renderer
+from tests.kubepromises.example import SHOP
 
 pytest_plugins = ["pytester"]
 
-SHOP = Path(__file__).resolve().parents[2] / "examples" / "shop"
 PROMISES = promises_of(load_drawing(SHOP / "drawing.yaml"))
 #: Where a non-editable install puts the package, as a node id from some other rootdir.
 INSTALLED = "../venv/lib/python3.11/site-packages/kubepromises"

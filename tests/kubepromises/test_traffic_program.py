@@ -11,17 +11,14 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-from kubepromises import load_drawing
 from kubepromises.drawing import Drawing
 from kubepromises.live import Observed
 from kubepromises.static import Obj
 from kubepromises.traffic import Route, Seen, TrafficFromHere, parse_seen, probe_path, route_to
 
-SHOP = Path(__file__).resolve().parents[2] / "examples" / "shop" / "drawing.yaml"
 #: A short run: enough requests at the program's rate to count.
 RUN_SECONDS = 1.0
 RATE = 20.0
@@ -114,11 +111,6 @@ def test_a_program_that_printed_no_report_is_an_error_quoting_it() -> None:
 
 
 # -- the route ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def shop() -> Drawing:
-    return load_drawing(SHOP)
 
 
 def deployment(name: str, container: Obj) -> Obj:

@@ -1,0 +1,1 @@
+"""Tests of the installable package `kubepromises`, apart from this system's suites."""
