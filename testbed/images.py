@@ -87,11 +87,17 @@ def build_image(
 def dependency_wheels(settings: Settings) -> Path:
     """Wheels of the services' dependencies at requirements.lock's versions, fetched on the host
     once per lock and `system` extra."""
-    requirements = service_requirements()
+    return extra_wheels(settings, "system")
+
+
+def extra_wheels(settings: Settings, extra: str) -> Path:
+    """Wheels of pyproject's extra `extra` at requirements.lock's versions, fetched on the host
+    once per lock and extra (the services' `system`; the load image's `load`)."""
+    requirements = extra_requirements(extra)
     digest = hashlib.sha256(LOCK.read_bytes() + "\n".join(requirements).encode())
-    wheels = settings.cache / "wheels" / f"system-{digest.hexdigest()[:12]}"
+    wheels = settings.cache / "wheels" / f"{extra}-{digest.hexdigest()[:12]}"
     if not (wheels / ".complete").exists():
-        progress(f"fetching the services' wheels into {wheels}, at requirements.lock's versions")
+        progress(f"fetching the {extra} extra's wheels into {wheels}, at the lock's versions")
         wheels.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="demo-micro-pins-") as tmp:
             constraints = Path(tmp) / "pins.txt"
@@ -100,7 +106,7 @@ def dependency_wheels(settings: Settings) -> Path:
             run(
                 [*download, "-c", str(constraints), *requirements],
                 timeout=900,
-                what="pip download of the services' dependencies",
+                what=f"pip download of the {extra} extra",
             )
         (wheels / ".complete").touch()
     return wheels
@@ -108,8 +114,13 @@ def dependency_wheels(settings: Settings) -> Path:
 
 def service_requirements() -> list[str]:
     """The services' run-time requirements (pyproject's `system` extra)."""
+    return extra_requirements("system")
+
+
+def extra_requirements(extra: str) -> list[str]:
+    """The requirements of one of pyproject's extras."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
-    requirements: list[str] = project["project"]["optional-dependencies"]["system"]
+    requirements: list[str] = project["project"]["optional-dependencies"][extra]
     return requirements
 
 
@@ -147,6 +158,34 @@ def build_service_images(settings: Settings, *, offline: bool) -> list[str]:
             )
             for service in SERVICES
         ]
+
+
+#: The locust image of the distributed load (suites/load/distributed.py): built only when a load
+#: run asks for workers, never by `build` or `up`.
+LOAD_DOCKERFILE = REPO / "suites" / "load" / "image" / "Dockerfile"
+
+
+def load_image(settings: Settings) -> str:
+    """The name the load image is built and loaded as (never pulled)."""
+    return f"demo-micro/load:{settings.version}"
+
+
+def build_load_image(settings: Settings, *, offline: bool) -> str:
+    """Build the load image as the services' are built: the Python base of the testbed's mode,
+    the `load` extra's wheels (locust) from the wheel cache installed --require-hashes, and the
+    scenarios (scenarios/) the master and the workers import."""
+    wheels = extra_wheels(settings, "load")
+    with tempfile.TemporaryDirectory(prefix="demo-micro-load-image-") as tmp:
+        context = Path(tmp)
+        shutil.copytree(wheels, context / "wheels", ignore=shutil.ignore_patterns(".complete"))
+        (context / "requirements.lock").write_text(lock.for_wheels(LOCK.read_text(), wheels))
+        shutil.copytree(
+            REPO / "scenarios",
+            context / "scenarios",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+        shutil.copy(LOAD_DOCKERFILE, context / "Dockerfile")
+        return build_image(load_image(settings), context, base=python_base(offline=offline))
 
 
 #: Go builds started first, before the Debian base: Kubernetes' and Traefik's cold builds take
