@@ -516,7 +516,20 @@ def stock_is_conserved(history: History, state: State, limits: Limits) -> Iterat
             )
 
 
-@promise("exactly one notification per confirmed order")
+#: The promise a confirmed order without its notification breaks (once the settle is over).
+ONE_NOTIFICATION = "exactly one notification per confirmed order"
+
+
+def unnotified(state: State) -> set[str]:
+    """The confirmed orders with no notification in the final state."""
+    return {
+        order.id
+        for order in state.orders.values()
+        if order.status == "confirmed" and not state.notifications.get(order.id)
+    }
+
+
+@promise(ONE_NOTIFICATION)
 def one_notification_per_order(history: History, state: State, _: Limits) -> Iterator[Finding]:
     """Exactly one notification per confirmed order (counted again after a dwell, so a late
     duplicate shows), at most one per rejected order, none for an order that does not exist,

@@ -24,17 +24,28 @@ from .links import Links
 #: The local campaign's start-up (own servers and services) and its final reads, with room for a
 #: slow machine.
 START_AND_READ_SECONDS = 120
-#: The short run in all: start-up, operations and every bounded wait after them; a long campaign
-#: adds its minutes. It was 240 s, below the settle's own limit: two 8-minute runs under load
-#: (6 Dec 2026) ended in the timeout while the notifications still drained, with no verdict.
-SHORT_RUN = runner.Settings(seed=0)
-TIMEOUT_SECONDS = START_AND_READ_SECONDS + SHORT_RUN.duration + SHORT_RUN.after_operations()
 
 _running: list[Stack] = []
 
 
+def settings(seed: int, minutes: float | None) -> runner.Settings:
+    """The local campaign's settings: the short run's, or `minutes` of operations."""
+    if minutes:
+        return runner.Settings(seed=seed, duration=minutes * 60)
+    return runner.Settings(seed=seed)
+
+
+def timeout_seconds(minutes: float | None) -> float:
+    """A campaign's test in all: start-up and reads, the operations, and every bounded wait
+    after them, which grow with the run (`runner.Settings.notification_limit`). It was 240 s
+    past the operations, below the settle's own limit: two 8-minute runs under load (6 Dec
+    2026) ended in the timeout while the notifications still drained, with no verdict."""
+    run = settings(0, minutes)
+    return START_AND_READ_SECONDS + run.duration + run.after_operations()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    options.add_timeouts(config, items, Path(__file__).parent, TIMEOUT_SECONDS)
+    options.add_timeouts(config, items, Path(__file__).parent, timeout_seconds)
 
 
 @dataclass(frozen=True)
@@ -54,13 +65,11 @@ def campaign_run(
     """Own servers and services (order-service's pending bound set low), one campaign run."""
     config = request.config
     seed, minutes = options.seed(config), options.minutes(config)
-    settings = runner.Settings(seed=seed)
-    if minutes:
-        settings = runner.Settings(seed=seed, duration=minutes * 60)
+    run_settings = settings(seed, minutes)
     began = time.monotonic()
     overrides = {
-        "PENDING_BOUND_SECONDS": f"{settings.pending_bound:g}",
-        "RECONCILE_EVERY_SECONDS": f"{settings.reconcile_every:g}",
+        "PENDING_BOUND_SECONDS": f"{run_settings.pending_bound:g}",
+        "RECONCILE_EVERY_SECONDS": f"{run_settings.reconcile_every:g}",
     }
     with running_infra(tmp_path_factory.mktemp("campaign")) as infra:
         runner.durable_commits(infra)
@@ -70,7 +79,7 @@ def campaign_run(
             with running_stack(infra, order_overrides=overrides, route=links.add) as stack:
                 _running.append(stack)
                 try:
-                    campaign = runner.run(runner.LocalSystem(stack, links), settings)
+                    campaign = runner.run(runner.LocalSystem(stack, links), run_settings)
                     prefix = "campaign.long" if minutes else "campaign.local"
                     yield CampaignRun(campaign, stack, prefix, time.monotonic() - began)
                 finally:

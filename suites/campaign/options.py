@@ -4,6 +4,7 @@ and the minutes of a long campaign."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,11 +31,15 @@ def minutes(config: pytest.Config) -> float | None:
 
 
 def add_timeouts(
-    config: pytest.Config, items: list[pytest.Item], folder: Path, seconds: float
+    config: pytest.Config,
+    items: list[pytest.Item],
+    folder: Path,
+    seconds: Callable[[float | None], float],
 ) -> None:
-    """Each test of `folder` without a timeout gets `seconds` plus a long campaign's minutes
-    (scaled for a slow machine)."""
-    timeout = scaled(seconds + 60 * (minutes(config) or 0))
+    """Each test of `folder` without a timeout gets `seconds(minutes)`, for the run's
+    `--minutes` (None: the short run), scaled for a slow machine. A function of the run's
+    length, as the waits after the operations grow with it (`runner.Settings.after_operations`)."""
+    timeout = scaled(seconds(minutes(config)))
     for item in items:
         if item.path.is_relative_to(folder) and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(timeout))

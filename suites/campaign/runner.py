@@ -10,8 +10,9 @@ Phases (times from the campaign's start):
    is POSTed again with it (as a client told "retry with the same key" would);
 4. settle: until no order is pending (at most the pending bound), then until every final order
    has its notification and the outbox is empty (while the backlog keeps draining: at most
-   `notification_timeout` without progress); neither wait fails the campaign, the checker
-   judges whatever state it ends in;
+   `notification_timeout` without progress, `notification_limit()` in all, which grows with the
+   run); neither wait fails the campaign, the checker judges whatever state it ends in, and
+   how the second ended (`Drain`) tells a backlog still draining from a lost notification;
 5. the notifications counted, a dwell, and the final state read (the checker compares the two
    counts, so a late duplicate shows).
 """
@@ -25,7 +26,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import httpx
 import psycopg
@@ -96,9 +97,46 @@ class Settings:
     #: duplicate a notification happens within it.
     notification_dwell: float = 6.0
     #: The notifications are waited for while they make progress: at most this long without
-    #: any, and `notification_limit` in all.
+    #: any, and `notification_limit()` in all.
     notification_timeout: float = 15.0
-    notification_limit: float = 180.0
+    #: The two parts of `notification_limit()`: seconds for any run, and seconds for each
+    #: second of operations.
+    notification_base: float = 180.0
+    notification_per_second: float = 0.5
+
+    def __post_init__(self) -> None:
+        waits = {
+            "duration": self.duration,
+            "notification_timeout": self.notification_timeout,
+            "notification_base": self.notification_base,
+            "notification_per_second": self.notification_per_second,
+        }
+        negative = [f"{name} {value}" for name, value in waits.items() if value < 0]
+        if negative:
+            raise ValueError(f"campaign settings cannot be negative: {', '.join(negative)}")
+
+    def notification_limit(self) -> float:
+        """The most the notifications are waited for after the operations, in all: grows with
+        the run, as the backlog it can leave does.
+
+        Why from the run's length: the backlog the settle drains is what the faults on the
+        notification path left behind (moto killed loses its queue and order-service resends
+        every event once it is empty; a paused consumer, FerretDB or link holds them), and the
+        faults come at a steady pace through the operations, so a run twice as long can leave
+        twice as much to drain. Seed 953984's 8-minute run on a saturated machine (497 s of
+        operations, load average 18-40) left about 1,100 events: ~900 drained at ~5 a second
+        for the whole 180 s its fixed limit allowed, and 184 lost ones were resent only after
+        it, so it needed some 180 + 184 / 5 = 217 s, ~0.45 s per second of operations. Half a
+        second per second, on top of the short run's 180 s, gives that run 428 s, twice what it
+        needed; a 30-minute run 1,080 s.
+
+        Why not from the confirmed orders and the drain rate the settle observes: the limit has
+        to be known before the run, as the test's timeout, set when the tests are collected,
+        must outlast it (`after_operations`); a limit read off the drain could outgrow any
+        timeout. A long limit costs nothing where it does not apply: a healthy run settles in
+        seconds, and a stuck backlog ends the wait after `notification_timeout` without
+        progress; only one that keeps shrinking uses it."""
+        return self.notification_base + self.notification_per_second * self.duration
 
     @property
     def reconciler_slack(self) -> float:
@@ -116,9 +154,27 @@ class Settings:
             + self.resolve_timeout
             + self.pending_bound
             + self.reconciler_slack
-            + self.notification_limit
+            + self.notification_limit()
             + self.notification_dwell
         )
+
+
+@dataclass(frozen=True)
+class Drain:
+    """How the wait for the notifications ended: `settled` (nothing missing), `stalled` (no
+    progress for `notification_timeout`: what is missing is lost), or `draining` (the limit
+    came while the backlog still went down: what is missing is late, not known to be lost)."""
+
+    ended: Literal["settled", "stalled", "draining"]
+    #: Final orders without their notification and events not yet sent, at the last reading
+    #: (None: never read).
+    missing: int | None = 0
+    #: How fast that went down over the last `notification_timeout` of the wait, a second.
+    falling_per_second: float = 0.0
+    #: The wait's limit, in seconds.
+    limit: float = 0.0
+    #: What the wait last saw, for the report (None when it settled).
+    message: str | None = None
 
 
 @dataclass
@@ -130,6 +186,8 @@ class Campaign:
     phases: dict[str, float]
     #: Waits of the settle phase that ended without the awaited state (the checker says why).
     unsettled: list[str]
+    #: How the wait for the notifications ended.
+    notifications: Drain
 
 
 def targets(stack: Stack) -> dict[str, dict[str, ManagedProcess]]:
@@ -466,14 +524,24 @@ class _Stalled(Exception):
     """A backlog that stopped draining: not waited for any longer."""
 
 
+def _falling_per_second(readings: list[tuple[float, int]], window: float) -> float:
+    """How fast the readings (time, missing) went down over their last `window` seconds."""
+    if not readings:
+        return 0.0
+    last_at, last = readings[-1]
+    first_at, first = next((t, n) for t, n in readings if t >= last_at - window)
+    return (first - last) / (last_at - first_at) if last_at > first_at else 0.0
+
+
 def _settle_while_progressing(
     missing: Callable[[], int], stall: float, limit: float, what: str
-) -> str | None:
+) -> Drain:
     """Wait until `missing()` is 0, as long as it keeps going down: up to `stall` seconds
     without progress, `limit` in all. A backlog that drains is waited for (a long campaign's
-    faults can leave hundreds of events behind); one that is stuck is not. None when it
-    reached 0, else what was last seen."""
+    faults can leave hundreds of events behind); one that is stuck is not. Says how it ended:
+    settled, stalled, or still draining at the limit (progress within the last `stall` s)."""
     lowest: list[int] = []
+    readings: list[tuple[float, int]] = []
     progressed = [time.monotonic()]
 
     def drained() -> bool:
@@ -481,6 +549,7 @@ def _settle_while_progressing(
             now = missing()
         except (psycopg.Error, pymongo.errors.PyMongoError, httpx.HTTPError) as exc:
             raise NotYet(f"{type(exc).__name__}: {exc}") from exc
+        readings.append((time.monotonic(), now))
         if now == 0:
             return True
         if not lowest or now < lowest[0]:
@@ -493,8 +562,15 @@ def _settle_while_progressing(
     try:
         eventually(drained, timeout=limit, interval=0.25, what=what)
     except (AssertionError, _Stalled) as exc:
-        return f"{what}: {str(exc).splitlines()[0]}"
-    return None
+        last = readings[-1][1] if readings else None
+        moving = bool(readings) and time.monotonic() - progressed[0] <= stall
+        ended: Literal["stalled", "draining"] = (
+            "draining" if moving and not isinstance(exc, _Stalled) else "stalled"
+        )
+        rate = _falling_per_second(readings, stall)
+        message = f"{what}: {str(exc).splitlines()[0]}"
+        return Drain(ended, last, rate, limit, message)
+    return Drain("settled", 0, _falling_per_second(readings, stall), limit)
 
 
 def run(system: System, settings: Settings) -> Campaign:
@@ -541,23 +617,18 @@ def run(system: System, settings: Settings) -> Campaign:
 
     # 4. settle
     mark = clock.now()
-    unsettled = [
-        message
-        for message in (
-            _settle(
-                lambda: not any(o.status == "pending" for o in system.orders().values()),
-                settings.pending_bound + settings.reconciler_slack,
-                "no order pending (the reconciler finishes or rejects them)",
-            ),
-            _settle_while_progressing(
-                system.not_notified,
-                settings.notification_timeout,
-                settings.notification_limit,
-                "every final order notified and the outbox empty",
-            ),
-        )
-        if message
-    ]
+    pending = _settle(
+        lambda: not any(o.status == "pending" for o in system.orders().values()),
+        settings.pending_bound + settings.reconciler_slack,
+        "no order pending (the reconciler finishes or rejects them)",
+    )
+    notifications = _settle_while_progressing(
+        system.not_notified,
+        settings.notification_timeout,
+        settings.notification_limit(),
+        "every final order notified and the outbox empty",
+    )
+    unsettled = [message for message in (pending, notifications.message) if message]
     phases["settle"] = clock.now() - mark
 
     # 5. count, dwell, count again with the final state
@@ -567,7 +638,7 @@ def run(system: System, settings: Settings) -> Campaign:
     final = system.read_state(history.initial_stock, first_count)
     phases["dwell and read"] = clock.now() - mark
     phases["total"] = clock.now()
-    return Campaign(settings, history, final, phases, unsettled)
+    return Campaign(settings, history, final, phases, unsettled, notifications)
 
 
 def _restart_any_down(processes: dict[str, ManagedProcess], history: History) -> None:

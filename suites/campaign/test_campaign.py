@@ -3,7 +3,9 @@
 A seeded campaign of client operations runs against the local stack while a nemesis kills and
 stops its processes; the checker then judges the history and the final state of the databases
 (see `checker.RULES`). A failure prints the seed, the anomalies and the part of the history
-that concerns them; `--campaign-seed N` replays the inputs and the fault schedule.
+that concerns them; `--campaign-seed N` replays the inputs and the fault schedule. A run whose
+notifications were still draining at the settle's limit, with nothing else broken, is skipped
+as not verified (`verdict.judge`): its missing notifications are late, not known to be lost.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import copy
 import shutil
 from pathlib import Path
 
-from suites.resilience.live import MEASUREMENTS
+import pytest
+
+from suites.resilience.live import MEASUREMENTS, record
 
 from . import verdict
-from .checker import Limits, Violation, check
+from .checker import Limits, check
 from .conftest import CampaignRun, processes
 from .history import Answer
 from .runner import Campaign
@@ -30,10 +34,11 @@ def limits(campaign: Campaign) -> Limits:
     return verdict.limits(campaign, FAULT_GRACE_SECONDS, gateway="api_gateway")
 
 
-def _record_figures(run: CampaignRun, violations: list[Violation]) -> None:
+def _record_figures(run: CampaignRun, judged: verdict.Judgement) -> None:
     verdict.record_figures(
-        run.campaign, limits(run.campaign), run.figures, run.wall_seconds, violations
+        run.campaign, limits(run.campaign), run.figures, run.wall_seconds, judged.anomalies
     )
+    record(f"{run.figures}.notifications.still_draining", len(judged.draining))
 
 
 def _keep_logs(run: CampaignRun, folder: Path) -> Path:
@@ -53,15 +58,24 @@ def test_orders_stay_correct_under_generated_input_and_faults(campaign_run: Camp
     assert history.faults, "the nemesis injected no fault: the campaign checked nothing"
     assert any(op.status == 201 for op in history.placements), "no order was ever placed"
 
-    # assert: the checker finds nothing in the history and the final state
-    violations = check(history, campaign.state, limits(campaign))
-    _record_figures(campaign_run, violations)
-    assert not violations, _failure_report(campaign_run, violations)
+    # assert: the checker finds nothing in the history and the final state, and nothing was
+    # left unchecked by a backlog still draining at the settle's limit
+    judged = verdict.judge(campaign, check(history, campaign.state, limits(campaign)))
+    _record_figures(campaign_run, judged)
+    assert not judged.anomalies, _failure_report(campaign_run, judged)
+    if judged.not_verified:
+        pytest.skip(f"not verified: {judged.not_verified}\n{_kept(campaign_run)}")
 
 
-def _failure_report(run: CampaignRun, violations: list[Violation]) -> str:
-    """The seed, the anomalies and the history that concerns them; the whole history and the
-    servers' logs kept in reports/campaign/ (only a failing run's: a history is a few MB)."""
+def _failure_report(run: CampaignRun, judged: verdict.Judgement) -> str:
+    """The seed, the anomalies and the history that concerns them, then `_kept`."""
+    history = run.campaign.history
+    return f"{shortened(history, judged.anomalies)}\n{_kept(run, judged.not_verified)}"
+
+
+def _kept(run: CampaignRun, not_verified: str = "") -> str:
+    """How the settle ended and the phases; the whole history and the servers' logs kept in
+    reports/campaign/ (only a run that failed or was not verified: a history is a few MB)."""
     history = run.campaign.history
     folder = MEASUREMENTS.parent / "campaign"
     saved = folder / f"history-{history.seed}.json"
@@ -69,9 +83,10 @@ def _failure_report(run: CampaignRun, violations: list[Violation]) -> str:
     saved.write_text(history.to_json())
     logs = _keep_logs(run, folder / f"logs-{history.seed}")
     notes = "".join(f"\nnot settled: {message}" for message in run.campaign.unsettled)
+    notes += f"\n{not_verified}" if not_verified else ""
     phases = verdict.phases(run.campaign, run.wall_seconds)
     notes += f"\nphases: {phases}\nfull history: {saved}\nserver logs: {logs}"
-    return f"{shortened(history, violations)}\n{notes}"
+    return notes
 
 
 def test_a_failing_history_is_shortened_to_its_anomalies(campaign_run: CampaignRun) -> None:

@@ -1,16 +1,17 @@
 """What both campaigns (the local stack's and the testbed's) judge and record: the checker's
-limits and the figures of a run."""
+limits, the verdict read with how the settle ended, and the figures of a run."""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 from suites.resilience.live import record
 from system.api_gateway.config import Settings as GatewaySettings
 
 from . import nemesis
-from .checker import Limits, Violation, waited_for_gateway
-from .runner import Campaign
+from .checker import ONE_NOTIFICATION, Limits, Violation, unnotified, waited_for_gateway
+from .runner import Campaign, Drain
 
 #: Beyond its read timeout, a gateway request may wait for a connect (1 s) and for Redis (0.25 s
 #: a call until the first failure starts its cool-down), and the 2-core machine's scheduling
@@ -35,6 +36,48 @@ def limits(campaign: Campaign, fault_grace: float, gateway: str) -> Limits:
     )
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """The checker's violations, read with how the settle ended."""
+
+    #: What the run broke.
+    anomalies: list[Violation]
+    #: Confirmed orders without their notification while the backlog still drained at the
+    #: settle's limit: late, not known to be lost, and not checked either.
+    draining: list[Violation]
+    #: Why the run is not verified in full ("" when it is).
+    not_verified: str
+
+    @property
+    def passed(self) -> bool:
+        """Nothing broken, and everything checked."""
+        return not self.anomalies and not self.not_verified
+
+
+def judge(campaign: Campaign, violations: list[Violation]) -> Judgement:
+    """A confirmed order without its notification is lost when the backlog stalled or the
+    settle completed, and still draining when the settle's limit came while the backlog went
+    down: then it is neither an anomaly nor checked, and the run is not verified. Every other
+    violation (an order lost, stock oversold, a duplicate notification) counts as it is."""
+    drain = campaign.notifications
+    if drain.ended != "draining":
+        return Judgement(violations, [], "")
+    late = unnotified(campaign.state)
+    draining = [v for v in violations if v.rule == ONE_NOTIFICATION and v.evidence & late]
+    anomalies = [v for v in violations if v not in draining]
+    return Judgement(anomalies, draining, still_draining(drain, len(draining)) if draining else "")
+
+
+def still_draining(drain: Drain, orders: int) -> str:
+    """The report's sentence for a backlog still going down at the settle's limit."""
+    return (
+        f"not settled: {drain.missing} notifications still draining at the limit "
+        f"(falling at {drain.falling_per_second:.1f}/s; limit {drain.limit:.0f} s): "
+        f"{orders} confirmed orders without their notification at the final read are late, "
+        "not known to be lost, and not checked"
+    )
+
+
 def record_figures(
     campaign: Campaign,
     limits: Limits,
@@ -42,7 +85,8 @@ def record_figures(
     wall_seconds: float,
     violations: list[Violation],
 ) -> None:
-    """The run's figures in reports/measurements.json, under `prefix` (campaign.local, ...)."""
+    """The run's figures in reports/measurements.json, under `prefix` (campaign.local, ...);
+    `violations`: the anomalies (`Judgement.anomalies`: not the orders still draining)."""
     history = campaign.history
     generated = [op for op in history.operations if op.kind != "resolve"]
     record(f"{prefix}.seed", history.seed)
@@ -68,6 +112,11 @@ def record_figures(
     targets = Counter(f"{w.kind} {w.target}" for w in history.faults)
     record(f"{prefix}.faults_by_target", ", ".join(f"{k} x{n}" for k, n in sorted(targets.items())))
     record(f"{prefix}.anomalies", len(violations))
+    drain = campaign.notifications
+    record(f"{prefix}.notifications.settle_ended", drain.ended)
+    record(f"{prefix}.notifications.missing_at_the_end", drain.missing)
+    record(f"{prefix}.notifications.falling_per_second", round(drain.falling_per_second, 1))
+    record(f"{prefix}.notifications.limit_seconds", round(drain.limit))
     rules = Counter(v.rule for v in violations)
     record(f"{prefix}.anomalies_by_rule", ", ".join(f"{r} x{n}" for r, n in rules.most_common()))
     record(f"{prefix}.wall_seconds", round(wall_seconds, 1))
