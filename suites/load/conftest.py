@@ -8,7 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from suites.load.locust_run import Load
+from suites.load.distributed import MAX_WORKERS, runner, workers_option
+from suites.load.locust_run import Load, run_scenario
+from suites.load.verified_run import ScenarioRunner
 from suites.system.stack import Stack, running_infra, running_stack
 
 #: Sized for the project's 2-core machine, which also runs the cluster (or the local stack).
@@ -32,6 +34,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"locust --run-time (default {DEFAULT_SECONDS} s on the testbed, "
         f"{LOCAL_SECONDS} s per scenario on the local stack)",
     )
+    group.addoption(
+        "--workers",
+        type=workers_option,
+        default=None,
+        help=f"run the testbed's load with locust's distributed mode in the cluster: a master "
+        f"and this many workers (1-{MAX_WORKERS}) as Jobs in a namespace of their own "
+        "(suites/load/distributed.py); without it, one local locust process",
+    )
 
 
 def _load(config: pytest.Config, default_seconds: int) -> Load:
@@ -47,6 +57,16 @@ def _load(config: pytest.Config, default_seconds: int) -> Load:
 @pytest.fixture(scope="session")
 def cluster_load(request: pytest.FixtureRequest) -> Load:
     return _load(request.config, DEFAULT_SECONDS)
+
+
+@pytest.fixture(scope="session")
+def cluster_runner(request: pytest.FixtureRequest) -> ScenarioRunner:
+    """What runs the testbed's load: one local locust process, or with --workers N a master and
+    N workers as Jobs in the cluster."""
+    workers: int | None = request.config.getoption("--workers", default=None)
+    if workers is None:
+        return run_scenario
+    return runner(request.getfixturevalue("testbed"), workers)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -17,6 +17,13 @@ from suites.load.invariants import (
 )
 from suites.load.locust_run import Load, Result, run_scenario
 from system.common.listing_access import bearer
+
+
+class ScenarioRunner(Protocol):
+    """What runs a scenario: `run_scenario` (one local locust process), or locust's distributed
+    mode in the cluster (suites/load/distributed.py, `--workers N`)."""
+
+    def __call__(self, scenario: str, host: str, load: Load, *, tag: str = "") -> Result: ...
 
 
 @dataclass(frozen=True)
@@ -60,15 +67,17 @@ def run_verified(
     *,
     listing_token: str,
     tag: str = "",
+    runner: ScenarioRunner = run_scenario,
 ) -> VerifiedRun:
     """Run the scenario, then assert the invariants (raising AssertionError). The orders are
     read back with `listing_token` (LISTING_TOKEN), so that a failure names their customers in
-    full: the scenarios' customers carry a name of their own, masked to `s***@example.com`."""
+    full: the scenarios' customers carry a name of their own, masked to `s***@example.com`.
+    `runner` runs the scenario (a local locust process unless told otherwise)."""
     with httpx.Client(base_url=stock.base_url, timeout=10) as inventory:
         before = stock_levels(inventory, stock.path)
         # Orders carry the database's now() at their transaction start, after this instant.
         started = datetime.now(UTC)
-        result = run_scenario(scenario, gateway_url, load, tag=tag)
+        result = runner(scenario, gateway_url, load, tag=tag)
         with httpx.Client(base_url=gateway_url, timeout=10, headers=bearer(listing_token)) as api:
             orders = orders_since(api, started)
             after = stock_levels(inventory, stock.path)

@@ -1,0 +1,285 @@
+"""The distributed load's Jobs (suites/load/distributed.py), rendered without a cluster: the
+master's and the workers' locust arguments, their resources on this 2-core machine, the load
+namespace and its rules, the result read back from the master's log, and the namespace deleted
+whatever happens; a bad worker count is a clear error that changes nothing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from suites import promises
+from suites.load import distributed
+from suites.load.distributed import (
+    LOAD_NAMESPACE,
+    MASTER,
+    MASTER_PORT,
+    MAX_WORKERS,
+    DistributedRunner,
+    Plan,
+    read_master_log,
+    render,
+    result_of,
+    run_distributed,
+    workers_option,
+)
+from suites.load.locust_run import Load
+
+LOAD = Load(users=20, spawn_rate=5.0, seconds=30)
+GATEWAY = next(s for s in promises.DRAWING.services if s.name == "api-gateway")
+
+
+def plan(workers: int = 2) -> Plan:
+    return Plan("mixed", LOAD, workers, "demo-micro/load:0.1.0", distributed.gateway_in_cluster())
+
+
+def objects(workers: int = 2) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(o["kind"], o["metadata"]["name"]): o for o in render(plan(workers))}
+
+
+def container(job: dict[str, Any]) -> dict[str, Any]:
+    containers: list[dict[str, Any]] = job["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    return containers[0]
+
+
+def option(argv: list[str], name: str) -> str:
+    assert name in argv, f"{name} missing from {argv}"
+    return argv[argv.index(name) + 1]
+
+
+def millicores(quantity: str) -> int:
+    return int(quantity.removesuffix("m")) if quantity.endswith("m") else int(quantity) * 1000
+
+
+def test_the_master_runs_headless_waiting_for_its_workers_against_the_gateways_service() -> None:
+    argv = distributed.master_argv(plan(workers=3))
+
+    assert {"--master", "--headless"} <= set(argv)
+    assert option(argv, "--expect-workers") == "3"
+    assert option(argv, "--users") == str(LOAD.users)
+    assert option(argv, "--spawn-rate") == str(LOAD.spawn_rate)
+    assert option(argv, "--run-time") == f"{LOAD.seconds}s"
+    assert option(argv, "--master-bind-port") == str(MASTER_PORT)
+    # The gateway's Service in its namespace, on its port: the drawing's values.
+    host = f"http://{GATEWAY.name}.{promises.DRAWING.namespace}.svc:{GATEWAY.port}"
+    assert option(argv, "--host") == host
+    assert option(argv, "-f") == "scenarios/mixed.py"
+    # The master's container runs exactly these arguments, then prints what it wrote.
+    script = container(objects(3)["Job", MASTER])["command"]
+    assert script[:2] == ["sh", "-c"]
+    assert script[2].startswith(" ".join(argv))
+
+
+def test_the_workers_are_one_job_of_n_pods_connecting_to_the_masters_service() -> None:
+    rendered = objects(workers=3)
+    workers = rendered["Job", distributed.WORKERS]
+    service = rendered["Service", MASTER]
+    master = container(rendered["Job", MASTER])
+
+    assert workers["spec"]["parallelism"] == workers["spec"]["completions"] == 3
+    argv = container(workers)["command"]
+    assert "--worker" in argv
+    assert option(argv, "--master-host") == service["metadata"]["name"]
+    assert option(argv, "--master-port") == str(MASTER_PORT)
+    assert service["spec"]["ports"][0]["port"] == MASTER_PORT
+    assert master["ports"][0]["containerPort"] == MASTER_PORT
+    # The Service selects the master's pods, not the workers'.
+    master_labels = rendered["Job", MASTER]["spec"]["template"]["metadata"]["labels"]
+    worker_labels = workers["spec"]["template"]["metadata"]["labels"]
+    selector = service["spec"]["selector"].items()
+    assert selector <= master_labels.items()
+    assert not selector <= worker_labels.items()
+
+
+def test_every_pod_has_cpu_and_memory_limits_that_the_2_core_machine_holds() -> None:
+    rendered = objects(workers=MAX_WORKERS)
+    jobs = [o for o in rendered.values() if o["kind"] == "Job"]
+
+    limits = 0
+    for job in jobs:
+        resources = container(job)["resources"]
+        assert set(resources) == {"requests", "limits"}
+        for part in ("requests", "limits"):
+            assert set(resources[part]) == {"cpu", "memory"}, job["metadata"]["name"]
+        assert container(job)["imagePullPolicy"] == "Never"  # loaded, never pulled
+        assert job["spec"]["activeDeadlineSeconds"] == plan().deadline_seconds
+        limits += millicores(resources["limits"]["cpu"]) * job["spec"]["parallelism"]
+    # The most workers at their limits, and the master, fit in the machine's two cores.
+    assert limits <= 2500, f"{limits}m of CPU limits"
+
+
+def test_everything_lives_in_the_load_namespace_and_nothing_in_the_systems() -> None:
+    rendered = render(plan())
+
+    assert rendered[0] == {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": LOAD_NAMESPACE, "labels": distributed.APP_LABEL},
+    }
+    assert {o["metadata"].get("namespace") for o in rendered[1:]} == {LOAD_NAMESPACE}
+    assert promises.DRAWING.namespace != LOAD_NAMESPACE
+
+
+def test_the_load_namespace_denies_all_but_dns_the_masters_port_and_the_gateway() -> None:
+    policies = [o for o in render(plan()) if o["kind"] == "NetworkPolicy"]
+    by_name = {p["metadata"]["name"]: p["spec"] for p in policies}
+
+    assert by_name["default-deny-all"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    ports = sorted(
+        (port["protocol"], port["port"])
+        for spec in by_name.values()
+        for rule in spec.get("egress", []) + spec.get("ingress", [])
+        for port in rule["ports"]
+    )
+    # DNS, the master's port (in from the workers, out from them) and the gateway's port only.
+    assert ports == sorted(
+        [
+            ("UDP", 53),
+            ("TCP", 53),
+            ("TCP", MASTER_PORT),
+            ("TCP", MASTER_PORT),
+            ("TCP", GATEWAY.port),
+        ]
+    )
+    (to_gateway,) = by_name["locust-to-gateway"]["egress"][0]["to"]
+    assert to_gateway["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": GATEWAY.name}
+    namespace = to_gateway["namespaceSelector"]["matchLabels"]
+    assert namespace == {"kubernetes.io/metadata.name": promises.DRAWING.namespace}
+
+
+def test_the_gateway_admits_other_namespaces_because_the_drawing_opens_it_to_anyone() -> None:
+    # What lets the load namespace in: demo-micro's policy for the gateway admits its port from
+    # anywhere, as the drawing says. Nothing in demo-micro is changed for the load.
+    assert GATEWAY.open_to_anyone
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", str(MAX_WORKERS + 1), "two", "1.5", ""])
+def test_a_bad_worker_count_is_a_clear_usage_error(bad: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="--workers"):
+        workers_option(bad)
+
+
+@pytest.mark.parametrize("good", ["1", str(MAX_WORKERS)])
+def test_a_worker_count_in_range_is_taken(good: str) -> None:
+    assert workers_option(good) == int(good)
+
+
+class FakeTestbed:
+    """Records every kubectl call; `fail_on` makes the call starting with it fail."""
+
+    def __init__(self, fail_on: str = "", log: str = "") -> None:
+        self.calls: list[tuple[str, ...]] = []
+        self.fail_on = fail_on
+        self.log = log
+
+    def kubectl(self, *args: str, timeout: float = 120, stdin: bytes | None = None) -> str:
+        self.calls.append(args)
+        if self.fail_on and args[0] == self.fail_on:
+            raise RuntimeError(f"kubectl {self.fail_on} failed")
+        if args[:2] == ("get", "job"):
+            return "Complete "
+        if args[0] == "logs":
+            return self.log
+        return ""
+
+
+def test_a_worker_count_of_0_changes_nothing() -> None:
+    # negative control: the count is refused before any image is built or object applied
+    fake = FakeTestbed()
+    with pytest.raises(ValueError, match="between 1 and"):
+        DistributedRunner(fake, 0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="between 1 and"):
+        plan(workers=0)
+    assert fake.calls == []
+
+
+def test_the_namespace_is_deleted_before_and_after_even_when_applying_fails(
+    tmp_path: Path,
+) -> None:
+    fake = FakeTestbed(fail_on="apply")
+    with pytest.raises(RuntimeError, match="apply failed"):
+        run_distributed(fake, plan(), reports=tmp_path)  # type: ignore[arg-type]
+
+    delete = ("delete", "namespace", LOAD_NAMESPACE, "--ignore-not-found", "--wait=true")
+    assert [c[0] for c in fake.calls] == ["delete", "apply", "delete"]
+    assert fake.calls[0] == fake.calls[-1] == delete
+
+
+def run_master_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_locust: str) -> str:
+    """The master's shell as the Job runs it, with a fake `locust` first on PATH."""
+    results = tmp_path / "results"
+    results.mkdir()
+    monkeypatch.setattr(distributed, "RESULTS_DIR", str(results))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "locust").write_text(f"#!/bin/sh\n{fake_locust}\n")
+    (bin_dir / "locust").chmod(0o755)
+    script = distributed.master_script(plan())
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, env=env, check=True)
+    return done.stdout
+
+
+def stats_entry() -> dict[str, Any]:
+    return {
+        "method": "GET",
+        "name": "/api/inventory/products",
+        "num_requests": 4,
+        "num_failures": 0,
+        "start_time": 1000.0,
+        "last_request_timestamp": 1002.0,
+        "response_times": {"10": 3, "300": 1},
+    }
+
+
+def test_the_masters_files_and_exit_code_come_back_whole_through_its_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # arrange: a "locust" that writes statistics (more than one log line's worth) and exits 1
+    stats = json.dumps([stats_entry()] * 300)
+    fake = (
+        f"cat > {tmp_path}/results/mixed.json <<'END'\n{stats}\nEND\n"
+        f"printf 'Method,Name,Error,Occurrences\\nGET,/x,boom,2\\n' "
+        f"> {tmp_path}/results/mixed_failures.csv\nexit 1"
+    )
+
+    # act
+    log = run_master_script(tmp_path, monkeypatch, fake)
+    output = read_master_log(log)
+    result = result_of(plan(), log, tmp_path / "reports", "")
+
+    # assert
+    assert output.exit_code == 1
+    assert json.loads(output.files[distributed.STATS]) == json.loads(stats)
+    assert result.exit_code == 1
+    assert result.total.requests == 1200
+    assert result.total.p95_ms == 300.0
+    assert result.failures == ["2 x GET /x: boom"]
+
+
+def test_a_master_that_wrote_nothing_gives_no_statistics_not_an_earlier_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "mixed.json").write_text(json.dumps([stats_entry()]))  # an earlier run's
+
+    log = run_master_script(tmp_path, monkeypatch, "exit 2")
+    result = result_of(plan(), log, reports, "")
+
+    assert result.exit_code == 2
+    assert result.rows == []
+    assert result.failures == []
+
+
+def test_a_log_cut_short_is_a_clear_error() -> None:
+    # negative control: the master died before printing its exit line
+    with pytest.raises(ValueError, match="locust did not finish"):
+        read_master_log("[2026-12-06] Waiting for workers to be ready, 0 of 2 connected\n")
