@@ -18,8 +18,14 @@ their control (a key added to a ConfigMap and taken out again, each service roll
 the memory test (each service rolled out to a limit it cannot start in, then put back) and the
 scale-out test (each autoscaled service's autoscaler given a CPU target of 1 % under traffic,
 then its own again; the service is left scaled out for the autoscaler's scale-down window, 5
-minutes by default); a service an autoscaler sizes is scaled with its autoscaler detached
-(pointed at no workload, then put back); every other test only reads.
+minutes by default) and the node-loss test (a worker cordoned and marked, the drawing's pods
+evicted from it, then given back and the moved services rolled out to spread them again); a
+service an autoscaler sizes is scaled with its autoscaler detached (pointed at no workload, then
+put back); every other test only reads.
+
+Those that change the cluster take the plugin's `destructive` fixture: without
+`--allow-destructive=CONTEXT` naming the context checked, each is skipped as "not verified on
+this target", with the reason (`kubepromises.guard`), and the promise matrix counts it so.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from typing import Any
 
 import pytest
 
-from kubepromises import autoscaling, configs, limits, rollouts, traffic
+from kubepromises import autoscaling, configs, guard, limits, nodes, rollouts, traffic
 from kubepromises.drawing import Drawing, Workload
 from kubepromises.live import (
     PARALLEL_PROBES,
@@ -316,6 +322,7 @@ def test_negative_control_a_call_the_drawing_leaves_out_fails_the_isolation_chec
 # -- self-healing: a real pod deleted -------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("destructive")
 def test_a_deleted_replica_is_replaced_in_time(
     drawing: Drawing, live_overlay: str, live_api: Any, drawing_service: str
 ) -> None:
@@ -446,6 +453,12 @@ def traffic_route(
     route = traffic.route_to(drawing, overlay, observe(live_api, drawing.namespace), workload)
     if isinstance(route, str):
         pytest.skip(f"not verified: {route}")
+    return sendable(drawing, live_api, route)
+
+
+def sendable(drawing: Drawing, live_api: Any, route: traffic.Route) -> traffic.Route:
+    """The route, when its pod (if any) can run the traffic program; the test skips, as not
+    verified, otherwise."""
     if route.pod is not None:
         has_python, said = run_in_pod(
             live_api, drawing.namespace, route.pod, ["sh", "-c", "command -v python3"]
@@ -534,6 +547,7 @@ def changeable(
     return service
 
 
+@pytest.mark.usefixtures("destructive")
 def test_a_rolling_update_fails_no_request(
     drawing: Drawing, live_overlay: str, live_api: Any, drawing_service: str
 ) -> None:
@@ -555,6 +569,7 @@ def test_a_rolling_update_fails_no_request(
     assert not seen.failures, f"{service.name}'s rollout ({took:.1f} s) failed requests: {seen}"
 
 
+@pytest.mark.usefixtures("destructive")
 def test_scaling_out_and_back_fails_no_request(
     drawing: Drawing, live_overlay: str, live_api: Any, drawing_service: str
 ) -> None:
@@ -623,6 +638,7 @@ def config_uses(
     return found
 
 
+@pytest.mark.usefixtures("destructive")
 def test_a_config_change_rolled_out_reaches_every_replica_and_fails_no_request(
     drawing: Drawing,
     live_overlay: str,
@@ -675,6 +691,7 @@ def test_a_config_change_rolled_out_reaches_every_replica_and_fails_no_request(
         pytest.skip(f"not verified: {'; '.join(not_read)}")
 
 
+@pytest.mark.usefixtures("destructive")
 def test_negative_control_a_config_change_without_a_rollout_fails_the_config_check(
     drawing: Drawing,
     live_overlay: str,
@@ -720,6 +737,7 @@ def test_negative_control_a_config_change_without_a_rollout_fails_the_config_che
 OOM_TIMEOUT = 120.0
 
 
+@pytest.mark.usefixtures("destructive")
 def test_a_container_over_its_memory_limit_is_oom_killed_and_restarted_while_its_service_answers(
     drawing: Drawing, live_overlay: str, live_api: Any, drawing_service: str
 ) -> None:
@@ -794,6 +812,157 @@ def test_a_container_over_its_memory_limit_is_oom_killed_and_restarted_while_its
     # the control: the pods of the put-back template, within their limit, show no OOM kill
     assert restored, f"{service.name} has no Ready replica after its template was put back"
     assert limits.oom_kills(restored) == []
+
+
+# -- node loss: a worker lost through the API ------------------------------------------------------
+
+#: The most rollouts that spread the moved workloads over the nodes again once the node is back:
+#: the scheduler spreads by score, not by rule, so one rollout is not certain to.
+RESPREAD_ROLLOUTS_AT_MOST = 3
+
+
+def respread(drawing: Drawing, overlay: str, live_api: Any, names: Sequence[str]) -> list[str]:
+    """Roll the Deployments out again until the spread check holds (RESPREAD_ROLLOUTS_AT_MOST
+    times at most): pods do not move back to a node by themselves. What it still finds."""
+    namespace = drawing.namespace
+    violations = spread_violations(drawing, overlay, observe(live_api, namespace))
+    for _ in range(RESPREAD_ROLLOUTS_AT_MOST):
+        if not violations:
+            break
+        for name in names:
+            rollouts.roll_out(live_api, namespace, name)
+        for name in names:
+            rollouts.wait_settled(live_api, namespace, name)
+        violations = spread_violations(drawing, overlay, observe(live_api, namespace))
+    return violations
+
+
+@pytest.mark.usefixtures("destructive")
+def test_a_lost_worker_node_leaves_every_replicated_workload_answering(
+    drawing: Drawing, live_overlay: str, live_api: Any
+) -> None:
+    """A worker running replicas of the drawing's several-replica workloads is lost through the
+    API (`kubepromises.nodes`: cordoned, marked, the drawing's pods evicted from it): each such
+    workload, under the rolling update's traffic through its Service, fails no request, and its
+    evicted replicas are Ready on other nodes within the drawing's `node-loss` SLO. The control:
+    right after the eviction the check names the workloads short of their replicas. The node is
+    given back whatever happens, and the moved workloads are spread over the nodes again."""
+    # arrange: the node, what it evicts and leaves, and each workload's traffic from off it
+    namespace = drawing.namespace
+    try:
+        bound = nodes.bound_seconds(drawing)
+    except nodes.NodeLossError as error:
+        pytest.fail(str(error), pytrace=False)
+    before = observe(live_api, namespace)
+    loss = nodes.choose_node(drawing, live_overlay, before)
+    if isinstance(loss, str):
+        pytest.skip(f"{guard.NOT_VERIFIED}: {loss}")
+    assert_holds(nodes.survivor_violations(drawing, live_overlay, before, loss.node))
+    replicated = nodes.replicated(drawing, live_overlay, before)
+    moved = sorted({w.name for w, _ in replicated if w.kind == "Deployment"})
+    routes: list[tuple[Workload, traffic.Route]] = []
+    for workload, _ in replicated:
+        route = traffic.route_to(drawing, live_overlay, before, workload)
+        off = (
+            nodes.route_off(route, before, loss.node) if isinstance(route, traffic.Route) else route
+        )
+        if isinstance(off, str):
+            pytest.skip(f"{guard.NOT_VERIFIED}: no traffic to {workload.name}: {off}")
+        routes.append((workload, sendable(drawing, live_api, off)))
+
+    # act: the traffic; the node lost; its replicas Ready elsewhere; the traffic a while more
+    senders: list[traffic.Traffic] = []
+    seen: list[traffic.Seen] = []
+    right_after: list[str] = []
+    try:
+        senders = [traffic.start(live_api, namespace, route) for _, route in routes]
+        time.sleep(TRAFFIC_AROUND_CHANGE)  # a dwell under traffic
+        nodes.lose(live_api, loss.node)
+        started = time.monotonic()
+        asked = list(loss.evicted)
+
+        def evicted() -> None:
+            asked[:] = nodes.evict(live_api, namespace, asked)
+            if asked:
+                raise NotYet(f"refused for now (429): {asked}")
+
+        eventually(
+            evicted,
+            timeout=bound,
+            what=f"the Eviction API evicting {', '.join(loss.evicted)}",
+            hint=f"kubectl -n {namespace} get pdb: a budget that allows no disruption",
+        )
+        right_after = nodes.moved_violations(
+            drawing, live_overlay, observe(live_api, namespace), loss.node
+        )
+
+        def moved_away() -> float:
+            now = observe(live_api, namespace)
+            violations = nodes.moved_violations(drawing, live_overlay, now, loss.node)
+            if violations:
+                raise NotYet(violations)
+            return time.monotonic() - started
+
+        took = eventually(
+            moved_away,
+            timeout=bound + 30,
+            interval=0.5,
+            what=f"the replicas evicted from {loss.node} Ready on other nodes",
+            hint=f"kubectl -n {namespace} get pods -o wide; the pending pods' events",
+        )
+        time.sleep(TRAFFIC_AROUND_CHANGE)  # a dwell under traffic
+    finally:  # the node given back first, whatever happened; then the traffic's reports
+        try:
+            nodes.restore(live_api, loss.node)
+        finally:
+            for sender in senders:
+                with contextlib.suppress(Exception):
+                    seen.append(sender.stop())
+            spread = respread(drawing, live_overlay, live_api, moved)
+    cordoned, taints = nodes.node_state(live_api, loss.node)
+
+    # assert: caught short right after, whole in time elsewhere, no request failed, node back
+    print(f"{loss}; Ready elsewhere in {took:.1f} s (bound {bound:g} s)")
+    for (workload, route), met in zip(routes, seen, strict=True):
+        print(f"{workload.name}: {route}: {met}")
+    assert_caught(right_after, f"off node {loss.node}")
+    assert took <= bound, f"the replicas took {took:.1f} s to move; the bound is {bound:g} s"
+    assert len(seen) == len(routes), f"some traffic did not report: {seen}"
+    for (workload, _), met in zip(routes, seen, strict=True):
+        assert met.sent >= traffic.RATE * took / 2, f"the traffic hardly ran: {met}"
+        assert not met.failures, (
+            f"{workload.name} failed requests while {loss.node} was lost: {met}"
+        )
+    assert not cordoned, f"{loss.node} is still cordoned"
+    assert nodes.MARK not in taints, f"{loss.node} still has the mark: {taints}"
+    assert_holds(spread)
+
+
+def test_negative_control_replicas_all_on_the_lost_node_fail_the_node_loss_checks(
+    drawing: Drawing, live_overlay: str, observed: Observed
+) -> None:
+    """The node loss's checks on a copy of the real state where every Ready replica of a
+    several-replica workload runs on the node chosen to be lost: nothing would answer while it
+    is gone, and nothing has moved off it."""
+    # arrange
+    loss = nodes.choose_node(drawing, live_overlay, observed)
+    if isinstance(loss, str):
+        pytest.skip(f"{guard.NOT_VERIFIED}: {loss}")
+    workload = running(drawing, live_overlay, observed, replicas=2)[0]
+    names = {p["metadata"]["name"] for p in ready_pods(observed, workload)}
+    pods = copy.deepcopy(observed.pods)
+    for pod in pods:
+        if pod["metadata"]["name"] in names:
+            pod["spec"]["nodeName"] = loss.node
+    crowded = broken(observed, pods=pods)
+
+    # act
+    before = nodes.survivor_violations(drawing, live_overlay, crowded, loss.node)
+    after = nodes.moved_violations(drawing, live_overlay, crowded, loss.node)
+
+    # assert
+    assert_caught(before, f"{ref(workload)} has no Ready replica off node {loss.node}")
+    assert_caught(after, f"{ref(workload)} has 0 replicas Ready off node {loss.node}")
 
 
 # -- autoscaling: the drawing's autoscalers read their metrics and act on them ------------------
@@ -909,6 +1078,7 @@ def scale_out(
     return seen, took, found["ready"]
 
 
+@pytest.mark.usefixtures("destructive")
 def test_every_autoscaled_service_scales_out_under_load_within_the_slo(
     drawing: Drawing, live_overlay: str, live_api: Any
 ) -> None:
@@ -945,7 +1115,9 @@ class Unsafe:
 
 
 @pytest.fixture(scope="module")
-def unsafe(drawing: Drawing, live_overlay: str, live_api: Any) -> Iterator[Unsafe]:
+def unsafe(
+    drawing: Drawing, live_overlay: str, live_api: Any, destructive: None
+) -> Iterator[Unsafe]:
     """The first service the traffic reaches (through a node port first), its template saved,
     then stripped of its preStop hook and readiness and startup probes and rolled out; put
     back once the module's tests are done. The two controls that use it share it, and come

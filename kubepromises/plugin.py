@@ -13,6 +13,10 @@
   deployed there, `--live-overlay NAME` (default: the drawing's only overlay); fixtures
   `live_api` (a `kubernetes.client.ApiClient`) and `live_overlay`, which a project that
   brings up its own cluster overrides.
+- the live suite's destructive checks (a pod deleted, a rollout, a node lost...) run only with
+  `--allow-destructive=CONTEXT` naming the context checked (`kubepromises.guard`); otherwise
+  each is reported as not verified on this target. Fixture `destructive`, which a project
+  that brings up its own cluster overrides.
 - the promise matrix (`kubepromises.report`): when the drawing names a promises file, each
   promise's verdict from its claimed tests, first in the HTML report, in `promises.json`
   (`--promises-json`) and the terminal.
@@ -32,6 +36,7 @@ from typing import Any
 
 import pytest
 
+from kubepromises import guard
 from kubepromises.drawing import Drawing, DrawingError, load_drawing
 from kubepromises.manifests import ManifestsError, Obj, kustomize_on_path, render
 from kubepromises.report import plugin as report
@@ -40,6 +45,8 @@ DEFAULT_DRAWING = "drawing.yaml"
 
 #: The session's drawing, None when no drawing file was given or found.
 DRAWING_KEY = pytest.StashKey[Drawing | None]()
+#: Why the live suite's destructive checks may not run (None: they may), decided at start-up.
+REFUSAL_KEY = pytest.StashKey[str | None]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -76,6 +83,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="the drawing's overlay deployed on that cluster (default: its only overlay)",
     )
+    group.addoption(
+        "--allow-destructive",
+        metavar="CONTEXT",
+        default=None,
+        help="let the live suite's destructive checks (pods deleted, rollouts, scalings, a node "
+        "lost) change the cluster of this kubeconfig context, which must be the one checked; "
+        "without it they are reported as not verified on this target",
+    )
     report.addoption(parser)
 
 
@@ -103,6 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
     kubeconfig: str | None = config.getoption("--live-kubeconfig")
     if kubeconfig is not None and not Path(kubeconfig).is_file():
         raise pytest.UsageError(f"--live-kubeconfig {kubeconfig}: no such file")
+    config.stash[REFUSAL_KEY] = destructive_refusal(config, drawing)
     overlay: str | None = config.getoption("--live-overlay")
     if overlay is not None and drawing is not None:
         names = [o.name for o in drawing.overlays]
@@ -111,6 +127,20 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"--live-overlay {overlay}: {drawing.path.name} has no such overlay (its "
                 f"overlays: {', '.join(names)})"
             )
+
+
+def destructive_refusal(config: pytest.Config, drawing: Drawing | None) -> str | None:
+    """`guard.refusal` for this session's options; a bad --allow-destructive stops it, before
+    any test, as a usage error."""
+    allowed: str | None = config.getoption("--allow-destructive")
+    kubeconfig: str | None = config.getoption("--live-kubeconfig")
+    chosen: str | None = config.getoption("--live-context")
+    try:
+        target = guard.read_context(Path(kubeconfig), chosen) if kubeconfig else None
+        namespace = drawing.namespace if drawing is not None else ""
+        return guard.refusal(allowed, target, namespace)
+    except guard.GuardError as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 def session_drawing(config: pytest.Config) -> Drawing:
@@ -194,3 +224,13 @@ def live_overlay(pytestconfig: pytest.Config, drawing: Drawing) -> str:
             pytrace=False,
         )
     return names[0]
+
+
+@pytest.fixture(scope="session")
+def destructive(pytestconfig: pytest.Config) -> None:
+    """Taken by each check that changes the cluster: it is skipped, as not verified on this
+    target with the reason, unless --allow-destructive names the context checked. A project
+    that brings up its own cluster overrides it (with a fixture that returns)."""
+    reason = pytestconfig.stash.get(REFUSAL_KEY, f"{guard.NOT_VERIFIED}: no decision was made")
+    if reason is not None:
+        pytest.skip(reason)

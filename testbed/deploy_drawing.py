@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from kubepromises import guard
 from kubepromises.drawing import Drawing, DrawingError, Overlay, load_drawing
 from kubepromises.manifests import is_kustomization
 from testbed import images, ingress_namespaces
@@ -162,10 +163,17 @@ def delete(testbed: Testbed, drawing: Drawing) -> None:
 
 
 def check_command(
-    drawing: Drawing, overlay: Overlay, kubeconfig: Path, pytest_args: Sequence[str]
+    drawing: Drawing,
+    overlay: Overlay,
+    kubeconfig: Path,
+    pytest_args: Sequence[str],
+    allow_destructive: str | None = None,
 ) -> list[str]:
     """kubepromises' generic suites on the deployed overlay, run as any user of the package runs
-    them: its pytest plugin alone (`--noconftest`: none of this repository's conftest files)."""
+    them: its pytest plugin alone (`--noconftest`: none of this repository's conftest files).
+    `allow_destructive` names the testbed's own context: the cluster it made, which the
+    destructive checks (pods deleted, rollouts, a node lost) may change."""
+    allowed = [f"--allow-destructive={allow_destructive}"] if allow_destructive else []
     return [
         sys.executable,
         "-m",
@@ -178,6 +186,7 @@ def check_command(
         f"--drawing={drawing.path}",
         f"--live-kubeconfig={kubeconfig}",
         f"--live-overlay={overlay.name}",
+        *allowed,
         *pytest_args,
     ]
 
@@ -210,6 +219,7 @@ def main(
     deploy(testbed, chosen)
     if check is None:
         return 0
-    command = check_command(drawing, chosen.overlay, settings.kubeconfig, check)
+    context = guard.read_context(settings.kubeconfig)  # the testbed's: it made this cluster
+    command = check_command(drawing, chosen.overlay, settings.kubeconfig, check, context)
     progress(f"checking it: {' '.join(command[1:])}")
     return subprocess.run(command, check=False).returncode

@@ -175,7 +175,7 @@ def test_a_drawing_without_a_promises_file_has_no_promises(tmp_path: Path) -> No
             "        slo: ready",
             "        slo: redy",
             "promises.auto-healing.figures[0].slo",
-            "the drawing has no SLO 'redy' (its slos: ready, scale-out)",
+            "the drawing has no SLO 'redy' (its slos: ready, node-loss, scale-out)",
             "        slo: redy",
             id="figure-naming-an-unknown-slo",
         ),

@@ -151,7 +151,7 @@ def test_the_shops_report_opens_with_its_own_matrix(pytester: pytest.Pytester) -
     assert list(found) == [p.key for p in PROMISES]
     static_only = {"namespace", "workloads"}
     assert {found[k] for k in static_only} == {"passed"}
-    live_only = {"self-healing", "rolling-updates", "scalability", "config-rollout"}
+    live_only = {"self-healing", "node-loss", "rolling-updates", "scalability", "config-rollout"}
     assert {found[k] for k in live_only} == {"not verified"}
     assert {v for k, v in found.items() if k not in static_only | live_only} == {"partly verified"}
     html = (pytester.path / "out" / "report.html").read_text()
@@ -160,7 +160,7 @@ def test_the_shops_report_opens_with_its_own_matrix(pytester: pytest.Pytester) -
     assert "each overlay&#x27;s rendered manifests (nothing runs)" in html
     # pytest-html keeps its rows as escaped JSON: the row of the replica check names its promise
     assert "col-promises\\&#34;&gt;high-availability&lt;/td&gt;" in html
-    result.stdout.fnmatch_lines(["*promise matrix: 0 failed, 4 not verified, 9 partly*"])
+    result.stdout.fnmatch_lines(["*promise matrix: 0 failed, 5 not verified, 9 partly*"])
 
 
 def test_a_shop_whose_manifests_break_a_promise_gets_it_failed(pytester: pytest.Pytester) -> None:
