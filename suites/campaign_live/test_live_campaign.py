@@ -5,7 +5,9 @@ deployed system: the clients call the gateway through its NodePort while the nem
 pods of every service and of everything they call (databases, Redis, the queue) through the
 Kubernetes API; the final state is read from the databases in their pods. A failure prints the
 seed, the anomalies and the part of the history that concerns them, and keeps the whole
-history; `--campaign-seed N` replays the inputs and the fault schedule.
+history; `--campaign-seed N` replays the inputs and the fault schedule. A run whose
+notifications were still draining at the settle's limit, with nothing else broken, is skipped
+as not verified (`verdict.judge`), as the local campaign's is.
 """
 
 from __future__ import annotations
@@ -79,15 +81,22 @@ def test_orders_stay_correct_on_the_testbed_under_generated_input_and_pod_faults
     assert history.faults, "the nemesis injected no fault: the campaign checked nothing"
     assert any(op.status == 201 for op in history.placements), "no order was ever placed"
 
-    # assert: the checker finds nothing in the history and the final state
-    violations = check(history, campaign.state, limits(campaign))
-    verdict.record_figures(campaign, limits(campaign), run.figures, run.wall_seconds, violations)
-    if violations:
+    # assert: the checker finds nothing in the history and the final state, and nothing was
+    # left unchecked by a backlog still draining at the settle's limit (as the local campaign)
+    judged = verdict.judge(campaign, check(history, campaign.state, limits(campaign)))
+    verdict.record_figures(
+        campaign, limits(campaign), run.figures, run.wall_seconds, judged.anomalies
+    )
+    record(f"{run.figures}.notifications.still_draining", len(judged.draining))
+    if judged.anomalies or judged.not_verified:
         saved = MEASUREMENTS.parent / "campaign" / f"live-history-{history.seed}.json"
         saved.parent.mkdir(parents=True, exist_ok=True)
         saved.write_text(history.to_json())
         unsettled = "".join(f"\nnot settled: {message}" for message in campaign.unsettled)
-        pytest.fail(f"{shortened(history, violations)}\n{unsettled}\nfull history: {saved}")
+        assert not judged.anomalies, (
+            f"{shortened(history, judged.anomalies)}\n{unsettled}\nfull history: {saved}"
+        )
+        pytest.skip(f"not verified: {judged.not_verified}{unsettled}\nfull history: {saved}")
 
 
 def test_negative_control_an_order_changed_in_order_db_is_caught(
