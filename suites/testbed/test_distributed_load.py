@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from suites import promises
-from suites.load import distributed
+from suites.load import curves, distributed
 from suites.load.distributed import (
     LOAD_NAMESPACE,
     MASTER,
@@ -283,3 +283,28 @@ def test_a_log_cut_short_is_a_clear_error() -> None:
     # negative control: the master died before printing its exit line
     with pytest.raises(ValueError, match="locust did not finish"):
         read_master_log("[2026-12-06] Waiting for workers to be ready, 0 of 2 connected\n")
+
+
+def point(users: int, rps: float, p95_ms: float, failures: int) -> curves.Point:
+    return curves.Point(
+        workers=2, replicas_before=2, replicas_after=2, users=users, seconds=20,
+        requests=int(rps * 20), rps=rps, p95_ms=p95_ms, failures=failures,
+        orders_confirmed=0, load_average="", at="",
+    )  # fmt: skip
+
+
+def test_the_knee_is_the_highest_rate_within_the_drawings_p95_and_failures() -> None:
+    p95 = promises.DRAWING.slo("load-p95").at_most
+    within = point(100, 90.0, p95, 0)
+    slow = point(300, 200.0, p95 + 1, 0)  # faster, but over the p95 goal
+    failing = point(200, 150.0, p95 / 2, 3)  # within p95, but failures
+
+    assert curves.knee([within, slow, failing]) == within
+    # negative control: no point keeps both goals, so there is no knee
+    assert curves.knee([slow, failing]) is None
+
+
+@pytest.mark.parametrize("bad", ["0", "-3", "x", ""])
+def test_a_curve_refuses_a_count_below_1(bad: str) -> None:
+    with pytest.raises(SystemExit):
+        curves.parser().parse_args(["saturation", "--users", bad])
