@@ -194,8 +194,12 @@ def test_a_tox_env_with_deps_of_its_own_is_caught() -> None:
 
 def test_every_image_pip_installs_from_the_lock_with_hashes() -> None:
     dockerfiles = dockerfiles_that_pip_install()
-    # the two images that pip-install: the services' and moto's (not a vacuous pass)
-    assert set(dockerfiles) == {"system/Dockerfile", "airgap/images/moto/Dockerfile"}
+    # the images that pip-install: the services', moto's and the load's (not a vacuous pass)
+    assert set(dockerfiles) == {
+        "system/Dockerfile",
+        "airgap/images/moto/Dockerfile",
+        "suites/load/image/Dockerfile",
+    }
     assert [
         p for path, text in dockerfiles.items() for p in installs_off_the_lock(path, text)
     ] == []
