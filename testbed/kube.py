@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +114,20 @@ class Kube:
         return {
             item["metadata"]["name"]: sum(
                 int(parse_quantity(c["usage"]["memory"])) for c in item["containers"]
+            )
+            for item in metrics["items"]
+        }
+
+    def pod_cpu(self) -> dict[str, tuple[float, datetime]]:
+        """Each pod's CPU use in cores as metrics-server last read it, and when the window it was
+        read over began (pods it has not read yet are missing)."""
+        metrics = self.custom.list_namespaced_custom_object(
+            "metrics.k8s.io", "v1beta1", self.namespace, "pods"
+        )
+        return {
+            item["metadata"]["name"]: (
+                sum(float(parse_quantity(c["usage"]["cpu"])) for c in item["containers"]),
+                datetime.fromisoformat(item["timestamp"]) - go_duration(item["window"]),
             )
             for item in metrics["items"]
         }
@@ -278,3 +294,12 @@ class AutoscalersSuspended:
             self.kube.autoscaling.create_namespaced_horizontal_pod_autoscaler(
                 self.kube.namespace, body
             )
+
+
+def go_duration(text: str) -> timedelta:
+    """A Go duration as the metrics API writes a window ("15.2s", "1m0.5s")."""
+    match = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?", text)
+    if not text or match is None:
+        raise ValueError(f"not a Go duration: {text!r}")
+    hours, minutes, seconds = (float(part or 0) for part in match.groups())
+    return timedelta(hours=hours, minutes=minutes, seconds=seconds)
