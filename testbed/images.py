@@ -13,6 +13,8 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
+import yaml
+
 from testbed import lock
 from testbed.lock import LOCK
 from testbed.settings import AIRGAP, DRAWING, REPO, SERVICES, Settings
@@ -23,6 +25,14 @@ OFFLINE_PYTHON_BASE = "demo-micro-airgap/python:3.11-bookworm"
 
 #: The add-ons' manifests (metrics-server, Traefik, kube-router), image placeholders unfilled.
 ADDONS = REPO / "testbed" / "addons"
+
+
+def ingress_node_port(name: str) -> int:
+    """The ingress controller's node port `name` (web, websecure), from its add-on's Service:
+    written there only (the kind config maps it to the host, which a test checks)."""
+    documents = yaml.safe_load_all((ADDONS / "traefik.yaml").read_text())
+    service = next(d for d in documents if d and d["kind"] == "Service")
+    return int(next(p["nodePort"] for p in service["spec"]["ports"] if p["name"] == name))
 
 
 def offline_drawing_images() -> list[str]:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import yaml
+
 from kubepromises.drawing import load_drawing
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,9 +64,12 @@ class Settings:
     reports: Path = REPO / "reports"
     version: str = PROJECT_VERSION
     airgap: dict[str, str] = field(default_factory=_airgap_versions)
-    #: Host ports the kind config maps to 127.0.0.1: the drawing's node ports (API, Kibana) and
-    #: the ingress controller's HTTP and HTTPS (testbed/addons/traefik.yaml, not in the drawing).
-    host_ports: tuple[int, ...] = (*(p.node_port for p in DRAWING.node_ports), 30800, 30443)
+
+    @property
+    def host_ports(self) -> tuple[int, ...]:
+        """The host ports the kind config maps to 127.0.0.1: the drawing's node ports (API,
+        Kibana) and the ingress controller's (suites/testbed/test_kind_config.py checks both)."""
+        return mapped_ports(self.kind_config.read_text())
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -90,3 +95,13 @@ class Settings:
     @property
     def offline_node_image(self) -> str:
         return f"demo-micro-airgap/kind-node:{self.airgap['KUBERNETES_VERSION']}"
+
+
+def mapped_ports(kind_config: str) -> tuple[int, ...]:
+    """The host ports a kind config maps (every node's extraPortMappings)."""
+    config = yaml.safe_load(kind_config)
+    return tuple(
+        int(mapping["hostPort"])
+        for node in config.get("nodes") or []
+        for mapping in node.get("extraPortMappings") or []
+    )

@@ -16,12 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from suites import promises
-from testbed import tls
+from testbed import kibana, tls
 from testbed.cluster import Testbed
-from testbed.images import ADDONS
+from testbed.images import ingress_node_port
 
 pytestmark = pytest.mark.cluster
 
@@ -29,20 +28,12 @@ pytestmark = pytest.mark.cluster
 API_NODE_PORT = promises.API_NODE_PORT
 NODEPORT_URL = f"http://127.0.0.1:{API_NODE_PORT.node_port}"
 INGRESS_HOST = promises.INGRESS.host
-KIBANA_URL = "http://127.0.0.1:30561"
+KIBANA_URL = kibana.KIBANA_URL
 CATALOGUE = "/api/inventory/products"
 
 
-def controller_node_port(name: str) -> int:
-    """The ingress controller's node port `name` (web, websecure), from its add-on."""
-    documents = yaml.safe_load_all((ADDONS / "traefik.yaml").read_text())
-    service = next(d for d in documents if d and d["kind"] == "Service")
-    port: int = next(p["nodePort"] for p in service["spec"]["ports"] if p["name"] == name)
-    return port
-
-
-INGRESS_URL = f"http://127.0.0.1:{controller_node_port('web')}"
-HTTPS_NODE_PORT = controller_node_port("websecure")
+INGRESS_URL = f"http://127.0.0.1:{ingress_node_port('web')}"
+HTTPS_NODE_PORT = ingress_node_port("websecure")
 
 
 @pytest.fixture(scope="module")
