@@ -33,15 +33,10 @@ import httpx
 
 from kubepromises.waiting import NotYet, eventually
 from suites import promises
+from suites.invariants import assert_hold, judge, wait_one_notification_each
 from suites.listing_token import deployed_listing_token
 from suites.load.distributed import MAX_WORKERS, runner, workers_option
-from suites.load.invariants import (
-    StockAccount,
-    confirmed_units,
-    orders_since,
-    stock_levels,
-    wait_one_notification_each,
-)
+from suites.load.invariants import books, orders_since, stock_levels
 from suites.load.locust_run import Load, Result
 from system.common.listing_access import bearer
 from testbed.cluster import Testbed
@@ -119,8 +114,8 @@ def checked_run(
         result = run(SCENARIO, GATEWAY_URL, load)
         replicas_after = kube.workload("Deployment", GATEWAY).ready
         orders = orders_since(api, started)
-        stock = StockAccount(before, stock_levels(shop, CATALOGUE), confirmed_units(orders))
-        assert stock.oversold() == [], f"stock accounting broken: {stock.oversold()}\n{result}"
+        after = stock_levels(shop, CATALOGUE)
+        assert_hold(judge(books(after, orders), supply_before=before, settled=True))
         confirmed = [o["id"] for o in orders if o["status"] == "confirmed"]
         wait_one_notification_each(api, confirmed)
     total = result.total

@@ -1,22 +1,21 @@
-"""What must hold after a load run, read back through the API: no oversell, no order lost or
-invented, one notification per confirmed order."""
+"""The order flow's books after a load run, read through the API, for the one checker
+(suites/invariants.py): the orders created since the run began, and the stock before and after,
+from reads the gateway did not serve from its cache. The API shows no reservation: a confirmed
+order holds its items' units, a rejected one none, so the supply after the run is the shelf
+plus the units of the run's confirmed orders, and the supply before it the shelf alone."""
 
 from __future__ import annotations
 
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import httpx
 
 from kubepromises.waiting import NotYet, eventually
+from suites.invariants import Books, held_units
 
 #: Above the gateway's catalogue cache TTL (CACHE_TTL_SECONDS: 5 in the manifests, 30 locally).
 FRESH_READ_TIMEOUT = 60.0
-#: Notifications go through the outbox relay, the queue and the consumer.
-NOTIFICATION_TIMEOUT = 60.0
 PAGE = 100
 
 
@@ -54,72 +53,14 @@ def orders_since(client: httpx.Client, since: datetime) -> list[dict[str, Any]]:
         offset += PAGE
 
 
-def confirmed_units(orders: list[dict[str, Any]]) -> Counter[str]:
-    """Units per SKU that confirmed orders took off the shelf."""
-    units: Counter[str] = Counter()
-    for order in orders:
-        if order["status"] == "confirmed":
-            for item in order["items"]:
-                units[item["sku"]] += item["quantity"]
-    return units
-
-
-@dataclass(frozen=True)
-class StockAccount:
-    before: dict[str, int]
-    after: dict[str, int]
-    confirmed: Counter[str]
-
-    def oversold(self) -> list[str]:
-        """SKUs below zero, confirmed beyond their stock, or whose stock moved by other than the
-        confirmed units (a reservation lost or counted twice)."""
-        problems = []
-        for sku, start in self.before.items():
-            end, taken = self.after.get(sku, 0), self.confirmed[sku]
-            if end < 0 or taken > start or start - end != taken:
-                problems.append(f"{sku}: stock {start} -> {end}, {taken} units confirmed")
-        problems += [f"{sku}: not in the catalogue" for sku in self.confirmed - self.before.keys()]
-        return problems
-
-
-def notification_counts(client: httpx.Client, order_ids: list[str]) -> dict[str, int]:
-    """Order id → how many notifications notification-service stored for it."""
-
-    def count(order_id: str) -> int:
-        response = client.get("/api/notifications", params={"order_id": order_id, "limit": 10})
-        if response.status_code != 200:
-            raise NotYet(f"GET /api/notifications?order_id={order_id}: {response.status_code}")
-        return len(response.json())
-
-    with ThreadPoolExecutor(8) as pool:
-        counts = list(pool.map(count, order_ids))
-    return dict(zip(order_ids, counts, strict=True))
-
-
-class DuplicateNotification(Exception):
-    """An order was notified more than once: no point waiting any longer."""
-
-
-def wait_one_notification_each(
-    client: httpx.Client, order_ids: list[str], timeout: float = NOTIFICATION_TIMEOUT
-) -> None:
-    """Until every order has its notification; fails at once on a duplicate (waiting cannot
-    make a duplicate go away)."""
-    missing = list(order_ids)
-
-    def all_notified() -> None:
-        counts = notification_counts(client, missing)
-        duplicated = {i: n for i, n in counts.items() if n > 1}
-        if duplicated:
-            raise DuplicateNotification(f"duplicate notifications: {duplicated}")
-        missing[:] = [i for i, n in counts.items() if n == 0]
-        if missing:
-            raise NotYet(f"{len(missing)} of {len(order_ids)} without one, e.g. {missing[:3]}")
-
-    eventually(
-        all_notified,
-        timeout=timeout,
-        interval=1.0,
-        what=f"one notification for each of {len(order_ids)} confirmed orders",
-        hint="order-service's outbox relay and notification-service's consumer must keep up",
+def books(after: dict[str, int], orders: list[dict[str, Any]]) -> Books:
+    """The run's books: `orders` as the API lists them, and the shelf `after` the run. (The
+    supply before the run is the shelf before it.)"""
+    held = held_units(
+        ((item["sku"], item["quantity"]) for item in order["items"])
+        for order in orders
+        if order["status"] == "confirmed"
     )
+    supply = {sku: after.get(sku, 0) + held[sku] for sku in after.keys() | held.keys()}
+    statuses = {str(order["id"]): str(order["status"]) for order in orders}
+    return Books(orders=statuses, stock=after, supply=supply)

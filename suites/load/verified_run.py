@@ -1,4 +1,5 @@
-"""One load run with its invariants: stock and orders read before and after, then checked."""
+"""One load run with its invariants: stock and orders read before and after through the API, then
+judged by the one checker (suites/invariants.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from suites.load.invariants import (
-    StockAccount,
-    confirmed_units,
-    orders_since,
-    stock_levels,
-    wait_one_notification_each,
-)
+from suites.invariants import Findings, assert_hold, judge, wait_one_notification_each
+from suites.load.invariants import books, orders_since, stock_levels
 from suites.load.locust_run import Load, Result, run_scenario
 from system.common.listing_access import bearer
 
@@ -39,7 +35,7 @@ class StockSource:
 class VerifiedRun:
     result: Result
     orders: list[dict[str, Any]]
-    stock: StockAccount
+    findings: Findings
 
     def by_status(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -81,7 +77,8 @@ def run_verified(
         with httpx.Client(base_url=gateway_url, timeout=10, headers=bearer(listing_token)) as api:
             orders = orders_since(api, started)
             after = stock_levels(inventory, stock.path)
-            run = VerifiedRun(result, orders, StockAccount(before, after, confirmed_units(orders)))
+            findings = judge(books(after, orders), supply_before=before, settled=True)
+            run = VerifiedRun(result, orders, findings)
             _assert_invariants(run)
             confirmed = [o["id"] for o in orders if o["status"] == "confirmed"]
             wait_one_notification_each(api, confirmed)
@@ -100,6 +97,4 @@ def _assert_invariants(run: VerifiedRun) -> None:
         f"{acknowledged} orders acknowledged with 201, {len(run.orders)} created meanwhile; "
         f"the earliest: {earliest[:3]}; the latest: {earliest[-3:]}\n{result.output}"
     )
-    pending = [o["id"] for o in run.orders if o["status"] not in ("confirmed", "rejected")]
-    assert pending == [], f"orders left half-way: {pending[:5]}"
-    assert run.stock.oversold() == [], f"stock accounting broken: {run.stock.oversold()}"
+    assert_hold(run.findings)

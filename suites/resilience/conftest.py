@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import pytest
 
 from suites.conformance.conftest import _autoscalers_sit_out
+from suites.invariants import assert_hold
 from suites.load.locust_run import REPORTS, Background
 from suites.resilience import invariants
 from suites.resilience.live import record
@@ -53,8 +54,9 @@ def background_load(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def invariants_hold(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After the test, whatever it broke: every acknowledged order kept, no oversell, one
-    notification per confirmed order."""
+    """After the test, whatever it broke, the order flow's invariants (suites/invariants.py):
+    every acknowledged order kept, no oversell, stock conserved, one notification per confirmed
+    order."""
     if "cluster" not in request.keywords or not request.config.getoption("--cluster"):
         yield
         return
@@ -69,14 +71,7 @@ def invariants_hold(request: pytest.FixtureRequest) -> Iterator[None]:
     acknowledged = traffic.acknowledged_since(mark)
     findings = invariants.check(testbed, kube, since, acknowledged, supply)
     print(f"\ninvariants: {findings}, {len(acknowledged)} acknowledged by the traffic")
-    lost = findings.lost_acknowledged
-    assert lost == [], f"acknowledged orders lost or changed: {lost}"
-    assert findings.negative_stock == [], f"negative stock: {findings.negative_stock}"
-    assert findings.oversold == [], f"confirmed without reserved stock: {findings.oversold}"
-    held = findings.held_by_rejected
-    assert held == [], f"stock held by rejected orders: {held}"
-    changed = findings.supply_changed
-    assert changed == [], f"stock not conserved (shelf + reserved units): {changed}"
+    assert_hold(findings)
     confirmed = [i for i, status in findings.orders.items() if status == "confirmed"]
     invariants.wait_one_notification_each(gateway_url, confirmed)
     # The previous test's orders once more, a whole test later: a notification delivered twice

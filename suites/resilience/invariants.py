@@ -1,53 +1,28 @@
-"""The system's invariants, read from the databases themselves after every resilience test.
+"""The order flow's invariants after every resilience test, read from the testbed's databases
+themselves and judged by the one checker (suites/invariants.py: what they are and why).
 
-- No oversell: every confirmed order holds a `reserved` reservation in inventory-db (the order
-  id is the reservation key), and no stock is negative.
-- No stock held by a rejected order.
-- Stock is conserved: for every SKU, the units on the shelf plus the units held by `reserved`
-  reservations (its supply) are the same after the test as before it — no unit made or lost by
-  a reservation taken twice, released twice or half-applied. Nothing restocks during these
-  tests; each reservation and release is one transaction, so any snapshot must balance.
-- Exactly one notification per confirmed order, once the outbox and the queue caught up.
-- Every order the traffic was answered 201 for is in order-db, with the status it was answered.
-
-Only orders created since the test began are checked, so one test's findings stay its own.
+This module reads the `Books`: the orders created since the test began (order-db), the orders
+holding a `reserved` reservation (inventory-db; the order id is the reservation key), and per
+SKU the units on the shelf and the supply (shelf plus the units every `reserved` reservation
+holds), both in one statement. Only orders created since the test began are judged, so one
+test's findings stay its own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
 
 from kubepromises.waiting import NotYet, eventually
-from suites.load import invariants as notifications
+from suites import invariants
+from suites.invariants import Books, Findings
 from suites.resilience.live import selector
 from testbed.cluster import Testbed
 from testbed.kube import Kube, is_ready
 from testbed.traffic import EVERY_BACKEND
 
-#: The outbox relay polls every second and backs off to 10 s; the consumer then long-polls.
-NOTIFICATION_TIMEOUT = 90.0
 DATABASE_TIMEOUT = 120.0
-
-
-@dataclass(frozen=True)
-class Findings:
-    """What the invariants found for the orders of one window."""
-
-    orders: dict[str, str]  # order id → status
-    oversold: list[str]  # confirmed without a reserved reservation
-    held_by_rejected: list[str]  # rejected, yet stock reserved
-    negative_stock: list[str]
-    lost_acknowledged: list[str]  # answered 201, then missing or with another status
-    supply_changed: list[str]  # SKUs whose stock + reserved units moved during the test
-
-    def __str__(self) -> str:
-        statuses: dict[str, int] = {}
-        for status in self.orders.values():
-            statuses[status] = statuses.get(status, 0) + 1
-        return f"{len(self.orders)} orders since the test began {statuses}"
 
 
 def psql(testbed: Testbed, kube: Kube, database: str, dbname: str, sql: str) -> list[list[str]]:
@@ -86,30 +61,53 @@ def database_now(testbed: Testbed, kube: Kube) -> datetime:
     return datetime.fromisoformat(now)
 
 
-#: Per SKU, the shelf's units plus those held by reserved reservations, in one statement (one
-#: snapshot: a reservation moves units between the two inside one transaction).
-SUPPLY_SQL = (
-    "SELECT p.sku, p.stock + COALESCE((SELECT SUM((i->>'quantity')::int) "
+#: Per SKU, the shelf's units, and those plus the units held by reserved reservations, in one
+#: statement (one snapshot: a reservation moves units between the two inside one transaction).
+SHELF_AND_SUPPLY_SQL = (
+    "SELECT p.sku, p.stock, p.stock + COALESCE((SELECT SUM((i->>'quantity')::int) "
     "FROM reservations r, jsonb_array_elements(r.items) i "
     "WHERE r.status = 'reserved' AND i->>'sku' = p.sku), 0) FROM products p ORDER BY p.sku"
 )
 
 
+def shelf_and_supply(testbed: Testbed, kube: Kube) -> tuple[dict[str, int], dict[str, int]]:
+    """SKU → units on the shelf, and SKU → those plus the units reserved (constant while nobody
+    restocks)."""
+    rows = psql(testbed, kube, "inventory-db", "inventory", SHELF_AND_SUPPLY_SQL)
+    return {sku: int(shelf) for sku, shelf, _ in rows}, {sku: int(n) for sku, _, n in rows}
+
+
 def supply(testbed: Testbed, kube: Kube) -> dict[str, int]:
-    """SKU → units on the shelf plus units reserved (constant while nobody restocks)."""
-    return {
-        sku: int(units)
-        for sku, units in psql(testbed, kube, "inventory-db", "inventory", SUPPLY_SQL)
-    }
+    """SKU → units on the shelf plus units reserved: the supply before a window."""
+    return shelf_and_supply(testbed, kube)[1]
 
 
-def supply_changes(before: dict[str, int], after: dict[str, int]) -> list[str]:
-    """The SKUs whose supply moved (or vanished) between two readings."""
-    return [
-        f"{sku}: {units} -> {after.get(sku, 'missing')}"
-        for sku, units in sorted(before.items())
-        if after.get(sku) != units
-    ]
+def books(testbed: Testbed, kube: Kube, since: datetime) -> Books:
+    """The books of the orders created since `since`."""
+    rows = psql(
+        testbed,
+        kube,
+        "order-db",
+        "orders",
+        f"SELECT id, status FROM orders WHERE created_at >= '{since.isoformat()}'",
+    )
+    orders = {order_id: status for order_id, status in rows}
+    holding: set[str] = set()
+    if orders:
+        keys = ",".join(f"'{order_id}'" for order_id in orders)
+        holding = {
+            key
+            for key, status in psql(
+                testbed,
+                kube,
+                "inventory-db",
+                "inventory",
+                f"SELECT key, status FROM reservations WHERE key IN ({keys})",
+            )
+            if status == "reserved"
+        }
+    shelf, units = shelf_and_supply(testbed, kube)
+    return Books(orders=orders, stock=shelf, supply=units, holding=holding)
 
 
 def check(
@@ -122,45 +120,7 @@ def check(
     """The invariants for orders created since `since`; `acknowledged`: order id → the status
     a client was answered with, for orders placed since then; `supply_before`: the supply
     (`supply`) when the window began."""
-    rows = psql(
-        testbed,
-        kube,
-        "order-db",
-        "orders",
-        f"SELECT id, status FROM orders WHERE created_at >= '{since.isoformat()}'",
-    )
-    orders = {order_id: status for order_id, status in rows}
-    reserved: set[str] = set()
-    if orders:
-        keys = ",".join(f"'{order_id}'" for order_id in orders)
-        reserved = {
-            key
-            for key, status in psql(
-                testbed,
-                kube,
-                "inventory-db",
-                "inventory",
-                f"SELECT key, status FROM reservations WHERE key IN ({keys})",
-            )
-            if status == "reserved"
-        }
-    negative = psql(
-        testbed, kube, "inventory-db", "inventory", "SELECT sku FROM products WHERE stock < 0"
-    )
-    return Findings(
-        orders=orders,
-        oversold=sorted(i for i, s in orders.items() if s == "confirmed" and i not in reserved),
-        held_by_rejected=sorted(i for i, s in orders.items() if s == "rejected" and i in reserved),
-        negative_stock=[sku for (sku,) in negative],
-        lost_acknowledged=sorted(
-            f"{order_id} (answered {status}, now {orders.get(order_id, 'missing')})"
-            for order_id, status in (acknowledged or {}).items()
-            if orders.get(order_id) != status
-        ),
-        supply_changed=supply_changes(supply_before, supply(testbed, kube))
-        if supply_before is not None
-        else [],
-    )
+    return invariants.judge(books(testbed, kube, since), acknowledged, supply_before)
 
 
 #: Rounds over every backend that must all succeed before a test breaks anything.
@@ -192,12 +152,10 @@ def wait_healthy(gateway_url: str) -> None:
 def wait_one_notification_each(gateway_url: str, confirmed: list[str]) -> None:
     """Until every confirmed order has exactly one notification (never two)."""
     with httpx.Client(base_url=gateway_url, timeout=10) as api:
-        notifications.wait_one_notification_each(api, confirmed, timeout=NOTIFICATION_TIMEOUT)
+        invariants.wait_one_notification_each(api, confirmed)
 
 
 def recount_once_each(gateway_url: str, confirmed: list[str]) -> None:
     """Each of `confirmed` (counted once each already) still has exactly one notification."""
     with httpx.Client(base_url=gateway_url, timeout=10) as api:
-        counts = notifications.notification_counts(api, confirmed)
-    changed = {order_id: n for order_id, n in counts.items() if n != 1}
-    assert changed == {}, f"notifications of earlier orders, counted again: {changed}"
+        invariants.recount_once_each(api, confirmed)

@@ -16,7 +16,7 @@ from datetime import datetime
 import httpx
 import pytest
 
-from suites.load import invariants as notifications
+from suites.invariants import wait_one_notification_each
 from suites.resilience import invariants
 from testbed.cluster import Testbed
 from testbed.kube import Kube
@@ -120,7 +120,7 @@ def test_negative_control_the_invariants_find_an_order_without_its_notification(
         httpx.Client(base_url=gateway_url, timeout=10) as api,
         pytest.raises(AssertionError, match="one notification for each of 1 confirmed orders"),
     ):
-        notifications.wait_one_notification_each(api, [never_notified], timeout=5)
+        wait_one_notification_each(api, [never_notified], timeout=5)
 
 
 def test_negative_control_the_invariants_find_a_lost_acknowledged_order(
