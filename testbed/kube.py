@@ -42,6 +42,16 @@ class WorkloadState:
         )
 
 
+@dataclass(frozen=True)
+class CpuReading:
+    """A pod's CPU use as metrics-server read it: cores, over a window of `seconds` that
+    `began` then."""
+
+    cores: float
+    began: datetime
+    seconds: float
+
+
 class Kube:
     """Typed helpers over the Kubernetes API for one namespace."""
 
@@ -118,19 +128,21 @@ class Kube:
             for item in metrics["items"]
         }
 
-    def pod_cpu(self) -> dict[str, tuple[float, datetime]]:
-        """Each pod's CPU use in cores as metrics-server last read it, and when the window it was
-        read over began (pods it has not read yet are missing)."""
+    def pod_cpu(self) -> dict[str, CpuReading]:
+        """Each pod's CPU use as metrics-server last read it, and the window it was read over
+        (pods it has not read yet are missing)."""
         metrics = self.custom.list_namespaced_custom_object(
             "metrics.k8s.io", "v1beta1", self.namespace, "pods"
         )
-        return {
-            item["metadata"]["name"]: (
-                sum(float(parse_quantity(c["usage"]["cpu"])) for c in item["containers"]),
-                datetime.fromisoformat(item["timestamp"]) - go_duration(item["window"]),
+        readings = {}
+        for item in metrics["items"]:
+            window = go_duration(item["window"])
+            readings[item["metadata"]["name"]] = CpuReading(
+                cores=sum(float(parse_quantity(c["usage"]["cpu"])) for c in item["containers"]),
+                began=datetime.fromisoformat(item["timestamp"]) - window,
+                seconds=window.total_seconds(),
             )
-            for item in metrics["items"]
-        }
+        return readings
 
     def pods(self, selector: str = "") -> list[client.V1Pod]:
         return list(self.core.list_namespaced_pod(self.namespace, label_selector=selector).items)
@@ -296,10 +308,25 @@ class AutoscalersSuspended:
             )
 
 
+#: Go's duration units (time.ParseDuration), in seconds.
+GO_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "μs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+GO_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|μs|ms|s|m|h)")
+
+
 def go_duration(text: str) -> timedelta:
-    """A Go duration as the metrics API writes a window ("15.2s", "1m0.5s")."""
-    match = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?", text)
-    if not text or match is None:
+    """A Go duration as the metrics API writes a window ("15.2s", "418ms", "1m0.5s")."""
+    parts = GO_PART.findall(text)
+    if text == "0":
+        return timedelta(0)
+    if not parts or "".join(number + unit for number, unit in parts) != text:
         raise ValueError(f"not a Go duration: {text!r}")
-    hours, minutes, seconds = (float(part or 0) for part in match.groups())
-    return timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    return timedelta(seconds=sum(float(number) * GO_UNITS[unit] for number, unit in parts))

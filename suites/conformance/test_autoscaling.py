@@ -13,9 +13,9 @@ came after 197 s. A fixed load against the manifest's target left the verdict to
 
 So the test, under one steady load:
 1. reads what the load makes the gateway use (metrics-server, over windows within the load);
-2. keeps the autoscaler at a target the load cannot reach for two of its syncs (the negative
-   control): it reads the load and keeps the floor, so what follows is the target's doing, not
-   an artefact of the test;
+2. keeps the autoscaler at a target the load cannot reach (the negative control) until it reads
+   the load over the target to be set, and for two more of its syncs: it keeps the floor, so
+   what follows is the target's doing, not an artefact of the test;
 3. sets the target to the manifest's, or to half the use read in 1 if that is lower: the
    autoscaler must then add replicas, Ready within the drawing's `scale-out` SLO (measured
    from this change), without a failed request;
@@ -59,7 +59,11 @@ UNREACHABLE_TARGET_PERCENT = 1000
 OVER_TARGET = 2
 #: metrics-server scrapes every 15 s, the HPA controller syncs every 15 s.
 MEASURE_TIMEOUT = 120.0
-#: Two HPA syncs with the load measured: with a reachable target the first one scales out.
+#: A reading over less is not taken for the load's: metrics-server's window is the time between
+#: two of its readings of the kubelet, 15 s at its resolution, but once 418 ms (6 Dec 2026), and
+#: CPU use over a fraction of a second swings far from the average.
+SHORTEST_WINDOW_SECONDS = 5.0
+#: Two HPA syncs after it read the load: with a reachable target the first one scales out.
 CONTROL_WINDOW_SECONDS = 30.0
 #: The SLO's bound plus a sync; past the bound the figure fails the promise, not the wait.
 SCALE_OUT_TIMEOUT = 120.0
@@ -131,10 +135,16 @@ def test_the_autoscaler_scales_the_gateway_out_under_load_and_back_in(
         def loaded_use() -> int:
             pods = [pod.metadata.name for pod in kube.ready_pods(selector(SERVICE))]
             cpu = kube.pod_cpu()
-            late = [name for name in pods if name not in cpu or cpu[name][1] < load_began]
+            late = [
+                name
+                for name in pods
+                if name not in cpu
+                or cpu[name].began < load_began
+                or cpu[name].seconds < SHORTEST_WINDOW_SECONDS
+            ]
             if late:
-                raise NotYet(f"no reading of {late} over the load alone yet")
-            return round(100 * sum(cpu[name][0] for name in pods) / len(pods) / request)
+                raise NotYet(f"no reading of {late} over {SHORTEST_WINDOW_SECONDS} s of load yet")
+            return round(100 * sum(cpu[name].cores for name in pods) / len(pods) / request)
 
         used = eventually(
             loaded_use,
@@ -147,21 +157,36 @@ def test_the_autoscaler_scales_the_gateway_out_under_load_and_back_in(
         target = max(1, min(manifest_target, used // OVER_TARGET))
         record("autoscaling.target", f"{target} % (manifest {manifest_target} %; load {used} %)")
 
-        # act 2 (the control): two of the autoscaler's syncs under the unreachable target
+        # act 2 (the control): under the unreachable target, until the autoscaler reads the
+        # load over the target to be set, then two more of its syncs; never above the floor
         seen: list[tuple[int, list[int]]] = []
+
+        def looked() -> tuple[int, list[int]]:
+            seen.append(autoscaler_status(kube))
+            desired = seen[-1][0]
+            assert desired == floor, f"scaled out under an unreachable target: {seen}"
+            return seen[-1]
+
+        def read_over_target() -> None:
+            _, utilisation = looked()
+            if not utilisation or utilisation[0] <= target:
+                raise NotYet(f"the autoscaler reads {utilisation or 'nothing'}")
+
+        eventually(
+            read_over_target,
+            timeout=MEASURE_TIMEOUT,
+            interval=5,
+            what=f"{SERVICE}'s autoscaler reading the load over {target} %",
+            hint="is metrics-server serving? `kubectl top pods -n demo-micro`",
+        )
         window_ends = time.monotonic() + CONTROL_WINDOW_SECONDS
         while time.monotonic() < window_ends:
-            seen.append(autoscaler_status(kube))
             time.sleep(5)
+            looked()
         print(f"\n{SERVICE} at {used} % of its CPU request; target {target} %")
         print(f"target {UNREACHABLE_TARGET_PERCENT}%: (desired, cpu) {seen}")
         record("autoscaling.negative_control", str(seen[-1]))
-        assert {desired for desired, _ in seen} == {floor}, seen
         assert ready_replicas() == floor, f"scaled out under an unreachable target: {hpa_state()}"
-        (read_last,) = seen[-1][1] or [0]
-        assert read_last > target, (
-            f"the autoscaler read {read_last} % under the load, not over the {target} % to be set"
-        )
 
         # act 3: the target the load is over
         changed = autoscaling.with_cpu_target(autoscaler["spec"], target)
