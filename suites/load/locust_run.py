@@ -14,11 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kubepromises.waiting import NotYet, eventually
 from suites import promises
 
 REPORTS = promises.REPO_ROOT / "reports" / "load"
 #: Past --run-time: spawning, --stop-timeout for users finishing their task, writing reports.
 OVERHEAD_SECONDS = 90
+#: What locust logs once its users are started (and its SIGTERM handler is installed), and how
+#: long a background load may take to get there (interpreter, gevent and the scenario imported).
+STARTED = "All users spawned"
+STARTUP_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -181,13 +186,17 @@ class Background:
     """A scenario running for as long as a `with` block: the same scenarios as `tox -e load`,
     as background load while a resilience test breaks something.
 
-    Stopped with SIGTERM, on which locust shuts its users down and writes its reports.
+    Stopped with SIGTERM, on which locust shuts its users down and writes its reports. The
+    `with` block begins once locust has started its users: its SIGTERM handler is in place only
+    then, and a SIGTERM before it ended locust with no report at all (a test that took a second,
+    6 Dec 2026: "locust wrote no statistics; its output:" and nothing).
     """
 
     def __init__(self, scenario: str, host: str, users: int, *, tag: str, reports: Path = REPORTS):
         self.scenario = scenario
         self.load = Load(users=users, spawn_rate=users, seconds=0)
         self.prefix = reports / f"{scenario}{tag}"
+        self.log = self.prefix.with_name(f"{self.prefix.name}.log")
         self.argv = [
             sys.executable, "-m", "locust",
             "-f", f"scenarios/{scenario}.py",
@@ -196,29 +205,46 @@ class Background:
             "--csv", str(self.prefix), "--html", f"{self.prefix}.html",
             "--json-file", str(self.prefix), "--only-summary",
         ]  # fmt: skip
-        self.process: subprocess.Popen[str] | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         self.result: Result | None = None
 
     def __enter__(self) -> Background:
         self.prefix.parent.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            self.argv,
-            cwd=promises.REPO_ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                self.argv, cwd=promises.REPO_ROOT, stdout=log, stderr=subprocess.STDOUT
+            )
+        try:
+            eventually(
+                self._started,
+                timeout=STARTUP_SECONDS,
+                interval=0.2,
+                what=f"locust's {self.scenario} users started",
+                hint=f"its output: {self.log}",
+            )
+        except BaseException:
+            self.process.kill()
+            self.process.wait()
+            raise
         return self
+
+    def _started(self) -> None:
+        assert self.process is not None
+        output = self.log.read_text(errors="replace")
+        exit_code = self.process.poll()
+        assert exit_code is None, f"locust ended ({exit_code}) before its users started:\n{output}"
+        if STARTED not in output:
+            raise NotYet(output[-300:] or "no output yet")
 
     def __exit__(self, *_: object) -> None:
         assert self.process is not None
         self.process.terminate()
         try:
-            output, _stderr = self.process.communicate(timeout=OVERHEAD_SECONDS)
+            self.process.wait(timeout=OVERHEAD_SECONDS)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _stderr = self.process.communicate()
-        self.prefix.with_name(f"{self.prefix.name}.log").write_text(output)
+            self.process.wait()
+        output = self.log.read_text(errors="replace")
         self.result = Result(
             scenario=self.scenario,
             load=self.load,
