@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from system.common.request_context import REQUEST_ID_HEADER
+
 from .history import FaultWindow, History, Operation
 from .state import State
 
@@ -375,6 +377,22 @@ def errors_are_json(history: History, state: State, _: Limits) -> Iterator[Findi
             )
 
 
+@promise("every answer carries its request id")
+def answers_carry_the_request_id(history: History, state: State, _: Limits) -> Iterator[Finding]:
+    """Every answer, errors and refusals included, echoes the X-Request-ID it was sent with:
+    the id under which the services logged the request, to trace it by (`traces.py`)."""
+    for op in history.operations:
+        if op.answer is None or not op.request_id:
+            continue
+        echoed = op.answer.headers.get(REQUEST_ID_HEADER.lower())
+        if echoed != op.request_id:
+            yield (
+                f"op #{op.index} {op.method} {op.path} sent {REQUEST_ID_HEADER} "
+                f"{op.request_id} and got {op.answer.status} with {echoed!r}",
+                [f"#{op.index}"],
+            )
+
+
 @promise("uncertain orders are resolved")
 def uncertain_orders_resolved(history: History, state: State, _: Limits) -> Iterator[Finding]:
     """An order placement that timed out or got a 5xx is settled one way or the other: by its
@@ -569,6 +587,7 @@ RULES: tuple[Rule, ...] = (
     no_unexcused_5xx,
     answered_in_time,
     errors_are_json,
+    answers_carry_the_request_id,
     uncertain_orders_resolved,
     bad_requests_change_nothing,
     no_order_pending_past_the_bound,

@@ -63,6 +63,9 @@ class Operation:
     outcome: Outcome | None = None
     answer: Answer | None = None
     error: str | None = None
+    #: The X-Request-ID sent (`request_id`): the services log every line of the request
+    #: under it, so the operation can be traced through their logs (`traces.py`).
+    request_id: str = ""
 
     @property
     def status(self) -> int | None:
@@ -152,7 +155,8 @@ class History:
     def begin(self, **fields: Any) -> Operation:
         """A new operation, invoked now (the caller gives `invoked`)."""
         with _BEGIN:
-            operation = Operation(index=len(self.operations), **fields)
+            index = len(self.operations)
+            operation = Operation(index=index, request_id=request_id(self.seed, index), **fields)
             self.operations.append(operation)
             return operation
 
@@ -162,6 +166,12 @@ class History:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=str, ensure_ascii=True)
+
+
+def request_id(seed: int, index: int) -> str:
+    """The X-Request-ID of a campaign's operation: unique across campaigns that share a log
+    store (the seed), and not a key or a tag (the checker's evidence names those)."""
+    return f"campaign-{seed}-op{index}"
 
 
 def _short(body: Any, limit: int = 160) -> str:

@@ -35,6 +35,7 @@ import pymongo.errors
 from suites.system.servers import ManagedProcess
 from suites.system.stack import QUEUE_NAME, REDIS_PASSWORD, Infra, Stack, unsent_outbox_events
 from suites.waiting import NotYet, eventually
+from system.common.request_context import REQUEST_ID_HEADER
 
 from . import generator, nemesis, state
 from .checker import key_of, uncertain
@@ -347,7 +348,7 @@ def _request(op: Operation) -> dict[str, Any]:
         "method": op.method,
         "url": op.path,
         "content": content,
-        "headers": {**op.headers, **json_body},
+        "headers": {REQUEST_ID_HEADER: op.request_id, **op.headers, **json_body},
     }
 
 

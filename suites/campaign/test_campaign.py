@@ -18,12 +18,12 @@ import pytest
 
 from suites.resilience.live import MEASUREMENTS, record
 
-from . import verdict
+from . import traces, verdict
 from .checker import Limits, check
 from .conftest import CampaignRun, processes
 from .history import Answer
 from .runner import Campaign
-from .shrink import shortened
+from .shrink import involved, shortened
 
 #: After a fault window closes (the process ready again), clients may still meet 503/504 while
 #: pools reconnect and the gateway's Redis cool-down (1 s on the local stack) ends.
@@ -68,9 +68,15 @@ def test_orders_stay_correct_under_generated_input_and_faults(campaign_run: Camp
 
 
 def _failure_report(run: CampaignRun, judged: verdict.Judgement) -> str:
-    """The seed, the anomalies and the history that concerns them, then `_kept`."""
+    """The seed, the anomalies and the history that concerns them, then `_kept`, and the
+    operations concerned traced through the servers' logs (a file beside the history)."""
     history = run.campaign.history
-    return f"{shortened(history, judged.anomalies)}\n{_kept(run, judged.not_verified)}"
+    find = traces.from_log_files(process.log_path for process in processes(run.stack))
+    saved = MEASUREMENTS.parent / "campaign" / f"traces-{history.seed}.txt"
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(traces.traced(involved(history, judged.anomalies), find))
+    kept = _kept(run, judged.not_verified)
+    return f"{shortened(history, judged.anomalies)}\n{kept}\ntraced in the logs: {saved}"
 
 
 def _kept(run: CampaignRun, not_verified: str = "") -> str:
@@ -104,3 +110,27 @@ def test_a_failing_history_is_shortened_to_its_anomalies(campaign_run: CampaignR
     assert f"--campaign-seed {history.seed}" in text
     assert f" #{op.index} place/" in text, text
     assert len(text.splitlines()) < len(history.operations), text
+
+
+def test_an_operation_is_traced_through_the_servers_logs_by_its_request_id(
+    campaign_run: CampaignRun,
+) -> None:
+    """Every request carries its X-Request-ID (the checker holds each answer to it), and the
+    services log under it: a failing campaign's operations can be followed through them."""
+    # arrange: an order the campaign placed and had confirmed, and a copy of it whose request
+    # id was never sent
+    history = campaign_run.campaign.history
+    placed = next(op for op in history.placements if op.order_status == "confirmed")
+    never_sent = copy.deepcopy(placed)
+    never_sent.request_id = f"{placed.request_id}-never-sent"
+    find = traces.from_log_files(process.log_path for process in processes(campaign_run.stack))
+
+    # act
+    logged, unlogged = traces.traced([placed], find), traces.traced([never_sent], find)
+
+    # assert: the gateway's access line and order-service's lines under the one, nothing under
+    # the other
+    under = [line.split()[1] for line in logged.splitlines()[2:]]
+    assert {"api-gateway", "order-service"} <= set(under), logged
+    assert "api-gateway info: POST /api/orders 201" in logged, logged
+    assert f"no service logged request {never_sent.request_id}" in unlogged, unlogged

@@ -190,6 +190,15 @@ def plant_an_error_that_is_not_json(history: History, _: State) -> tuple[str, st
     return f"op #{op.index}", "every error has a JSON body"
 
 
+def plant_an_answer_with_another_request_id(history: History, _: State) -> tuple[str, str]:
+    """A 201 whose X-Request-ID is not the one sent: the request cannot be traced by it."""
+    op = _clean_201(history)
+    assert op.answer is not None
+    headers = {**op.answer.headers, "x-request-id": "someone-else"}
+    op.answer = dataclasses.replace(op.answer, headers=headers)
+    return f"op #{op.index}", "every answer carries its request id"
+
+
 def plant_one_key_with_two_orders(history: History, _: State) -> tuple[str, str]:
     op = next(op for op in history.placements if op.status == 201 and op.key)
     twin = copy.deepcopy(op)
@@ -323,6 +332,7 @@ def plant_a_process_that_did_not_come_back(history: History, _: State) -> tuple[
         plant_a_500,
         plant_a_503_far_from_any_fault,
         plant_an_error_that_is_not_json,
+        plant_an_answer_with_another_request_id,
         plant_one_key_with_two_orders,
         plant_another_customers_order_acknowledged,
         plant_a_read_that_disagrees,

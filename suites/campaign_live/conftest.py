@@ -8,7 +8,7 @@ autoscalers sit out, as in the other live suites: the campaign's faults are its 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +16,7 @@ import pytest
 
 from suites.campaign import options, runner
 from suites.conformance.conftest import _autoscalers_sit_out
+from suites.observability.store import LogStore, opened, ships_logs
 from testbed import proxy_lag
 from testbed.cluster import Testbed
 from testbed.kube import Kube
@@ -94,6 +95,17 @@ def live_campaign_run(
     programming = {node: _programmed_since(node, was) for node, was in before.items()}
     prefix = "campaign.live_long" if minutes else "campaign.live"
     return LiveCampaignRun(campaign, system, prefix, time.monotonic() - began, programming)
+
+
+@pytest.fixture(scope="package")
+def campaign_logs(testbed: Testbed, kube: Kube, overlay: str) -> Iterator[LogStore | None]:
+    """The log store the services' lines reach, to trace the campaign's requests in; None where
+    the overlay ships no logs."""
+    if not ships_logs(overlay):
+        yield None
+        return
+    with opened(testbed, kube, overlay) as store:
+        yield store
 
 
 def _programmed_since(node: str, before: proxy_lag.Histogram) -> proxy_lag.Histogram | str:

@@ -12,13 +12,17 @@ as not verified (`verdict.judge`), as the local campaign's is.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from suites import promises
-from suites.campaign import verdict
+from suites.campaign import traces, verdict
 from suites.campaign.checker import Limits, check
+from suites.campaign.history import History, Operation
 from suites.campaign.runner import Campaign
-from suites.campaign.shrink import shortened
+from suites.campaign.shrink import involved, shortened
+from suites.observability.store import LogStore
 from suites.resilience.live import MEASUREMENTS, record
 from suites.static.checks.graceful_shutdown import pre_stop_seconds
 from suites.static.manifest import main_container
@@ -73,7 +77,7 @@ def test_kube_proxy_programmed_the_campaigns_endpoint_changes_and_its_lag_is_rec
 
 
 def test_orders_stay_correct_on_the_testbed_under_generated_input_and_pod_faults(
-    live_campaign_run: LiveCampaignRun,
+    live_campaign_run: LiveCampaignRun, campaign_logs: LogStore | None
 ) -> None:
     run = live_campaign_run
     campaign, history = run.campaign, run.campaign.history
@@ -93,10 +97,87 @@ def test_orders_stay_correct_on_the_testbed_under_generated_input_and_pod_faults
         saved.parent.mkdir(parents=True, exist_ok=True)
         saved.write_text(history.to_json())
         unsettled = "".join(f"\nnot settled: {message}" for message in campaign.unsettled)
-        assert not judged.anomalies, (
-            f"{shortened(history, judged.anomalies)}\n{unsettled}\nfull history: {saved}"
-        )
+        if judged.anomalies:
+            concerned = involved(history, judged.anomalies)
+            pytest.fail(
+                f"{shortened(history, judged.anomalies)}\n{unsettled}\nfull history: {saved}\n"
+                f"traced in the logs: {_traced(history, concerned, campaign_logs)}"
+            )
         pytest.skip(f"not verified: {judged.not_verified}{unsettled}\nfull history: {saved}")
+
+
+def test_the_gateway_logged_every_request_it_answered_during_the_campaign(
+    live_campaign_run: LiveCampaignRun, campaign_logs: LogStore | None
+) -> None:
+    """The log path under faults: the gateway's access line of every request it answered
+    reached the log store, found there by the request's X-Request-ID (the campaign's requests
+    carry theirs). The faults are the campaign's (pods of every service and dependency deleted
+    or frozen, calls cut); the log path itself (shipper, store) is not among their targets."""
+    if campaign_logs is None:
+        pytest.skip("not verified: the overlay ships no logs to a store")
+    # arrange: what the gateway answered (its answers echo the request id: the checker's rule)
+    history = live_campaign_run.campaign.history
+    answered = {op.request_id: op for op in history.operations if op.answer is not None}
+    store = campaign_logs
+
+    # act: the gateway's lines under those ids, read again while the shipper still brings more
+    missing = _not_in_the_store(store, answered)
+
+    # assert
+    prefix = f"{live_campaign_run.figures}.logs"
+    lost = [answered[rid] for rid in sorted(missing, key=lambda rid: answered[rid].index)]
+    near = [op for op in lost if _near_a_gateway_deletion(op, history)]
+    record(f"{prefix}.answered", len(answered))
+    record(f"{prefix}.not_in_the_store", len(lost))
+    record(f"{prefix}.not_in_the_store_near_a_gateway_deletion", len(near))
+    assert answered, "the gateway answered no request of the campaign"
+    assert not lost, (
+        f"{len(lost)} of {len(answered)} answered requests have no access line of {GATEWAY} in "
+        f"the log store ({len(near)} answered within {DELETION_MARGIN_SECONDS:g} s of a "
+        f"{GATEWAY} pod's deletion):\n" + "\n".join(op.line() for op in lost[:20])
+    )
+
+
+#: The gateway's access lines of a campaign's last requests may still be on their way: the
+#: store is read again until nothing more arrives between two reads, for at most this long.
+SHIPPING_SECONDS = 60.0
+#: A request answered this close to a gateway pod's deletion (before it, or until the workload
+#: is whole again) is said to be near one.
+DELETION_MARGIN_SECONDS = 5.0
+
+
+def _not_in_the_store(store: LogStore, answered: dict[str, Operation]) -> set[str]:
+    """The request ids with no line of the gateway in the store, once no more arrive."""
+    missing = set(answered)
+    deadline = time.monotonic() + SHIPPING_SECONDS
+    while missing:
+        found = store.lines_of(missing, service=GATEWAY)
+        still = missing - set(found)
+        if still == missing or time.monotonic() > deadline:
+            return still
+        missing = still
+        time.sleep(5)
+    return missing
+
+
+def _near_a_gateway_deletion(op: Operation, history: History) -> bool:
+    done = op.completed if op.completed is not None else op.invoked
+    return any(
+        w.target == GATEWAY
+        and w.kind in ("kill", "term")
+        and w.start - DELETION_MARGIN_SECONDS <= done <= w.end + DELETION_MARGIN_SECONDS
+        for w in history.faults
+    )
+
+
+def _traced(history: History, ops: list[Operation], store: LogStore | None) -> str:
+    """The operations traced through the log store, in a file beside the history (its path)."""
+    saved = MEASUREMENTS.parent / "campaign" / f"live-traces-{history.seed}.txt"
+    if store is None:
+        saved.write_text("not traced: the overlay ships no logs to a store\n")
+    else:
+        saved.write_text(traces.traced(ops, lambda ids: store.lines_of(ids)))
+    return str(saved)
 
 
 def test_negative_control_an_order_changed_in_order_db_is_caught(

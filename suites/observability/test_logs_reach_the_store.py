@@ -18,7 +18,7 @@ from kubernetes import client
 
 from kubepromises.waiting import NotYet, eventually
 from suites import promises
-from suites.observability.conftest import SHIPPER, LogStore, shipper_pods_ready
+from suites.observability.store import SHIPPER, LogStore, shipper_pods_ready
 from suites.resilience.live import record, selector
 from testbed.kube import Kube
 from testbed.settings import service_image
