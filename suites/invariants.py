@@ -107,6 +107,8 @@ def judge(
     """The invariants over `books`. `acknowledged`: order id → the status a client was answered
     with, for orders placed in the window; `supply_before`: the supply when the window began (no
     conservation check without it); `settled`: every order of the window must have ended."""
+    # holding is None where the reservations were not read (through the API): which orders hold
+    # stock is then not known, and neither check is made.
     orders, holding = books.orders, books.holding
     return Findings(
         orders=orders,
@@ -115,14 +117,12 @@ def judge(
             for order_id, status in (acknowledged or {}).items()
             if orders.get(order_id) != status
         ),
-        oversold=sorted(
-            i for i, s in orders.items() if s == "confirmed" and i not in (holding or ())
-        )
-        if holding is not None
-        else [],
-        held_by_rejected=sorted(
-            i for i, s in orders.items() if s == "rejected" and i in (holding or ())
-        ),
+        oversold=[]
+        if holding is None
+        else sorted(i for i, s in orders.items() if s == "confirmed" and i not in holding),
+        held_by_rejected=[]
+        if holding is None
+        else sorted(i for i, s in orders.items() if s == "rejected" and i in holding),
         negative_stock=sorted(sku for sku, units in books.stock.items() if units < 0),
         supply_changed=supply_changes(supply_before, books.supply)
         if supply_before is not None

@@ -265,6 +265,29 @@ def partition(kube: Kube, pod: str, peers: Sequence[str], port: int) -> Iterator
         yield where
 
 
+def reset_command(peers: Sequence[str], port: int) -> list[str]:
+    """`ss -K` over the pod's TCP connections to any of `peers` on `port`: the kernel aborts
+    each (SOCK_DESTROY: the pod's socket gets ECONNABORTED, the peer a reset) and ss prints
+    the ones it ended, a line each. Needs CONFIG_INET_DIAG_DESTROY (this machine's kernel has
+    it)."""
+    if not peers:
+        raise ValueError("no peer to reset the connections to")
+    to_any = " or ".join(f"dst {peer}" for peer in peers)
+    return ["ss", "-K", "-t", "-n", "-H", f"( {to_any} ) and dport = :{port}"]
+
+
+def reset_connections(kube: Kube, pod: str, peers: Sequence[str], port: int) -> int:
+    """End every TCP connection the pod holds to the peers on `port` with a reset, both ways
+    (new ones go through, as after a proxy's restart); how many it ended."""
+    where = locate(kube, pod)
+    ended = run(
+        in_netns(where, reset_command(peers, port)),
+        timeout=COMMAND_TIMEOUT,
+        what=f"ss -K in {pod}",
+    )
+    return len([line for line in ended.splitlines() if line.strip()])
+
+
 @contextmanager
 def dns_outage(kube: Kube, pod: str) -> Iterator[PodNetns]:
     """No DNS answer reaches the pod (UDP and TCP port 53)."""

@@ -23,8 +23,10 @@ the workloads, as the drawing lists them (`client->server`): `partition` drops t
 packets both ways in one Ready pod of the client, in its own network namespace
 (testbed/faults.py), for the down time; `delay` holds every packet that pod sends on the call
 for the fault's delay (`faults.delayed`: a delayer on the host, as this kernel has no netem);
-the other replicas go on; the window closes when the packets flow again, undelayed. No `reset`
-on the testbed.
+the other replicas go on; the window closes when the packets flow again, undelayed; `reset`
+ends every connection that pod holds on the call with a TCP reset both ways (`ss -K` in its
+namespace: `faults.reset_connections`), and new ones go through at once, so its window closes
+when the reset is done.
 
 The testbed keeps other runs' orders, so everything is read for the campaign's window only:
 orders, reservations and notifications created since the campaign began (order-db's clock for
@@ -71,7 +73,7 @@ EARLIER_RUN_SECONDS = 2 * (PENDING_BOUND + RECONCILE_EVERY)
 EXEC_SECONDS = 120
 EXEC_ATTEMPTS = 3
 #: The faults a call between two workloads takes on the testbed.
-LINK_KINDS = ("partition", "delay")
+LINK_KINDS = ("partition", "delay", "reset")
 #: A `kill`'s grace period: SIGTERM, then SIGKILL a second later. Not 0: through the API, 0 is a
 #: force deletion, which removes the pod object at once while its containers still run, so a
 #: StatefulSet starts the replacement beside them: a second PostgreSQL on the same volume. The
@@ -287,7 +289,7 @@ class LiveSystem:
         """Delete one Ready pod of the workload (`kill`: grace KILL_GRACE; `term`: its grace
         period) and wait until it and its callers are whole again; or have the server end its
         clients' connections (`sever`); or crash a PostgreSQL server (`crash`); or cut a call
-        (`partition`) or slow it (`delay`)."""
+        (`partition`), slow it (`delay`) or reset its connections (`reset`)."""
         if fault.target in self._links:
             return self._on_link(fault, clock)
         workload = fault.target
@@ -340,6 +342,8 @@ class LiveSystem:
         link = fault.target
         call = self._links[link]
         peers = faults.peers(self._kube, call.target, selector(call.target))
+        if fault.kind == "reset":
+            return self._reset(link, peers, clock)
         if fault.kind == "delay":
             how = f"+{fault.delay:.2f} s on each packet the client sends"
         else:
@@ -369,6 +373,27 @@ class LiveSystem:
         # A client cut off from what its readiness checks went unready: Ready again first.
         self._wait_whole(self._affected[call.source])
         return FaultWindow(fault.kind, link, how, start, start, clock.now(), f"pod {name}")
+
+    def _reset(self, link: str, peers: list[str], clock: Clock) -> FaultWindow:
+        """End every connection the call carries now in one Ready pod of the client, with a
+        TCP reset both ways (`faults.reset_connections`); new ones go through at once."""
+        call = self._links[link]
+
+        def reset() -> tuple[str, int]:
+            name = str(self._ready_pod(call.source).metadata.name)
+            try:
+                return name, faults.reset_connections(self._kube, name, peers, call.port)
+            except (LookupError, ValueError, CommandFailed, ApiException) as exc:
+                if faults.pod_in_place(self._kube, name):
+                    raise
+                raise NotYet(f"{name} went away: {exc}") from exc
+
+        start = clock.now()
+        name, ended = eventually(reset, timeout=ROLLOUT_TIMEOUT, interval=0.5, what=f"reset {link}")
+        return FaultWindow(
+            "reset", link, "every connection reset", start, start, clock.now(),
+            f"pod {name}, {ended} connections ended", ended=ended,
+        )  # fmt: skip
 
     def _crash(self, workload: str, name: str, clock: Clock) -> FaultWindow:
         """SIGKILL to one server process of the pod's PostgreSQL; the window closes once the

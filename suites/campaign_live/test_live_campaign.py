@@ -84,6 +84,8 @@ def test_orders_stay_correct_on_the_testbed_under_generated_input_and_pod_faults
     # arrange / act: the campaign ran (the fixture): operations, pod faults, resolution, dwell
     assert history.faults, "the nemesis injected no fault: the campaign checked nothing"
     assert any(op.status == 201 for op in history.placements), "no order was ever placed"
+    resets = [w for w in history.faults if w.kind == "reset"]
+    assert not resets or any(w.ended for w in resets), "no link reset ended a connection"
 
     # assert: the checker finds nothing in the history and the final state, and nothing was
     # left unchecked by a backlog still draining at the settle's limit (as the local campaign)

@@ -40,16 +40,19 @@ from kubernetes.utils import parse_quantity
 from kubepromises import autoscaling
 from kubepromises.waiting import NotYet, eventually
 from suites import promises
-from suites.resilience.live import record, selector, wait_rolled_out
+from suites.resilience.live import deployed_rate_limit, record, selector, wait_rolled_out
 from testbed.kube import AutoscalersSuspended, Kube
 from testbed.traffic import EVERY_BACKEND, TrafficProbe
 
 pytestmark = pytest.mark.cluster
 
 SERVICE = "api-gateway"
-#: The load through the gateway, and the probe's concurrent requests: under the gateway's rate
-#: limit for one client (RATE_LIMIT_PER_MINUTE, 6000 in the manifests: 100/s).
-RATE = 85.0
+#: The load through the gateway, as a share of what one client may send (the gateway's rate
+#: limit as deployed: RATE_LIMIT_PER_MINUTE, 6000 in the manifests, so 85 req/s), and the
+#: probe's concurrent requests. A gateway deployed without a limit (0) gets the rate the
+#: manifests' limit allows.
+SHARE_OF_THE_RATE_LIMIT = 0.85
+RATE_WITHOUT_A_LIMIT = 100.0
 WORKERS = 24
 SCALE_DOWN_WINDOW_SECONDS = 15
 #: The negative control's target: far above what the load makes the gateway use.
@@ -128,7 +131,9 @@ def test_the_autoscaler_scales_the_gateway_out_under_load_and_back_in(
         return f"desired {desired}, cpu utilisation {utilisation}"
 
     load_began = datetime.now(UTC)
-    with TrafficProbe(gateway_url, EVERY_BACKEND, rate=RATE, workers=WORKERS) as probe:
+    limit = deployed_rate_limit(kube)
+    rate = SHARE_OF_THE_RATE_LIMIT * limit / 60 if limit else RATE_WITHOUT_A_LIMIT
+    with TrafficProbe(gateway_url, EVERY_BACKEND, rate=rate, workers=WORKERS) as probe:
         # act 1: what the load makes the gateway use, read over windows within the load alone
         request = cpu_request(kube)
 

@@ -25,7 +25,7 @@ from kubepromises.live import run_in_pod
 from kubepromises.waiting import NotYet, eventually
 from suites import promises
 from suites.conformance.test_external_access import https_client
-from suites.resilience.live import selector
+from suites.resilience.live import deployed_rate_limit, selector
 from system.api_gateway.redis_gate import RATE_PREFIX, WINDOW_SECONDS
 from testbed import ingress_namespaces, tls
 from testbed.cluster import Testbed
@@ -153,8 +153,7 @@ def budget_spent(kube: Kube, client: str, limit: int) -> Iterator[None]:
 @pytest.fixture
 def limit(kube: Kube) -> int:
     """RATE_LIMIT_PER_MINUTE as deployed; the window is fresh enough for one test."""
-    data = kube.core.read_namespaced_config_map("api-gateway-config", kube.namespace).data
-    limit = int(data["RATE_LIMIT_PER_MINUTE"])
+    limit = deployed_rate_limit(kube)
     assert limit > 0, "the gateway's rate limit is off (RATE_LIMIT_PER_MINUTE=0): nothing to check"
     left = WINDOW_SECONDS - time.time() % WINDOW_SECONDS
     if left < TEST_SECONDS:

@@ -117,6 +117,16 @@ FETCH_JSON = (
 )
 
 
+#: Where the gateway's rate limit is deployed (`RATE_LIMIT_PER_MINUTE`, per client; 0: off).
+GATEWAY_CONFIG = "api-gateway-config"
+
+
+def deployed_rate_limit(kube: Kube) -> int:
+    """The gateway's requests a minute per client as deployed (0: no limit)."""
+    data = kube.core.read_namespaced_config_map(GATEWAY_CONFIG, kube.namespace).data or {}
+    return int(data["RATE_LIMIT_PER_MINUTE"])
+
+
 def fetch_in_cluster(testbed: Testbed, kube: Kube, *urls: str) -> dict[str, object]:
     """GET each URL from inside a gateway pod (cluster DNS, Service path); URL → JSON answer."""
     pod = kube.ready_pods(selector("api-gateway"))[0].metadata.name

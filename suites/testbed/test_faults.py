@@ -492,3 +492,70 @@ def test_the_quota_script_throttles_a_container_and_puts_its_quota_back(
     missing = _quota(tmp_path, 43, faults.THROTTLED_QUOTA_US)
     assert missing.returncode != 0
     assert quota.read_text().split() == before.split()
+
+
+def test_a_reset_kills_the_pods_connections_to_the_peers_on_the_port() -> None:
+    command = faults.reset_command(["10.96.0.7", "10.244.1.9"], 5432)
+    assert command == [
+        "ss", "-K", "-t", "-n", "-H", "( dst 10.96.0.7 or dst 10.244.1.9 ) and dport = :5432"
+    ]  # fmt: skip
+
+
+def test_negative_control_a_reset_without_a_peer_is_refused() -> None:
+    # An empty filter would match every connection of the pod.
+    with pytest.raises(ValueError, match="no peer"):
+        faults.reset_command([], 5432)
+
+
+#: Runs inside `unshare -n`: two connections to two servers on 127.0.0.1; the reset command
+#: (its argument, JSON) run between; what each side of each connection sees after it, what ss
+#: printed, and whether a new connection still goes through.
+RESET_PROBE = r"""
+import json, socket, subprocess, sys
+command = json.loads(sys.argv[1])
+subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+
+def outcome(sock):
+    sock.settimeout(1.0)
+    try:
+        sock.sendall(b"x"); data = sock.recv(16)
+        return "open" if data else "closed"
+    except OSError as e:
+        return type(e).__name__
+
+servers, pairs = {}, {}
+for port in (15432, 15433):
+    server = socket.socket(); server.bind(("127.0.0.1", port)); server.listen(4)
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    accepted.sendall(b"y")  # the client's first recv finds it: an open connection answers
+    servers[port], pairs[port] = server, (client, accepted)
+printed = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+seen = {"printed": printed}
+for port, (client, accepted) in pairs.items():
+    seen[f"client {port}"] = outcome(client)
+    seen[f"server {port}"] = outcome(accepted)
+seen["new"] = "connected" if socket.create_connection(("127.0.0.1", 15432), 1) else "no"
+print(json.dumps(seen))
+"""
+
+
+def test_on_this_kernel_a_reset_ends_the_connections_on_the_port_both_ways_and_no_other() -> None:
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ss"):
+        pytest.skip("not verified: needs root, unshare and ss on this machine")
+    command = faults.reset_command(["127.0.0.1"], 15432)
+    done = subprocess.run(
+        ["unshare", "-n", sys.executable, "-c", RESET_PROBE, json.dumps(command)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"not verified: a throwaway network namespace failed here: {done.stderr}")
+    seen = json.loads(done.stdout)
+    assert len(seen["printed"].splitlines()) == 1, seen  # the client's side, to port 15432
+    assert seen["client 15432"] == "ConnectionAbortedError", seen
+    assert seen["server 15432"] in ("ConnectionResetError", "BrokenPipeError"), seen
+    assert seen["client 15433"] == "open" and seen["server 15433"] == "open", seen
+    assert seen["new"] == "connected", seen
