@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from suites.campaign_live import system as live_system
 from suites.system.servers import ManagedProcess
 from suites.waiting import eventually
 
@@ -118,3 +119,28 @@ def test_a_pause_is_a_window_that_closes_when_the_process_answers(
     assert window.resumed - window.start >= 0.3
     assert group.proc is not None
     assert group.proc.poll() is None
+
+
+def test_a_sigterm_to_a_testbed_campaign_thaws_its_frozen_pods_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The testbed's pause freezes a pod's cgroup; SIGTERM skips interpreter exit's thaw, so
+    the campaign's run thaws on SIGTERM itself, then exits as SIGTERM would (143)."""
+    # arrange: a thaw that records it was called; the handler of the campaign's run
+    thawed: list[str] = []
+
+    def thaw_all() -> tuple[list[str], list[str]]:
+        thawed.append("all")
+        return [], []
+
+    monkeypatch.setattr(live_system, "thaw_all", thaw_all)
+    before = signal.getsignal(signal.SIGTERM)
+
+    # act
+    with pytest.raises(SystemExit) as exited, live_system.thawed_on_sigterm():
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    # assert: thawed, exited with SIGTERM's status, and the previous handler back
+    assert thawed == ["all"]
+    assert exited.value.code == 128 + signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) == before

@@ -22,7 +22,13 @@ from testbed.cluster import Testbed
 from testbed.kube import Kube
 from testbed.shell import CommandFailed
 
-from .system import PENDING_BOUND, RECONCILE_EVERY, RESEND_AFTER, LiveSystem
+from .system import (
+    PENDING_BOUND,
+    RECONCILE_EVERY,
+    RESEND_AFTER,
+    LiveSystem,
+    thawed_on_sigterm,
+)
 
 __all__ = ["_autoscalers_sit_out", "live_campaign_run"]
 
@@ -91,7 +97,8 @@ def live_campaign_run(
     began = time.monotonic()
     system = LiveSystem(testbed, kube, gateway_url, overlay, seed)
     before = {node: proxy_lag.read(node) for node in testbed.nodes()}
-    campaign = runner.run(system, settings(seed, minutes))
+    with thawed_on_sigterm():
+        campaign = runner.run(system, settings(seed, minutes))
     programming = {node: _programmed_since(node, was) for node, was in before.items()}
     prefix = "campaign.live_long" if minutes else "campaign.live"
     return LiveCampaignRun(campaign, system, prefix, time.monotonic() - began, programming)

@@ -557,5 +557,5 @@ def test_on_this_kernel_a_reset_ends_the_connections_on_the_port_both_ways_and_n
     assert len(seen["printed"].splitlines()) == 1, seen  # the client's side, to port 15432
     assert seen["client 15432"] == "ConnectionAbortedError", seen
     assert seen["server 15432"] in ("ConnectionResetError", "BrokenPipeError"), seen
-    assert seen["client 15433"] == "open" and seen["server 15433"] == "open", seen
+    assert (seen["client 15433"], seen["server 15433"]) == ("open", "open"), seen
     assert seen["new"] == "connected", seen
