@@ -9,7 +9,8 @@
 After every run the load suite's invariants are checked (suites/load/invariants.py): no SKU
 oversold or its stock moved by other than the confirmed units, one notification per confirmed
 order. Failed requests are figures here, not errors: past the knee they are what is measured.
-The figures go to reports/load-curves/<curve>.json and to the terminal.
+The figures go to reports/load-curves/<curve>.json and to the terminal, and the curve is drawn
+beside them as <curve>.svg (`plot FILE` draws a saved one again).
 
 Every run starts from the stock the curve found, put back before each run and at the end (a
 curve confirms hundreds of orders: without it the shelves empty, later runs only see rejected
@@ -17,6 +18,7 @@ orders, which cost less, and the shared testbed is left with nothing to sell).
 
     python -m suites.load.curves workers --workers 1 2 4 --users 120 --seconds 30
     python -m suites.load.curves saturation --replicas 2 4 --users 40 80 160 --workers 2
+    python -m suites.load.curves plot reports/load-curves/saturation.json
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from kubepromises.report import plot
 from kubepromises.waiting import NotYet, eventually
 from suites import promises
 from suites.invariants import assert_hold, judge, wait_one_notification_each
@@ -203,6 +207,53 @@ def saturation_curve(
     return curves
 
 
+def chart(figures: dict[str, Any]) -> str:
+    """The curve's figures (as `worker_curve` or `saturation_curve` return them, or as read back
+    from their JSON) as an SVG chart: requests/s by workers; or, per gateway replica count,
+    p95 against the rate reached, the knee ringed and the drawing's load-p95 SLO dashed. A run
+    whose failures broke the load-failures SLO is crossed."""
+    if not isinstance(figures, dict):
+        raise TypeError(f"expected an object of figures, not {type(figures).__name__}")
+    failures = promises.DRAWING.slo("load-failures").at_most
+
+    def flagged(points: list[dict[str, Any]], x: str, y: str) -> tuple[plot.Point, ...]:
+        return tuple((p[x], p[y]) for p in points if p["failures"] > failures)
+
+    if "points" in figures:  # the workers curve
+        points = figures["points"]
+        series = plot.Series(
+            "requests/s reached",
+            tuple((p["workers"], p["rps"]) for p in points),
+            flagged=flagged(points, "workers", "rps"),
+        )
+        users = sorted({p["users"] for p in points})
+        return plot.line_chart(
+            f"Requests/s by locust workers ({', '.join(map(str, users))} users)",
+            "locust workers",
+            "requests/s reached",
+            [series],
+        )
+    p95 = promises.DRAWING.slo("load-p95").at_most
+    lines = []
+    for replicas, curve in sorted(figures.items(), key=lambda item: int(item[0])):
+        points, knee = curve["points"], curve["knee"]
+        lines.append(
+            plot.Series(
+                f"{replicas} gateway replicas",
+                tuple((p["rps"], p["p95_ms"]) for p in points),
+                marked=(knee["rps"], knee["p95_ms"]) if knee else None,
+                flagged=flagged(points, "rps", "p95_ms"),
+            )
+        )
+    return plot.line_chart(
+        "Saturation: p95 against the rate reached (ringed: the knee)",
+        "requests/s reached",
+        "p95 (ms)",
+        lines,
+        plot.Threshold(f"load-p95 SLO {p95:g} ms", p95),
+    )
+
+
 def positive(text: str) -> int:
     """A whole number above 0, else a clear usage error."""
     if not text.isdigit() or int(text) < 1:
@@ -222,11 +273,29 @@ def parser() -> argparse.ArgumentParser:
     saturation.add_argument("--users", type=positive, nargs="+", default=[40, 80, 160, 320])
     saturation.add_argument("--workers", type=workers_option, default=2)
     saturation.add_argument("--seconds", type=positive, default=30)
+    drawn = curves.add_parser("plot", help="draw a curve's chart again from its JSON")
+    drawn.add_argument("figures", type=Path, help="reports/load-curves/<curve>.json")
+    drawn.add_argument("--out", type=Path, help="the SVG to write (default: beside the JSON)")
     return top
+
+
+def plotted(figures_file: Path, out: Path | None = None) -> Path:
+    """The chart of a curve's JSON written as SVG (beside it unless `out` says where)."""
+    try:
+        figures = json.loads(figures_file.read_text())
+        drawn = chart(figures)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise SystemExit(f"{figures_file}: not a curve's figures: {error!r}") from error
+    target = out or figures_file.with_suffix(".svg")
+    target.write_text(drawn)
+    return target
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.curve == "plot":
+        print(f"written to {plotted(args.figures, args.out)}")
+        return 0
     testbed = Testbed(Settings.from_env())
     testbed.attach()
     if args.curve == "workers":
@@ -237,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     REPORTS.mkdir(parents=True, exist_ok=True)
     out = REPORTS / f"{args.curve}.json"
     out.write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"{args.curve}: {json.dumps(figures, indent=2)}\nwritten to {out}")
+    print(f"{args.curve}: {json.dumps(figures, indent=2)}\nwritten to {out}, {plotted(out)}")
     return 0
 
 

@@ -9,6 +9,8 @@ import argparse
 import json
 import os
 import subprocess
+import xml.etree.ElementTree as ET
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,8 @@ from suites.load.distributed import (
     workers_option,
 )
 from suites.load.locust_run import Load
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 LOAD = Load(users=20, spawn_rate=5.0, seconds=30)
 GATEWAY = next(s for s in promises.DRAWING.services if s.name == "api-gateway")
@@ -308,3 +312,56 @@ def test_the_knee_is_the_highest_rate_within_the_drawings_p95_and_failures() -> 
 def test_a_curve_refuses_a_count_below_1(bad: str) -> None:
     with pytest.raises(SystemExit):
         curves.parser().parse_args(["saturation", "--users", bad])
+
+
+def test_the_saturation_chart_draws_each_replica_count_with_its_knee_and_the_slo(
+    tmp_path: Path,
+) -> None:
+    # arrange: a curve's figures as saturation_curve writes them, one run past the p95 goal
+    p95 = promises.DRAWING.slo("load-p95").at_most
+    within, slow = point(150, 116.3, p95 / 2, 0), point(250, 189.8, p95 + 10, 0)
+    figures = {
+        "2": {"points": [asdict(within), asdict(slow)], "knee": asdict(within)},
+        "4": {"points": [asdict(slow)], "knee": None},
+    }
+    saved = tmp_path / "saturation.json"
+    saved.write_text(json.dumps(figures))
+
+    # act
+    svg = ET.fromstring(curves.plotted(saved).read_text())
+
+    # assert: a line per replica count, one knee ringed, the SLO's line, beside the JSON
+    lines = svg.findall(f"{SVG}polyline")
+    assert [line.attrib["data-name"] for line in lines] == [
+        "2 gateway replicas",
+        "4 gateway replicas",
+    ]
+    assert len(svg.findall(f"{SVG}circle[@class='marked']")) == 1
+    assert f"load-p95 SLO {p95:g} ms" in "".join(svg.itertext())
+    assert (tmp_path / "saturation.svg").exists()
+
+
+def test_the_workers_chart_crosses_a_run_whose_failures_broke_the_slo(tmp_path: Path) -> None:
+    failures = promises.DRAWING.slo("load-failures").at_most
+    runs = [
+        {**asdict(point(120, 93.2, 120, 0)), "workers": 1},
+        {**asdict(point(120, 94.0, 85, int(failures) + 1)), "workers": 4},
+    ]
+    saved = tmp_path / "workers.json"
+    saved.write_text(json.dumps({"points": runs, "rps_ratio_to_first": {"1": 1.0, "4": 1.01}}))
+
+    svg = ET.fromstring(curves.plotted(saved).read_text())
+
+    assert len(svg.findall(f"{SVG}path[@class='flagged']")) == 1
+    assert "120 users" in "".join(svg.itertext())
+
+
+@pytest.mark.parametrize("text", ["not json", '{"2": {"points": []}}', "[]"])
+def test_negative_control_a_file_that_is_not_a_curves_figures_is_refused_and_nothing_written(
+    tmp_path: Path, text: str
+) -> None:
+    saved = tmp_path / "curve.json"
+    saved.write_text(text)
+    with pytest.raises(SystemExit, match="not a curve's figures"):
+        curves.plotted(saved)
+    assert not (tmp_path / "curve.svg").exists()
