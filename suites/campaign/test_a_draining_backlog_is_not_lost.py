@@ -34,7 +34,8 @@ def _placed(history: History, number: int, order_id: str) -> OrderRow:
         skus=(SKU,),
     )  # fmt: skip
     op.completed, op.outcome = number + 0.2, "ok"
-    op.answer = Answer(201, {"id": order_id, "status": "confirmed"}, True, {})
+    echoed = {"x-request-id": op.request_id}
+    op.answer = Answer(201, {"id": order_id, "status": "confirmed"}, True, echoed)
     return OrderRow(order_id, key, "confirmed", email, ((SKU, 1),), age=60.0)
 
 
