@@ -35,6 +35,16 @@ def ingress_node_port(name: str) -> int:
     return int(next(p["nodePort"] for p in service["spec"]["ports"] if p["name"] == name))
 
 
+def ingress_address(name: str) -> tuple[str, int]:
+    """The ingress controller's Service in the cluster (its DNS name) and its port `name`, from
+    its add-on's Service."""
+    documents = yaml.safe_load_all((ADDONS / "traefik.yaml").read_text())
+    service = next(d for d in documents if d and d["kind"] == "Service")
+    meta = service["metadata"]
+    port = int(next(p["port"] for p in service["spec"]["ports"] if p["name"] == name))
+    return f"{meta['name']}.{meta['namespace']}.svc.cluster.local", port
+
+
 def offline_drawing_images() -> list[str]:
     """The air-gapped images the drawing names for what its air-gapped overlays deploy, besides
     the services: the stand-ins (airgap/images/build-deps.sh) and the log path's images

@@ -322,16 +322,19 @@ def network_policies() -> list[dict[str, Any]]:
     ]
 
 
-def render(plan: Plan) -> list[dict[str, Any]]:
-    """Every object of the run, in the order they are applied: the namespace, its rules, the
-    master's Service (so that the workers' address resolves), the master, the workers."""
-    namespace = {
+def namespace() -> dict[str, Any]:
+    return {
         "apiVersion": "v1",
         "kind": "Namespace",
         "metadata": {"name": LOAD_NAMESPACE, "labels": dict(APP_LABEL)},
     }
+
+
+def render(plan: Plan) -> list[dict[str, Any]]:
+    """Every object of the run, in the order they are applied: the namespace, its rules, the
+    master's Service (so that the workers' address resolves), the master, the workers."""
     return [
-        namespace,
+        namespace(),
         *network_policies(),
         master_service(),
         master_job(plan),
