@@ -114,6 +114,13 @@ def docker_bytes(size: str) -> int:
     return round(float(match["number"]) * DOCKER_UNITS[match["unit"]])
 
 
+#: The databases' init script (the ConfigMap, where the pods mount it, and its SQL here), which
+#: makes each service's own role (manifests/base/postgres-init).
+DATABASE_INIT = "postgres-init"
+DATABASE_INIT_SCRIPT = "/docker-entrypoint-initdb.d/app-role.sh"
+DATABASE_INIT_SQL = REPO / "manifests" / "base" / "postgres-init" / "app-role.psql"
+
+
 class SetupError(RuntimeError):
     """The host cannot run the testbed as it is; the message says what to change."""
 
@@ -330,6 +337,8 @@ class Testbed:
                     self.restart_stale_workloads()
                 self.wait_addons_ready()
                 self.wait_deployed()
+                if reused:
+                    self.rerun_database_init()
         phases.save()
 
     def attach(self) -> None:
@@ -662,6 +671,25 @@ class Testbed:
         self.wait_ready()
         if not self.offline:
             self.create_log_data_view()
+
+    def rerun_database_init(self) -> None:
+        """On a reused cluster: each running database that mounts the init script runs it again,
+        as its container's postStart does on every start, so a change of the script (its roles'
+        settings, say) holds now, not at the database's next restart. The script is idempotent;
+        its SQL comes from the repository through stdin (a mounted ConfigMap's file follows a
+        change only after the kubelet's next sync)."""
+        kube = self.kube()
+        for pod in kube.pods():
+            volumes = pod.spec.volumes or []
+            if not any(v.config_map and v.config_map.name == DATABASE_INIT for v in volumes):
+                continue
+            name = str(pod.metadata.name)
+            self.kubectl(
+                "exec", "-i", "-n", self.settings.namespace, name, "--",
+                "sh", "-c", f"APP_ROLE_SQL=/dev/stdin sh {DATABASE_INIT_SCRIPT}",
+                stdin=DATABASE_INIT_SQL.read_bytes(), timeout=60,
+            )  # fmt: skip
+            progress(f"{name}: the databases' init script run again (its roles as written now)")
 
     def create_log_data_view(self) -> None:
         """Kibana's data view of the log indices (online: the offline overlay has no Kibana)."""
