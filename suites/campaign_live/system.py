@@ -585,6 +585,26 @@ class LiveSystem:
         )
 
     # -- inside the pods ------------------------------------------------------------------------
+    def sessions_idle_in_transaction(self, longer_than: float) -> list[str]:
+        """Each PostgreSQL session (of any database the drawing runs PostgreSQL for) idle in a
+        transaction for longer than `longer_than` seconds: a client that vanished inside a
+        transaction leaves one, holding its locks (the campaign of seed 31980)."""
+        found = []
+        for database in sorted(self._crashable):
+            for row in self._rows(
+                database,
+                "postgres",
+                "SELECT usename, client_addr::text AS client, datname,"
+                " extract(epoch FROM now() - state_change)::float8 AS idle"
+                " FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'"
+                f" AND now() - state_change > make_interval(secs => {float(longer_than)})",
+            ):
+                found.append(
+                    f"{database}: {row['usename']} from {row['client'] or 'the local socket'} in "
+                    f"{row['datname']}, idle in a transaction for {row['idle']:.0f} s"
+                )
+        return found
+
     def execute(self, database: str, dbname: str, sql: str) -> str:
         """A statement run by psql in the database's pod (the negative control plants with it)."""
         return self._exec(database, psql(dbname), sql.encode())

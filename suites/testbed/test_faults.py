@@ -215,8 +215,14 @@ def _in_throwaway_netns(rules: list[tuple[str, ...]], kind: str) -> dict[str, st
         pytest.skip("not verified: needs root, unshare and iptables-nft on this machine")
     insert = [faults.iptables_command("-I", r) for r in rules]
     delete = [faults.iptables_command("-D", r) for r in rules]
+    return _probed_in_a_throwaway_netns(PROBE, [insert, delete, kind])
+
+
+def _probed_in_a_throwaway_netns(probe: str, argument: object) -> dict[str, str]:
+    """What `probe` (a Python program) printed as JSON, run in a new, empty network namespace
+    with `argument` as JSON; not verified where such a namespace cannot be made."""
     done = subprocess.run(
-        ["unshare", "-n", sys.executable, "-c", PROBE, json.dumps([insert, delete, kind])],
+        ["unshare", "-n", sys.executable, "-c", probe, json.dumps(argument)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -543,17 +549,7 @@ print(json.dumps(seen))
 def test_on_this_kernel_a_reset_ends_the_connections_on_the_port_both_ways_and_no_other() -> None:
     if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ss"):
         pytest.skip("not verified: needs root, unshare and ss on this machine")
-    command = faults.reset_command(["127.0.0.1"], 15432)
-    done = subprocess.run(
-        ["unshare", "-n", sys.executable, "-c", RESET_PROBE, json.dumps(command)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"not verified: a throwaway network namespace failed here: {done.stderr}")
-    seen = json.loads(done.stdout)
+    seen = _probed_in_a_throwaway_netns(RESET_PROBE, faults.reset_command(["127.0.0.1"], 15432))
     assert len(seen["printed"].splitlines()) == 1, seen  # the client's side, to port 15432
     assert seen["client 15432"] == "ConnectionAbortedError", seen
     assert seen["server 15432"] in ("ConnectionResetError", "BrokenPipeError"), seen
