@@ -118,7 +118,7 @@ def docker_bytes(size: str) -> int:
 #: makes each service's own role (manifests/base/postgres-init).
 DATABASE_INIT = "postgres-init"
 DATABASE_INIT_SCRIPT = "/docker-entrypoint-initdb.d/app-role.sh"
-DATABASE_INIT_SQL = REPO / "manifests" / "base" / "postgres-init" / "app-role.psql"
+DATABASE_INIT_SQL = REPO / "manifests" / "base" / DATABASE_INIT / "app-role.psql"
 
 
 class SetupError(RuntimeError):

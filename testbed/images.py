@@ -12,6 +12,7 @@ import tempfile
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -27,22 +28,29 @@ OFFLINE_PYTHON_BASE = "demo-micro-airgap/python:3.11-bookworm"
 ADDONS = REPO / "testbed" / "addons"
 
 
+def _ingress_service() -> dict[str, Any]:
+    """The ingress controller's Service, as its add-on writes it."""
+    documents = yaml.safe_load_all((ADDONS / "traefik.yaml").read_text())
+    service: dict[str, Any] = next(d for d in documents if d and d["kind"] == "Service")
+    return service
+
+
+def _ingress_port(name: str) -> dict[str, Any]:
+    port: dict[str, Any] = next(p for p in _ingress_service()["spec"]["ports"] if p["name"] == name)
+    return port
+
+
 def ingress_node_port(name: str) -> int:
     """The ingress controller's node port `name` (web, websecure), from its add-on's Service:
     written there only (the kind config maps it to the host, which a test checks)."""
-    documents = yaml.safe_load_all((ADDONS / "traefik.yaml").read_text())
-    service = next(d for d in documents if d and d["kind"] == "Service")
-    return int(next(p["nodePort"] for p in service["spec"]["ports"] if p["name"] == name))
+    return int(_ingress_port(name)["nodePort"])
 
 
 def ingress_address(name: str) -> tuple[str, int]:
     """The ingress controller's Service in the cluster (its DNS name) and its port `name`, from
     its add-on's Service."""
-    documents = yaml.safe_load_all((ADDONS / "traefik.yaml").read_text())
-    service = next(d for d in documents if d and d["kind"] == "Service")
-    meta = service["metadata"]
-    port = int(next(p["port"] for p in service["spec"]["ports"] if p["name"] == name))
-    return f"{meta['name']}.{meta['namespace']}.svc.cluster.local", port
+    meta = _ingress_service()["metadata"]
+    return f"{meta['name']}.{meta['namespace']}.svc.cluster.local", int(_ingress_port(name)["port"])
 
 
 def offline_drawing_images() -> list[str]:

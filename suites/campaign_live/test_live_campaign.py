@@ -180,7 +180,7 @@ def _traced(history: History, ops: list[Operation], store: LogStore | None) -> s
     if store is None:
         saved.write_text("not traced: the overlay ships no logs to a store\n")
     else:
-        saved.write_text(traces.traced(ops, lambda ids: store.lines_of(ids)))
+        saved.write_text(traces.traced(ops, store.lines_of))
     return str(saved)
 
 

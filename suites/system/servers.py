@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from suites.waiting import eventually, scaled
+from testbed.cluster import DATABASE_INIT_SQL
 from testbed.settings import Settings
 from testbed.setup import ferretdb_binary
 
@@ -221,8 +222,8 @@ def create_databases(port: int, names: list[str]) -> None:
 
 #: The databases' init script that creates a service's own role (manifests/base/postgres-init):
 #: the suites run the very files the database pods run.
-ROLE_SCRIPT = REPO / "manifests" / "base" / "postgres-init" / "app-role.sh"
-ROLE_SQL = ROLE_SCRIPT.with_name("app-role.psql")
+ROLE_SQL = DATABASE_INIT_SQL
+ROLE_SCRIPT = ROLE_SQL.with_name("app-role.sh")
 
 
 def create_role(port: int, database: str, role: str) -> None:

@@ -351,3 +351,12 @@ def post_concurrently_as_clients(
         for i, response in zip(busy, again, strict=True):
             responses[i] = response
     return responses, resent
+
+
+def connect_as(stack: Stack, role: str, database: str) -> psycopg.Connection[Any]:
+    """A session of `role` in `database` on the stack's PostgreSQL, over TCP as the services
+    connect (autocommit)."""
+    return psycopg.connect(
+        f"host=127.0.0.1 port={stack.infra.postgres_port} user={role} dbname={database}",
+        autocommit=True,
+    )

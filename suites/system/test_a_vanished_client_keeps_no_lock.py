@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from suites.system.stack import DATABASE_ROLES, Stack
+from suites.system.stack import DATABASE_ROLES, Stack, connect_as
 from system.order_service.config import Settings as OrderSettings
 
 ORDERS = OrderSettings()
@@ -32,13 +32,6 @@ ORDERS = OrderSettings()
 LONGEST_PAUSE_SECONDS = 2 * ORDERS.inventory_timeout_seconds
 #: A keepalive probe of an idle connection should come well within the pending bound too.
 SETTINGS = ("idle_in_transaction_session_timeout", "tcp_keepalives_idle")
-
-
-def connect_as(stack: Stack, role: str, database: str) -> psycopg.Connection[Any]:
-    return psycopg.connect(
-        f"host=127.0.0.1 port={stack.infra.postgres_port} user={role} dbname={database}",
-        autocommit=True,
-    )
 
 
 def seconds(conn: psycopg.Connection[Any], setting: str) -> float:

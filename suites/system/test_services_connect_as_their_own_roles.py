@@ -5,22 +5,13 @@ pods run it): no superuser, and nothing beyond their own database.
 A role is shown by its running service's sessions (pg_stat_activity, application_name
 demo-micro); the negative controls connect as the role and try what it must not do."""
 
-from typing import Any
-
 import psycopg
 import pytest
 
-from suites.system.stack import DATABASE_ROLES, Stack
+from suites.system.stack import DATABASE_ROLES, Stack, connect_as
 
 #: The database of each role and the other service's database.
 OTHER_DATABASE = {"orders": "inventory", "inventory": "orders"}
-
-
-def connect_as(stack: Stack, role: str, database: str) -> psycopg.Connection[Any]:
-    return psycopg.connect(
-        f"host=127.0.0.1 port={stack.infra.postgres_port} user={role} dbname={database}",
-        autocommit=True,
-    )
 
 
 @pytest.mark.parametrize("database", sorted(DATABASE_ROLES))
