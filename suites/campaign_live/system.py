@@ -55,7 +55,8 @@ from suites import promises
 from suites.campaign import generator, nemesis, runner, state
 from suites.campaign.history import FaultWindow, History
 from suites.campaign.schedule import Clock
-from suites.resilience.live import ROLLOUT_TIMEOUT, selector, wait_replaced
+from suites.resilience import sessions
+from suites.resilience.live import ROLLOUT_TIMEOUT, psql, selector, wait_replaced
 from system.order_service.config import Settings as OrderServiceSettings
 from testbed import faults
 from testbed.cluster import Testbed
@@ -86,12 +87,6 @@ KILL_GRACE = 1
 #: The kubelet's pod cgroups in the freezer hierarchy of a kind node (cgroup v1, systemd
 #: driver; checked on this machine's nodes, 3 Dec 2026).
 FREEZER = "/sys/fs/cgroup/freezer/kubelet.slice/kubelet-kubepods.slice"
-
-
-def psql(dbname: str) -> list[str]:
-    """psql in a PostgreSQL pod, reading its statements from stdin: bare rows, the first
-    error fatal."""
-    return ["sh", "-c", f'psql -qtA -U "$POSTGRES_USER" -d {dbname} -v ON_ERROR_STOP=1']
 
 
 #: How a server of each upstream image ends every client connection it holds and goes on
@@ -603,6 +598,16 @@ class LiveSystem:
                     f"{database}: {row['usename']} from {row['client'] or 'the local socket'} in "
                     f"{row['datname']}, idle in a transaction for {row['idle']:.0f} s"
                 )
+        return found
+
+    def sessions_of_gone_clients(self) -> list[sessions.Session]:
+        """Each TCP session of a PostgreSQL server of the drawing whose client is gone
+        (`suites.resilience.sessions`): a pod deleted while cut off from it leaves one."""
+        addresses = sessions.pod_addresses(self._kube)
+        found = []
+        for database in sorted(self._crashable):
+            out = self._exec(database, psql("postgres"), sessions.SESSIONS_SQL.encode())
+            found += sessions.of_gone_clients(sessions.parsed(database, out), addresses)
         return found
 
     def execute(self, database: str, dbname: str, sql: str) -> str:

@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from kubepromises.waiting import NotYet, eventually
 from suites import promises
 from suites.campaign import traces, verdict
 from suites.campaign.checker import Limits, check
@@ -39,6 +40,9 @@ pytestmark = pytest.mark.cluster
 #: takes the deleted pod out of the Service's endpoints on every node, pooled connections to
 #: it fail once, and the gateway's Redis cool-down ends.
 FAULT_GRACE_SECONDS = 5.0
+
+#: The longest a PostgreSQL server may keep the session of a client that vanished (the drawing's).
+VANISHED_CLIENT_BOUND = promises.DRAWING.slo("vanished-client-session").at_most
 
 #: The workload behind the API's NodePort, which the clients call (the drawing's).
 GATEWAY = promises.API_NODE_PORT.workload
@@ -193,6 +197,29 @@ def test_no_database_session_is_left_idle_in_a_transaction(
     pending (the services' roles end theirs after 30 s: docs/services.md, "Database roles")."""
     left = live_campaign_run.system.sessions_idle_in_transaction(PENDING_BOUND)
     assert left == []
+
+
+def test_no_database_session_outlives_its_client(live_campaign_run: LiveCampaignRun) -> None:
+    """The campaign deletes pods while they are cut off from their databases: each such pod's
+    sessions get no FIN, and a server that kept them would fill its connection slots run after
+    run. Within the drawing's bound from the check's start (after the last fault), no PostgreSQL
+    session may be left whose client is gone. Its negative control is the live resilience test's
+    (suites/resilience/test_a_vanished_client_leaves_no_session.py: a session that took back its
+    keepalive is found), where the client is made to vanish on purpose."""
+    system = live_campaign_run.system
+
+    def none_left() -> None:
+        left = system.sessions_of_gone_clients()
+        if left:
+            raise NotYet("; ".join(map(str, left)))
+
+    eventually(
+        none_left,
+        timeout=VANISHED_CLIENT_BOUND,
+        interval=5,
+        what="PostgreSQL ending the sessions of the clients the campaign made vanish",
+        hint="the services' roles bound a silent client (app-role.psql)",
+    )
 
 
 def test_negative_control_a_session_idle_in_a_transaction_is_found(

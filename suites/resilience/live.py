@@ -23,6 +23,12 @@ ROLLOUT_TIMEOUT = 90.0
 TERMINATION_TIMEOUT = 45.0
 
 
+def psql(dbname: str) -> list[str]:
+    """psql in a PostgreSQL pod, reading its statements from stdin: bare rows, the first
+    error fatal."""
+    return ["sh", "-c", f'psql -qtA -U "$POSTGRES_USER" -d {dbname} -v ON_ERROR_STOP=1']
+
+
 def selector(workload: str) -> str:
     """The label selector of a workload's pods."""
     return f"{promises.APP_LABEL}={workload}"
