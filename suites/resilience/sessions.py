@@ -25,8 +25,8 @@ from testbed.kube import Kube
 
 #: Every session that came over TCP, as one JSON object per line (any text survives).
 SESSIONS_SQL = (
-    "SELECT row_to_json(s)::text FROM (SELECT pid, usename AS user, application_name AS application,"
-    " client_addr::text AS client, client_port AS port, state,"
+    "SELECT row_to_json(s)::text FROM (SELECT pid, usename AS user,"
+    " application_name AS application, client_addr::text AS client, client_port AS port, state,"
     " extract(epoch FROM backend_start)::float8 AS began"
     " FROM pg_stat_activity WHERE client_addr IS NOT NULL) s"
 )

@@ -89,14 +89,18 @@ def test_order_db_ends_the_sessions_of_a_client_that_vanished_within_the_bound(
     name, address = pod.metadata.name, str(pod.status.pod_ip)
     peers = faults.peers(kube, DATABASE, selector(DATABASE))
     client = subprocess.Popen(
-        [str(testbed.kubectl_binary()), f"--kubeconfig={testbed.settings.kubeconfig}"]
-        + ["exec", "-n", kube.namespace, name, "--", "python", "-c", CLIENT],
+        [
+            str(testbed.kubectl_binary()),
+            f"--kubeconfig={testbed.settings.kubeconfig}",
+            *("exec", "-n", kube.namespace, name, "--", "python", "-c", CLIENT),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        assert client.stdout is not None and client.stderr is not None
+        assert client.stdout is not None
+        assert client.stderr is not None
         if client.stdout.readline().strip() != "asked":
             client.kill()
             pytest.fail(f"the client in {name} did not open its sessions: {client.stderr.read()}")

@@ -10,7 +10,8 @@ then 503) nor the other replica's reconciler (SKIP LOCKED) could finish them.
 So the databases' init script (manifests/base/postgres-init/app-role.psql, run here as the
 database pods run it) gives each service's role an idle-in-transaction timeout, above the
 longest pause a service makes inside a transaction and below the orders' pending bound, and TCP
-keepalives, so that a session whose client is gone ends. These tests read those settings as
+keepalives and a TCP user timeout, so that a session whose client is gone ends, idle or with
+an answer unacknowledged. These tests read those settings as
 each role's session sees them, and show what the timeout does to a session's locks (shortened
 to 1 s in that session); the negative controls: a role without the settings is caught, and
 without the timeout the lock stays.
@@ -30,8 +31,9 @@ ORDERS = OrderSettings()
 #: inventory-service about an overdue order it holds locked, twice at most (the reservation,
 #: then its release), each call within the inventory client's read timeout.
 LONGEST_PAUSE_SECONDS = 2 * ORDERS.inventory_timeout_seconds
-#: A keepalive probe of an idle connection should come well within the pending bound too.
-SETTINGS = ("idle_in_transaction_session_timeout", "tcp_keepalives_idle")
+#: A keepalive probe of an idle connection, and the end of one whose answer goes
+#: unacknowledged, should come well within the pending bound too.
+SETTINGS = ("idle_in_transaction_session_timeout", "tcp_keepalives_idle", "tcp_user_timeout")
 
 
 def seconds(conn: psycopg.Connection[Any], setting: str) -> float:
@@ -78,7 +80,7 @@ def test_negative_control_a_role_made_without_the_init_script_is_caught(stack: S
     finally:
         with stack.infra.db("postgres") as admin:
             admin.execute("DROP ROLE no_bounds")
-    # assert: both settings named
+    # assert: every setting named
     assert [p.split()[0] for p in problems] == list(SETTINGS), problems
 
 
