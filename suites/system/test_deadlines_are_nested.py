@@ -3,15 +3,20 @@ its caller gives up (never a 504 for an order that then succeeds behind it).
 
 client → gateway (upstream read timeout) → order-service (one deadline for the whole order)
 → inventory-service (connect + read timeouts, cut short by that deadline). An order left
-pending by a deadline is finished by the reconciler, whose bound is longer still.
+pending by a deadline is finished by the reconciler, whose bound is longer still. Reads have
+deadlines of their own: order-service's inside the gateway's timeout, inventory-service's inside
+both of its callers' (the gateway's catalogue, order-service's reconciler).
 """
 
 from system.api_gateway.config import Settings as GatewaySettings
 from system.common.deadline import CANCELLING_AT_MOST
+from system.inventory_service.config import Settings as InventorySettings
 from system.order_service.config import Settings as OrderSettings
 
 
-def deadline_violations(gateway: GatewaySettings, orders: OrderSettings) -> list[str]:
+def deadline_violations(
+    gateway: GatewaySettings, orders: OrderSettings, inventory: InventorySettings
+) -> list[str]:
     """Sentences naming each budget that is not inside its caller's."""
     problems = []
     if orders.order_deadline_seconds >= gateway.upstream_read_timeout_seconds:
@@ -24,6 +29,16 @@ def deadline_violations(gateway: GatewaySettings, orders: OrderSettings) -> list
             f"order-service's read deadline ({orders.read_deadline_seconds} s) is not inside "
             f"the gateway's read timeout ({gateway.upstream_read_timeout_seconds} s)"
         )
+    inventory_callers = {
+        "order-service's inventory timeout": orders.inventory_timeout_seconds,
+        "the gateway's read timeout": gateway.upstream_read_timeout_seconds,
+    }
+    for caller, timeout in inventory_callers.items():
+        if inventory.read_deadline_seconds >= timeout:
+            problems.append(
+                f"inventory-service's read deadline ({inventory.read_deadline_seconds} s) is "
+                f"not inside {caller} ({timeout} s)"
+            )
     # An order cut short by its deadline is cancelled, which psycopg may take a while to finish.
     still_running = orders.order_deadline_seconds + CANCELLING_AT_MOST
     if orders.pending_bound_seconds <= still_running:
@@ -36,7 +51,7 @@ def deadline_violations(gateway: GatewaySettings, orders: OrderSettings) -> list
 
 def test_each_hops_budget_is_inside_its_callers() -> None:
     # the settings the manifests deploy (they set none of these, so the defaults)
-    assert deadline_violations(GatewaySettings(), OrderSettings()) == []
+    assert deadline_violations(GatewaySettings(), OrderSettings(), InventorySettings()) == []
 
 
 def test_a_deadline_longer_than_the_gateways_timeout_is_caught() -> None:
@@ -46,6 +61,16 @@ def test_a_deadline_longer_than_the_gateways_timeout_is_caught() -> None:
     reads_too_long = OrderSettings(read_deadline_seconds=10)
     unbounded = OrderSettings(pending_bound_seconds=15)  # > the deadline, < its cancellation
 
-    assert len(deadline_violations(GatewaySettings(), too_long)) == 1
-    assert len(deadline_violations(GatewaySettings(), reads_too_long)) == 1
-    assert len(deadline_violations(GatewaySettings(), unbounded)) == 1
+    inventory_reads_too_long = InventorySettings(read_deadline_seconds=5)
+    deployed_gateway, deployed_orders, deployed_inventory = (
+        GatewaySettings(),
+        OrderSettings(),
+        InventorySettings(),
+    )
+
+    assert len(deadline_violations(deployed_gateway, too_long, deployed_inventory)) == 1
+    assert len(deadline_violations(deployed_gateway, reads_too_long, deployed_inventory)) == 1
+    assert len(deadline_violations(deployed_gateway, unbounded, deployed_inventory)) == 1
+    assert (
+        len(deadline_violations(deployed_gateway, deployed_orders, inventory_reads_too_long)) == 1
+    )

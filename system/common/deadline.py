@@ -18,6 +18,8 @@ import logging
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from fastapi import HTTPException, status
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -43,6 +45,24 @@ async def within(seconds: float, work: Coroutine[Any, Any, T]) -> T:
             _cancelling.add(task)
             task.add_done_callback(_ended)
         raise
+
+
+def read_not_in_time(database: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI answer of a read of `database` cut short by its deadline."""
+    return {503: {"description": f"{database} did not answer within the read deadline"}}
+
+
+async def read_within(seconds: float, database: str, work: Coroutine[Any, Any, T]) -> T:
+    """`work`, a read of `database`, answered 503 (Retry-After: 1) once `seconds` have passed:
+    a database that hangs (alive, not answering) holds no request until its caller gives up."""
+    try:
+        return await within(seconds, work)
+    except TimeoutError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"{database} did not answer within {seconds:g} s",
+            headers={"Retry-After": "1"},
+        ) from exc
 
 
 def _ended(task: asyncio.Task[Any]) -> None:

@@ -1,9 +1,11 @@
 """HTTP endpoints of inventory-service."""
 
-from typing import Annotated
+from collections.abc import Coroutine
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
+from system.common.deadline import read_not_in_time, read_within
 from system.inventory_service.schemas import (
     SKU_PATTERN,
     Product,
@@ -23,19 +25,28 @@ async def get_store(request: Request) -> InventoryStore:
 StoreDep = Annotated[InventoryStore, Depends(get_store)]
 SkuPath = Annotated[str, Path(pattern=SKU_PATTERN)]
 
+T = TypeVar("T")
+
 router = APIRouter()
 
+READ_NOT_IN_TIME = read_not_in_time("inventory-db")
 
-@router.get("/products")
-async def list_products(store: StoreDep) -> list[Product]:
+
+async def read_within_deadline(request: Request, work: Coroutine[Any, Any, T]) -> T:
+    """`work`, a read of inventory-db, answered 503 once the read deadline has passed."""
+    return await read_within(request.app.state.read_deadline_seconds, "inventory-db", work)
+
+
+@router.get("/products", responses=READ_NOT_IN_TIME)
+async def list_products(request: Request, store: StoreDep) -> list[Product]:
     """The catalogue with current stock."""
-    return await store.list_products()
+    return await read_within_deadline(request, store.list_products())
 
 
-@router.get("/products/{sku}", responses={404: {"description": "unknown SKU"}})
-async def get_product(sku: SkuPath, store: StoreDep) -> Product:
+@router.get("/products/{sku}", responses={404: {"description": "unknown SKU"}, **READ_NOT_IN_TIME})
+async def get_product(sku: SkuPath, request: Request, store: StoreDep) -> Product:
     """One product with its current stock."""
-    product = await store.get_product(sku)
+    product = await read_within_deadline(request, store.get_product(sku))
     if product is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown sku: {sku}")
     return product
@@ -66,17 +77,20 @@ async def reserve(body: ReservationRequest, response: Response, store: StoreDep)
 ReservationKey = Annotated[str, Path(min_length=1, max_length=200)]
 
 
-@router.get("/reservations/{key}", responses={404: {"description": "unknown key"}})
-async def get_reservation(key: ReservationKey, store: StoreDep) -> Reservation:
+@router.get(
+    "/reservations/{key}", responses={404: {"description": "unknown key"}, **READ_NOT_IN_TIME}
+)
+async def get_reservation(key: ReservationKey, request: Request, store: StoreDep) -> Reservation:
     """One reservation."""
-    reservation = await store.get_reservation(key)
+    reservation = await read_within_deadline(request, store.get_reservation(key))
     if reservation is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no reservation with key {key}")
     return reservation
 
 
-@router.get("/reservations")
+@router.get("/reservations", responses=READ_NOT_IN_TIME)
 async def list_held_reservations(
+    request: Request,
     store: StoreDep,
     older_than_seconds: Annotated[float, Query(ge=0, le=86_400 * 365)] = 0,
     after: Annotated[str, Query(max_length=200)] = "",
@@ -84,7 +98,9 @@ async def list_held_reservations(
 ) -> list[str]:
     """Keys of reservations still holding stock, in key order after `after` (order-service's
     reconciler pages through them)."""
-    return await store.reserved_keys(older_than_seconds, after, limit)
+    return await read_within_deadline(
+        request, store.reserved_keys(older_than_seconds, after, limit)
+    )
 
 
 @router.post("/reservations/{key}/release")

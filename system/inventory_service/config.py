@@ -1,6 +1,6 @@
 """inventory-service settings (names from system/CONTRACT.md)."""
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from system.common.settings import Port, ServiceSettings
 
@@ -15,3 +15,7 @@ class Settings(ServiceSettings):
     inventory_db_user: str = "inventory_service"
     inventory_db_password: SecretStr = SecretStr("")
     db_pool_size: int = 10
+    # A read (a product, the catalogue, a reservation) ends within this, answered 503 by a
+    # database that does not answer: inside order-service's inventory timeout (5 s) and the
+    # gateway's read timeout (10 s), so each caller hears the 503 before it gives up.
+    read_deadline_seconds: float = Field(default=4.0, gt=0)

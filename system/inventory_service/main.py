@@ -34,6 +34,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pool.open(wait=False)
         app.state.store = InventoryStore(pool)
+        app.state.read_deadline_seconds = settings.read_deadline_seconds
         applying = asyncio.create_task(schema.apply(), name="schema")
         yield
         applying.cancel()

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
 
-from system.common.deadline import within
+from system.common.deadline import read_not_in_time, read_within, within
 from system.common.listing_access import REFUSALS, WITHOUT_TOKEN, FullEmails, mask_email
 from system.common.request_context import current_request_id
 from system.order_service.inventory import InventoryClient, InventoryRefused, InventoryUnavailable
@@ -134,22 +134,12 @@ async def _place(
     return final
 
 
-READ_NOT_IN_TIME: dict[int | str, dict[str, Any]] = {
-    503: {"description": "order-db did not answer within the read deadline"}
-}
+READ_NOT_IN_TIME = read_not_in_time("order-db")
 
 
-async def read_within(request: Request, work: Coroutine[Any, Any, T]) -> T:
+async def read_within_deadline(request: Request, work: Coroutine[Any, Any, T]) -> T:
     """`work`, a read of order-db, answered 503 once the read deadline has passed."""
-    deadline: float = request.app.state.read_deadline_seconds
-    try:
-        return await within(deadline, work)
-    except TimeoutError as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            f"order-db did not answer within {deadline:g} s",
-            headers={"Retry-After": "1"},
-        ) from exc
+    return await read_within(request.app.state.read_deadline_seconds, "order-db", work)
 
 
 def shown(order: Order, full_emails: bool) -> Order:
@@ -167,7 +157,7 @@ def shown(order: Order, full_emails: bool) -> Order:
 async def get_order(
     order_id: UUID, request: Request, store: StoreDep, full_emails: FullEmails
 ) -> Order:
-    order = await read_within(request, store.get(order_id))
+    order = await read_within_deadline(request, store.get(order_id))
     if order is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no order with id {order_id}")
     return shown(order, full_emails)
@@ -185,6 +175,6 @@ async def list_orders(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> OrderPage:
-    items, total = await read_within(request, store.page(limit, offset))
+    items, total = await read_within_deadline(request, store.page(limit, offset))
     items = [shown(order, full_emails) for order in items]
     return OrderPage(items=items, total=total, limit=limit, offset=offset)
