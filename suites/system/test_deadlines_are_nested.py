@@ -11,11 +11,15 @@ both of its callers' (the gateway's catalogue, order-service's reconciler).
 from system.api_gateway.config import Settings as GatewaySettings
 from system.common.deadline import CANCELLING_AT_MOST
 from system.inventory_service.config import Settings as InventorySettings
+from system.notification_service.config import Settings as NotificationSettings
 from system.order_service.config import Settings as OrderSettings
 
 
 def deadline_violations(
-    gateway: GatewaySettings, orders: OrderSettings, inventory: InventorySettings
+    gateway: GatewaySettings,
+    orders: OrderSettings,
+    inventory: InventorySettings,
+    notifications: NotificationSettings,
 ) -> list[str]:
     """Sentences naming each budget that is not inside its caller's."""
     problems = []
@@ -29,16 +33,21 @@ def deadline_violations(
             f"order-service's read deadline ({orders.read_deadline_seconds} s) is not inside "
             f"the gateway's read timeout ({gateway.upstream_read_timeout_seconds} s)"
         )
-    inventory_callers = {
-        "order-service's inventory timeout": orders.inventory_timeout_seconds,
+    # order-service calls both through one client, its read timeout the inventory timeout
+    callers = {
+        "order-service's read timeout": orders.inventory_timeout_seconds,
         "the gateway's read timeout": gateway.upstream_read_timeout_seconds,
     }
-    for caller, timeout in inventory_callers.items():
-        if inventory.read_deadline_seconds >= timeout:
-            problems.append(
-                f"inventory-service's read deadline ({inventory.read_deadline_seconds} s) is "
-                f"not inside {caller} ({timeout} s)"
-            )
+    reads = {
+        "inventory-service": inventory.read_deadline_seconds,
+        "notification-service": notifications.read_deadline_seconds,
+    }
+    for service, deadline in reads.items():
+        for caller, timeout in callers.items():
+            if deadline >= timeout:
+                problems.append(
+                    f"{service}'s read deadline ({deadline} s) is not inside {caller} ({timeout} s)"
+                )
     # An order cut short by its deadline is cancelled, which psycopg may take a while to finish.
     still_running = orders.order_deadline_seconds + CANCELLING_AT_MOST
     if orders.pending_bound_seconds <= still_running:
@@ -51,26 +60,23 @@ def deadline_violations(
 
 def test_each_hops_budget_is_inside_its_callers() -> None:
     # the settings the manifests deploy (they set none of these, so the defaults)
-    assert deadline_violations(GatewaySettings(), OrderSettings(), InventorySettings()) == []
+    deployed = (GatewaySettings(), OrderSettings(), InventorySettings(), NotificationSettings())
+    assert deadline_violations(*deployed) == []
 
 
-def test_a_deadline_longer_than_the_gateways_timeout_is_caught() -> None:
-    # negative control: the old order of budgets (inventory read 5 s + connect 2 s + two pool
-    # waits of 2 s could outlast the gateway's 10 s)
-    too_long = OrderSettings(order_deadline_seconds=11)
-    reads_too_long = OrderSettings(read_deadline_seconds=10)
-    unbounded = OrderSettings(pending_bound_seconds=15)  # > the deadline, < its cancellation
+def test_a_deadline_longer_than_its_callers_timeout_is_caught() -> None:
+    # negative controls, one budget changed each: the old order of budgets (inventory read 5 s
+    # + connect 2 s + two pool waits of 2 s could outlast the gateway's 10 s), reads as long as
+    # their callers wait
+    gateway, orders = GatewaySettings(), OrderSettings()
+    inventory, notifications = InventorySettings(), NotificationSettings()
+    changed = [
+        (gateway, OrderSettings(order_deadline_seconds=11), inventory, notifications),
+        (gateway, OrderSettings(read_deadline_seconds=10), inventory, notifications),
+        # longer than the deadline, shorter than the deadline and its cancellation
+        (gateway, OrderSettings(pending_bound_seconds=15), inventory, notifications),
+        (gateway, orders, InventorySettings(read_deadline_seconds=5), notifications),
+        (gateway, orders, inventory, NotificationSettings(read_deadline_seconds=5)),
+    ]
 
-    inventory_reads_too_long = InventorySettings(read_deadline_seconds=5)
-    deployed_gateway, deployed_orders, deployed_inventory = (
-        GatewaySettings(),
-        OrderSettings(),
-        InventorySettings(),
-    )
-
-    assert len(deadline_violations(deployed_gateway, too_long, deployed_inventory)) == 1
-    assert len(deadline_violations(deployed_gateway, reads_too_long, deployed_inventory)) == 1
-    assert len(deadline_violations(deployed_gateway, unbounded, deployed_inventory)) == 1
-    assert (
-        len(deadline_violations(deployed_gateway, deployed_orders, inventory_reads_too_long)) == 1
-    )
+    assert [len(deadline_violations(*settings)) for settings in changed] == [1] * len(changed)

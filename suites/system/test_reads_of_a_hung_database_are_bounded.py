@@ -2,67 +2,99 @@
 read deadline, never held until its caller gives up (the gateway's read timeout, order-service's
 inventory timeout) while it keeps a connection and a request slot.
 
-The hang: an administrator's transaction holds the read table ACCESS EXCLUSIVE, so every read of
-it waits on the lock, as it would on a database that stopped answering. Negative control: an
+The hang: for PostgreSQL an administrator's transaction holds the read table ACCESS EXCLUSIVE,
+so every read of it waits on the lock, as it would on a database that stopped answering; for
+MongoDB the server is stopped (SIGSTOP: its connections stay open, unanswered). Negative control: an
 instance of inventory-service whose read deadline is longer than its caller's patience is still
 waiting when the caller gives up.
 """
 
+import signal
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 import httpx
 import pytest
 
 from suites.system.stack import Service, Stack
 from system.inventory_service.config import Settings as InventorySettings
+from system.notification_service.config import Settings as NotificationSettings
 from system.order_service.config import Settings as OrderSettings
 
 #: The deadline's answer through the event loop and HTTP, on a busy 2-core machine.
 SLACK_SECONDS = 1.0
 
 
-def read_while_locked(
-    stack: Stack, service: Service, database: str, table: str, path: str, patience: float
-) -> tuple[httpx.Response | None, float]:
-    """GET `path` of the service while `table` is locked; the answer (None: none within
-    `patience`) and how long it took."""
+@contextmanager
+def table_locked(stack: Stack, database: str, table: str) -> Iterator[None]:
+    """Every read of `table` waits: an administrator's transaction holds it ACCESS EXCLUSIVE."""
     with stack.infra.db(database) as holder:
         holder.autocommit = False
         holder.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
-        started = time.monotonic()
         try:
-            answer: httpx.Response | None = httpx.get(f"{service.url}{path}", timeout=patience)
-        except httpx.TimeoutException:
-            answer = None
-        took = time.monotonic() - started
-        holder.rollback()
-    return answer, took
+            yield
+        finally:
+            holder.rollback()
+
+
+@contextmanager
+def mongodb_stopped(stack: Stack) -> Iterator[None]:
+    """The MongoDB server (FerretDB) stopped, not ended: its connections stay open, unanswered."""
+    stack.infra.mongo.signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        stack.infra.mongo.signal(signal.SIGCONT)
+
+
+def timed_get(url: str, patience: float) -> tuple[httpx.Response | None, float]:
+    """The answer to GET `url` (None: none within `patience`) and how long it took."""
+    started = time.monotonic()
+    try:
+        answer: httpx.Response | None = httpx.get(url, timeout=patience)
+    except httpx.TimeoutException:
+        answer = None
+    return answer, time.monotonic() - started
+
+
+Hang = Callable[[Stack], AbstractContextManager[None]]
+READS: list[tuple[str, str, Hang, float]] = [
+    (
+        "inventory",
+        "/products",
+        lambda stack: table_locked(stack, "inventory", "products"),
+        InventorySettings().read_deadline_seconds,
+    ),
+    (
+        "orders",
+        "/orders?limit=1",
+        lambda stack: table_locked(stack, "orders", "orders"),
+        OrderSettings().read_deadline_seconds,
+    ),
+    (
+        "notifications",
+        "/notifications?limit=1",
+        mongodb_stopped,
+        NotificationSettings().read_deadline_seconds,
+    ),
+]
 
 
 @pytest.mark.parametrize(
-    ("name", "database", "table", "path", "deadline"),
-    [
-        (
-            "inventory",
-            "inventory",
-            "products",
-            "/products",
-            InventorySettings().read_deadline_seconds,
-        ),
-        ("orders", "orders", "orders", "/orders?limit=1", OrderSettings().read_deadline_seconds),
-    ],
-    ids=["inventory-service", "order-service"],
+    ("name", "path", "hang", "deadline"),
+    READS,
+    ids=["inventory-service", "order-service", "notification-service"],
 )
 def test_a_read_of_a_hung_database_is_answered_503_within_the_read_deadline(
-    stack: Stack, name: str, database: str, table: str, path: str, deadline: float
+    stack: Stack, name: str, path: str, hang: Hang, deadline: float
 ) -> None:
     # arrange: the service as deployed (its default deadline)
     service: Service = getattr(stack, name)
 
-    # act: a read while its table is locked, by a caller more patient than the deadline
-    answer, took = read_while_locked(
-        stack, service, database, table, path, patience=deadline + SLACK_SECONDS + 2
-    )
+    # act: a read while its database hangs, by a caller more patient than the deadline
+    with hang(stack):
+        answer, took = timed_get(f"{service.url}{path}", deadline + SLACK_SECONDS + 2)
 
     # assert: a prompt 503 that says why and when to come back
     assert answer is not None, f"no answer in {took:.1f} s (read deadline {deadline:g} s)"
@@ -82,7 +114,8 @@ def test_negative_control_a_read_deadline_past_the_callers_patience_leaves_it_wa
     )
 
     # act
-    answer, took = read_while_locked(stack, slow, "inventory", "products", "/products", patience)
+    with table_locked(stack, "inventory", "products"):
+        answer, took = timed_get(f"{slow.url}/products", patience)
 
     # assert: the caller gave up first
     assert answer is None, f"answered {answer.status_code} after {took:.1f} s"

@@ -5,6 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from system.common.deadline import read_not_in_time, read_within
 from system.common.listing_access import REFUSALS, WITHOUT_TOKEN, FullEmails, mask_email
 from system.notification_service.schemas import Notification
 from system.notification_service.store import NotificationStore
@@ -24,9 +25,10 @@ router = APIRouter()
 @router.get(
     "/notifications",
     description=f"Notifications, newest first; at most one per order; {WITHOUT_TOKEN}.",
-    responses=REFUSALS,
+    responses={**REFUSALS, **read_not_in_time("notification-db")},
 )
 async def list_notifications(
+    request: Request,
     store: StoreDep,
     full_emails: FullEmails,
     order_id: Annotated[
@@ -35,7 +37,8 @@ async def list_notifications(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> list[Notification]:
-    found = await store.for_orders(order_id, limit)
+    deadline: float = request.app.state.read_deadline_seconds
+    found = await read_within(deadline, "notification-db", store.for_orders(order_id, limit))
     if full_emails:
         return found
     return [n.model_copy(update={"customer_email": mask_email(n.customer_email)}) for n in found]

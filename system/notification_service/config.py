@@ -18,4 +18,7 @@ class Settings(ServiceSettings, SqsSettings, ListingSettings):
     mongodb_auth_mechanism: str = ""
     # SQS long polling: one receive waits up to this long for messages (20 is SQS's maximum).
     sqs_wait_seconds: int = Field(default=10, ge=0, le=20)
+    # A listing ends within this, answered 503 by a database that does not answer: inside its
+    # callers' read timeouts (order-service's delivery check 5 s, the gateway's 10 s).
+    read_deadline_seconds: float = Field(default=4.0, gt=0)
     consumer_max_backoff_seconds: float = 10.0

@@ -90,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = store
+        app.state.read_deadline_seconds = settings.read_deadline_seconds
         app.state.listing_token = settings.listing_token.get_secret_value()
         consumer = EventConsumer(
             queue, store, settings.sqs_wait_seconds, settings.consumer_max_backoff_seconds
