@@ -1,10 +1,14 @@
 """Promise: a client that sends its request body too slowly gets a JSON 408 within the body
 deadline and its connection is closed; it does not hold the server for ever. A normal request
-is unaffected."""
+is unaffected, and so is one whose body arrived in time while the server itself was stopped
+(the local campaign of seed 599876, 6 Dec 2026: the gateway, paused by the nemesis for 10 s
+right after an order's headers, woke past its deadline and answered 408 for a body that had
+been waiting in its socket all along)."""
 
 import contextlib
 import json
 import select
+import signal
 import socket
 import time
 from dataclasses import dataclass
@@ -95,6 +99,48 @@ def test_a_normal_order_is_unaffected_by_the_body_deadline(
 
     # assert
     assert response.status_code == 201, response.text
+
+
+def _order_sent_while_the_server_is_stopped(gateway: Service, order: bytes) -> bytes:
+    """Send an order's headers, let the server begin reading its body (its deadline starts),
+    stop the server, send the whole body at once, keep the server stopped past the deadline,
+    let it go on: its answer."""
+    address = urlsplit(gateway.url)
+    assert address.hostname is not None
+    assert address.port is not None
+    head = (
+        b"POST /api/orders HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        b"Connection: close\r\nContent-Length: " + str(len(order)).encode() + b"\r\n\r\n"
+    )
+    with socket.create_connection((address.hostname, address.port), timeout=15) as sock:
+        sock.sendall(head)
+        time.sleep(DEADLINE_SECONDS / 4)  # the headers read, the body's deadline running
+        gateway.process.signal(signal.SIGSTOP)
+        try:
+            sock.sendall(order)
+            time.sleep(DEADLINE_SECONDS * 2)
+        finally:
+            gateway.process.signal(signal.SIGCONT)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_a_body_that_arrived_while_the_server_was_stopped_is_read_not_408(
+    gateway: Service, inventory_url: str
+) -> None:
+    # arrange
+    sku = new_product(inventory_url, 5)
+
+    # act: the whole body sent at once, while the server is stopped past its deadline
+    answer = _order_sent_while_the_server_is_stopped(
+        gateway, json.dumps(order_body((sku, 1))).encode()
+    )
+
+    # assert: the order was read and placed
+    head = answer.partition(b"\r\n")[0].decode(errors="replace")
+    assert head.startswith("HTTP/1.1 201"), answer.decode(errors="replace")
 
 
 def test_the_openapi_document_lists_the_408_of_each_operation_with_a_body(

@@ -114,6 +114,12 @@ class ConcurrencyCapMiddleware:
             self.in_flight -= 1
 
 
+#: After the body's deadline, how long what has already arrived gets to be read (a stopped
+#: process wakes past its deadline with the body in its socket: the local campaign of seed
+#: 599876, 6 Dec 2026, a gateway paused for 10 s). A client dribbling its body gets this too.
+LATE_READ_SECONDS = 0.5
+
+
 class RequestBodyLimitsMiddleware:
     """Reads each request body in full before the route runs, bounded in size and in time.
 
@@ -136,9 +142,17 @@ class RequestBodyLimitsMiddleware:
         if declared is not None and declared > self.max_bytes:
             await self._too_large(send, declared)
             return
+        reading = _Body(self.max_bytes)
         try:
-            async with asyncio.timeout(self.read_seconds):
-                body = await self._read(receive)
+            try:
+                async with asyncio.timeout(self.read_seconds):
+                    body = await reading.read(receive)
+            except TimeoutError:
+                # The deadline runs on this process's clock: a process that was stopped (paused,
+                # starved of CPU) while the body arrived finds it passed when it runs again, the
+                # body waiting in its socket. What has arrived is read before a 408.
+                async with asyncio.timeout(LATE_READ_SECONDS):
+                    body = await reading.read(receive)
         except TimeoutError:
             detail = f"request body not received in full within {self.read_seconds:g} s"
             await send_json_error(send, 408, detail, close=True)
@@ -159,25 +173,33 @@ class RequestBodyLimitsMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _read(self, receive: Receive) -> bytes | None:
+    async def _too_large(self, send: Send, size: int) -> None:
+        detail = f"request body too large: {size} bytes or more, limit is {self.max_bytes}"
+        await send_json_error(send, 413, detail, close=True)
+
+
+class _Body:
+    """A request body read in chunks, kept across a cancelled read (the server's `receive`
+    loses nothing when its wait is cancelled)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    async def read(self, receive: Receive) -> bytes | None:
         """The whole body, or None if the client disconnected."""
-        chunks: list[bytes] = []
-        size = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return None
             chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise _TooLarge(size)
-            chunks.append(chunk)
+            self.size += len(chunk)
+            if self.size > self.max_bytes:
+                raise _TooLarge(self.size)
+            self.chunks.append(chunk)
             if not message.get("more_body", False):
-                return b"".join(chunks)
-
-    async def _too_large(self, send: Send, size: int) -> None:
-        detail = f"request body too large: {size} bytes or more, limit is {self.max_bytes}"
-        await send_json_error(send, 413, detail, close=True)
+                return b"".join(self.chunks)
 
 
 class _TooLarge(Exception):
