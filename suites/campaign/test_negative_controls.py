@@ -76,24 +76,26 @@ def test_the_checker_reports_a_lost_acknowledged_order(campaign_run: CampaignRun
     assert about(after, order_id, "acknowledged orders exist"), [str(v) for v in after]
 
 
-def test_the_checker_reports_a_stock_leak(campaign_run: CampaignRun) -> None:
-    # arrange: a campaign SKU with stock to take, and the verdict before
+def test_the_checker_reports_stock_that_is_not_conserved(campaign_run: CampaignRun) -> None:
+    # arrange: a campaign SKU, and the verdict before
     before = _judge(campaign_run)
     infra, skus = campaign_run.stack.infra, list(campaign_run.campaign.history.initial_stock)
     stock = state.read_inventory(infra, skus)[1]
-    sku = max(stock, key=lambda s: stock[s])
+    sku = skus[0]
 
-    # act: plant the anomaly, seven units gone from the product without any order (put back)
+    # act: plant the anomaly, seven units on the shelf that no release put there (taken away
+    # again). Added, not taken: a long campaign can sell a product out, and the stock's CHECK
+    # refuses a negative count (seed 599876 left 4 units of the best-stocked product).
     with infra.db("inventory") as conn:
-        conn.execute("UPDATE products SET stock = stock - 7 WHERE sku = %s", (sku,))
+        conn.execute("UPDATE products SET stock = stock + 7 WHERE sku = %s", (sku,))
         try:
             after = _judge(campaign_run)
         finally:
-            conn.execute("UPDATE products SET stock = stock + 7 WHERE sku = %s", (sku,))
+            conn.execute("UPDATE products SET stock = stock - 7 WHERE sku = %s", (sku,))
 
-    # assert: a new conservation violation names the SKU and its stock seven units lower
+    # assert: a new conservation violation names the SKU and its stock seven units higher
     new = set(about(after, sku, "stock is conserved")) - set(about(before, sku))
-    assert any(f"has {stock[sku] - 7}," in v for v in new), [str(v) for v in after]
+    assert any(f"has {stock[sku] + 7}," in v for v in new), [str(v) for v in after]
 
 
 def test_the_checker_reports_a_duplicate_notification(campaign_run: CampaignRun) -> None:

@@ -7,6 +7,7 @@ outage tests use. Nothing here is mocked.
 
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -30,12 +31,38 @@ POSTGRES_BIN = Path(os.environ.get("POSTGRES_BIN", "/usr/lib/postgresql/15/bin")
 FERRETDB_CACHE = ferretdb_binary(Settings.from_env())
 
 
+def ephemeral_ports(path: Path = Path("/proc/sys/net/ipv4/ip_local_port_range")) -> range:
+    """The ports the kernel gives to a bind to port 0 and to outgoing connections."""
+    try:
+        low, high = (int(word) for word in path.read_text().split())
+    except (OSError, ValueError):
+        return range(32768, 61000)  # Linux's default
+    return range(low, high + 1)
+
+
+#: Ports handed out come from below the kernel's ephemeral range. A port picked by binding to 0
+#: is free only until its server binds it: meanwhile an outgoing connection, or the campaign's
+#: link relays (which bind to 0), could take it, and the server fails with "address already in
+#: use" (inventory-service in the campaign's stack, 6 Dec 2026). Below the range only this
+#: module hands ports out.
+_EPHEMERAL_START = ephemeral_ports().start
+PICKED_FROM = range(max(1024, _EPHEMERAL_START - 12_000), _EPHEMERAL_START)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A loopback TCP port that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A loopback TCP port, free now, that no other call here has handed out."""
+    for port in random.sample(PICKED_FROM, 200):
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+    raise RuntimeError(f"no free loopback port in {PICKED_FROM.start}-{PICKED_FROM.stop - 1}")
 
 
 def find_ferretdb() -> str:
