@@ -88,10 +88,10 @@ def of_gone_clients(sessions: list[Session], pods: Mapping[str, datetime]) -> li
     return [s for s in sessions if s.client not in pods or pods[s.client] > s.began]
 
 
-def read(testbed: Testbed, kube: Kube, database: str) -> list[Session]:
-    """The TCP sessions of the database's server now (psql in its own pod)."""
+def run_sql(testbed: Testbed, kube: Kube, database: str, sql: str) -> str:
+    """`sql` run by psql as the administrator in a Ready pod of the database; its output."""
     pod = kube.ready_pods(selector(database))[0].metadata.name
-    out = testbed.kubectl(
+    return testbed.kubectl(
         "exec",
         "-i",
         "-n",
@@ -100,6 +100,20 @@ def read(testbed: Testbed, kube: Kube, database: str) -> list[Session]:
         "--",
         *psql("postgres"),
         timeout=60,
-        stdin=SESSIONS_SQL.encode(),
+        stdin=sql.encode(),
     )
-    return parsed(database, out)
+
+
+def read(testbed: Testbed, kube: Kube, database: str) -> list[Session]:
+    """The TCP sessions of the database's server now."""
+    return parsed(database, run_sql(testbed, kube, database, SESSIONS_SQL))
+
+
+def end_sessions_from(testbed: Testbed, kube: Kube, database: str, address: str) -> None:
+    """Every session of the database's server whose client is at `address` ended."""
+    run_sql(
+        testbed,
+        kube,
+        database,
+        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE client_addr = '{address}'",
+    )

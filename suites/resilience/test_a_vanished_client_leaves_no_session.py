@@ -25,7 +25,7 @@ import pytest
 from kubepromises.waiting import NotYet, eventually
 from suites import promises
 from suites.resilience import sessions
-from suites.resilience.live import psql, record, selector, wait_pod_gone, wait_rolled_out
+from suites.resilience.live import record, selector, wait_pod_gone, wait_rolled_out
 from testbed import faults
 from testbed.cluster import Testbed
 from testbed.kube import Kube
@@ -149,24 +149,6 @@ def test_order_db_ends_the_sessions_of_a_client_that_vanished_within_the_bound(
         assert {s.application for s in left} == CONTROLS, left
     finally:
         client.kill()
-        end_sessions_from(testbed, kube, address)
+        # the controls would stay for hours
+        sessions.end_sessions_from(testbed, kube, DATABASE, address)
         wait_rolled_out(kube, SERVICE)
-
-
-def end_sessions_from(testbed: Testbed, kube: Kube, address: str) -> None:
-    """Every session of order-db from `address` ended (the controls would stay for hours)."""
-    database_pod = kube.ready_pods(selector(DATABASE))[0].metadata.name
-    testbed.kubectl(
-        "exec",
-        "-i",
-        "-n",
-        kube.namespace,
-        database_pod,
-        "--",
-        *psql("postgres"),
-        timeout=60,
-        stdin=(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            f" WHERE client_addr = '{address}'"
-        ).encode(),
-    )
