@@ -78,6 +78,10 @@ EXEC_SECONDS = 120
 EXEC_ATTEMPTS = 3
 #: The faults a call between two workloads takes on the testbed.
 LINK_KINDS = ("partition", "delay", "reset")
+#: How long a `reset` looks for a client pod that holds a connection on the call. Longer than the
+#: gateway's Redis cool-down (5 s), in which it holds none: CI's run of 6 Dec 2026 reset a gateway
+#: pod's Redis connections at such a moment, ended none, and the campaign rightly failed.
+RESET_LOOK_SECONDS = 15.0
 #: A `kill`'s grace period: SIGTERM, then SIGKILL a second later. Not 0: through the API, 0 is a
 #: force deletion, which removes the pod object at once while its containers still run, so a
 #: StatefulSet starts the replacement beside them: a second PostgreSQL on the same volume. The
@@ -391,7 +395,9 @@ class LiveSystem:
 
     def _reset(self, link: str, peers: list[str], clock: Clock) -> FaultWindow:
         """End every connection the call carries now in one Ready pod of the client, with a
-        TCP reset both ways (`faults.reset_connections`); new ones go through at once."""
+        TCP reset both ways (`faults.reset_connections`); new ones go through at once. A pod
+        holding none (new, or its caller skipping the call for a while) is passed over for up to
+        RESET_LOOK_SECONDS; after that the window records that nothing was ended."""
         call = self._links[link]
 
         def reset() -> tuple[str, int]:
@@ -404,7 +410,14 @@ class LiveSystem:
                 raise NotYet(f"{name} went away: {exc}") from exc
 
         start = clock.now()
-        name, ended = eventually(reset, timeout=ROLLOUT_TIMEOUT, interval=0.5, what=f"reset {link}")
+        looking_until = time.monotonic() + RESET_LOOK_SECONDS
+        while True:
+            name, ended = eventually(
+                reset, timeout=ROLLOUT_TIMEOUT, interval=0.5, what=f"reset {link}"
+            )
+            if ended or time.monotonic() >= looking_until:
+                break
+            time.sleep(0.5)
         return FaultWindow(
             "reset", link, "every connection reset", start, start, clock.now(),
             f"pod {name}, {ended} connections ended", ended=ended,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from system.common.draining import ConnectionCloseWhileDraining, DrainState, drain_router
 from system.common.errors import install_error_handlers
-from system.common.health import DependencyCheck, health_router
+from system.common.health import DependencyCheck, StuckCheck, health_router
 from system.common.middleware import (
     UNCAPPED_PATHS,
     ConcurrencyCapMiddleware,
@@ -29,6 +29,7 @@ def create_service_app(
     settings: ServiceSettings,
     routers: Sequence[APIRouter],
     checks: Sequence[DependencyCheck],
+    stuck_checks: Sequence[StuckCheck] = (),
     lifespan: Lifespan | None = None,
     max_concurrent_requests: int | None = None,
 ) -> FastAPI:
@@ -40,7 +41,9 @@ def create_service_app(
     app = FastAPI(title=service, version=settings.app_version, lifespan=lifespan)
     install_error_handlers(app)
     drain = DrainState()
-    app.include_router(health_router(service, settings.app_version, checks, drain=drain))
+    app.include_router(
+        health_router(service, settings.app_version, checks, drain=drain, stuck_checks=stuck_checks)
+    )
     app.include_router(drain_router(drain))
     for router in routers:
         app.include_router(router)

@@ -23,8 +23,21 @@ class DependencyCheck:
     describe: Callable[[], str] | None = None
 
 
+@dataclass(frozen=True)
+class StuckCheck:
+    """A named look at something inside the process that can get stuck while the event loop
+    still answers (a database client that no longer watches its server): `problem` says why it
+    is stuck, or None. A stuck part fails /healthz, so the kubelet restarts the container: being
+    unready forever is not self-healing."""
+
+    name: str
+    problem: Callable[[], str | None]
+
+
 #: How much of a failure's text an answer keeps, and of the client's view beside it.
 ANSWER_CHARS = 300
+#: How long /readyz waits for each dependency: inside the readiness probe's 2-s timeout.
+CHECK_SECONDS = 2.0
 
 
 async def _run(check: DependencyCheck, limit_seconds: float) -> str:
@@ -45,16 +58,21 @@ def health_router(
     service: str,
     version: str,
     checks: Sequence[DependencyCheck],
-    timeout: float = 2.0,
+    timeout: float = CHECK_SECONDS,
     drain: DrainState | None = None,
+    stuck_checks: Sequence[StuckCheck] = (),
 ) -> APIRouter:
     """Build the three health endpoints for one service."""
     router = APIRouter(tags=["health"])
 
-    @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        """The process is alive and its event loop answers."""
-        return {"status": "alive", "service": service}
+    @router.get("/healthz", responses={503: {"description": "a part of the process is stuck"}})
+    async def healthz() -> JSONResponse:
+        """The process is alive: its event loop answers and no part of it is stuck."""
+        problems = {c.name: p for c in stuck_checks if (p := c.problem()) is not None}
+        if problems:
+            body = {"status": "stuck", "service": service, "checks": problems}
+            return JSONResponse(body, status_code=503)
+        return JSONResponse({"status": "alive", "service": service})
 
     @router.get("/readyz", responses={503: {"description": "a dependency is unreachable"}})
     async def readyz() -> JSONResponse:

@@ -22,3 +22,7 @@ class Settings(ServiceSettings, SqsSettings, ListingSettings):
     # callers' read timeouts (order-service's delivery check 5 s, the gateway's 10 s).
     read_deadline_seconds: float = Field(default=4.0, gt=0)
     consumer_max_backoff_seconds: float = 10.0
+    # The MongoDB client is stuck when its monitor reports no heartbeat for this long (it
+    # reports one every 13 s at most while it runs: a check each 10 s, 3 s to connect): /healthz
+    # fails, and the kubelet restarts the container (system/common/mongo_monitor.py).
+    mongodb_monitor_silence_seconds: float = Field(default=60.0, gt=0)

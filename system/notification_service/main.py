@@ -3,16 +3,17 @@
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 
 from system.common import retrying
 from system.common.app import create_service_app
-from system.common.health import DependencyCheck
+from system.common.health import DependencyCheck, StuckCheck
+from system.common.mongo_monitor import HeartbeatWatch
 from system.common.sqs import SqsQueue
 from system.notification_service.api import router
 from system.notification_service.config import Settings
@@ -24,7 +25,9 @@ SERVICE = "notification-service"
 log = logging.getLogger(__name__)
 
 
-def mongo_client(settings: Settings) -> AsyncMongoClient[dict[str, Any]]:
+def mongo_client(
+    settings: Settings, listeners: Sequence[monitoring.ServerHeartbeatListener] = ()
+) -> AsyncMongoClient[dict[str, Any]]:
     credentials: dict[str, Any] = {}
     if settings.mongodb_username:
         mechanism = settings.mongodb_auth_mechanism.upper()
@@ -42,6 +45,7 @@ def mongo_client(settings: Settings) -> AsyncMongoClient[dict[str, Any]]:
         connectTimeoutMS=3000,
         socketTimeoutMS=10000,
         tz_aware=True,
+        event_listeners=listeners,
         **credentials,
     )
 
@@ -76,7 +80,8 @@ async def rekey(store: NotificationStore) -> None:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    client = mongo_client(settings)
+    watch = HeartbeatWatch(settings.mongodb_monitor_silence_seconds)
+    client = mongo_client(settings, [watch])
     store = NotificationStore(client, settings.mongodb_database)
     queue = SqsQueue(
         queue_name=settings.sqs_queue_name,
@@ -117,5 +122,6 @@ def create_app(settings: Settings) -> FastAPI:
         settings=settings,
         routers=[router],
         checks=[DependencyCheck("notification-db", store.ping, store.servers_seen)],
+        stuck_checks=[StuckCheck("notification-db client", watch.silence)],
         lifespan=lifespan,
     )

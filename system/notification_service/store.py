@@ -13,14 +13,18 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import pymongo
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
+from system.common.health import CHECK_SECONDS
 from system.notification_service.schemas import Notification, OrderCreated
 
 COLLECTION = "notifications"
 #: Marks a document being re-keyed (adopt_order_ids).
 REKEYING = "re-keying:"
+#: How long a readiness ping may take: half a second inside /readyz's limit.
+PING_SECONDS = CHECK_SECONDS - 0.5
 
 
 def _message(event: OrderCreated) -> str:
@@ -109,7 +113,13 @@ class NotificationStore:
         return [Notification(**doc) async for doc in cursor]
 
     async def ping(self) -> None:
-        await self._client.admin.command("ping")
+        """MongoDB answers, within PING_SECONDS: the driver's own deadline, so that it ends its
+        wait itself and /readyz's limit never has to cancel it in the middle of its server
+        selection (a suspect in the stuck client of system/common/mongo_monitor.py: Python 3.11's
+        `asyncio.wait_for`, cancelled while the driver's condition wait is being cancelled,
+        leaves that wait to retake the driver's lock for a caller that is gone)."""
+        with pymongo.timeout(PING_SECONDS):
+            await self._client.admin.command("ping")
 
     def servers_seen(self) -> str:
         """What the client knows of its servers: each one's type, and its last error."""
