@@ -25,7 +25,7 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import httpx
@@ -40,6 +40,7 @@ from system.common.request_context import REQUEST_ID_HEADER
 from . import generator, nemesis, state
 from .checker import key_of, uncertain
 from .history import Answer, FaultWindow, History, Operation
+from .kubelet import Kubelet, probes_of
 from .links import Links
 from .schedule import Clock
 
@@ -189,6 +190,9 @@ class Campaign:
     unsettled: list[str]
     #: How the wait for the notifications ended.
     notifications: Drain
+    #: The probes the campaign asked as the kubelet would: `<service> <path> <answer>` -> how
+    #: many (none where a kubelet asks them).
+    probe_answers: dict[str, int] = field(default_factory=dict)
 
 
 def targets(stack: Stack) -> dict[str, dict[str, ManagedProcess]]:
@@ -222,6 +226,9 @@ class System(Protocol):
 
     #: Where the clients send their requests.
     gateway_url: str
+    #: The services whose readiness and liveness probes the campaign asks itself, as the
+    #: kubelet would (name -> base URL); none where a kubelet does (`kubelet.py`).
+    probed: dict[str, str]
 
     def add_products(self, products: list[generator.Product]) -> None:
         """The campaign's own SKUs, with their initial stock, through inventory-service."""
@@ -262,6 +269,12 @@ class LocalSystem:
         self.stack = stack
         self.links = links
         self.gateway_url = stack.gateway.url
+        self.probed = {
+            "api-gateway": stack.gateway.url,
+            "order-service": stack.orders.url,
+            "inventory-service": stack.inventory.url,
+            "notification-service": stack.notifications.url,
+        }
         infra = stack.infra
         self._processes = {
             name: process for lane in targets(stack).values() for name, process in lane.items()
@@ -602,11 +615,14 @@ def run(system: System, settings: Settings) -> Campaign:
     )
     started = clock.now()
     operations = Operations(settings, history, clock, system.gateway_url, started)
+    kubelet = Kubelet(system.probed, [p for name in system.probed for p in probes_of(name)])
     faults.start()
+    kubelet.start()
     try:
         asyncio.run(operations.run(started + settings.duration))
     finally:
         faults.join()
+        probe_answers = kubelet.stop()
         system.recover(history)
     history.nemesis_errors.extend(faults.errors)
     phases["operations"] = clock.now() - started
@@ -639,7 +655,7 @@ def run(system: System, settings: Settings) -> Campaign:
     final = system.read_state(history.initial_stock, first_count)
     phases["dwell and read"] = clock.now() - mark
     phases["total"] = clock.now()
-    return Campaign(settings, history, final, phases, unsettled, notifications)
+    return Campaign(settings, history, final, phases, unsettled, notifications, probe_answers)
 
 
 def _restart_any_down(processes: dict[str, ManagedProcess], history: History) -> None:

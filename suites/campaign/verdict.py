@@ -119,6 +119,9 @@ def record_figures(
     record(f"{prefix}.notifications.limit_seconds", round(drain.limit))
     rules = Counter(v.rule for v in violations)
     record(f"{prefix}.anomalies_by_rule", ", ".join(f"{r} x{n}" for r, n in rules.most_common()))
+    if campaign.probe_answers:  # asked by the campaign (locally), not by a kubelet
+        asked = campaign.probe_answers.items()
+        record(f"{prefix}.probes", ", ".join(f"{k} x{n}" for k, n in asked))
     record(f"{prefix}.wall_seconds", round(wall_seconds, 1))
     record(f"{prefix}.phases", phases(campaign, wall_seconds))
 

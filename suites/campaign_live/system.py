@@ -220,6 +220,8 @@ class LiveSystem:
         self, testbed: Testbed, kube: Kube, gateway_url: str, overlay: str, seed: int
     ) -> None:
         self.gateway_url = gateway_url
+        # The cluster's kubelet asks the probes itself.
+        self.probed: dict[str, str] = {}
         self._testbed = testbed
         self._kube = kube
         self._rng = random.Random(f"{seed}-pods")
