@@ -100,18 +100,24 @@ def test_a_client_whose_monitor_is_stuck_fails_healthz(
     assert "the client is stuck" in stuck.json()["checks"]["db client"], stuck.text
 
 
+def service_env(stack: Stack, port: int, silence_seconds: float) -> dict[str, str]:
+    """notification-service's settings for the test's own MongoDB (no authentication), with
+    its silence limit."""
+    return {
+        **stack.notifications.env,
+        "MONGODB_PORT": str(port),
+        "MONGODB_DATABASE": "stuck-client",
+        "MONGODB_USERNAME": "",
+        "MONGODB_AUTH_MECHANISM": "",
+        "MONGODB_MONITOR_SILENCE_SECONDS": str(silence_seconds),
+    }
+
+
 def test_notification_service_stays_alive_while_mongodb_is_down(
     stack: Stack, tmp_path: Path, mongodb: tuple[servers.ManagedProcess, int]
 ) -> None:
     mongo, port = mongodb
-    env = {
-        **stack.notifications.env,
-        "MONGODB_PORT": str(port),
-        "MONGODB_DATABASE": "stays-alive",
-        "MONGODB_USERNAME": "",
-        "MONGODB_AUTH_MECHANISM": "",
-        "MONGODB_MONITOR_SILENCE_SECONDS": str(SERVICE_LIMIT_SECONDS),
-    }
+    env = service_env(stack, port, SERVICE_LIMIT_SECONDS)
     service, url = servers.service(tmp_path, "notification_service", env)
     service.spawn()
     try:
@@ -142,13 +148,7 @@ def test_notification_service_reports_its_stuck_client_on_healthz(
 ) -> None:
     """The wiring: a limit below the monitor's interval makes every quiet moment "stuck"."""
     _, port = mongodb
-    env = {
-        **stack.notifications.env,
-        "MONGODB_PORT": str(port),
-        "MONGODB_USERNAME": "",
-        "MONGODB_AUTH_MECHANISM": "",
-        "MONGODB_MONITOR_SILENCE_SECONDS": "0.01",
-    }
+    env = service_env(stack, port, silence_seconds=0.01)
     service, url = servers.service(tmp_path, "notification_service", env)
     service.spawn()
     try:
