@@ -10,7 +10,6 @@ and answered 200 before the check existed, stuck or not.
 """
 
 import asyncio
-import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,14 +19,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
-from pymongo.errors import PyMongoError
 
 from suites.system import servers
 from suites.system.stack import Stack
 from suites.waiting import eventually
 from system.common.health import StuckCheck, health_router
 from system.common.mongo_monitor import HeartbeatWatch
-from system.notification_service.store import NotificationStore
 
 #: The monitor's check interval in the staged client (the driver's least), and a silence limit
 #: four times that: a running monitor never reaches it.
@@ -162,33 +159,3 @@ def test_notification_service_reports_its_stuck_client_on_healthz(
         assert "notification-db client" in health.json()["checks"], health.text
     finally:
         service.stop()
-
-
-def test_a_listing_of_a_hung_mongodb_is_ended_by_the_driver_not_cancelled(
-    mongodb: tuple[servers.ManagedProcess, int],
-) -> None:
-    """The listing's read gives up by the driver's own deadline (a TimeoutError made of the
-    driver's timeout), so /notifications' read deadline does not have to cancel it."""
-    mongo, port = mongodb
-
-    async def scenario() -> BaseException | None:
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient("127.0.0.1", port)
-        store = NotificationStore(client, "hung-listing")
-        try:
-            await store.for_orders(None, 1, seconds=5)  # connected, while MongoDB answers
-            mongo.signal(signal.SIGSTOP)
-            try:
-                await asyncio.wait_for(store.for_orders(None, 1, seconds=0.5), 5)
-            except TimeoutError as exc:
-                return exc
-            finally:
-                mongo.signal(signal.SIGCONT)
-            return None
-        finally:
-            await client.close()
-
-    ended = asyncio.run(scenario())
-
-    assert isinstance(ended, TimeoutError), ended
-    assert isinstance(ended.__cause__, PyMongoError), repr(ended)
-    assert ended.__cause__.timeout, repr(ended.__cause__)

@@ -52,15 +52,11 @@ def read_not_in_time(database: str) -> dict[int | str, dict[str, Any]]:
     return {503: {"description": f"{database} did not answer within the read deadline"}}
 
 
-async def read_within(
-    seconds: float, database: str, work: Coroutine[Any, Any, T], *, grace: float = 0.0
-) -> T:
+async def read_within(seconds: float, database: str, work: Coroutine[Any, Any, T]) -> T:
     """`work`, a read of `database`, answered 503 (Retry-After: 1) once `seconds` have passed:
-    a database that hangs (alive, not answering) holds no request until its caller gives up.
-    Work that ends itself at `seconds` (raising TimeoutError) is given `grace` more before it
-    is cancelled."""
+    a database that hangs (alive, not answering) holds no request until its caller gives up."""
     try:
-        return await within(seconds + grace, work)
+        return await within(seconds, work)
     except TimeoutError as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,

@@ -21,10 +21,6 @@ StoreDep = Annotated[NotificationStore, Depends(get_store)]
 
 router = APIRouter()
 
-#: How long past the read deadline a listing's read, ended by the driver itself at the deadline,
-#: may take before it is cancelled.
-DRIVER_OVERRUN_SECONDS = 0.25
-
 
 @router.get(
     "/notifications",
@@ -42,14 +38,7 @@ async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> list[Notification]:
     deadline: float = request.app.state.read_deadline_seconds
-    # The driver ends the read at the deadline by itself, so that it is never cancelled
-    # (docs/services.md, "A stuck MongoDB client"); cancelled only if it overruns that.
-    found = await read_within(
-        deadline,
-        "notification-db",
-        store.for_orders(order_id, limit, deadline),
-        grace=DRIVER_OVERRUN_SECONDS,
-    )
+    found = await read_within(deadline, "notification-db", store.for_orders(order_id, limit))
     if full_emails:
         return found
     return [n.model_copy(update={"customer_email": mask_email(n.customer_email)}) for n in found]

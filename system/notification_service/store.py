@@ -15,7 +15,7 @@ from uuid import UUID
 
 import pymongo
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
 from system.common.health import CHECK_SECONDS
 from system.notification_service.schemas import Notification, OrderCreated
@@ -106,23 +106,11 @@ class NotificationStore:
             return False
         return result.upserted_id is not None
 
-    async def for_orders(
-        self, order_ids: list[UUID] | None, limit: int, seconds: float | None = None
-    ) -> list[Notification]:
-        """The notifications of these orders (all orders: None), newest first; TimeoutError
-        after `seconds` (None: no limit), by the driver's own deadline (as `ping`: the read is
-        never cancelled in the middle of the driver's work)."""
+    async def for_orders(self, order_ids: list[UUID] | None, limit: int) -> list[Notification]:
+        """The notifications of these orders (all orders: None), newest first."""
         query = orders_filter(order_ids)
-        try:
-            with pymongo.timeout(seconds):
-                cursor = self._collection.find(query, {"_id": False})
-                return [
-                    Notification(**doc) async for doc in cursor.sort("created_at", -1).limit(limit)
-                ]
-        except PyMongoError as exc:
-            if exc.timeout:
-                raise TimeoutError(f"notification-db: {exc}") from exc
-            raise
+        cursor = self._collection.find(query, {"_id": False}).sort("created_at", -1).limit(limit)
+        return [Notification(**doc) async for doc in cursor]
 
     async def ping(self) -> None:
         """MongoDB answers, within PING_SECONDS: the driver's own deadline, so that it ends its
