@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from suites import promises
 from suites.campaign.kubelet import Kubelet, Probe, probes_of
 from suites.system.servers import free_port
 
-CAMPAIGN_SERVICES = ("api-gateway", "order-service", "inventory-service", "notification-service")
 #: The stand-in service's probes: one answered at once, one later than its timeout.
 PERIOD = 0.2
 TIMEOUT = 0.3
@@ -91,8 +91,8 @@ def test_the_probes_are_read_from_a_manifest_with_the_kubelets_defaults(tmp_path
     assert probes == [Probe("svc", "/readyz", 5.0, 2.0), Probe("svc", "/healthz", 10.0, 1.0)]
 
 
-@pytest.mark.parametrize("service", CAMPAIGN_SERVICES)
-def test_each_service_of_the_local_campaign_has_both_probes(service: str) -> None:
+@pytest.mark.parametrize("service", [s.name for s in promises.DRAWING.services])
+def test_each_service_of_the_drawing_has_both_probes(service: str) -> None:
     assert sorted(p.path for p in probes_of(service)) == ["/healthz", "/readyz"]
 
 

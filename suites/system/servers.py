@@ -178,6 +178,22 @@ class ProcessDied(Exception):
     """The process exited while we waited for it to become ready."""
 
 
+#: How long a just-spawned service may take to answer at all: importing and starting one took
+#: over 5 s on this 2-core machine under a cold CI's builds (5 Dec 2026).
+ANSWERS_WITHIN_SECONDS = 20.0
+
+
+def first_answer(url: str, what: str) -> httpx.Response:
+    """The first answer (any status) of a just-spawned service at `url`, within
+    ANSWERS_WITHIN_SECONDS."""
+    return eventually(
+        lambda: httpx.get(url, timeout=5),
+        timeout=ANSWERS_WITHIN_SECONDS,
+        what=what,
+        retry_on=(httpx.TransportError,),
+    )
+
+
 def http_ok(url: str) -> Callable[[], bool]:
     def check() -> bool:
         return httpx.get(url, timeout=1.0).status_code == 200
