@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from kubernetes.client import V1Pod
 
 from suites import promises
 from suites.reporting.plugin import Timeline
@@ -76,12 +77,18 @@ def measure_beside(
     return summary, taken
 
 
-def gateway_node(kube: Kube) -> tuple[str, int, str]:
-    """The node of the gateway's first replica (by name), its cores, and the gateway's own
-    image for the neighbour (every node has it)."""
+def first_replica(kube: Kube) -> V1Pod:
+    """The gateway's first replica by name, once the gateway is rolled out: the one both tests
+    take."""
     wait_rolled_out(kube, GATEWAY)
     (first, *_) = sorted(kube.pods(selector(GATEWAY)), key=lambda p: str(p.metadata.name))
-    node = str(first.spec.node_name)
+    return first
+
+
+def gateway_node(kube: Kube) -> tuple[str, int, str]:
+    """The node of the gateway's first replica, its cores, and the gateway's own image for the
+    neighbour (every node has it)."""
+    node = str(first_replica(kube).spec.node_name)
     cores = int(kube.core.read_node(node).status.capacity["cpu"])
     image = str(kube.deployment(GATEWAY).spec.template.spec.containers[0].image)
     return node, cores, image
@@ -118,9 +125,7 @@ def test_negative_control_a_gateway_replica_without_cpu_fails_the_same_check(
     kube: Kube, gateway_url: str
 ) -> None:
     # arrange: the same replica
-    gateway_node(kube)
-    (first, *_) = sorted(kube.pods(selector(GATEWAY)), key=lambda p: str(p.metadata.name))
-    replica = str(first.metadata.name)
+    replica = str(first_replica(kube).metadata.name)
 
     # act: that replica held to 1 % of a core (its container's CFS quota), the same reads
     with faults.throttled(kube, replica) as had:
