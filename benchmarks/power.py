@@ -50,7 +50,7 @@ GATEWAY_URL = f"http://127.0.0.1:{promises.API_NODE_PORT.node_port}"
 
 def _rollout(bed: Testbed, kube: Kube) -> tuple[bool, str]:
     version = f"power-{uuid.uuid4().hex[:8]}"
-    summary = rollout_under_traffic(kube, GATEWAY_URL, UNSAFE, version).summary()
+    summary = rollout_under_traffic(kube, GATEWAY_URL, {UNSAFE: version}).summary()
     return bool(summary.failures), f"{len(summary.failures)} failed: {summary}"
 
 
