@@ -190,6 +190,22 @@ class SqsQueue:
         if failed:
             raise RuntimeError(f"SQS did not delete {len(failed)} message(s): {failed[0]}")
 
+    async def retry_later(self, delays: list[tuple[str, int]]) -> None:
+        """Make up to 10 received messages, (receipt handle, seconds), visible again after their
+        seconds instead of the queue's visibility timeout; raises unless all were changed."""
+        if not delays:
+            return
+        entries = [
+            {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": seconds}
+            for i, (handle, seconds) in enumerate(delays)
+        ]
+        result = await asyncio.to_thread(
+            self._call, "change_message_visibility_batch", Entries=entries
+        )
+        failed = result.get("Failed") or []
+        if failed:
+            raise RuntimeError(f"SQS did not retime {len(failed)} message(s): {failed[0]}")
+
     async def depth(self) -> int:
         """Messages in the queue: waiting, plus received and not yet deleted (in flight)."""
         result = await asyncio.to_thread(

@@ -2,6 +2,10 @@
 
 A message is deleted only after its notification is stored, so a crash re-delivers it;
 redelivery and duplicate sends are harmless because the store keeps one per order.
+
+A message whose notification could not be stored (notification-db down) is handed back to the
+queue for a retry within seconds (`retry_in`), not left invisible for the queue's visibility
+timeout (30 s): its notification arrives soon after the store is back.
 """
 
 import asyncio
@@ -15,6 +19,16 @@ from system.notification_service.schemas import OrderCreated
 from system.notification_service.store import NotificationStore
 
 log = logging.getLogger(__name__)
+
+#: A message that could not be stored comes back after 1 s, then 2, 4, and at most this many
+#: seconds with each receive: soon after the store is back, and rarely while it stays down.
+RETRY_AT_MOST_SECONDS = 8
+
+
+def retry_in(receive_count: int) -> int:
+    """Seconds until a message received `receive_count` times and not stored comes back."""
+    seconds: int = 2 ** max(receive_count - 1, 0)
+    return min(seconds, RETRY_AT_MOST_SECONDS)
 
 
 class EventConsumer:
@@ -49,8 +63,9 @@ class EventConsumer:
                 # would otherwise have none (one round trip; a no-op when the index exists).
                 await self._notifications.ensure_indexes()
             except Exception as exc:
-                # Neither stored nor deleted: SQS delivers the batch again later.
+                # Neither stored nor deleted: the batch comes back for a retry.
                 log.warning("ensuring the unique index failed", extra={"error": repr(exc)})
+                await self._retry_later(messages)
                 continue
             # The batch is stored concurrently, then what was stored is deleted in one call.
             stored = await asyncio.gather(*(self._store(m) for m in messages))
@@ -60,6 +75,17 @@ class EventConsumer:
             except Exception as exc:
                 # Stored but not deleted: redelivered later and recognised as a duplicate.
                 log.warning("deleting messages failed", extra={"error": repr(exc)})
+            await self._retry_later([m for m, ok in zip(messages, stored, strict=True) if not ok])
+
+    async def _retry_later(self, messages: list[ReceivedMessage]) -> None:
+        """Hand messages not stored back to the queue within seconds (`retry_in`)."""
+        try:
+            await self._queue.retry_later(
+                [(m.receipt_handle, retry_in(m.receive_count)) for m in messages]
+            )
+        except Exception as exc:
+            # They come back all the same, after the queue's visibility timeout.
+            log.warning("handing messages back for a retry failed", extra={"error": repr(exc)})
 
     async def _store(self, message: ReceivedMessage) -> bool:
         """Store the message's notification; True when the message may be deleted."""
@@ -76,7 +102,7 @@ class EventConsumer:
             try:
                 created = await self._notifications.record(event)
             except Exception as exc:
-                # Not deleted: SQS delivers it again after the visibility timeout.
+                # Not deleted: handed back for a retry (`_retry_later`).
                 log.warning("storing notification failed", extra={"error": repr(exc)})
                 return False
             log.info(
