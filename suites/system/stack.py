@@ -360,3 +360,29 @@ def connect_as(stack: Stack, role: str, database: str) -> psycopg.Connection[Any
         f"host=127.0.0.1 port={stack.infra.postgres_port} user={role} dbname={database}",
         autocommit=True,
     )
+
+
+@contextmanager
+def table_locked(stack: Stack, database: str, table: str) -> Iterator[None]:
+    """Every read or write of `table` waits: an administrator's transaction holds it ACCESS
+    EXCLUSIVE, as a database that stopped answering would leave it."""
+    with stack.infra.db(database) as holder:
+        holder.autocommit = False
+        holder.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            holder.rollback()
+
+
+def timed(
+    method: str, url: str, patience: float, body: Any = None
+) -> tuple[httpx.Response | None, float]:
+    """The answer to `method` `url` (with the JSON `body`, if any; None: no answer within
+    `patience`) and how long it took."""
+    started = time.monotonic()
+    try:
+        answer: httpx.Response | None = httpx.request(method, url, json=body, timeout=patience)
+    except httpx.TimeoutException:
+        answer = None
+    return answer, time.monotonic() - started

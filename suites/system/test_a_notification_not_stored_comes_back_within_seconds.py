@@ -25,6 +25,7 @@ import pytest
 from suites.system import servers
 from suites.system.stack import Stack
 from suites.waiting import eventually
+from system.notification_service.consumer import retry_in
 
 #: A database of its own: the notifications found were stored by this test's service.
 DATABASE = "retried-notifications"
@@ -144,3 +145,9 @@ def test_a_notification_that_could_not_be_stored_arrives_within_seconds_of_the_s
         )
     finally:
         service.stop()
+
+
+def test_a_message_received_more_often_comes_back_later_up_to_8_seconds() -> None:
+    # a receive count is at least 1; a million failed receives (a message that can never be
+    # stored) still come back every 8 s, not at a growing interval
+    assert [retry_in(count) for count in (1, 2, 3, 4, 5, 1_000_000)] == [1, 2, 4, 8, 8, 8]

@@ -48,6 +48,12 @@ def deadline_violations(
                 problems.append(
                     f"{service}'s read deadline ({deadline} s) is not inside {caller} ({timeout} s)"
                 )
+    # A reservation or a release: order-service is its only caller (the gateway routes neither)
+    if inventory.write_deadline_seconds >= orders.inventory_timeout_seconds:
+        problems.append(
+            f"inventory-service's write deadline ({inventory.write_deadline_seconds} s) is not "
+            f"inside order-service's read timeout ({orders.inventory_timeout_seconds} s)"
+        )
     # An order cut short by its deadline is cancelled, which psycopg may take a while to finish.
     still_running = orders.order_deadline_seconds + CANCELLING_AT_MOST
     if orders.pending_bound_seconds <= still_running:
@@ -76,6 +82,7 @@ def test_a_deadline_longer_than_its_callers_timeout_is_caught() -> None:
         # longer than the deadline, shorter than the deadline and its cancellation
         (gateway, OrderSettings(pending_bound_seconds=15), inventory, notifications),
         (gateway, orders, InventorySettings(read_deadline_seconds=5), notifications),
+        (gateway, orders, InventorySettings(write_deadline_seconds=5), notifications),
         (gateway, orders, inventory, NotificationSettings(read_deadline_seconds=5)),
     ]
 

@@ -10,32 +10,18 @@ waiting when the caller gives up.
 """
 
 import signal
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
-import httpx
 import pytest
 
-from suites.system.stack import Service, Stack
+from suites.system.stack import Service, Stack, table_locked, timed
 from system.inventory_service.config import Settings as InventorySettings
 from system.notification_service.config import Settings as NotificationSettings
 from system.order_service.config import Settings as OrderSettings
 
 #: The deadline's answer through the event loop and HTTP, on a busy 2-core machine.
 SLACK_SECONDS = 1.0
-
-
-@contextmanager
-def table_locked(stack: Stack, database: str, table: str) -> Iterator[None]:
-    """Every read of `table` waits: an administrator's transaction holds it ACCESS EXCLUSIVE."""
-    with stack.infra.db(database) as holder:
-        holder.autocommit = False
-        holder.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
-        try:
-            yield
-        finally:
-            holder.rollback()
 
 
 @contextmanager
@@ -46,16 +32,6 @@ def mongodb_stopped(stack: Stack) -> Iterator[None]:
         yield
     finally:
         stack.infra.mongo.signal(signal.SIGCONT)
-
-
-def timed_get(url: str, patience: float) -> tuple[httpx.Response | None, float]:
-    """The answer to GET `url` (None: none within `patience`) and how long it took."""
-    started = time.monotonic()
-    try:
-        answer: httpx.Response | None = httpx.get(url, timeout=patience)
-    except httpx.TimeoutException:
-        answer = None
-    return answer, time.monotonic() - started
 
 
 Hang = Callable[[Stack], AbstractContextManager[None]]
@@ -94,7 +70,7 @@ def test_a_read_of_a_hung_database_is_answered_503_within_the_read_deadline(
 
     # act: a read while its database hangs, by a caller more patient than the deadline
     with hang(stack):
-        answer, took = timed_get(f"{service.url}{path}", deadline + SLACK_SECONDS + 2)
+        answer, took = timed("GET", f"{service.url}{path}", deadline + SLACK_SECONDS + 2)
 
     # assert: a prompt 503 that says why and when to come back
     assert answer is not None, f"no answer in {took:.1f} s (read deadline {deadline:g} s)"
@@ -115,7 +91,7 @@ def test_negative_control_a_read_deadline_past_the_callers_patience_leaves_it_wa
 
     # act
     with table_locked(stack, "inventory", "products"):
-        answer, took = timed_get(f"{slow.url}/products", patience)
+        answer, took = timed("GET", f"{slow.url}/products", patience)
 
     # assert: the caller gave up first
     assert answer is None, f"answered {answer.status_code} after {took:.1f} s"

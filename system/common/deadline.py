@@ -55,13 +55,37 @@ def read_not_in_time(database: str) -> dict[int | str, dict[str, Any]]:
 async def read_within(seconds: float, database: str, work: Coroutine[Any, Any, T]) -> T:
     """`work`, a read of `database`, answered 503 (Retry-After: 1) once `seconds` have passed:
     a database that hangs (alive, not answering) holds no request until its caller gives up."""
+    return await _answered_within(seconds, f"{database} did not answer within {seconds:g} s", work)
+
+
+#: What a write cut short by its deadline tells its caller.
+WRITE_OUTCOME_UNKNOWN = "whether the write was done is unknown: send the same request again"
+
+
+def write_not_in_time(database: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI answer of an idempotent write to `database` cut short by its deadline."""
+    return {
+        503: {
+            "description": f"{database} did not answer within the write deadline; "
+            f"{WRITE_OUTCOME_UNKNOWN} (it is idempotent)"
+        }
+    }
+
+
+async def write_within(seconds: float, database: str, work: Coroutine[Any, Any, T]) -> T:
+    """`work`, an idempotent write to `database`, answered 503 (Retry-After: 1) once `seconds`
+    have passed. The write may still be done (cancelling it races its commit), so the answer
+    says the outcome is unknown; the same request again gives it."""
+    detail = f"{database} did not answer within {seconds:g} s; {WRITE_OUTCOME_UNKNOWN}"
+    return await _answered_within(seconds, detail, work)
+
+
+async def _answered_within(seconds: float, detail: str, work: Coroutine[Any, Any, T]) -> T:
     try:
         return await within(seconds, work)
     except TimeoutError as exc:
         raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            f"{database} did not answer within {seconds:g} s",
-            headers={"Retry-After": "1"},
+            status.HTTP_503_SERVICE_UNAVAILABLE, detail, headers={"Retry-After": "1"}
         ) from exc
 
 

@@ -5,7 +5,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
-from system.common.deadline import read_not_in_time, read_within
+from system.common.deadline import read_not_in_time, read_within, write_not_in_time, write_within
 from system.inventory_service.schemas import (
     SKU_PATTERN,
     Product,
@@ -37,6 +37,15 @@ async def read_within_deadline(request: Request, work: Coroutine[Any, Any, T]) -
     return await read_within(request.app.state.read_deadline_seconds, "inventory-db", work)
 
 
+WRITE_NOT_IN_TIME = write_not_in_time("inventory-db")
+
+
+async def write_within_deadline(request: Request, work: Coroutine[Any, Any, T]) -> T:
+    """`work`, a reservation or a release, answered 503 ("the outcome is unknown") once the
+    write deadline has passed."""
+    return await write_within(request.app.state.write_deadline_seconds, "inventory-db", work)
+
+
 @router.get("/products", responses=READ_NOT_IN_TIME)
 async def list_products(request: Request, store: StoreDep) -> list[Product]:
     """The catalogue with current stock."""
@@ -61,12 +70,18 @@ async def put_product(sku: SkuPath, body: ProductUpsert, store: StoreDep) -> Pro
 @router.post(
     "/reservations",
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "replayed: this key was seen before"}, 422: {}},
+    responses={
+        200: {"description": "replayed: this key was seen before"},
+        422: {},
+        **WRITE_NOT_IN_TIME,
+    },
 )
-async def reserve(body: ReservationRequest, response: Response, store: StoreDep) -> Reservation:
+async def reserve(
+    body: ReservationRequest, request: Request, response: Response, store: StoreDep
+) -> Reservation:
     """Reserve every item or none; the same key always yields the same reservation."""
     try:
-        reservation, created = await store.reserve(body)
+        reservation, created = await write_within_deadline(request, store.reserve(body))
     except UnknownSkus as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     if not created:
@@ -103,8 +118,8 @@ async def list_held_reservations(
     )
 
 
-@router.post("/reservations/{key}/release")
-async def release(key: ReservationKey, store: StoreDep) -> Reservation:
+@router.post("/reservations/{key}/release", responses=WRITE_NOT_IN_TIME)
+async def release(key: ReservationKey, request: Request, store: StoreDep) -> Reservation:
     """Return reserved stock; idempotent. An unknown key is marked released, so a reservation
     arriving later under it takes nothing."""
-    return await store.release(key)
+    return await write_within_deadline(request, store.release(key))

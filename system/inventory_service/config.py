@@ -19,3 +19,6 @@ class Settings(ServiceSettings):
     # database that does not answer: inside order-service's inventory timeout (5 s) and the
     # gateway's read timeout (10 s), so each caller hears the 503 before it gives up.
     read_deadline_seconds: float = Field(default=4.0, gt=0)
+    # A reservation or a release ends within this, for the same callers: answered 503 ("the
+    # outcome is unknown"), and the same key gives the outcome later (both are idempotent).
+    write_deadline_seconds: float = Field(default=4.0, gt=0)

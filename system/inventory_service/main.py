@@ -35,6 +35,7 @@ def create_app(settings: Settings) -> FastAPI:
         await pool.open(wait=False)
         app.state.store = InventoryStore(pool)
         app.state.read_deadline_seconds = settings.read_deadline_seconds
+        app.state.write_deadline_seconds = settings.write_deadline_seconds
         applying = asyncio.create_task(schema.apply(), name="schema")
         yield
         applying.cancel()

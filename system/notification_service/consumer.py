@@ -20,15 +20,14 @@ from system.notification_service.store import NotificationStore
 
 log = logging.getLogger(__name__)
 
-#: A message that could not be stored comes back after 1 s, then 2, 4, and at most this many
-#: seconds with each receive: soon after the store is back, and rarely while it stays down.
-RETRY_AT_MOST_SECONDS = 8
+#: Seconds until a message that could not be stored comes back, by how often it was received
+#: (the last for every receive after): soon after the store is back, rarely while it is down.
+RETRY_SECONDS = (1, 2, 4, 8)
 
 
 def retry_in(receive_count: int) -> int:
     """Seconds until a message received `receive_count` times and not stored comes back."""
-    seconds: int = 2 ** max(receive_count - 1, 0)
-    return min(seconds, RETRY_AT_MOST_SECONDS)
+    return RETRY_SECONDS[min(max(receive_count, 1), len(RETRY_SECONDS)) - 1]
 
 
 class EventConsumer:
