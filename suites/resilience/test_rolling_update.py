@@ -96,8 +96,9 @@ def pod_versions(kube: Kube, name: str) -> set[str]:
     return versions
 
 
-#: How many rollouts of each Deployment, one after another: enough to catch, with the stated
-#: chance, a Deployment as unsafe as the negative control's (promises.yaml, `power`).
+#: How many rounds of rollouts (every Deployment at once), one after another: enough to catch,
+#: with the stated chance, a Deployment as unsafe as the negative control's (promises.yaml,
+#: `power`).
 POWER = promises.power("rolling-updates")
 
 
