@@ -12,12 +12,23 @@ from pathlib import Path
 
 import pytest
 
+from suites.system import servers
 from suites.system.relaying import OrdersDatabase, drop, new_orders_database
 from suites.system.servers import ManagedProcess
 from suites.system.stack import Infra, Stack, running_infra, running_stack
 from suites.waiting import scaled
 
 _started: list[Infra | Stack] = []
+
+
+@pytest.fixture
+def mongodb_not_started(tmp_path: Path) -> Iterator[tuple[ManagedProcess, int]]:
+    """A MongoDB-wire server (FerretDB) and its own port, not started yet; stopped at the end."""
+    mongo, port = servers.ferretdb(tmp_path)
+    try:
+        yield mongo, port
+    finally:
+        mongo.stop()
 
 
 @pytest.fixture(scope="session")

@@ -362,6 +362,10 @@ def connect_as(stack: Stack, role: str, database: str) -> psycopg.Connection[Any
     )
 
 
+#: A deadline's answer through the event loop and HTTP, on a busy 2-core machine.
+DEADLINE_SLACK_SECONDS = 1.0
+
+
 @contextmanager
 def table_locked(stack: Stack, database: str, table: str) -> Iterator[None]:
     """Every read or write of `table` waits: an administrator's transaction holds it ACCESS

@@ -48,16 +48,6 @@ def queue(stack: Stack) -> Iterator[str]:
     sqs.delete_queue(QueueUrl=url)
 
 
-@pytest.fixture
-def store_not_started(tmp_path: Path) -> Iterator[tuple[servers.ManagedProcess, int]]:
-    """A MongoDB-wire server (FerretDB) and its own port, not started yet; stopped at the end."""
-    mongo, port = servers.ferretdb(tmp_path)
-    try:
-        yield mongo, port
-    finally:
-        mongo.stop()
-
-
 def order_created() -> tuple[str, str]:
     """(order id, an OrderCreated event's body) for a new order."""
     order_id = str(uuid.uuid4())
@@ -83,9 +73,12 @@ def failed_to_store(service: servers.ManagedProcess) -> bool:
 
 
 def test_a_notification_that_could_not_be_stored_arrives_within_seconds_of_the_stores_return(
-    stack: Stack, tmp_path: Path, queue: str, store_not_started: tuple[servers.ManagedProcess, int]
+    stack: Stack,
+    tmp_path: Path,
+    queue: str,
+    mongodb_not_started: tuple[servers.ManagedProcess, int],
 ) -> None:
-    mongo, port = store_not_started
+    mongo, port = mongodb_not_started
     sqs = stack.infra.sqs_client()
     queue_url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
 

@@ -33,16 +33,6 @@ POSTGRES_SERVICES = {
 }
 
 
-@pytest.fixture
-def mongodb_not_started(tmp_path: Path) -> Iterator[tuple[servers.ManagedProcess, int]]:
-    """A MongoDB-wire server and its own port, not started yet; stopped at the end."""
-    mongo, port = servers.ferretdb(tmp_path)
-    try:
-        yield mongo, port
-    finally:
-        mongo.stop()
-
-
 def test_notification_service_starts_without_mongodb_and_is_ready_once_it_answers(
     stack: Stack, tmp_path: Path, mongodb_not_started: tuple[servers.ManagedProcess, int]
 ) -> None:
