@@ -33,7 +33,7 @@ XSRF_HEADER = {"kbn-xsrf": "demo-micro-testbed"}
 
 @dataclass(frozen=True)
 class Credentials:
-    """A user of the Elastic stack (the elastic superuser here)."""
+    """A user of the log store (or of Kibana)."""
 
     username: str
     password: str
@@ -44,15 +44,16 @@ class Credentials:
         return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
-def credentials_from_secret(data: dict[str, str]) -> Credentials:
-    """The elastic user from `elasticsearch-secret`'s data (base64 values, as the API gives)."""
+def credentials_from_secret(data: dict[str, str], user: str = "ELASTIC") -> Credentials:
+    """A user from `elasticsearch-secret`'s data (base64 values, as the API gives): `ELASTIC`
+    (the superuser, elastic) or `LOG_WRITER` (the log shipper's), by their keys' prefix."""
 
     def value(key: str) -> str:
         if key not in data:
             raise KeyError(f"{SECRET} has no {key} (keys: {sorted(data)})")
         return base64.b64decode(data[key]).decode()
 
-    return Credentials(value("ELASTIC_USERNAME"), value("ELASTIC_PASSWORD"))
+    return Credentials(value(f"{user}_USERNAME"), value(f"{user}_PASSWORD"))
 
 
 def data_view_request(

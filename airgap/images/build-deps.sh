@@ -19,11 +19,8 @@ build_missing demo-micro-airgap/python:3.11-bookworm "$here/python"
 # that would start databases the services cannot log in to.
 build_changed() { # image context-dir
   local image=$1 context=$2 digest
-  digest=$(cd "$context" && find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
-  if present "$image" && [ "$(docker image inspect -f \
-    '{{index .Config.Labels "dev.demo-micro.recipe"}}' "$image")" = "$digest" ]; then
-    step "$image present"; return
-  fi
+  digest=$(recipe_digest "$context")
+  if present_recipe "$image" "$digest"; then step "$image present"; return; fi
   build "$image" "$context" --label "dev.demo-micro.recipe=$digest"
 }
 build_changed demo-micro-airgap/postgres:15 "$here/postgres"

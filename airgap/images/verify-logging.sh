@@ -25,7 +25,9 @@ cleanup() {
 trap cleanup EXIT
 say() { printf '[verify-logging %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 fail() { say "FAILED: $*"; docker logs --tail 30 "$shipper" 2>&1 | sed 's/^/  shipper: /' || true; exit 1; }
-os() { docker exec "$store" curl -sS --max-time 10 "$@"; }
+# The store's users, as elasticsearch-secret holds them in the cluster (throwaway passwords here).
+admin_password="verify-$RANDOM$RANDOM" writer_password="verify-$RANDOM$RANDOM"
+os() { docker exec "$store" curl -sS --max-time 10 --user "elastic:$admin_password" "$@"; }
 # count QUERY-STRING-JSON: documents in the log indices matching a query
 count() {
   os -H 'Content-Type: application/json' "http://127.0.0.1:9200/demo-micro-logs-*/_count" \
@@ -62,6 +64,8 @@ start_store() {
 docker create --name "$store" --network "$net" --network-alias elasticsearch --memory 1536m \
   -e discovery.type=single-node -e node.store.allow_mmap=false \
   -e cluster.routing.allocation.disk.threshold_enabled=false -e "ES_JAVA_OPTS=-Xms512m -Xmx512m" \
+  -e "ELASTIC_PASSWORD=$admin_password" -e LOG_WRITER_USERNAME=log-writer \
+  -e "LOG_WRITER_PASSWORD=$writer_password" -e "LOG_WRITER_INDICES=demo-micro-logs-*" \
   "demo-micro-airgap/opensearch:$OPENSEARCH_VERSION" >/dev/null
 t0=$SECONDS
 start_store
@@ -72,6 +76,7 @@ order_log="$pods/demo-micro_order-service-5d8f9-abcde_1111/order-service/0.log"
 line "$order_log" order-service "$run_id-before" "written before the shipper started"
 line "$pods/kube-system_etcd-node_2222/etcd/0.log" etcd "$run_id-foreign" "another namespace"
 docker run -d --name "$shipper" --network "$net" --read-only --cap-drop ALL \
+  -e OPENSEARCH_USERNAME=log-writer -e "OPENSEARCH_PASSWORD=$writer_password" \
   --security-opt no-new-privileges -v "$pods:/var/log/pods:ro" -v "$state:/var/lib/rsyslog" \
   "demo-micro-airgap/log-shipper:$RSYSLOG_VERSION" >/dev/null
 wait_count "$(term request_id "$run_id-before")" 1 30 >/dev/null || fail "the line written before the start did not arrive"

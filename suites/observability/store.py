@@ -1,4 +1,5 @@
-"""The log store as the suites see it: the `elasticsearch` Service on the host.
+"""The log store as the suites see it: the `elasticsearch` Service on the host, as the
+administrator of `elasticsearch-secret` (`elastic`).
 
 Online, where the overlay deploys Kibana, the same queries go through Kibana's API instead
 (issue 6: "through Kibana's API where Kibana is deployed"): `KibanaLogStore` below.
@@ -66,7 +67,7 @@ class LogStore:
     `reopen()` starts a new one.
     """
 
-    def __init__(self, testbed: Testbed, kube: Kube) -> None:
+    def __init__(self, testbed: Testbed, kube: Kube, credentials: Credentials) -> None:
         self._command = [
             str(testbed.kubectl_binary()),
             f"--kubeconfig={testbed.settings.kubeconfig}",
@@ -79,7 +80,7 @@ class LogStore:
             f":{STORE_PORT}",
         ]
         self._forward: subprocess.Popen[str] | None = None
-        self.http = httpx.Client(timeout=10)
+        self.http = httpx.Client(timeout=10, auth=(credentials.username, credentials.password))
 
     def open(self) -> None:
         """Start the port-forward and wait until the store answers through it."""
@@ -239,11 +240,12 @@ def opened(testbed: Testbed, kube: Kube, overlay: str) -> Iterator[LogStore]:
         hint="kubectl -n demo-micro describe daemonset log-shipper; its pods' logs",
     )
     store: LogStore
+    secret = kube.core.read_namespaced_secret(SECRET, kube.namespace)
+    administrator = credentials_from_secret(secret.data or {})
     if promises.deployed("elk", overlay):
-        secret = kube.core.read_namespaced_secret(SECRET, kube.namespace)
-        store = KibanaLogStore(credentials_from_secret(secret.data or {}))
+        store = KibanaLogStore(administrator)
     else:
-        store = LogStore(testbed, kube)
+        store = LogStore(testbed, kube, administrator)
     store.open()
     try:
         yield store

@@ -1,4 +1,5 @@
-"""The offline log path: OpenSearch in the `elasticsearch` StatefulSet, an rsyslog DaemonSet.
+"""The offline log path: OpenSearch in the `elasticsearch` StatefulSet, an rsyslog DaemonSet,
+and the store's users (the administrator; the shipper's writer).
 
 The per-pod checks (security, resources, probes, images, labels, policies) cover the DaemonSet
 like any workload; these tests pin what is particular to it, with negative controls showing
@@ -10,6 +11,7 @@ import pytest
 from suites import promises
 from suites.static.checks.images import contract_image_violations
 from suites.static.checks.inventory import workload_violations
+from suites.static.checks.log_path import store_user_violations
 from suites.static.checks.network_policies import call_violations, database_isolation_violations
 from suites.static.checks.resources import resource_violations
 from suites.static.checks.security import security_violations
@@ -38,9 +40,57 @@ def test_the_offline_store_is_opensearch_without_elastic_security_settings(
     assert container["image"] == promises.expected_image("elasticsearch", "offline")
     assert env["discovery.type"] == "single-node"
     assert env["OPENSEARCH_JAVA_OPTS"] == "-Xms512m -Xmx512m"
-    assert not [name for name in env if name.startswith("xpack.") or name == "ELASTIC_PASSWORD"]
+    assert not [name for name in env if name.startswith("xpack.")]
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     assert mounts["/usr/share/opensearch/data"] == "data"
+
+
+def test_the_offline_store_admits_users_from_its_secret_and_the_shipper_is_its_writer(
+    offline: Rendered,
+) -> None:
+    assert store_user_violations(offline) == []
+
+
+def test_a_store_with_its_security_plugin_disabled_is_caught(broken_offline: Rendered) -> None:
+    store = main_container(broken_offline.one("StatefulSet", "elasticsearch"))
+    store["env"].append({"name": "plugins.security.disabled", "value": "true"})
+    assert_caught(
+        store_user_violations(broken_offline),
+        "the log store runs with its security plugin disabled",
+    )
+
+
+def test_a_store_without_the_administrators_password_is_caught(broken_offline: Rendered) -> None:
+    store = main_container(broken_offline.one("StatefulSet", "elasticsearch"))
+    store["env"] = [e for e in store["env"] if e["name"] != "ELASTIC_PASSWORD"]
+    assert_caught(
+        store_user_violations(broken_offline),
+        "the log store takes ELASTIC_PASSWORD from no Secret, not ('elasticsearch-secret', "
+        "'ELASTIC_PASSWORD')",
+    )
+
+
+def test_a_writer_of_every_index_is_caught(broken_offline: Rendered) -> None:
+    store = main_container(broken_offline.one("StatefulSet", "elasticsearch"))
+    (indices,) = [e for e in store["env"] if e["name"] == "LOG_WRITER_INDICES"]
+    indices["value"] = "*"
+    assert_caught(
+        store_user_violations(broken_offline),
+        f"the log writer may write to *, not {promises.LOG_INDEX_PREFIX}*",
+    )
+
+
+def test_a_shipper_logged_in_as_the_administrator_is_caught(broken_offline: Rendered) -> None:
+    shipper = main_container(broken_offline.one("DaemonSet", "log-shipper"))
+    for variable in shipper["env"]:
+        if variable["name"].startswith("OPENSEARCH_") and "valueFrom" in variable:
+            ref = variable["valueFrom"]["secretKeyRef"]
+            ref["key"] = ref["key"].replace("LOG_WRITER_", "ELASTIC_")
+    assert_caught(
+        store_user_violations(broken_offline),
+        "log-shipper takes OPENSEARCH_PASSWORD from ('elasticsearch-secret', 'ELASTIC_PASSWORD'), "
+        "not ('elasticsearch-secret', 'LOG_WRITER_PASSWORD')",
+    )
 
 
 def test_the_offline_shipper_reads_the_nodes_pod_logs_read_only(offline: Rendered) -> None:
@@ -52,7 +102,7 @@ def test_the_offline_shipper_reads_the_nodes_pod_logs_read_only(offline: Rendere
     pod_logs = mounts["/var/log/pods"]
     assert pod_logs.get("readOnly") is True
     assert volumes[pod_logs["name"]]["hostPath"]["path"] == "/var/log/pods"
-    env = {variable["name"]: variable["value"] for variable in container["env"]}
+    env = {variable["name"]: variable.get("value") for variable in container["env"]}
     assert env["OPENSEARCH_HOST"] == "elasticsearch"
     assert env["LOG_FILES"].startswith(f"/var/log/pods/{promises.NAMESPACE}_")
     assert pod_template(shipper)["metadata"]["labels"]["demo-micro.dev/log-shipper"] == "true"

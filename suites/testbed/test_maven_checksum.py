@@ -1,6 +1,7 @@
-"""airgap/images/build-logging.sh unpacks OpenSearch's zip from Maven Central only when its
-SHA-512 is the one versions.env pins beside its version: fetched or cached, a zip with another
-checksum stops the build before anything is unpacked, naming the command that clears the cache.
+"""airgap/images/build-logging.sh unpacks OpenSearch's zip and its security plugin's from Maven
+Central only when each one's SHA-512 is the one versions.env pins: fetched or cached, a zip with
+another checksum stops the build before anything is unpacked, naming the command that clears
+the cache.
 
 The real script and its lib.sh run in a throwaway copy of airgap/ (versions.env copied, so a
 test can pin another checksum) whose build-debian-base.sh is a stub, with a throwaway cache and
@@ -27,6 +28,8 @@ from testbed.settings import AIRGAP, Settings
 
 VERSION = Settings().airgap["OPENSEARCH_VERSION"]
 PINNED = Settings().airgap["OPENSEARCH_ZIP_SHA512"]
+PLUGIN_PINNED = Settings().airgap["OPENSEARCH_SECURITY_ZIP_SHA512"]
+PLUGIN = f"opensearch-security-{VERSION}.0"
 
 STUBS = {
     # No image is present; `build` records its context's unpacked launchers.
@@ -35,7 +38,9 @@ echo "docker $1 $2" >> "$STUB_STATE/calls"
 case "$1" in
   image) exit 1 ;;
   build) for last; do :; done
-    [ ! -d "$last/opensearch" ] || ls "$last/opensearch/bin" >> "$STUB_STATE/unpacked" ;;
+    [ ! -d "$last/opensearch" ] || ls "$last/opensearch/bin" >> "$STUB_STATE/unpacked"
+    [ ! -d "$last/opensearch/config/opensearch-security" ] \
+      || ls "$last/opensearch/config/opensearch-security" >> "$STUB_STATE/security" ;;
 esac
 """,
     # Maven "downloads" the zip the test put aside as Maven Central's answer.
@@ -47,7 +52,7 @@ cp "$STUB_STATE"/central/* "$out/"
     "python3": f'echo "python3 $*" >> "$STUB_STATE/calls"\nexec {sys.executable} "$@"\n',
 }
 TOOLS = ["bash", "cat", "chmod", "cp", "cut", "date", "dirname", "ls", "mkdir", "mktemp", "mv"]
-TOOLS += ["rm", "sha512sum", "touch"]
+TOOLS += ["rm", "sha512sum", "touch", "find", "sort", "xargs", "sha256sum"]
 
 
 @dataclass
@@ -63,17 +68,20 @@ class Build:
     def cached_zip(self) -> Path:
         return self.cache / "maven" / f"opensearch-{VERSION}" / f"opensearch-{VERSION}.zip"
 
-    def pin(self, sha512: str) -> None:
+    @property
+    def cached_plugin(self) -> Path:
+        return self.cache / "maven" / PLUGIN / f"{PLUGIN}.zip"
+
+    def pin(self, name: str, was: str, sha512: str) -> None:
         versions = self.airgap / "versions.env"
         text = versions.read_text()
-        versions.write_text(
-            text.replace(f"OPENSEARCH_ZIP_SHA512={PINNED}", f"OPENSEARCH_ZIP_SHA512={sha512}")
-        )
+        versions.write_text(text.replace(f"{name}={was}", f"{name}={sha512}"))
 
-    def cache_zip(self, data: bytes) -> None:
-        self.cached_zip.parent.mkdir(parents=True)
-        self.cached_zip.write_bytes(data)
-        self.cached_zip.with_name(self.cached_zip.name + ".complete").touch()
+    def cache_zip(self, data: bytes, path: Path | None = None) -> None:
+        path = path or self.cached_zip
+        path.parent.mkdir(parents=True)
+        path.write_bytes(data)
+        path.with_name(path.name + ".complete").touch()
 
     def run(self) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -98,12 +106,28 @@ class Build:
         found = self.state / "unpacked"
         return found.read_text().split() if found.exists() else []
 
+    def security_config(self) -> list[str]:
+        """The plugin's configuration files in the built context."""
+        found = self.state / "security"
+        return found.read_text().split() if found.exists() else []
+
 
 def distribution_zip() -> bytes:
-    """A zip laid out as OpenSearch's integ-test zip (one launcher), not the real one."""
+    """A zip laid out as OpenSearch's integ-test zip (a launcher, a setting), not the real one."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(f"opensearch-{VERSION}/bin/opensearch", "#!/bin/sh\n")
+        archive.writestr(f"opensearch-{VERSION}/config/jvm.options", "-Xmx1g\n")
+    return buffer.getvalue()
+
+
+def plugin_zip() -> bytes:
+    """A zip laid out as the security plugin's (its demo users, a tool), not the real one."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in ("internal_users", "roles_mapping", "roles", "config"):
+            archive.writestr(f"config/{name}.yml", "_meta: {}\n")
+        archive.writestr("tools/hash.sh", "#!/bin/sh\n")
     return buffer.getvalue()
 
 
@@ -163,16 +187,40 @@ def test_a_fetched_zip_with_another_checksum_is_refused_and_not_marked_complete(
     assert build.unpacked() == []
 
 
-def test_the_zip_with_the_pinned_checksum_is_unpacked_and_built(build: Build) -> None:
-    """The control: the same cached zip, pinned by its own checksum, goes through."""
+def test_a_cached_plugin_with_another_checksum_is_refused_and_nothing_is_built(
+    build: Build,
+) -> None:
+    # arrange: the distribution as pinned, the plugin's cache entry with other bytes
     zip_bytes = distribution_zip()
     build.cache_zip(zip_bytes)
-    build.pin(hashlib.sha512(zip_bytes).hexdigest())
+    build.pin("OPENSEARCH_ZIP_SHA512", PINNED, hashlib.sha512(zip_bytes).hexdigest())
+    build.cache_zip(plugin_zip(), build.cached_plugin)
+    # act
+    done = build.run()
+    # assert
+    assert done.returncode != 0, done.stdout
+    assert f"not versions.env's OPENSEARCH_SECURITY_ZIP_SHA512 {PLUGIN_PINNED}" in done.stderr
+    assert f"rm -rf '{build.cached_plugin.parent}'" in done.stderr
+    assert not [call for call in build.calls() if call.startswith(("python3", "docker build"))]
+
+
+def test_the_zips_with_the_pinned_checksums_are_unpacked_and_built(build: Build) -> None:
+    """The control: the same cached zips, pinned by their own checksums, go through, the
+    plugin's demo users left out."""
+    zip_bytes, plugin_bytes = distribution_zip(), plugin_zip()
+    build.cache_zip(zip_bytes)
+    build.cache_zip(plugin_bytes, build.cached_plugin)
+    build.pin("OPENSEARCH_ZIP_SHA512", PINNED, hashlib.sha512(zip_bytes).hexdigest())
+    build.pin(
+        "OPENSEARCH_SECURITY_ZIP_SHA512", PLUGIN_PINNED, hashlib.sha512(plugin_bytes).hexdigest()
+    )
     done = build.run()
     assert done.returncode == 0, done.stderr
     assert build.unpacked() == ["opensearch"]
+    assert build.security_config() == ["config.yml"]
     assert any(call.startswith("docker build") for call in build.calls())
 
 
-def test_the_pinned_checksum_is_a_sha512() -> None:
-    assert re.fullmatch(r"[0-9a-f]{128}", PINNED), PINNED
+@pytest.mark.parametrize("pin", [PINNED, PLUGIN_PINNED])
+def test_the_pinned_checksums_are_sha512s(pin: str) -> None:
+    assert re.fullmatch(r"[0-9a-f]{128}", pin), pin

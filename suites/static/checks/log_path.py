@@ -116,3 +116,57 @@ def index_violations(rendered: Rendered) -> list[str]:
         if env.get("INDEX_PREFIX") != prefix:
             violations.append(f"rsyslog writes to {env.get('INDEX_PREFIX')}*, not {prefix}*")
     return violations
+
+
+#: The Secret that holds the log store's users, and the key prefixes of its administrator and of
+#: the log shipper's user (`<PREFIX>_USERNAME`, `<PREFIX>_PASSWORD`).
+STORE_SECRET = "elasticsearch-secret"
+ADMINISTRATOR, WRITER = "ELASTIC", "LOG_WRITER"
+
+
+def _secret_refs(container: Obj) -> dict[str, tuple[str, str]]:
+    """Variable → (Secret, key) for each variable taken from a Secret."""
+    refs = {}
+    for variable in container.get("env", []):
+        ref = (variable.get("valueFrom") or {}).get("secretKeyRef")
+        if ref:
+            refs[variable["name"]] = (ref["name"], ref["key"])
+    return refs
+
+
+def store_user_violations(rendered: Rendered) -> list[str]:
+    """The offline store admits users only, from its Secret, and the rsyslog shipper logs in as
+    the writer, who may write the promised indices alone (the image's entrypoint makes the users
+    from these variables: airgap/images/opensearch/docker-entrypoint.sh)."""
+    if not rendered.deploys("log-shipper"):
+        return []
+    violations = []
+    store = main_container(rendered.one("StatefulSet", "elasticsearch"))
+    values = {e["name"]: e.get("value") for e in store.get("env", [])}
+    if str(values.get("plugins.security.disabled", "")).lower() == "true":
+        violations.append("the log store runs with its security plugin disabled")
+    wanted = {
+        "ELASTIC_PASSWORD": (STORE_SECRET, f"{ADMINISTRATOR}_PASSWORD"),
+        "LOG_WRITER_USERNAME": (STORE_SECRET, f"{WRITER}_USERNAME"),
+        "LOG_WRITER_PASSWORD": (STORE_SECRET, f"{WRITER}_PASSWORD"),
+    }
+    refs = _secret_refs(store)
+    violations += [
+        f"the log store takes {name} from {refs.get(name, 'no Secret')}, not {source}"
+        for name, source in wanted.items()
+        if refs.get(name) != source
+    ]
+    indices = f"{promises.LOG_INDEX_PREFIX}*"
+    if values.get("LOG_WRITER_INDICES") != indices:
+        violations.append(
+            f"the log writer may write to {values.get('LOG_WRITER_INDICES')}, not {indices}"
+        )
+    shipper = _secret_refs(main_container(rendered.one("DaemonSet", SHIPPER)))
+    for part in ("USERNAME", "PASSWORD"):
+        source = (STORE_SECRET, f"{WRITER}_{part}")
+        if shipper.get(f"OPENSEARCH_{part}") != source:
+            violations.append(
+                f"{SHIPPER} takes OPENSEARCH_{part} from "
+                f"{shipper.get(f'OPENSEARCH_{part}', 'no Secret')}, not {source}"
+            )
+    return violations
