@@ -17,6 +17,7 @@ from suites.static.checks.log_path import (
     beats_setting,
     filebeat_config,
     index_violations,
+    logstash_writer_violations,
     online_shipper_violations,
 )
 from suites.static.checks.resources import resource_violations
@@ -219,3 +220,25 @@ def test_a_missing_shipper_config_is_caught(broken_online: Rendered) -> None:
     assert_caught(
         configuration_violations(broken_online), "ConfigMap/log-shipper-config is missing"
     )
+
+
+def test_logstash_writes_as_the_log_writer_whose_role_covers_the_log_indices_alone(
+    online: Rendered,
+) -> None:
+    assert_holds(logstash_writer_violations(online))
+
+
+def test_logstash_writing_as_elastic_is_caught(broken_online: Rendered) -> None:
+    container = main_container(broken_online.one("Deployment", "logstash"))
+    container["args"] = [arg.replace("LOG_WRITER_", "ELASTIC_") for arg in container["args"]]
+    assert_caught(
+        logstash_writer_violations(broken_online),
+        "Logstash writes as ['${ELASTIC_USERNAME}'], not the log writer",
+    )
+
+
+def test_a_log_writer_role_over_every_index_is_caught(broken_online: Rendered) -> None:
+    (init,) = pod_spec(broken_online.one("Deployment", "logstash"))["initContainers"]
+    pattern = f'"{promises.LOG_INDEX_PREFIX}*"'
+    init["command"] = [part.replace(pattern, '"*"') for part in init["command"]]
+    assert_caught(logstash_writer_violations(broken_online), "the log writer's role covers ['*']")

@@ -170,3 +170,33 @@ def store_user_violations(rendered: Rendered) -> list[str]:
                 f"{shipper.get(f'OPENSEARCH_{part}', 'no Secret')}, not {source}"
             )
     return violations
+
+
+def logstash_writer_violations(rendered: Rendered) -> list[str]:
+    """Online, Logstash writes as the log writer, whose role (made by its init container before
+    it starts) may create and add to the promised indices alone."""
+    if not rendered.deploys("elk"):
+        return []
+    violations = []
+    logstash = rendered.one("Deployment", "logstash")
+    pipeline = " ".join(main_container(logstash)["args"])
+    users = set(re.findall(r'user\s*=>\s*"([^"]*)"', pipeline))
+    passwords = set(re.findall(r'password\s*=>\s*"([^"]*)"', pipeline))
+    if users != {f"${{{WRITER}_USERNAME}}"} or passwords != {f"${{{WRITER}_PASSWORD}}"}:
+        violations.append(f"Logstash writes as {sorted(users)}, not the log writer")
+    scripts = " ".join(
+        " ".join(c.get("command", []) + c.get("args", []))
+        for c in pod_spec(logstash).get("initContainers", [])
+    )
+    role = re.search(r"role='(\{.*?\})'", scripts)
+    if role is None:
+        violations.append("no init container of Logstash makes the log writer's role")
+        return violations
+    granted = yaml.safe_load(role.group(1))
+    indices = [pattern for grant in granted["indices"] for pattern in grant["names"]]
+    if indices != [f"{promises.LOG_INDEX_PREFIX}*"]:
+        violations.append(f"the log writer's role covers {indices}")
+    privileges = {p for grant in granted["indices"] for p in grant["privileges"]}
+    if not privileges <= {"create_index", "index", "create_doc", "create"}:
+        violations.append(f"the log writer may {sorted(privileges)} on the log indices")
+    return violations
