@@ -5,7 +5,8 @@
 outcome and judges every promise at the end of the session: the verdict from the claimed tests'
 outcomes (`kubepromises.report.status`), the figures of the measurements file (the
 `measurements` ini) against their SLOs, and what the tests were verified against. The matrix
-goes into pytest-html's report (its summary, and a "promises" column in the results table), into
+goes into pytest-html's report (its summary, and a "promises" column in the results table; the
+`curves` ini's charts after it), into
 ``promises.json`` (`--promises-json`, by default beside ``--html`` or ``--junitxml``) and the
 terminal. A project that brings up its cluster in a mode (online, offline) sets `mode`.
 """
@@ -14,13 +15,14 @@ from __future__ import annotations
 
 import importlib
 import json
+import time
 from pathlib import Path
 from typing import Final
 
 import pytest
 
 from kubepromises.drawing import Drawing
-from kubepromises.report import render
+from kubepromises.report import curves, render
 from kubepromises.report.collection import (
     complete_claims,
     partial_claims,
@@ -59,6 +61,13 @@ def addoption(parser: pytest.Parser) -> None:
     )
     parser.addini(
         "measurements", "measured figures (JSON), from rootdir", default="reports/measurements.json"
+    )
+    parser.addini(
+        "curves",
+        "charts (SVG, by glob from rootdir) shown after the matrix in the HTML report, each "
+        "with when it was measured (kubepromises.report.curves)",
+        type="linelist",
+        default=[],
     )
 
 
@@ -140,6 +149,7 @@ class PromiseMatrix:
         self.mode: str | None = None
         self.matrix: list[PromiseResult] = []
         self.json_path = self._json_path()
+        self.began = time.time()
 
     def _json_path(self) -> Path | None:
         chosen = self.config.getoption("--promises-json")
@@ -159,6 +169,7 @@ class PromiseMatrix:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.before = read_measurements(self.measurements_path)
+        self.began = time.time()
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:  # a module that cannot be imported fails every promise it backs
@@ -223,6 +234,10 @@ class PromiseMatrix:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix: list[str]) -> None:
+        patterns = [str(p) for p in self.config.getini("curves")]
+        if patterns:
+            found, problems = curves.find_curves(self.config.rootpath, patterns, self.began)
+            prefix.insert(0, curves.html(found, problems))
         prefix.insert(0, render.html(self.matrix))
 
     @pytest.hookimpl(optionalhook=True)
