@@ -99,6 +99,9 @@ class Plan:
     workers: int
     image: str
     target: str
+    #: "Never" for an image imported into the testbed's own nodes; "Always" for one pushed to an
+    #: attached target's registry (its tag names the project's version, not the build).
+    pull_policy: str = "Never"
 
     def __post_init__(self) -> None:
         problem = workers_problem(self.workers)
@@ -180,8 +183,7 @@ def _pod_template(plan: Plan, component: str, container: dict[str, Any]) -> dict
                 {
                     "name": "locust",
                     "image": plan.image,
-                    # Loaded into the nodes by the run, never pulled.
-                    "imagePullPolicy": "Never",
+                    "imagePullPolicy": plan.pull_policy,
                     "securityContext": {
                         "allowPrivilegeEscalation": False,
                         "readOnlyRootFilesystem": True,
@@ -456,15 +458,22 @@ def run_distributed(
         delete_namespace(testbed)
 
 
-def runner(testbed: Testbed, workers: int) -> DistributedRunner:
-    """The distributed run as a scenario runner (suites/load/verified_run.py's)."""
+def delivered_image(testbed: Testbed) -> tuple[str, str]:
+    """The load image as the cluster's nodes get it, and the pull policy that goes with it:
+    imported into the testbed's own kind nodes (never pulled), or pushed to an attached target's
+    registry, from which the nodes pull it (always: its tag does not change with the build)."""
+    from testbed import images, registry
     from testbed.attach import Target
 
-    if isinstance(testbed, Target):
-        raise ValueError(
-            "--workers loads its image into the testbed's own kind nodes; an attached target "
-            "would need it pushed to its registry (not built yet)"
-        )
+    if not isinstance(testbed, Target):
+        return load_image_into_nodes(testbed), "Never"
+    local = images.build_load_image(testbed.settings, offline=testbed.offline)
+    pushed = registry.push([local], testbed.registry.address)
+    return pushed[local], "Always"
+
+
+def runner(testbed: Testbed, workers: int) -> DistributedRunner:
+    """The distributed run as a scenario runner (suites/load/verified_run.py's)."""
     return DistributedRunner(testbed, workers)
 
 
@@ -482,6 +491,6 @@ class DistributedRunner:
             raise ValueError(problem)
 
     def __call__(self, scenario: str, host: str, load: Load, *, tag: str = "") -> Result:
-        image = load_image_into_nodes(self.testbed)
-        plan = Plan(scenario, load, self.workers, image, gateway_in_cluster())
+        image, pull_policy = delivered_image(self.testbed)
+        plan = Plan(scenario, load, self.workers, image, gateway_in_cluster(), pull_policy)
         return run_distributed(self.testbed, plan, tag=tag or f"-workers-{self.workers}")

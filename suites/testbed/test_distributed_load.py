@@ -365,3 +365,41 @@ def test_negative_control_a_file_that_is_not_a_curves_figures_is_refused_and_not
     with pytest.raises(SystemExit, match="not a curve's figures"):
         curves.plotted(saved)
     assert not (tmp_path / "curve.svg").exists()
+
+
+def test_the_pods_pull_the_image_only_when_it_was_pushed_to_a_registry() -> None:
+    imported = [container(o) for o in render(plan()) if o["kind"] == "Job"]
+    pushed_plan = Plan(
+        "mixed", LOAD, 2, "localhost:5001/demo-micro/load:0.1.0", plan().target, "Always"
+    )
+    pushed = [container(o) for o in render(pushed_plan) if o["kind"] == "Job"]
+
+    assert [c["imagePullPolicy"] for c in imported] == ["Never", "Never"]
+    assert [(c["image"], c["imagePullPolicy"]) for c in pushed] == [
+        ("localhost:5001/demo-micro/load:0.1.0", "Always")
+    ] * 2
+
+
+def test_an_attached_target_gets_the_image_through_its_registry(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # arrange: a target of a kubeconfig and a registry address; the host-side build and push
+    # recorded (no cluster, no registry: what is checked is which delivery is chosen)
+    from testbed import images, registry
+    from testbed.attach import Target
+    from testbed.settings import Settings
+
+    pushes: list[tuple[list[str], str]] = []
+    monkeypatch.setattr(images, "build_load_image", lambda settings, offline: "demo-micro/load:1")
+
+    def push(local: list[str], address: str) -> dict[str, str]:
+        pushes.append((list(local), address))
+        return {name: f"{address}/{name}" for name in local}
+
+    monkeypatch.setattr(registry, "push", push)
+    target = Target(Settings.from_env(), tmp_path / "kubeconfig", registry.Registry("reg:5001"))
+    # act
+    image, pull_policy = distributed.delivered_image(target)
+    # assert: pushed to the target's registry and pulled from there, never imported into nodes
+    assert pushes == [(["demo-micro/load:1"], "reg:5001")]
+    assert (image, pull_policy) == ("reg:5001/demo-micro/load:1", "Always")
