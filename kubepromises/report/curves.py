@@ -70,8 +70,8 @@ def read_curve(path: Path, session_began: float) -> Curve | str:
 def find_curves(
     root: Path, patterns: Sequence[str], session_began: float
 ) -> tuple[list[Curve], list[str]]:
-    """The curves the patterns name (each file once, in the patterns' order, by name within
-    one), and what could not be shown: a pattern matching no SVG, a file that is no SVG."""
+    """The curves the patterns name (each file once, pattern by pattern, by name within one),
+    and what could not be shown: a pattern matching no SVG, a file that is no SVG."""
     curves: list[Curve] = []
     problems: list[str] = []
     seen: set[Path] = set()
