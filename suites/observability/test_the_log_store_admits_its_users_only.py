@@ -41,23 +41,27 @@ def store_url(log_store: LogStore) -> httpx.URL:
     return log_store.http.base_url
 
 
+def _client(store_url: httpx.URL, user: Credentials | None) -> httpx.Client:
+    """A client of the store as `user` (None: as nobody)."""
+    auth = (user.username, user.password) if user is not None else None
+    return httpx.Client(base_url=store_url, auth=auth, timeout=10)
+
+
 @pytest.fixture(scope="module")
 def administrator(store_url: httpx.URL, kube: Kube) -> Iterator[httpx.Client]:
-    user = _user(kube, "ELASTIC")
-    with httpx.Client(base_url=store_url, auth=(user.username, user.password), timeout=10) as c:
-        yield c
+    with _client(store_url, _user(kube, "ELASTIC")) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
 def writer(store_url: httpx.URL, kube: Kube) -> Iterator[httpx.Client]:
-    user = _user(kube, "LOG_WRITER")
-    with httpx.Client(base_url=store_url, auth=(user.username, user.password), timeout=10) as c:
-        yield c
+    with _client(store_url, _user(kube, "LOG_WRITER")) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
 def nobody(store_url: httpx.URL) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=store_url, timeout=10) as client:
+    with _client(store_url, None) as client:
         yield client
 
 
@@ -110,8 +114,10 @@ def test_the_log_store_answers_no_request_without_a_user(nobody: httpx.Client) -
         assert not answered_without_a_user(nobody, path), f"GET {path} answered to nobody"
 
 
-def test_the_log_store_refuses_a_wrong_password(store_url: httpx.URL) -> None:
-    with httpx.Client(base_url=store_url, auth=("elastic", "not-the-password")) as guess:
+def test_the_log_store_refuses_a_wrong_password(store_url: httpx.URL, kube: Kube) -> None:
+    administrator = _user(kube, "ELASTIC")
+    wrong = Credentials(administrator.username, administrator.password + "-not")
+    with _client(store_url, wrong) as guess:
         assert guess.get("/_cluster/health").status_code == 401
 
 
